@@ -1,0 +1,16 @@
+//! # isomq-core
+//!
+//! The sans-IO heart of isomq: everything that does not need a thread, a socket or a clock.
+//! Messages ([`Msg`]), the lock-free pipes that carry them between threads, the ZMTP codec as a
+//! connection state machine, and the ZeroMQ socket patterns as routing policies over pipes.
+//!
+//! The native crate (`isomq`) drives this core from `mio` event loops; the wasm crate drives it
+//! from the JavaScript event loop. Neither re-implements what is here.
+
+mod error;
+mod msg;
+mod socket_type;
+
+pub use error::{Error, Result};
+pub use msg::Msg;
+pub use socket_type::SocketType;

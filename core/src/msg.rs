@@ -1,0 +1,327 @@
+//! One frame of a ZeroMQ message.
+//!
+//! # Memory layout
+//!
+//! A [`Msg`] is a handle with two storages behind it, like `bytes::Bytes`:
+//!
+//! - **inline**: payloads of up to [`Msg::INLINE_CAP`] bytes live inside the handle itself. Creating,
+//!   moving and dropping them never touches the heap, which is what keeps the small-message critical
+//!   path free of allocations.
+//! - **shared**: larger payloads are a [`Bytes`]: cloning a `Msg` bumps a reference count and never
+//!   copies payload, and a frame decoded from a large input buffer is a slice of that buffer.
+//!
+//! Next to the payload sit the frame flags: [`Msg::more`] for multipart messages, and two
+//! internal marks that let subscriptions travel through pipes without a textual prefix
+//! ([`Msg::is_subscribe`], [`Msg::is_cancel`]), as libzmq 4.3.3+ does.
+
+use bytes::Bytes;
+use std::fmt;
+
+/// Flag bits kept beside the payload.
+pub(crate) mod flags {
+    /// More frames of the same message follow.
+    pub const MORE: u8 = 0x01;
+    /// A subscription (`SUBSCRIBE` command on ZMTP 3.1); the payload is the topic.
+    pub const SUBSCRIBE: u8 = 0x02;
+    /// A cancelled subscription (`CANCEL` command on ZMTP 3.1); the payload is the topic.
+    pub const CANCEL: u8 = 0x04;
+    /// Pipe-private: the writer has finished with the pipe (termination handshake).
+    pub const DELIMITER: u8 = 0x80;
+}
+
+const INLINE_CAP: usize = 30;
+
+#[derive(Clone)]
+enum Data {
+    Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Shared(Bytes),
+}
+
+/// One frame: a payload and its flags. Cheap to clone; see the module docs for the layout.
+#[derive(Clone)]
+pub struct Msg {
+    data: Data,
+    flags: u8,
+}
+
+impl Msg {
+    /// Payloads up to this many bytes are stored inline, without a heap allocation.
+    pub const INLINE_CAP: usize = INLINE_CAP;
+
+    /// An empty frame (zero-length payload, no flags).
+    #[inline]
+    pub const fn new() -> Msg {
+        Msg {
+            data: Data::Inline {
+                len: 0,
+                buf: [0; INLINE_CAP],
+            },
+            flags: 0,
+        }
+    }
+
+    /// A frame holding a copy of `data`: inline when small, one allocation otherwise.
+    #[inline]
+    pub fn copy_from_slice(data: &[u8]) -> Msg {
+        if data.len() <= INLINE_CAP {
+            let mut buf = [0; INLINE_CAP];
+            buf[..data.len()].copy_from_slice(data);
+            Msg {
+                data: Data::Inline {
+                    // Cannot truncate: data.len() <= INLINE_CAP < 256.
+                    len: data.len() as u8,
+                    buf,
+                },
+                flags: 0,
+            }
+        } else {
+            Msg {
+                data: Data::Shared(Bytes::copy_from_slice(data)),
+                flags: 0,
+            }
+        }
+    }
+
+    /// A frame sharing `bytes`. Small payloads are copied inline so that the shared buffer they
+    /// came from (say, a large receive buffer) is not kept alive by a few bytes.
+    #[inline]
+    pub fn from_bytes(bytes: Bytes) -> Msg {
+        if bytes.len() <= INLINE_CAP {
+            Msg::copy_from_slice(&bytes)
+        } else {
+            Msg {
+                data: Data::Shared(bytes),
+                flags: 0,
+            }
+        }
+    }
+
+    /// The payload.
+    #[inline]
+    pub fn as_slice(&self) -> &[u8] {
+        match &self.data {
+            Data::Inline { len, buf } => &buf[..*len as usize],
+            Data::Shared(b) => b,
+        }
+    }
+
+    /// Payload length in bytes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.data {
+            Data::Inline { len, .. } => *len as usize,
+            Data::Shared(b) => b.len(),
+        }
+    }
+
+    /// Whether the payload is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether the payload is stored inline (no heap).
+    #[inline]
+    pub fn is_inline(&self) -> bool {
+        matches!(self.data, Data::Inline { .. })
+    }
+
+    /// The payload as `Bytes`; free for shared payloads, one copy for inline ones.
+    pub fn into_bytes(self) -> Bytes {
+        match self.data {
+            Data::Inline { len, buf } => Bytes::copy_from_slice(&buf[..len as usize]),
+            Data::Shared(b) => b,
+        }
+    }
+
+    /// The payload as a `Vec<u8>` (copies).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_slice().to_vec()
+    }
+
+    /// Whether more frames of the same message follow this one.
+    #[inline]
+    pub fn more(&self) -> bool {
+        self.flags & flags::MORE != 0
+    }
+
+    /// Marks whether more frames of the same message follow.
+    #[inline]
+    pub fn set_more(&mut self, more: bool) {
+        if more {
+            self.flags |= flags::MORE;
+        } else {
+            self.flags &= !flags::MORE;
+        }
+    }
+
+    /// Builder form of [`Msg::set_more`].
+    #[inline]
+    pub fn with_more(mut self, more: bool) -> Msg {
+        self.set_more(more);
+        self
+    }
+
+    /// A subscription for `topic`, as it travels from SUB/XSUB towards PUB/XPUB.
+    pub fn subscribe(topic: &[u8]) -> Msg {
+        let mut m = Msg::copy_from_slice(topic);
+        m.flags = flags::SUBSCRIBE;
+        m
+    }
+
+    /// A cancelled subscription for `topic`.
+    pub fn cancel(topic: &[u8]) -> Msg {
+        let mut m = Msg::copy_from_slice(topic);
+        m.flags = flags::CANCEL;
+        m
+    }
+
+    /// Whether this frame is a subscription in command form (payload = topic).
+    #[inline]
+    pub fn is_subscribe(&self) -> bool {
+        self.flags & flags::SUBSCRIBE != 0
+    }
+
+    /// Whether this frame is a cancelled subscription in command form (payload = topic).
+    #[inline]
+    pub fn is_cancel(&self) -> bool {
+        self.flags & flags::CANCEL != 0
+    }
+
+    #[inline]
+    pub(crate) fn delimiter() -> Msg {
+        let mut m = Msg::new();
+        m.flags = flags::DELIMITER;
+        m
+    }
+
+    #[inline]
+    pub(crate) fn is_delimiter(&self) -> bool {
+        self.flags & flags::DELIMITER != 0
+    }
+}
+
+impl Default for Msg {
+    fn default() -> Msg {
+        Msg::new()
+    }
+}
+
+impl PartialEq for Msg {
+    fn eq(&self, other: &Msg) -> bool {
+        self.flags == other.flags && self.as_slice() == other.as_slice()
+    }
+}
+
+impl Eq for Msg {}
+
+impl fmt::Debug for Msg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Msg");
+        d.field("len", &self.len());
+        d.field("more", &self.more());
+        if self.is_subscribe() {
+            d.field("subscribe", &true);
+        }
+        if self.is_cancel() {
+            d.field("cancel", &true);
+        }
+        let shown = &self.as_slice()[..self.len().min(32)];
+        d.field("data", &String::from_utf8_lossy(shown));
+        d.finish()
+    }
+}
+
+impl From<&[u8]> for Msg {
+    fn from(data: &[u8]) -> Msg {
+        Msg::copy_from_slice(data)
+    }
+}
+
+impl<const N: usize> From<&[u8; N]> for Msg {
+    fn from(data: &[u8; N]) -> Msg {
+        Msg::copy_from_slice(data)
+    }
+}
+
+impl From<&str> for Msg {
+    fn from(data: &str) -> Msg {
+        Msg::copy_from_slice(data.as_bytes())
+    }
+}
+
+impl From<String> for Msg {
+    fn from(data: String) -> Msg {
+        Msg::from(data.into_bytes())
+    }
+}
+
+impl From<Vec<u8>> for Msg {
+    fn from(data: Vec<u8>) -> Msg {
+        if data.len() <= INLINE_CAP {
+            Msg::copy_from_slice(&data)
+        } else {
+            Msg::from_bytes(Bytes::from(data))
+        }
+    }
+}
+
+impl From<Bytes> for Msg {
+    fn from(data: Bytes) -> Msg {
+        Msg::from_bytes(data)
+    }
+}
+
+impl AsRef<[u8]> for Msg {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_payloads_are_inline_large_are_shared() {
+        let small = Msg::from(&[7u8; 30]);
+        assert!(small.is_inline());
+        assert_eq!(small.as_slice(), &[7u8; 30]);
+        let large = Msg::from(vec![1u8; 31]);
+        assert!(!large.is_inline());
+        assert_eq!(large.len(), 31);
+    }
+
+    #[test]
+    fn clone_of_large_payload_shares_the_buffer() {
+        let large = Msg::from(vec![9u8; 4096]);
+        let copy = large.clone();
+        assert_eq!(large.as_slice().as_ptr(), copy.as_slice().as_ptr());
+    }
+
+    #[test]
+    fn more_flag_round_trips() {
+        let mut m = Msg::from("a");
+        assert!(!m.more());
+        m.set_more(true);
+        assert!(m.more());
+        m.set_more(false);
+        assert!(!m.more());
+    }
+
+    #[test]
+    fn subscription_marks_are_distinct_from_data() {
+        let s = Msg::subscribe(b"cpu");
+        assert!(s.is_subscribe() && !s.is_cancel() && !s.more());
+        assert_eq!(s.as_slice(), b"cpu");
+        assert_ne!(s, Msg::from("cpu"));
+        assert!(Msg::cancel(b"").is_cancel());
+        assert!(Msg::delimiter().is_delimiter());
+    }
+
+    #[test]
+    fn msg_stays_small() {
+        // libzmq's zmq_msg_t is 64 bytes; a Msg must be no larger to move as cheaply.
+        assert!(std::mem::size_of::<Msg>() <= 48);
+    }
+}

@@ -1,0 +1,1 @@
+//! isomq: brokerless messaging in the ZeroMQ tradition.
