@@ -7,10 +7,14 @@
 //! The native crate (`isomq`) drives this core from `mio` event loops; the wasm crate drives it
 //! from the JavaScript event loop. Neither re-implements what is here.
 
+mod endpoint;
 mod error;
 mod msg;
+mod options;
 mod socket_type;
 
+pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use msg::Msg;
+pub use options::Options;
 pub use socket_type::SocketType;
