@@ -1,1 +1,41 @@
-fn main() {}
+//! `isomq`: the command-line tool for poking at ZeroMQ networks.
+//!
+//! `isomq cat <TYPE> [--bind EP]... [--connect EP]...` turns stdin lines into messages and
+//! received messages into stdout lines; see `isomq cat --help`.
+
+mod args;
+mod cat;
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let status = match argv.first().map(String::as_str) {
+        Some("cat") => {
+            let rest = &argv[1..];
+            if rest.iter().any(|a| a == "--help" || a == "-h") {
+                println!("{}", args::USAGE);
+                0
+            } else {
+                match args::parse(rest) {
+                    Ok(a) => cat::run(a),
+                    Err(e) => {
+                        eprintln!("isomq: {e} (see isomq cat --help)");
+                        2
+                    }
+                }
+            }
+        }
+        Some("--help") | Some("-h") => {
+            println!("isomq: ZeroMQ sockets from the command line\n\n{}", args::USAGE);
+            0
+        }
+        Some(other) => {
+            eprintln!("isomq: unknown command {other:?} (try isomq cat --help)");
+            2
+        }
+        None => {
+            eprintln!("{}", args::USAGE);
+            2
+        }
+    };
+    std::process::exit(status);
+}

@@ -1,1 +1,41 @@
-//! isomq: brokerless messaging in the ZeroMQ tradition.
+//! # isomq
+//!
+//! Brokerless messaging in the ZeroMQ tradition. Sockets with the ZeroMQ patterns
+//! (PUSH/PULL, PUB/SUB, XPUB/XSUB, PAIR) over `inproc://`, `tcp://` and `ipc://`, speaking
+//! ZMTP 3.1 on the wire, so they talk to libzmq, pyzmq and the rest of the ZeroMQ world.
+//!
+//! # Examples
+//! ```
+//! use isomq::{Context, SocketType};
+//! let ctx = Context::new();
+//! let mut publisher = ctx.socket(SocketType::Pub)?;
+//! publisher.bind("tcp://127.0.0.1:*")?;
+//! let endpoint = publisher.last_endpoint().unwrap_or_default().to_owned();
+//! let mut subscriber = ctx.socket(SocketType::Sub)?;
+//! subscriber.subscribe("weather")?;
+//! subscriber.connect(&endpoint)?;
+//! # let _ = subscriber;
+//! # Ok::<(), isomq::Error>(())
+//! ```
+//!
+//! # Implementation notes
+//! Each context runs I/O threads, each a `mio` event loop owning listeners and sessions.
+//! A socket and its sessions exchange messages through lock-free pipes and talk only by
+//! commands (libzmq's actor model); the routing of each socket type and the ZMTP codec live
+//! in the sans-IO crate `isomq-core`, shared with the WebAssembly build.
+
+mod command;
+mod ctx;
+mod inproc;
+mod io_thread;
+mod listener;
+mod options;
+mod session;
+mod socket;
+mod stream;
+mod transport;
+
+pub use ctx::{Context, ContextBuilder};
+pub use isomq_core::{Endpoint, Error, Msg, Result, SocketType};
+pub use options::{Flags, OptionName, SocketOption};
+pub use socket::Socket;

@@ -1,0 +1,125 @@
+//! Command-line arguments of `isomq cat`, parsed by hand: a handful of flags does not need a
+//! parser crate.
+
+use std::time::Duration;
+
+use isomq::SocketType;
+
+pub(crate) const USAGE: &str = "\
+usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
+                 [--count N] [--timeout-ms MS] [--hwm N]
+
+  TYPE            push, pull, pub, sub, xpub, xsub, pair
+  --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name)
+  --connect EP    connect to EP
+  --subscribe T   sub: receive messages starting with T (default: everything);
+                  xsub: send the subscription for T
+  --count N       exit after N messages received (or sent, for push and pub)
+  --timeout-ms MS exit with status 1 when nothing arrives for MS ms; for push and pub,
+                  give up delivering queued messages after MS ms at end of input
+  --hwm N         SNDHWM and RCVHWM
+
+Sending sockets send each stdin line as a message, TAB separating frames. Receiving sockets
+print each message as a line, frames separated by TAB. A bind prints 'bound <endpoint>' on
+stderr.";
+
+#[derive(Debug)]
+pub(crate) struct CatArgs {
+    pub(crate) socket_type: SocketType,
+    pub(crate) binds: Vec<String>,
+    pub(crate) connects: Vec<String>,
+    pub(crate) subscribes: Vec<String>,
+    pub(crate) count: Option<u64>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) hwm: Option<usize>,
+}
+
+pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
+    Some(match name {
+        "push" => SocketType::Push,
+        "pull" => SocketType::Pull,
+        "pub" => SocketType::Pub,
+        "sub" => SocketType::Sub,
+        "xpub" => SocketType::XPub,
+        "xsub" => SocketType::XSub,
+        "pair" => SocketType::Pair,
+        _ => return None,
+    })
+}
+
+fn number<T: std::str::FromStr>(flag: &str, value: &str) -> Result<T, String> {
+    value
+        .parse()
+        .map_err(|_| format!("{flag} needs a non-negative number, got {value:?}"))
+}
+
+/// Parses the arguments after `cat`.
+pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
+    let mut it = args.iter();
+    let type_name = it.next().ok_or("missing socket type")?;
+    let socket_type =
+        socket_type(type_name).ok_or_else(|| format!("unknown socket type {type_name:?}"))?;
+    let mut out = CatArgs {
+        socket_type,
+        binds: Vec::new(),
+        connects: Vec::new(),
+        subscribes: Vec::new(),
+        count: None,
+        timeout: None,
+        hwm: None,
+    };
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--bind" => out.binds.push(value()?),
+            "--connect" => out.connects.push(value()?),
+            "--subscribe" => out.subscribes.push(value()?),
+            "--count" => out.count = Some(number(flag, &value()?)?),
+            "--timeout-ms" => {
+                out.timeout = Some(Duration::from_millis(number(flag, &value()?)?));
+            }
+            "--hwm" => out.hwm = Some(number(flag, &value()?)?),
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    if out.binds.is_empty() && out.connects.is_empty() {
+        return Err("give at least one --bind or --connect".into());
+    }
+    for ep in out.binds.iter().chain(&out.connects) {
+        isomq::Endpoint::parse(ep).map_err(|e| format!("bad endpoint {ep:?}: {e}"))?;
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn parses_repeated_flags() {
+        let a = parse(&strings(&[
+            "sub", "--connect", "tcp://127.0.0.1:1", "--subscribe", "a", "--subscribe", "b",
+            "--count", "3",
+        ]));
+        let a = a.ok();
+        assert_eq!(a.as_ref().map(|a| a.subscribes.len()), Some(2));
+        assert_eq!(a.and_then(|a| a.count), Some(3));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        assert!(parse(&strings(&["router", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["push", "--bind"])).is_err());
+        assert!(parse(&strings(&["push", "--bind", "tcp://nope"])).is_err());
+        assert!(parse(&strings(&["push", "--count", "-1", "--bind", "ipc://x"])).is_err());
+        assert!(parse(&strings(&["push"])).is_err());
+    }
+}

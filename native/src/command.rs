@@ -1,0 +1,82 @@
+//! Commands: the only way objects on different threads talk (actor model, as libzmq's
+//! `command_t`). Sockets receive [`SocketCommand`]s in their mailbox; I/O threads receive
+//! [`IoCommand`]s.
+
+use std::sync::atomic::AtomicI64;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
+use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
+
+use crate::stream::{Listener, PeerAddr};
+
+/// Sent to a socket's mailbox.
+#[derive(Debug)]
+pub(crate) enum SocketCommand {
+    /// An event of one of the socket's pipe ends.
+    Pipe(PipeId, PipeEvent),
+    /// A new pipe to a peer (accepted connection after its handshake, or an inproc peer).
+    Attach(Pipe),
+    /// The connection behind a pipe was re-established: resend subscriptions.
+    Hiccup(PipeId),
+    /// The context is terminating: blocked and later calls fail with ETERM.
+    Term,
+}
+
+/// What a session needs to reach its socket.
+#[derive(Debug, Clone)]
+pub(crate) struct SocketLink {
+    pub(crate) tx: Sender<SocketCommand>,
+    pub(crate) socket_type: SocketType,
+    /// LINGER in ms (-1 = forever), read when the socket closes its pipes.
+    pub(crate) linger_ms: Arc<AtomicI64>,
+}
+
+impl SocketLink {
+    /// Posts a command; a closed socket drops it (and any pipe in it, which terminates).
+    pub(crate) fn send(&self, cmd: SocketCommand) {
+        let _ = self.tx.send(cmd);
+    }
+}
+
+/// The socket's end of pipe notifications: events become mailbox commands.
+#[derive(Debug)]
+pub(crate) struct SocketNotify {
+    pub(crate) tx: Sender<SocketCommand>,
+}
+
+impl Notify for SocketNotify {
+    fn notify(&self, pipe: PipeId, event: PipeEvent) {
+        let _ = self.tx.send(SocketCommand::Pipe(pipe, event));
+    }
+}
+
+/// Sent to an I/O thread's mailbox.
+#[derive(Debug)]
+pub(crate) enum IoCommand {
+    /// Start accepting on a bound listener.
+    Listen {
+        id: u64,
+        listener: Listener,
+        link: SocketLink,
+        options: Options,
+    },
+    /// Start a connecting session that owns `pipe` across reconnects.
+    Connect {
+        id: u64,
+        addr: PeerAddr,
+        pipe: Pipe,
+        link: SocketLink,
+        options: Options,
+    },
+    /// Close a listener (and the connections it accepted) or a connecting session.
+    Close { id: u64 },
+    /// An event of a pipe end owned by the session in `slot`.
+    Pipe {
+        slot: usize,
+        pipe: PipeId,
+        event: PipeEvent,
+    },
+    /// Finish lingering sessions, then exit the thread.
+    Stop,
+}

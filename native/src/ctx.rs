@@ -1,0 +1,198 @@
+//! The context: the container of all of isomq's state. There is no global state; two
+//! contexts in one process know nothing of each other.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+
+use isomq_core::{Error, Result, SocketType};
+
+use crate::command::{IoCommand, SocketCommand};
+use crate::inproc;
+use crate::io_thread::IoThread;
+use crate::socket::Socket;
+
+/// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
+///
+/// Cloning is cheap and gives another handle to the same context.
+///
+/// # Examples
+/// ```
+/// use isomq::{Context, SocketType};
+/// let ctx = Context::new();
+/// let mut push = ctx.socket(SocketType::Push)?;
+/// push.bind("inproc://jobs")?;
+/// let mut pull = ctx.socket(SocketType::Pull)?;
+/// pull.connect("inproc://jobs")?;
+/// push.send("hello")?;
+/// assert_eq!(pull.recv()?.as_slice(), b"hello");
+/// # Ok::<(), isomq::Error>(())
+/// ```
+///
+/// # Shutdown
+/// Sockets close when dropped; the I/O threads exit once the context and all its sockets
+/// are gone, after lingering sessions delivered what they could (LINGER).
+/// [`Context::terminate`] additionally makes blocked calls in other threads fail with
+/// [`Error::Term`] and waits until every socket is closed, as `zmq_ctx_term` does.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub(crate) inner: Arc<CtxInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CtxInner {
+    io_thread_count: usize,
+    io_threads: OnceLock<std::result::Result<Vec<IoThread>, String>>,
+    /// Unique ids for sockets, pipes and I/O objects; shared with the I/O threads.
+    ids: Arc<AtomicU64>,
+    next_thread: AtomicUsize,
+    pub(crate) inproc: Mutex<inproc::Registry>,
+    sockets: Mutex<HashMap<u64, Sender<SocketCommand>>>,
+    sockets_closed: Condvar,
+    terminating: AtomicBool,
+}
+
+/// Configures a [`Context`] before it starts.
+#[derive(Debug, Clone)]
+pub struct ContextBuilder {
+    io_threads: usize,
+}
+
+impl ContextBuilder {
+    /// ZMQ_IO_THREADS: how many I/O threads serve tcp and ipc connections (default 1).
+    pub fn io_threads(mut self, n: usize) -> ContextBuilder {
+        self.io_threads = n.max(1);
+        self
+    }
+
+    /// The context. Its I/O threads start with its first socket.
+    pub fn build(self) -> Context {
+        Context {
+            inner: Arc::new(CtxInner {
+                io_thread_count: self.io_threads,
+                io_threads: OnceLock::new(),
+                ids: Arc::new(AtomicU64::new(1)),
+                next_thread: AtomicUsize::new(0),
+                inproc: Mutex::new(inproc::Registry::default()),
+                sockets: Mutex::new(HashMap::new()),
+                sockets_closed: Condvar::new(),
+                terminating: AtomicBool::new(false),
+            }),
+        }
+    }
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context::new()
+    }
+}
+
+impl Context {
+    /// A context with libzmq's defaults (one I/O thread).
+    pub fn new() -> Context {
+        Context::builder().build()
+    }
+
+    /// A builder to configure the context.
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder { io_threads: 1 }
+    }
+
+    /// A new socket of the given type.
+    ///
+    /// # Errors
+    /// [`Error::Term`] once the context is terminating; [`Error::NotSup`] for a socket type
+    /// isomq does not implement yet; [`Error::Resource`] if I/O threads cannot start.
+    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
+        if self.inner.terminating.load(Ordering::Acquire) {
+            return Err(Error::Term);
+        }
+        self.inner.threads()?;
+        Socket::new(self.inner.clone(), socket_type)
+    }
+
+    /// Makes blocked and future calls on this context's sockets fail with
+    /// [`Error::Term`], then waits until all its sockets are closed (dropped).
+    pub fn terminate(self) {
+        let inner = &self.inner;
+        inner.terminating.store(true, Ordering::Release);
+        let mut sockets = lock(&inner.sockets);
+        for tx in sockets.values() {
+            let _ = tx.send(SocketCommand::Term);
+        }
+        while !sockets.is_empty() {
+            sockets = inner
+                .sockets_closed
+                .wait(sockets)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+}
+
+/// Locks a mutex of the context; a panic elsewhere must not make the context unusable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl CtxInner {
+    fn threads(&self) -> Result<&[IoThread]> {
+        let threads = self.io_threads.get_or_init(|| {
+            (0..self.io_thread_count)
+                .map(|i| IoThread::spawn(i, self.ids.clone()))
+                .collect::<std::io::Result<Vec<_>>>()
+                .map_err(|e| e.to_string())
+        });
+        match threads {
+            Ok(t) => Ok(t),
+            Err(e) => Err(Error::Resource(format!("cannot start I/O threads: {e}"))),
+        }
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        // Relaxed: ids only need to be unique.
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Picks an I/O thread for a new object (round-robin) and returns its index.
+    pub(crate) fn choose_thread(&self) -> usize {
+        let n = self.io_thread_count;
+        self.next_thread.fetch_add(1, Ordering::Relaxed) % n
+    }
+
+    pub(crate) fn send_io(&self, thread: usize, cmd: IoCommand) {
+        if let Ok(threads) = self.threads() {
+            if let Some(t) = threads.get(thread) {
+                t.send(cmd);
+            }
+        }
+    }
+
+    pub(crate) fn register_socket(&self, id: u64, tx: Sender<SocketCommand>) -> Result<()> {
+        let mut sockets = lock(&self.sockets);
+        if self.terminating.load(Ordering::Acquire) {
+            return Err(Error::Term);
+        }
+        sockets.insert(id, tx);
+        Ok(())
+    }
+
+    pub(crate) fn unregister_socket(&self, id: u64) {
+        let mut sockets = lock(&self.sockets);
+        sockets.remove(&id);
+        if sockets.is_empty() {
+            self.sockets_closed.notify_all();
+        }
+    }
+}
+
+impl Drop for CtxInner {
+    fn drop(&mut self) {
+        if let Some(Ok(threads)) = self.io_threads.get_mut() {
+            for t in threads.iter_mut() {
+                t.stop_and_join();
+            }
+        }
+    }
+}

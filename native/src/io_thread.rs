@@ -1,0 +1,380 @@
+//! An I/O thread: a `mio` event loop that owns listeners and sessions and talks to the rest
+//! of the world only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use isomq_core::{Notify, PipeEvent, PipeId};
+use mio::{Events, Poll, Token, Waker};
+
+use crate::command::IoCommand;
+use crate::listener::ListenerObj;
+use crate::session::{Outcome, Session};
+
+const WAKER: Token = Token(usize::MAX);
+
+/// The handle other threads keep to post commands to an I/O thread.
+#[derive(Debug)]
+pub(crate) struct IoThread {
+    tx: Sender<IoCommand>,
+    waker: Arc<Waker>,
+    join: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub(crate) fn spawn(index: usize, ids: Arc<AtomicU64>) -> io::Result<IoThread> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = mpsc::channel();
+        let mut reactor = Reactor {
+            poll,
+            rx,
+            objects: Slab::default(),
+            ids: HashMap::new(),
+            sv: Services {
+                tx: tx.clone(),
+                waker: waker.clone(),
+                timers: BinaryHeap::new(),
+                ids,
+                again: Vec::new(),
+                now: Instant::now(),
+            },
+            stopping: false,
+        };
+        let join = std::thread::Builder::new()
+            .name(format!("isomq-io-{index}"))
+            .spawn(move || reactor.run())?;
+        Ok(IoThread {
+            tx,
+            waker,
+            join: Some(join),
+        })
+    }
+
+    /// Posts a command and wakes the loop. A stopped thread drops the command.
+    pub(crate) fn send(&self, cmd: IoCommand) {
+        if self.tx.send(cmd).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+
+    /// Asks the thread to finish its lingering work and waits for it to exit.
+    pub(crate) fn stop_and_join(&mut self) {
+        self.send(IoCommand::Stop);
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}
+
+/// The session side of pipe notifications: events become commands to this thread.
+#[derive(Debug)]
+struct IoNotify {
+    tx: Sender<IoCommand>,
+    waker: Arc<Waker>,
+    slot: usize,
+}
+
+impl Notify for IoNotify {
+    fn notify(&self, pipe: PipeId, event: PipeEvent) {
+        let cmd = IoCommand::Pipe {
+            slot: self.slot,
+            pipe,
+            event,
+        };
+        if self.tx.send(cmd).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+/// Why a timer was set; checked against the object's current state when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum TimerKind {
+    Reconnect,
+    Handshake(u64),
+    Linger,
+}
+
+/// What objects on this thread may use while being driven.
+#[derive(Debug)]
+pub(crate) struct Services {
+    tx: Sender<IoCommand>,
+    waker: Arc<Waker>,
+    timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
+    ids: Arc<AtomicU64>,
+    /// Slots that stopped early to let others run and must be driven again.
+    again: Vec<usize>,
+    /// The time at the top of this loop iteration.
+    pub(crate) now: Instant,
+}
+
+impl Services {
+    pub(crate) fn notify(&self, slot: usize) -> Arc<dyn Notify> {
+        Arc::new(IoNotify {
+            tx: self.tx.clone(),
+            waker: self.waker.clone(),
+            slot,
+        })
+    }
+
+    /// A context-wide unique id, for pipes and objects alike.
+    pub(crate) fn next_id(&self) -> u64 {
+        // Relaxed: ids only need to be unique, not ordered with anything else.
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub(crate) fn add_timer(&mut self, after: Duration, slot: usize, id: u64, kind: TimerKind) {
+        let at = self.now + after;
+        self.timers.push(Reverse((at, slot, id, kind)));
+    }
+
+    pub(crate) fn drive_again(&mut self, slot: usize) {
+        self.again.push(slot);
+    }
+}
+
+pub(crate) enum Object {
+    Listener(ListenerObj),
+    Session(Box<Session>),
+}
+
+/// A minimal slab: stable indices for mio tokens, reused after removal.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Object>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl Slab {
+    fn vacant_key(&self) -> usize {
+        self.free.last().copied().unwrap_or(self.entries.len())
+    }
+
+    fn insert(&mut self, obj: Object) -> usize {
+        self.len += 1;
+        if let Some(k) = self.free.pop() {
+            self.entries[k] = Some(obj);
+            k
+        } else {
+            self.entries.push(Some(obj));
+            self.entries.len() - 1
+        }
+    }
+
+    fn get_mut(&mut self, k: usize) -> Option<&mut Object> {
+        self.entries.get_mut(k).and_then(Option::as_mut)
+    }
+
+    fn remove(&mut self, k: usize) -> Option<Object> {
+        let obj = self.entries.get_mut(k).and_then(Option::take);
+        if obj.is_some() {
+            self.len -= 1;
+            self.free.push(k);
+        }
+        obj
+    }
+
+    fn keys(&self) -> Vec<usize> {
+        (0..self.entries.len())
+            .filter(|&k| self.entries[k].is_some())
+            .collect()
+    }
+}
+
+struct Reactor {
+    poll: Poll,
+    rx: Receiver<IoCommand>,
+    objects: Slab,
+    /// Object id (chosen by the socket) → slot, for Close commands.
+    ids: HashMap<u64, usize>,
+    sv: Services,
+    stopping: bool,
+}
+
+impl Reactor {
+    fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        loop {
+            self.sv.now = Instant::now();
+            let timeout = if self.sv.again.is_empty() {
+                self.sv
+                    .timers
+                    .peek()
+                    .map(|Reverse((at, ..))| at.saturating_duration_since(self.sv.now))
+            } else {
+                Some(Duration::ZERO)
+            };
+            if let Err(e) = self.poll.poll(&mut events, timeout) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    // A broken poller cannot be recovered; end the thread, dropping its
+                    // objects (their pipes terminate, so sockets see the peers go).
+                    return;
+                }
+            }
+            self.sv.now = Instant::now();
+            for ev in events.iter() {
+                if ev.token() == WAKER {
+                    continue;
+                }
+                let slot = ev.token().0;
+                self.ready(slot, ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                    ev.is_writable() || ev.is_write_closed() || ev.is_error());
+            }
+            self.commands();
+            self.fire_timers();
+            for slot in std::mem::take(&mut self.sv.again) {
+                self.drive(slot);
+            }
+            if self.stopping && self.objects.len == 0 {
+                return;
+            }
+        }
+    }
+
+    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
+        let accepted = match self.objects.get_mut(slot) {
+            Some(Object::Listener(l)) => l.accept_all(),
+            Some(Object::Session(s)) => {
+                s.set_ready(readable, writable);
+                self.drive(slot);
+                return;
+            }
+            None => return,
+        };
+        for (stream, parent) in accepted {
+            let id = self.sv.next_id();
+            let slot = self.objects.vacant_key();
+            let session = Session::accepted(id, slot, stream, parent, &mut self.sv, self.poll.registry());
+            if let Some(session) = session {
+                let key = self.objects.insert(Object::Session(Box::new(session)));
+                self.ids.insert(id, key);
+                if let Some(Object::Listener(l)) = self.objects.get_mut(parent.slot) {
+                    l.children.push(id);
+                }
+                self.drive(key);
+            }
+        }
+    }
+
+    fn drive(&mut self, slot: usize) {
+        let outcome = match self.objects.get_mut(slot) {
+            Some(Object::Session(s)) => s.drive(&mut self.sv, self.poll.registry()),
+            _ => return,
+        };
+        if outcome == Outcome::Close {
+            self.remove(slot);
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        match self.objects.remove(slot) {
+            Some(Object::Session(mut s)) => {
+                self.ids.remove(&s.id);
+                s.close(self.poll.registry());
+            }
+            Some(Object::Listener(l)) => {
+                self.ids.remove(&l.id);
+                let children = l.close(self.poll.registry());
+                for child in children {
+                    if let Some(&k) = self.ids.get(&child) {
+                        self.remove(k);
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn commands(&mut self) {
+        while let Ok(cmd) = self.rx.try_recv() {
+            match cmd {
+                IoCommand::Pipe { slot, pipe, event } => {
+                    if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
+                        if s.owns_pipe(pipe) {
+                            // Every pipe event means the same to a session: there may
+                            // be progress to make (read, write, or finish).
+                            let _ = event;
+                            self.drive(slot);
+                        }
+                    }
+                }
+                IoCommand::Listen {
+                    id,
+                    listener,
+                    link,
+                    options,
+                } => {
+                    let slot = self.objects.vacant_key();
+                    if let Some(l) =
+                        ListenerObj::new(id, slot, listener, link, options, self.poll.registry())
+                    {
+                        self.objects.insert(Object::Listener(l));
+                        self.ids.insert(id, slot);
+                    }
+                }
+                IoCommand::Connect {
+                    id,
+                    addr,
+                    pipe,
+                    link,
+                    options,
+                } => {
+                    let slot = self.objects.vacant_key();
+                    let s = Session::connecting(id, slot, addr, pipe, link, options, &self.sv);
+                    self.objects.insert(Object::Session(Box::new(s)));
+                    self.ids.insert(id, slot);
+                    if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
+                        s.start_connect(&mut self.sv, self.poll.registry());
+                    }
+                    self.drive(slot);
+                }
+                IoCommand::Close { id } => {
+                    if let Some(&slot) = self.ids.get(&id) {
+                        self.remove(slot);
+                    }
+                }
+                IoCommand::Stop => {
+                    self.stopping = true;
+                    // Listeners go at once; sessions that never got a pipe have nothing to
+                    // deliver. The others finish when their socket's pipe ends (linger).
+                    for slot in self.objects.keys() {
+                        let idle = match self.objects.get_mut(slot) {
+                            Some(Object::Listener(_)) => true,
+                            Some(Object::Session(s)) => !s.has_pipe(),
+                            None => false,
+                        };
+                        if idle {
+                            self.remove(slot);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        while let Some(Reverse((at, slot, id, kind))) = self.sv.timers.peek().copied() {
+            if at > self.sv.now {
+                break;
+            }
+            self.sv.timers.pop();
+            let outcome = match self.objects.get_mut(slot) {
+                Some(Object::Session(s)) if s.id == id => {
+                    s.on_timer(kind, &mut self.sv, self.poll.registry())
+                }
+                _ => continue,
+            };
+            if outcome == Outcome::Close {
+                self.remove(slot);
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! A listener: accepts connections and hands each to a new session on this thread.
+
+use isomq_core::Options;
+use mio::{Registry, Token};
+
+use crate::command::SocketLink;
+use crate::stream::{Listener, Stream};
+
+/// Which listener accepted a connection (its object id and slot).
+#[derive(Debug, Clone)]
+pub(crate) struct Parent {
+    pub(crate) id: u64,
+    pub(crate) slot: usize,
+    pub(crate) link: SocketLink,
+    pub(crate) options: Options,
+}
+
+#[derive(Debug)]
+pub(crate) struct ListenerObj {
+    pub(crate) id: u64,
+    slot: usize,
+    listener: Listener,
+    link: SocketLink,
+    options: Options,
+    /// Sessions accepted here; they close with the listener (unbind), as in libzmq where
+    /// they are the listener's children.
+    pub(crate) children: Vec<u64>,
+}
+
+impl ListenerObj {
+    pub(crate) fn new(
+        id: u64,
+        slot: usize,
+        mut listener: Listener,
+        link: SocketLink,
+        options: Options,
+        registry: &Registry,
+    ) -> Option<ListenerObj> {
+        listener.register(registry, Token(slot)).ok()?;
+        Some(ListenerObj {
+            id,
+            slot,
+            listener,
+            link,
+            options,
+            children: Vec::new(),
+        })
+    }
+
+    /// Accepts until the backlog is empty (mio is edge-triggered).
+    pub(crate) fn accept_all(&mut self) -> Vec<(Stream, Parent)> {
+        let mut out = Vec::new();
+        loop {
+            match self.listener.accept() {
+                Ok(stream) => {
+                    stream.set_nodelay();
+                    out.push((
+                        stream,
+                        Parent {
+                            id: self.id,
+                            slot: self.slot,
+                            link: self.link.clone(),
+                            options: self.options.clone(),
+                        },
+                    ));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::Interrupted | std::io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    continue
+                }
+                // Out of descriptors (EMFILE): stop this round; the next connection attempt
+                // raises readiness again.
+                Err(_) => break,
+            }
+        }
+        out
+    }
+
+    /// Closes the listener; returns the ids of the sessions it accepted.
+    pub(crate) fn close(self, registry: &Registry) -> Vec<u64> {
+        self.listener.close(registry);
+        self.children
+    }
+}

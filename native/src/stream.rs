@@ -1,0 +1,138 @@
+//! The byte streams under ZMTP: TCP and Unix-domain sockets, behind one type each for
+//! listeners, streams and addresses, so engines and sessions do not care which it is.
+
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr as TcpAddr;
+use std::os::unix::net::SocketAddr as UnixAddr;
+use std::path::PathBuf;
+
+use mio::event::Source;
+use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
+use mio::{Interest, Registry, Token};
+
+/// Where a connecter connects to (resolved when `connect` is called).
+#[derive(Debug, Clone)]
+pub(crate) enum PeerAddr {
+    Tcp(TcpAddr),
+    Ipc(UnixAddr),
+}
+
+impl PeerAddr {
+    /// Starts a non-blocking connect; completion is signalled by writability.
+    pub(crate) fn connect(&self) -> io::Result<Stream> {
+        match self {
+            PeerAddr::Tcp(a) => {
+                let s = TcpStream::connect(*a)?;
+                Ok(Stream::Tcp(s))
+            }
+            PeerAddr::Ipc(a) => Ok(Stream::Unix(UnixStream::connect_addr(a)?)),
+        }
+    }
+}
+
+/// A connected (or connecting) stream.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    /// After a writable event on a connecting stream: `Ok(true)` once connected,
+    /// `Ok(false)` if still in progress, `Err` if the attempt failed.
+    pub(crate) fn finish_connect(&self) -> io::Result<bool> {
+        let err = match self {
+            Stream::Tcp(s) => s.take_error()?,
+            Stream::Unix(s) => s.take_error()?,
+        };
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let peer = match self {
+            Stream::Tcp(s) => s.peer_addr().map(|_| ()),
+            Stream::Unix(s) => s.peer_addr().map(|_| ()),
+        };
+        match peer {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// libzmq always sets TCP_NODELAY: ZeroMQ batches itself, Nagle only adds latency.
+    pub(crate) fn set_nodelay(&self) {
+        if let Stream::Tcp(s) = self {
+            let _ = s.set_nodelay(true);
+        }
+    }
+
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.read(buf),
+            Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    pub(crate) fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write_vectored(bufs),
+            Stream::Unix(s) => s.write_vectored(bufs),
+        }
+    }
+
+    fn source(&mut self) -> &mut dyn Source {
+        match self {
+            Stream::Tcp(s) => s,
+            Stream::Unix(s) => s,
+        }
+    }
+
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        registry.register(self.source(), token, Interest::READABLE | Interest::WRITABLE)
+    }
+
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        let _ = registry.deregister(self.source());
+    }
+}
+
+/// A bound listener.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    /// The path is removed when the listener closes if it was created for `ipc://*`.
+    Unix(UnixListener, Option<PathBuf>),
+}
+
+impl Listener {
+    pub(crate) fn accept(&self) -> io::Result<Stream> {
+        match self {
+            Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::Tcp(s)),
+            Listener::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
+        }
+    }
+
+    pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        match self {
+            Listener::Tcp(l) => registry.register(l, token, Interest::READABLE),
+            Listener::Unix(l, _) => registry.register(l, token, Interest::READABLE),
+        }
+    }
+
+    pub(crate) fn close(mut self, registry: &Registry) {
+        match &mut self {
+            Listener::Tcp(l) => {
+                let _ = registry.deregister(l);
+            }
+            Listener::Unix(l, cleanup) => {
+                let _ = registry.deregister(l);
+                if let Some(path) = cleanup.take() {
+                    let _ = std::fs::remove_file(&path);
+                    if let Some(dir) = path.parent() {
+                        let _ = std::fs::remove_dir(dir);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Context lifecycle: no global state, termination, sockets used from other threads.
+
+use std::time::Duration;
+
+use isomq::{Context, Error, SocketOption, SocketType};
+use isomq_tests::{bind, recv_string, socket, Transport};
+
+// DESIGN.md: "No global state. Two contexts in one process know nothing of each other."
+// The same inproc name binds in both, and each pair talks only within its context.
+#[test]
+fn two_contexts_are_independent() {
+    let ctx1 = Context::new();
+    let ctx2 = Context::builder().io_threads(2).build();
+    let mut a1 = socket(&ctx1, SocketType::Pair);
+    let mut a2 = socket(&ctx2, SocketType::Pair);
+    a1.bind("inproc://same-name").unwrap();
+    a2.bind("inproc://same-name").unwrap();
+    let mut b1 = socket(&ctx1, SocketType::Pair);
+    let mut b2 = socket(&ctx2, SocketType::Pair);
+    b1.connect("inproc://same-name").unwrap();
+    b2.connect("inproc://same-name").unwrap();
+    b1.send("one").unwrap();
+    b2.send("two").unwrap();
+    assert_eq!(recv_string(&mut a1), "one");
+    assert_eq!(recv_string(&mut a2), "two");
+    // tcp through both contexts at once.
+    let mut p = socket(&ctx1, SocketType::Push);
+    let ep = bind(&mut p, Transport::Tcp);
+    let mut q = socket(&ctx2, SocketType::Pull);
+    q.connect(&ep).unwrap();
+    p.send("across").unwrap();
+    assert_eq!(recv_string(&mut q), "across");
+    drop((a1, b1, p));
+    drop((a2, b2, q));
+    ctx1.terminate();
+    ctx2.terminate();
+}
+
+// libzmq zmq_ctx_term(3): "any blocking operations currently in progress on sockets open
+// within context shall return immediately with an error code of ETERM", and termination
+// waits until those sockets are closed.
+#[test]
+fn terminate_wakes_blocked_recv_with_eterm() {
+    let ctx = Context::new();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("tcp://127.0.0.1:*").unwrap();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        ready_tx.send(()).unwrap();
+        let r = pull.recv();
+        drop(pull);
+        r
+    });
+    ready_rx.recv().unwrap();
+    ctx.terminate();
+    assert_eq!(worker.join().unwrap().err(), Some(Error::Term));
+}
+
+// After termination starts, new sockets are refused with ETERM.
+#[test]
+fn no_sockets_after_terminate() {
+    let ctx = Context::new();
+    let other = ctx.clone();
+    ctx.terminate();
+    assert_eq!(other.socket(SocketType::Push).err(), Some(Error::Term));
+}
+
+// Sockets are Send: made on one thread, used on another.
+#[test]
+fn sockets_move_between_threads() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    let ep = bind(&mut pull, Transport::Ipc);
+    let mut push = socket(&ctx, SocketType::Push);
+    push.connect(&ep).unwrap();
+    let sender = std::thread::spawn(move || {
+        for i in 0..100 {
+            push.send(format!("{i}")).unwrap();
+        }
+        push
+    });
+    for i in 0..100 {
+        assert_eq!(recv_string(&mut pull), format!("{i}"));
+    }
+    drop(sender.join().unwrap());
+}
+
+// libzmq LINGER: closing a socket delivers what it queued (within LINGER); the context's
+// I/O threads finish that work before they exit.
+#[test]
+fn close_with_linger_delivers_queued_messages() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    let ep = bind(&mut pull, Transport::Tcp);
+    {
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.set_option(SocketOption::Linger(Some(Duration::from_secs(20))))
+            .unwrap();
+        push.connect(&ep).unwrap();
+        for i in 0..1000 {
+            push.send(format!("{i}")).unwrap();
+        }
+    }
+    for i in 0..1000 {
+        assert_eq!(recv_string(&mut pull), format!("{i}"));
+    }
+}
+
+// Unbind and disconnect name endpoints as given or as resolved; unknown ones are ENOENT.
+#[test]
+fn unbind_and_disconnect() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    let ep = bind(&mut pull, Transport::Tcp);
+    assert_eq!(pull.unbind("tcp://127.0.0.1:1"), Err(Error::NoEnt));
+    pull.unbind(&ep).unwrap();
+    let mut push = socket(&ctx, SocketType::Push);
+    push.connect(&ep).unwrap();
+    assert_eq!(push.disconnect("tcp://127.0.0.1:1"), Err(Error::NoEnt));
+    push.disconnect(&ep).unwrap();
+}
+
+// Bad endpoints are errors, not panics.
+#[test]
+fn malformed_endpoints() {
+    let ctx = Context::new();
+    let mut s = ctx.socket(SocketType::Push).unwrap();
+    assert!(matches!(s.bind("tcp://127.0.0.1"), Err(Error::Inval(_))));
+    assert!(matches!(s.connect("nope://x"), Err(Error::ProtoNoSupport(_))));
+    assert!(matches!(s.connect("tcp://127.0.0.1:*"), Err(Error::Inval(_))));
+    let mut t = ctx.socket(SocketType::Pull).unwrap();
+    t.bind("inproc://dup").unwrap();
+    assert_eq!(s.bind("inproc://dup"), Err(Error::AddrInUse));
+}

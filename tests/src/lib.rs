@@ -1,0 +1,81 @@
+//! Shared helpers of isomq's cross-crate tests: the transports every spec test runs over,
+//! and ways to wait for asynchronous set-up without sleeping for a guessed time.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use isomq::{Context, Socket, SocketOption, SocketType};
+
+/// Long enough never to fire on a healthy run; a hung test fails instead of hanging.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// A transport the spec suite runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Inproc,
+    Tcp,
+    Ipc,
+}
+
+/// Every transport, for `for t in ALL` loops in spec tests.
+pub const ALL: [Transport; 3] = [Transport::Inproc, Transport::Tcp, Transport::Ipc];
+
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+impl Transport {
+    /// An endpoint to bind: OS-chosen port for tcp, a fresh abstract name for ipc, a fresh
+    /// name for inproc. Read the real one back with [`bind`].
+    pub fn bind_endpoint(self) -> String {
+        let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        match self {
+            Transport::Inproc => format!("inproc://spec-{pid}-{n}"),
+            Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
+            Transport::Ipc => format!("ipc://@isomq-spec-{pid}-{n}"),
+        }
+    }
+}
+
+/// A socket with receive and send timeouts of [`PATIENCE`], so a broken test fails.
+pub fn socket(ctx: &Context, t: SocketType) -> Socket {
+    let mut s = ctx.socket(t).expect("socket");
+    s.set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
+        .expect("rcvtimeo");
+    s.set_option(SocketOption::SndTimeout(Some(PATIENCE)))
+        .expect("sndtimeo");
+    s.set_option(SocketOption::Linger(Some(Duration::ZERO)))
+        .expect("linger");
+    s
+}
+
+/// Binds `s` on a fresh endpoint of transport `t`; returns the endpoint to connect to.
+pub fn bind(s: &mut Socket, t: Transport) -> String {
+    s.bind(&t.bind_endpoint()).expect("bind");
+    s.last_endpoint().expect("last endpoint").to_owned()
+}
+
+/// Waits until a subscription made at `sub` has reached `publisher`: publishes `probe`
+/// until `sub` receives it, then drains the duplicates. Subscriptions travel
+/// asynchronously; this is the only reliable way to know they arrived.
+pub fn sync_subscription(publisher: &mut Socket, sub: &mut Socket, probe: &[u8]) {
+    sub.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(20))))
+        .expect("rcvtimeo");
+    let start = std::time::Instant::now();
+    loop {
+        publisher.send(probe).expect("publish probe");
+        if let Ok(m) = sub.recv() {
+            assert_eq!(m.as_slice(), probe, "unexpected message while syncing");
+            break;
+        }
+        assert!(start.elapsed() < PATIENCE, "subscription never arrived");
+    }
+    while sub.recv().is_ok() {}
+    sub.set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
+        .expect("rcvtimeo");
+}
+
+/// Receives one message of a single frame and returns its payload as a string.
+pub fn recv_string(s: &mut Socket) -> String {
+    let m = s.recv().expect("recv");
+    String::from_utf8_lossy(m.as_slice()).into_owned()
+}
