@@ -9,8 +9,12 @@
 
 mod error;
 mod msg;
+mod pipe;
 mod socket_type;
+#[cfg(test)]
+mod test_alloc;
 
 pub use error::{Error, Result};
 pub use msg::Msg;
+pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;
