@@ -11,10 +11,14 @@ mod endpoint;
 mod error;
 mod msg;
 mod options;
+mod pipe;
 mod socket_type;
+#[cfg(test)]
+mod test_alloc;
 
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use msg::Msg;
 pub use options::Options;
+pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;

@@ -1,0 +1,95 @@
+//! Loom models of the pipe's wakeups; see [`ypipe`](super::ypipe) for the command.
+//!
+//! Each side waits on a loom `Notify` (standing for its owner's mailbox) when the pipe tells it
+//! to wait. A lost ActivateRead or ActivateWrite leaves a side waiting forever, which loom
+//! reports as a deadlock.
+
+// Tests may unwrap (project rules).
+#![allow(clippy::unwrap_used)]
+
+use super::*;
+use loom::thread;
+
+struct Owner {
+    read: loom::sync::Notify,
+    write: loom::sync::Notify,
+}
+
+impl Notify for Owner {
+    fn notify(&self, _pipe: PipeId, event: PipeEvent) {
+        match event {
+            PipeEvent::ActivateRead | PipeEvent::Terminated => self.read.notify(),
+            PipeEvent::ActivateWrite => self.write.notify(),
+        }
+    }
+}
+
+fn owner(pipe: &Pipe) -> std::sync::Arc<Owner> {
+    let owner = std::sync::Arc::new(Owner {
+        read: loom::sync::Notify::new(),
+        write: loom::sync::Notify::new(),
+    });
+    pipe.attach(owner.clone());
+    owner
+}
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    // Bounded preemptions keep the search finite; most concurrency bugs need few (loom docs).
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(f);
+}
+
+/// The writer sends `messages` single-frame messages under `hwm`, waiting for ActivateWrite
+/// when refused, then terminates; the reader reads until it reaches the delimiter, waiting
+/// for ActivateRead when the pipe is empty.
+fn hwm_transfer(hwm: usize, messages: u8) {
+    model(move || {
+        let (mut a, mut b) = Pipe::pair(1, hwm, 0);
+        let owner_a = owner(&a);
+        let owner_b = owner(&b);
+        let writer = thread::spawn(move || {
+            for i in 0..messages {
+                let mut msg = Msg::from(&[i]);
+                loop {
+                    match a.write(msg) {
+                        Ok(()) => break,
+                        Err(refused) => {
+                            msg = refused;
+                            owner_a.write.wait();
+                        }
+                    }
+                }
+                a.flush();
+            }
+            a.terminate();
+        });
+        let mut got = Vec::new();
+        loop {
+            match b.read() {
+                Some(m) => got.push(m.as_slice()[0]),
+                None if b.is_terminated() => break,
+                None => owner_b.read.wait(),
+            }
+        }
+        assert_eq!(got, (0..messages).collect::<Vec<_>>());
+        writer.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_pipe_hwm_1_wakes_writer_and_reader() {
+    hwm_transfer(1, 3);
+}
+
+#[test]
+fn loom_pipe_hwm_2_wakes_writer_and_reader() {
+    hwm_transfer(2, 4);
+}
+
+#[test]
+fn loom_pipe_unlimited_wakes_reader() {
+    hwm_transfer(0, 3);
+}

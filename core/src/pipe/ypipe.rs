@@ -1,0 +1,487 @@
+//! A lock-free single-producer single-consumer pipe with batched publication.
+//!
+//! # Algorithm
+//!
+//! This is libzmq's `ypipe_t` (`src/ypipe.hpp`, Martin Sustrik et al.) over a
+//! [`YQueue`]. The writer appends items privately and publishes all complete ones with a single
+//! compare-and-swap on [`flush`](Writer::flush); the reader prefetches everything published with
+//! a single compare-and-swap in [`check_read`](Reader::check_read) and then reads the batch
+//! without touching shared state. The one shared word, `published` (libzmq's `c`), is also the
+//! sleep flag: a reader that finds nothing swaps it to null and goes to sleep; the writer's next
+//! flush then fails its compare-and-swap, stores the new position anyway and reports that the
+//! reader must be woken (`flush` returns false). Both sides change `published` only by
+//! read-modify-write operations or while the other side cannot, so a wakeup is never lost.
+//!
+//! Unlike libzmq, a new pipe starts with the reader asleep, so the first flush always asks for a
+//! wakeup: a reader that has never looked at the pipe is woken like one that found it empty.
+//!
+//! # Invariants
+//!
+//! In queue order, `front <= prefetched <= published <= flushed == complete_end <= back`
+//! except that `published` is null while the reader sleeps (then `prefetched == front` and
+//! everything up to `flushed` is published as soon as the writer next flushes).
+//!
+//! # Testing
+//!
+//! Unit and stress tests run under miri (`cargo +nightly miri test -p isomq-core --lib pipe::`)
+//! and the wakeup protocol under loom:
+//!
+//! ```text
+//! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target-loom \
+//!     cargo test -p isomq-core --release --lib loom
+//! ```
+
+use std::cell::{Cell, UnsafeCell};
+use std::marker::PhantomData;
+use std::ptr;
+
+use crossbeam_utils::CachePadded;
+
+use super::sync::atomic::{AtomicPtr, Ordering};
+use super::sync::Arc;
+use super::yqueue::{YQueue, DEFAULT_CHUNK};
+
+/// Writer-only state.
+struct WriterState<T> {
+    /// Slot after the last complete item (libzmq's `f`): what the next flush publishes up to.
+    complete_end: *mut T,
+    /// Slot after the last item published by this writer (libzmq's `w`); equals the last value
+    /// the writer stored in `published`.
+    flushed: *mut T,
+}
+
+/// Reader-only state.
+struct ReaderState<T> {
+    /// Slot after the last prefetched item (libzmq's `r`): `[front, prefetched)` may be read
+    /// without touching `published`.
+    prefetched: *mut T,
+}
+
+struct Inner<T, const N: usize> {
+    queue: YQueue<T, N>,
+    /// Slot after the last published item, or null while the reader sleeps (libzmq's `c`).
+    /// The only word both sides write; on its own cache line.
+    published: CachePadded<AtomicPtr<T>>,
+    writer: UnsafeCell<WriterState<T>>,
+    reader: UnsafeCell<ReaderState<T>>,
+}
+
+// SAFETY: an `Inner` is shared by exactly one `Writer` and one `Reader`. `writer` and the queue's
+// writer side are touched only through `&mut Writer`, `reader` and the queue's reader side only
+// through `&mut Reader`, and `published`/`spare` are atomics; so the only thing that crosses
+// threads is ownership of `T` values (moved from writer to reader, or dropped by whichever side
+// drops the `Inner` last). No `&T` is ever reachable from two threads, so `T: Send` suffices.
+unsafe impl<T: Send, const N: usize> Send for Inner<T, N> {}
+// SAFETY: see the `Send` impl: shared access goes through the two halves' disjoint state.
+unsafe impl<T: Send, const N: usize> Sync for Inner<T, N> {}
+
+/// A new pipe: the writing half and the reading half, to be moved to two threads.
+pub(crate) fn channel<T, const N: usize>() -> (Writer<T, N>, Reader<T, N>) {
+    let queue = YQueue::<T, N>::new();
+    // SAFETY: nobody else has the queue yet.
+    let (back, front) = unsafe { (queue.back(), queue.front()) };
+    let inner = Arc::new(Inner {
+        queue,
+        published: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
+        writer: UnsafeCell::new(WriterState {
+            complete_end: back,
+            flushed: back,
+        }),
+        reader: UnsafeCell::new(ReaderState { prefetched: front }),
+    });
+    let writer = Writer {
+        inner: inner.clone(),
+        _not_sync: PhantomData,
+    };
+    let reader = Reader {
+        inner,
+        _not_sync: PhantomData,
+    };
+    (writer, reader)
+}
+
+/// The writing half of a pipe (default chunk size: libzmq's 256).
+pub(crate) struct Writer<T, const N: usize = DEFAULT_CHUNK> {
+    inner: Arc<Inner<T, N>>,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+/// The reading half of a pipe.
+pub(crate) struct Reader<T, const N: usize = DEFAULT_CHUNK> {
+    inner: Arc<Inner<T, N>>,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl<T, const N: usize> Writer<T, N> {
+    #[inline]
+    fn state(&mut self) -> &mut WriterState<T> {
+        // SAFETY: `writer` is touched only here, through `&mut self` of the only `Writer`.
+        unsafe { &mut *self.inner.writer.get() }
+    }
+
+    /// Appends `item`, unpublished. `incomplete`: more items of the same unit follow, and none
+    /// of the unit is published until its last item is written.
+    #[inline]
+    pub(crate) fn write(&mut self, item: T, incomplete: bool) {
+        // SAFETY: this is the only writer.
+        unsafe { self.inner.queue.push(item) };
+        if !incomplete {
+            // SAFETY: this is the only writer.
+            let back = unsafe { self.inner.queue.back() };
+            self.state().complete_end = back;
+        }
+    }
+
+    /// Takes back the last item of an incomplete unit; `None` when there is none.
+    #[inline]
+    pub(crate) fn unwrite(&mut self) -> Option<T> {
+        // SAFETY: this is the only writer.
+        let back = unsafe { self.inner.queue.back() };
+        if self.state().complete_end == back {
+            return None;
+        }
+        // SAFETY: there is an item after `complete_end`, so it is unpublished.
+        Some(unsafe { self.inner.queue.unpush() })
+    }
+
+    /// Publishes every complete item. Returns false when the reader was asleep: the caller must
+    /// then wake it (it will find the items on its next `check_read`).
+    #[inline]
+    pub(crate) fn flush(&mut self) -> bool {
+        let WriterState {
+            complete_end,
+            flushed,
+        } = *self.state();
+        if flushed == complete_end {
+            return true;
+        }
+        self.state().flushed = complete_end;
+        // Release: the items' writes (and chunk links) happen before the reader's Acquire of the
+        // new position. Relaxed on failure: the failure only tells us the reader sleeps; the
+        // reader left nothing we need to see.
+        match self.inner.published.compare_exchange(
+            flushed,
+            complete_end,
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => true,
+            Err(actual) => {
+                // The reader changes `published` only from its front to null, so it is asleep,
+                // and while it is null the reader's compare-and-swap cannot succeed: a plain
+                // store cannot be lost. Release as above.
+                debug_assert!(actual.is_null());
+                self.inner.published.store(complete_end, Ordering::Release);
+                false
+            }
+        }
+    }
+}
+
+impl<T, const N: usize> Reader<T, N> {
+    #[inline]
+    fn state(&mut self) -> &mut ReaderState<T> {
+        // SAFETY: `reader` is touched only here, through `&mut self` of the only `Reader`.
+        unsafe { &mut *self.inner.reader.get() }
+    }
+
+    #[inline]
+    fn front(&self) -> *mut T {
+        // SAFETY: the only reader is `self`.
+        unsafe { self.inner.queue.front() }
+    }
+
+    /// Whether an item can be read. When nothing is published, the reader goes to sleep and the
+    /// writer's next flush reports it (returns false).
+    #[inline]
+    pub(crate) fn check_read(&mut self) -> bool {
+        let front = self.front();
+        if self.state().prefetched != front {
+            return true;
+        }
+        // Prefetch everything published, or go to sleep if that is nothing. Failure Acquire:
+        // we read the items up to the position we load, written before the writer's Release.
+        // Success Relaxed: we stored null and loaded our own front, about which the writer
+        // tells us nothing new.
+        match self.inner.published.compare_exchange(
+            front,
+            ptr::null_mut(),
+            Ordering::Relaxed,
+            Ordering::Acquire,
+        ) {
+            Ok(_) => false,
+            // Already asleep; the writer has flushed nothing since.
+            Err(actual) if actual.is_null() => false,
+            Err(actual) => {
+                self.state().prefetched = actual;
+                true
+            }
+        }
+    }
+
+    /// The next item, without removing it.
+    #[inline]
+    pub(crate) fn peek(&mut self) -> Option<&T> {
+        if !self.check_read() {
+            return None;
+        }
+        // SAFETY: the front item is prefetched (published to us), and stays put while `self`
+        // is borrowed.
+        Some(unsafe { &*self.front() })
+    }
+
+    /// Removes and returns the next item; `None` when nothing is published (the reader is then
+    /// asleep).
+    #[inline]
+    pub(crate) fn read(&mut self) -> Option<T> {
+        if !self.check_read() {
+            return None;
+        }
+        // SAFETY: the only reader is `self`, and the front item is prefetched.
+        Some(unsafe { self.inner.queue.pop() })
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+#[allow(clippy::unwrap_used)] // Tests may unwrap (project rules).
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_come_out_in_order_across_chunks() {
+        let (mut w, mut r) = channel::<u32, 3>();
+        for i in 0..10 {
+            w.write(i, false);
+        }
+        w.flush();
+        let got: Vec<u32> = std::iter::from_fn(|| r.read()).collect();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn nothing_is_readable_before_flush() {
+        let (mut w, mut r) = channel::<u32, 4>();
+        w.write(1, false);
+        assert!(!r.check_read());
+        w.flush();
+        assert_eq!(r.read(), Some(1));
+        assert_eq!(r.read(), None);
+    }
+
+    // libzmq ypipe.hpp: "Incomplete items are never flushed down the stream."
+    #[test]
+    fn incomplete_items_are_not_flushed() {
+        let (mut w, mut r) = channel::<u32, 2>();
+        w.write(1, true);
+        w.write(2, true);
+        w.flush();
+        assert!(!r.check_read());
+        w.write(3, false);
+        w.flush();
+        assert_eq!([r.read(), r.read(), r.read()], [Some(1), Some(2), Some(3)]);
+    }
+
+    #[test]
+    fn unwrite_takes_back_only_the_incomplete_tail() {
+        let (mut w, mut r) = channel::<String, 2>();
+        w.write("a".into(), false);
+        // Three incomplete items cross a chunk boundary, which unwrite must step back over.
+        for s in ["b", "c", "d"] {
+            w.write(s.into(), true);
+        }
+        assert_eq!(w.unwrite().as_deref(), Some("d"));
+        assert_eq!(w.unwrite().as_deref(), Some("c"));
+        assert_eq!(w.unwrite().as_deref(), Some("b"));
+        assert_eq!(w.unwrite(), None);
+        w.write("e".into(), false);
+        w.flush();
+        assert_eq!(r.read().as_deref(), Some("a"));
+        assert_eq!(r.read().as_deref(), Some("e"));
+        assert_eq!(r.read(), None);
+    }
+
+    // libzmq ypipe.hpp: flush "Returns false if the reader thread is sleeping."
+    #[test]
+    fn flush_reports_a_sleeping_reader_exactly() {
+        let (mut w, mut r) = channel::<u32, 4>();
+        // A new reader counts as asleep.
+        w.write(1, false);
+        assert!(!w.flush());
+        // Awake (it has not yet found the pipe empty): no wakeup needed.
+        assert_eq!(r.read(), Some(1));
+        w.write(2, false);
+        assert!(w.flush());
+        assert_eq!(r.read(), Some(2));
+        // Found empty: asleep, so the next flush asks for a wakeup, once.
+        assert_eq!(r.read(), None);
+        assert!(w.flush(), "nothing to flush, nothing to report");
+        w.write(3, false);
+        assert!(!w.flush());
+        w.write(4, false);
+        assert!(w.flush());
+        assert_eq!([r.read(), r.read(), r.read()], [Some(3), Some(4), None]);
+    }
+
+    #[test]
+    fn peek_does_not_consume() {
+        let (mut w, mut r) = channel::<u32, 2>();
+        w.write(7, false);
+        w.flush();
+        assert_eq!(r.peek(), Some(&7));
+        assert_eq!(r.read(), Some(7));
+        assert_eq!(r.peek(), None);
+    }
+
+    #[test]
+    fn unread_and_unflushed_items_are_dropped_with_the_pipe() {
+        let item = std::rc::Rc::new(());
+        {
+            // Rc is not Send, which the single-threaded queue does not need.
+            let (mut w, mut r) = channel::<std::rc::Rc<()>, 2>();
+            for _ in 0..5 {
+                w.write(item.clone(), false);
+            }
+            w.flush();
+            drop(r.read());
+            w.write(item.clone(), true);
+            assert_eq!(std::rc::Rc::strong_count(&item), 6);
+        }
+        assert_eq!(std::rc::Rc::strong_count(&item), 1);
+    }
+
+    // libzmq yqueue.hpp: "holding onto the most recently freed chunk saves us from having to
+    // call malloc/free" when both ends move at similar rates.
+    #[test]
+    fn steady_state_allocates_nothing() {
+        let (mut w, mut r) = channel::<u64, 4>();
+        let mut cycle = |base: u64| {
+            // Three items per round, four slots per chunk: most rounds cross a chunk boundary
+            // on both sides, and at most two chunks are ever in use.
+            for i in base..base + 3 {
+                w.write(i, false);
+            }
+            w.flush();
+            for i in base..base + 3 {
+                assert_eq!(r.read(), Some(i));
+            }
+        };
+        // Warm up until both sides have crossed a chunk boundary and the spare is in use.
+        for round in 0..4 {
+            cycle(round * 3);
+        }
+        let allocations = crate::test_alloc::allocations_during(|| {
+            for round in 4..100 {
+                cycle(round * 3);
+            }
+        });
+        assert_eq!(allocations, 0);
+    }
+
+    /// Writer and reader on two threads, the reader parking until woken as a pipe's owner
+    /// would: every item arrives once, in order.
+    fn two_thread_stress<const N: usize>(count: u64) {
+        let (mut w, mut r) = channel::<Box<u64>, N>();
+        let reader = std::thread::current();
+        let writer = std::thread::spawn(move || {
+            for i in 0..count {
+                // Units of up to three items, published together.
+                let incomplete = i % 3 != 2 && i + 1 != count;
+                w.write(Box::new(i), incomplete);
+                if (!incomplete && i % 7 == 0 || i + 1 == count) && !w.flush() {
+                    reader.unpark();
+                }
+            }
+        });
+        let mut next = 0;
+        while next < count {
+            match r.read() {
+                Some(v) => {
+                    assert_eq!(*v, next);
+                    next += 1;
+                }
+                None => std::thread::park(),
+            }
+        }
+        writer.join().unwrap();
+        assert_eq!(r.read(), None);
+    }
+
+    #[test]
+    fn two_threads_pass_millions_in_order() {
+        let count = if cfg!(miri) { 2_000 } else { 3_000_000 };
+        two_thread_stress::<DEFAULT_CHUNK>(count);
+    }
+
+    #[test]
+    fn two_threads_small_chunks() {
+        let count = if cfg!(miri) { 1_000 } else { 1_000_000 };
+        two_thread_stress::<2>(count);
+    }
+}
+
+#[cfg(all(test, loom))]
+#[allow(clippy::unwrap_used)] // Tests may unwrap (project rules).
+mod loom_tests {
+    use super::*;
+    use loom::sync::Notify;
+    use loom::thread;
+
+    /// The writer wakes a sleeping reader through a loom `Notify` (standing for the owner's
+    /// mailbox). A lost wakeup leaves the reader waiting forever, which loom reports as a
+    /// deadlock.
+    fn transfer(units: &'static [&'static [u32]]) {
+        loom::model(move || {
+            let (mut w, mut r) = channel::<u32, 2>();
+            let wake = Arc::new(Notify::new());
+            let wake2 = wake.clone();
+            let t = thread::spawn(move || {
+                for unit in units {
+                    for (i, v) in unit.iter().enumerate() {
+                        w.write(*v, i + 1 < unit.len());
+                    }
+                    if !w.flush() {
+                        wake2.notify();
+                    }
+                }
+            });
+            let expected: Vec<u32> = units.iter().flat_map(|u| u.iter().copied()).collect();
+            let mut got = Vec::new();
+            while got.len() < expected.len() {
+                match r.read() {
+                    Some(v) => got.push(v),
+                    None => wake.wait(),
+                }
+            }
+            assert_eq!(got, expected);
+            assert_eq!(r.read(), None);
+            t.join().unwrap();
+        });
+    }
+
+    #[test]
+    fn loom_ypipe_single_items_wake_the_reader() {
+        transfer(&[&[1], &[2], &[3]]);
+    }
+
+    #[test]
+    fn loom_ypipe_units_across_chunks() {
+        transfer(&[&[1, 2, 3], &[4]]);
+    }
+
+    #[test]
+    fn loom_ypipe_drop_with_unread_items_on_either_thread() {
+        loom::model(|| {
+            let (mut w, mut r) = channel::<Box<u32>, 2>();
+            let t = thread::spawn(move || {
+                for i in 0..3 {
+                    w.write(Box::new(i), false);
+                    w.flush();
+                }
+                w.write(Box::new(9), true);
+            });
+            let _ = r.read();
+            drop(r);
+            t.join().unwrap();
+        });
+    }
+}

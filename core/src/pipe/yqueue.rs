@@ -1,0 +1,270 @@
+//! A queue of fixed-size chunks, shared by one writer and one reader.
+//!
+//! # Algorithm
+//!
+//! This is libzmq's `yqueue_t` (`src/yqueue.hpp`, Martin Sustrik et al.): the queue is a linked
+//! list of chunks of `N` slots. The writer fills slots at the back and links a new chunk when one
+//! is full; the reader empties slots at the front and, when it leaves a chunk, hands it back
+//! through a single *spare* pointer, which the writer takes before it asks the allocator for a
+//! new one. When both ends move at about the same rate the queue allocates nothing.
+//!
+//! The queue itself does not know which slots are published to the reader: that is
+//! [`ypipe`](super::ypipe)'s job. Hence the `unsafe` entry points, whose contracts say which side
+//! may call them and what must already be published.
+//!
+//! # Invariants
+//!
+//! Positions are `(chunk, index)` pairs with `index < N`, so every position names a real slot
+//! and a slot pointer identifies a position among the chunks in use (`T` is never zero-sized).
+//!
+//! - `front <= back` in queue order; the chunks from `front.chunk` to `back.chunk` are linked
+//!   through `next` and owned by the queue;
+//! - the slots in `[front, back)` hold initialised values, all other slots are uninitialised;
+//! - `back` (and every chunk's `prev`) is touched only by the writer, `front` only by the reader;
+//! - a chunk's `next` is written by the writer before any slot of the next chunk is published,
+//!   and read by the reader only after it has consumed the chunk's last published slot;
+//! - `spare` is null or a chunk owned by nobody else, with no initialised slot.
+
+use std::alloc::{self, Layout};
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::ptr;
+
+use super::sync::atomic::{AtomicPtr, Ordering};
+
+/// Slots per chunk of a pipe's queue. libzmq uses 256 for messages (`message_pipe_granularity`).
+pub(crate) const DEFAULT_CHUNK: usize = 256;
+
+struct Chunk<T, const N: usize> {
+    slots: [MaybeUninit<T>; N],
+    /// The chunk before this one; writer-only (used to step back on `unpush`).
+    prev: *mut Chunk<T, N>,
+    /// The chunk after this one; see the module invariants for who touches it when.
+    next: *mut Chunk<T, N>,
+}
+
+impl<T, const N: usize> Chunk<T, N> {
+    const LAYOUT: Layout = Layout::new::<Chunk<T, N>>();
+
+    /// A chunk with every slot uninitialised and null links.
+    fn alloc() -> *mut Chunk<T, N> {
+        // SAFETY: the layout has a non-zero size: a chunk holds two pointers.
+        let chunk = unsafe { alloc::alloc(Self::LAYOUT) }.cast::<Chunk<T, N>>();
+        if chunk.is_null() {
+            alloc::handle_alloc_error(Self::LAYOUT);
+        }
+        // SAFETY: `chunk` is a fresh allocation for a `Chunk`; writing its link fields through
+        // raw places needs no initialised value (the slots are `MaybeUninit`).
+        unsafe {
+            ptr::addr_of_mut!((*chunk).prev).write(ptr::null_mut());
+            ptr::addr_of_mut!((*chunk).next).write(ptr::null_mut());
+        }
+        chunk
+    }
+
+    /// # Safety
+    /// `chunk` came from [`Chunk::alloc`], holds no initialised slot and is used by nobody.
+    unsafe fn free(chunk: *mut Chunk<T, N>) {
+        // SAFETY: guaranteed by the caller; the layout is the one it was allocated with.
+        unsafe { alloc::dealloc(chunk.cast(), Self::LAYOUT) }
+    }
+
+    /// # Safety
+    /// `chunk` is a live chunk and `index < N`.
+    #[inline]
+    unsafe fn slot(chunk: *mut Chunk<T, N>, index: usize) -> *mut T {
+        // SAFETY: in bounds by the caller's contract; no reference to the chunk is created, so
+        // the other side may be using other slots of it at the same time.
+        unsafe { ptr::addr_of_mut!((*chunk).slots).cast::<T>().add(index) }
+    }
+}
+
+/// A position in the queue: a slot of a live chunk.
+struct Cursor<T, const N: usize> {
+    chunk: *mut Chunk<T, N>,
+    index: usize,
+}
+
+impl<T, const N: usize> Cursor<T, N> {
+    #[inline]
+    fn slot(&self) -> *mut T {
+        // SAFETY: a cursor always names a slot of a live chunk (module invariants).
+        unsafe { Chunk::slot(self.chunk, self.index) }
+    }
+}
+
+/// The chunk list of one [`ypipe`](super::ypipe). See the module docs.
+pub(crate) struct YQueue<T, const N: usize> {
+    /// The next slot to fill. Writer-only.
+    back: UnsafeCell<Cursor<T, N>>,
+    /// The next slot to empty. Reader-only.
+    front: UnsafeCell<Cursor<T, N>>,
+    /// The most recently emptied chunk, kept for the writer's next chunk; or null.
+    spare: AtomicPtr<Chunk<T, N>>,
+}
+
+impl<T, const N: usize> YQueue<T, N> {
+    /// Checked when the queue is created: a zero-sized `T` would give every slot of a chunk the
+    /// same address, and `ypipe` tells positions apart by slot address.
+    const VALID: () = assert!(N > 0 && std::mem::size_of::<T>() > 0);
+
+    pub(crate) fn new() -> YQueue<T, N> {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::VALID;
+        let chunk = Chunk::alloc();
+        YQueue {
+            back: UnsafeCell::new(Cursor { chunk, index: 0 }),
+            front: UnsafeCell::new(Cursor { chunk, index: 0 }),
+            spare: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// The address of the slot the next [`push`](Self::push) fills.
+    ///
+    /// # Safety
+    /// Called by the writer only.
+    #[inline]
+    pub(crate) unsafe fn back(&self) -> *mut T {
+        // SAFETY: only the writer touches `back` (caller's contract).
+        unsafe { (*self.back.get()).slot() }
+    }
+
+    /// Appends `value`.
+    ///
+    /// # Safety
+    /// Called by the writer only.
+    #[inline]
+    pub(crate) unsafe fn push(&self, value: T) {
+        // SAFETY: only the writer touches `back` (caller's contract).
+        let back = unsafe { &mut *self.back.get() };
+        // SAFETY: the back slot is uninitialised and unpublished, so the reader does not touch it.
+        unsafe { back.slot().write(value) };
+        back.index += 1;
+        if back.index < N {
+            return;
+        }
+        // The chunk is full: keep `back` on a real slot by linking the next chunk now, before
+        // any of its slots can be published (module invariants).
+        //
+        // Acquire: the spare was emptied by the reader, which handed it over with a Release
+        // swap; its reads of the old values happen before our writes into the slots.
+        let mut next = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        if next.is_null() {
+            next = Chunk::alloc();
+        }
+        // SAFETY: `next` is ours alone (fresh or taken from `spare`); `back.chunk` is live and
+        // its `next` is not read by the reader before a slot of `next` is published.
+        unsafe {
+            (*next).prev = back.chunk;
+            (*next).next = ptr::null_mut();
+            (*back.chunk).next = next;
+        }
+        back.chunk = next;
+        back.index = 0;
+    }
+
+    /// Removes and returns the value last pushed.
+    ///
+    /// # Safety
+    /// Called by the writer only, when the last pushed value exists and is not published (the
+    /// reader cannot have consumed it, nor anything in its chunk beyond it).
+    #[inline]
+    pub(crate) unsafe fn unpush(&self) -> T {
+        // SAFETY: only the writer touches `back` (caller's contract).
+        let back = unsafe { &mut *self.back.get() };
+        if back.index > 0 {
+            back.index -= 1;
+        } else {
+            let empty = back.chunk;
+            // SAFETY: the unpushed value is in the previous chunk, which is live because that
+            // value is unread; `prev` is writer-only.
+            back.chunk = unsafe { (*empty).prev };
+            back.index = N - 1;
+            // SAFETY: `empty` has no initialised slot and is unreachable by the reader (nothing
+            // in it was published), so it can be recycled.
+            unsafe { self.recycle(empty) };
+        }
+        // SAFETY: the slot held the last pushed value, which is initialised; `back` now points at
+        // it, so the slot counts as uninitialised again.
+        unsafe { back.slot().read() }
+    }
+
+    /// The address of the slot the next [`pop`](Self::pop) empties.
+    ///
+    /// # Safety
+    /// Called by the reader only.
+    #[inline]
+    pub(crate) unsafe fn front(&self) -> *mut T {
+        // SAFETY: only the reader touches `front` (caller's contract).
+        unsafe { (*self.front.get()).slot() }
+    }
+
+    /// Removes and returns the front value.
+    ///
+    /// # Safety
+    /// Called by the reader only, when the front value has been published to it (its write,
+    /// and the link to the next chunk, happen before this call).
+    #[inline]
+    pub(crate) unsafe fn pop(&self) -> T {
+        // SAFETY: only the reader touches `front` (caller's contract).
+        let front = unsafe { &mut *self.front.get() };
+        // SAFETY: the front value is initialised and published (caller's contract); moving it
+        // out makes the slot uninitialised, and `front` moves past it below.
+        let value = unsafe { front.slot().read() };
+        front.index += 1;
+        if front.index == N {
+            let done = front.chunk;
+            // SAFETY: the writer linked `next` before publishing the value just read.
+            front.chunk = unsafe { (*done).next };
+            front.index = 0;
+            // SAFETY: every slot of `done` has been read and the writer has moved on from it.
+            unsafe { self.recycle(done) };
+        }
+        value
+    }
+
+    /// Makes `chunk` the spare, freeing the previous spare.
+    ///
+    /// # Safety
+    /// `chunk` holds no initialised slot and neither side will touch it again.
+    unsafe fn recycle(&self, chunk: *mut Chunk<T, N>) {
+        // Release: our accesses to `chunk` happen before the writer refills it (it takes the
+        // spare with Acquire). Acquire: the previous spare may come from the other side, whose
+        // accesses to it must happen before we free it.
+        let old = self.spare.swap(chunk, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: the spare is owned by nobody else and has no initialised slot.
+            unsafe { Chunk::free(old) };
+        }
+    }
+}
+
+impl<T, const N: usize> Drop for YQueue<T, N> {
+    fn drop(&mut self) {
+        let back = self.back.get_mut();
+        let back_slot = back.slot();
+        let back_chunk = back.chunk;
+        let front = self.front.get_mut();
+        // `&mut self`: both sides are gone, everything is ours.
+        while front.slot() != back_slot {
+            // SAFETY: slots in [front, back) are initialised.
+            unsafe { ptr::drop_in_place(front.slot()) };
+            front.index += 1;
+            if front.index == N {
+                let done = front.chunk;
+                // SAFETY: `done` is before `back.chunk`, so its `next` is linked.
+                front.chunk = unsafe { (*done).next };
+                front.index = 0;
+                // SAFETY: every initialised slot of `done` has been dropped.
+                unsafe { Chunk::free(done) };
+            }
+        }
+        // SAFETY: `front` reached `back`: the last chunk holds no initialised slot.
+        unsafe { Chunk::free(back_chunk) };
+        let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
+        if !spare.is_null() {
+            // SAFETY: the spare is ours and empty.
+            unsafe { Chunk::free(spare) };
+        }
+    }
+}
