@@ -10,6 +10,7 @@
 mod error;
 mod msg;
 mod socket_type;
+pub mod zmtp;
 
 pub use error::{Error, Result};
 pub use msg::Msg;
