@@ -462,3 +462,19 @@ fn multipart_and_long_frames_cross_intact() {
     let tail = &pair.a.sent[pair.a.sent.len() - (1 << 20) - 9..];
     assert_eq!(&tail[..9], &long_header(0, 1 << 20)[..]);
 }
+
+#[test]
+fn owned_input_buffers_are_taken_without_copy() {
+    // handle_input_buf adopts the caller's buffer when nothing is pending, so a large frame
+    // received into it is handed on as a slice of that same allocation.
+    let mut side = ready_against(SocketType::Pull, 0, SocketType::Push);
+    assert_eq!(side.conn.version(), Some((3, 0)));
+    let mut buf = bytes::BytesMut::new();
+    buf.extend_from_slice(&long_header(0, 4096));
+    buf.extend_from_slice(&[9u8; 4096]);
+    let payload = buf[9..].as_ptr();
+    side.conn.handle_input_buf(buf).unwrap();
+    let msg = side.conn.poll_msg().unwrap().unwrap();
+    assert_eq!(msg.as_slice().as_ptr(), payload);
+    assert_eq!(side.conn.input_len(), 0);
+}
