@@ -15,6 +15,7 @@ mod pipe;
 mod socket_type;
 #[cfg(test)]
 mod test_alloc;
+pub mod zmtp;
 
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};

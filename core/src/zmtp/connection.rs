@@ -1,0 +1,319 @@
+//! One ZMTP 3.x connection as a sans-IO state machine: bytes in, messages and events out,
+//! bytes to write out. The caller owns the transport and the clock.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Bytes, BytesMut};
+
+use super::command::{self, Command, PING_MAX_CONTEXT};
+use super::decoder::{self, Frame, MORE};
+use super::encoder::Encoder;
+use super::greeting::{self, Version, GREETING_LEN};
+use super::mechanism::null;
+use crate::error::{Error, Result};
+use crate::msg::Msg;
+use crate::socket_type::SocketType;
+
+/// How a connection presents itself and what it accepts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Our socket type, sent as the `Socket-Type` property and checked against the peer's.
+    pub socket_type: SocketType,
+    /// Routing id sent as the `Identity` property (only for REQ/DEALER/ROUTER, as libzmq).
+    pub identity: Bytes,
+    /// MAXMSGSIZE: frames larger than this are a protocol error (Error::MsgSize). None = unlimited.
+    pub max_msg_size: Option<u64>,
+}
+
+impl Config {
+    /// A configuration with no identity and no size limit (libzmq's defaults).
+    pub fn new(socket_type: SocketType) -> Config {
+        Config {
+            socket_type,
+            identity: Bytes::new(),
+            max_msg_size: None,
+        }
+    }
+}
+
+/// Something that happened on a connection, other than a message arriving.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// Handshake complete (greeting + READY both ways); data may flow.
+    Ready(PeerInfo),
+}
+
+/// What the peer told us about itself during the handshake.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerInfo {
+    /// The peer's `Socket-Type`, or `None` when its READY had none (accepted, as by libzmq).
+    pub socket_type: Option<SocketType>,
+    /// The peer's `Identity` property (empty when it sent none).
+    pub identity: Bytes,
+    /// The ZMTP version spoken on this connection: `(3, 0)` or `(3, 1)`.
+    pub version: (u8, u8),
+    /// Every READY property in the order received, names spelled as the peer sent them.
+    pub properties: Vec<(String, Bytes)>,
+}
+
+/// Where the handshake stands, named after what it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// The peer's 64-byte greeting.
+    ExpectGreeting,
+    /// The peer's READY command.
+    ExpectReady,
+    /// Handshake done: message and command frames.
+    Traffic,
+}
+
+/// A ZMTP 3.x connection with the NULL mechanism, without I/O.
+///
+/// Feed it what the transport reads ([`handle_input`](Connection::handle_input)), write out
+/// what it has to send ([`transmit_slices`](Connection::transmit_slices) /
+/// [`transmit_chunk`](Connection::transmit_chunk), then
+/// [`advance_transmit`](Connection::advance_transmit)), take events and messages with
+/// [`poll_event`](Connection::poll_event) and [`poll_msg`](Connection::poll_msg).
+///
+/// Speaks ZMTP 3.1 and falls back to 3.0 for peers that announce it (subscriptions then go out
+/// as `0x01`/`0x00` data frames). ZMTP 1.0 and 2.0 peers (libzmq < 3.2) are not supported:
+/// their greeting is an error.
+///
+/// Any error is fatal: the caller closes the transport. Later calls return the same error.
+#[derive(Debug)]
+pub struct Connection {
+    config: Config,
+    state: State,
+    /// Version negotiated from the peer's greeting (meaningful from ExpectReady on).
+    version: Version,
+    /// Received bytes not yet consumed. In Traffic, frames wait here until `poll_msg`.
+    rx: BytesMut,
+    tx: Encoder,
+    events: VecDeque<Event>,
+    /// The error that ended the connection, returned again by later calls.
+    failed: Option<Error>,
+}
+
+impl Connection {
+    /// Queues the full 64-byte greeting (PROTOCOL.md §1.1: send it all at once) and READY
+    /// as soon as the peer's greeting is understood.
+    pub fn new(config: Config) -> Connection {
+        let mut tx = Encoder::default();
+        tx.raw(&greeting::greeting_bytes(null::NAME, config.identity.len()));
+        Connection {
+            config,
+            state: State::ExpectGreeting,
+            version: Version::V3_1,
+            rx: BytesMut::new(),
+            tx,
+            events: VecDeque::new(),
+            failed: None,
+        }
+    }
+
+    /// Feeds bytes read from the transport. Drives the handshake. Data frames after the
+    /// handshake are buffered and decoded lazily by poll_msg (so a full pipe can apply
+    /// back-pressure by not calling poll_msg). Err = fatal for this connection (bad greeting,
+    /// mechanism mismatch, incompatible socket type, ERROR received, malformed command...).
+    pub fn handle_input(&mut self, data: &[u8]) -> Result<()> {
+        self.check_failed()?;
+        self.rx.extend_from_slice(data);
+        self.handshake()
+            .inspect_err(|e| self.failed = Some(e.clone()))
+    }
+
+    /// Like [`handle_input`](Connection::handle_input), taking ownership of a buffer: when
+    /// nothing is buffered it becomes the input buffer without a copy.
+    pub fn handle_input_buf(&mut self, data: BytesMut) -> Result<()> {
+        self.check_failed()?;
+        self.rx.unsplit(data);
+        self.handshake()
+            .inspect_err(|e| self.failed = Some(e.clone()))
+    }
+
+    /// Buffered input not yet consumed (lets the caller stop reading when it is large).
+    ///
+    /// Stop reading only while `poll_msg` is not being called (the pipe is full): when
+    /// `poll_msg` returns `Ok(None)`, a frame is incomplete and more input is what it needs.
+    pub fn input_len(&self) -> usize {
+        self.rx.len()
+    }
+
+    /// The next event, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Whether the handshake is complete (and no error has happened).
+    pub fn is_ready(&self) -> bool {
+        self.state == State::Traffic && self.failed.is_none()
+    }
+
+    /// The ZMTP version spoken, once the peer's greeting has arrived.
+    pub fn version(&self) -> Option<(u8, u8)> {
+        (self.state != State::ExpectGreeting).then(|| self.version.pair())
+    }
+
+    /// Next message frame received (MORE flag set on all but last). Commands are handled
+    /// inside: PING → PONG queued (context echoed, ≤16 bytes), SUBSCRIBE/CANCEL → returned
+    /// as Msg::subscribe/Msg::cancel, unknown commands ignored, ERROR → Err. Ok(None) = need
+    /// more input. Err(MsgSize) for a frame over max_msg_size, Err(Proto) when malformed.
+    pub fn poll_msg(&mut self) -> Result<Option<Msg>> {
+        self.check_failed()?;
+        if self.state != State::Traffic {
+            return Ok(None);
+        }
+        self.next_msg()
+            .inspect_err(|e| self.failed = Some(e.clone()))
+    }
+
+    /// Encodes one frame for sending (only valid once ready; before that, debug_assert and
+    /// ignore). Msg::subscribe/cancel become SUBSCRIBE/CANCEL commands to a 3.1 peer and
+    /// `0x01 topic`/`0x00 topic` data frames to a 3.0 peer. Small frames are copied into one
+    /// batch buffer; large payloads (over 1 KiB) are queued as shared Bytes chunks, not copied.
+    pub fn send_msg(&mut self, msg: &Msg) {
+        if !self.can_send() {
+            return;
+        }
+        let subscribe = msg.is_subscribe();
+        if subscribe || msg.is_cancel() {
+            match self.version {
+                Version::V3_1 => {
+                    let name = if subscribe {
+                        command::SUBSCRIBE
+                    } else {
+                        command::CANCEL
+                    };
+                    self.tx.command(name, msg.as_slice());
+                }
+                Version::V3_0 => self.tx.frame(0, &[&[u8::from(subscribe)], msg.as_slice()]),
+            }
+            return;
+        }
+        let flags = if msg.more() { MORE } else { 0 };
+        if msg.is_inline() {
+            self.tx.frame(flags, &[msg.as_slice()]);
+        } else {
+            // A clone of a shared Msg is a reference-count bump, not a copy.
+            self.tx.frame_bytes(flags, msg.clone().into_bytes());
+        }
+    }
+
+    /// Queues a PING (ZMTP 3.1 heartbeat): `ttl` in tenths of a second (0 = none), `context`
+    /// truncated to 16 bytes. Only valid once ready.
+    pub fn send_ping(&mut self, ttl: u16, context: &[u8]) {
+        if !self.can_send() {
+            return;
+        }
+        let context = &context[..context.len().min(PING_MAX_CONTEXT)];
+        let mut data = [0u8; 2 + PING_MAX_CONTEXT];
+        data[..2].copy_from_slice(&ttl.to_be_bytes());
+        data[2..2 + context.len()].copy_from_slice(context);
+        self.tx.command(command::PING, &data[..2 + context.len()]);
+    }
+
+    /// Bytes waiting to be written (0 = nothing).
+    pub fn transmit_len(&self) -> usize {
+        self.tx.len()
+    }
+
+    /// Fills `out` with slices of pending output in order, returns how many were filled
+    /// (for writev).
+    pub fn transmit_slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        self.tx.slices(out)
+    }
+
+    /// The first contiguous pending chunk (for a plain write), empty when none.
+    pub fn transmit_chunk(&self) -> &[u8] {
+        self.tx.chunk()
+    }
+
+    /// Marks n bytes as written.
+    pub fn advance_transmit(&mut self, n: usize) {
+        self.tx.advance(n);
+    }
+
+    fn check_failed(&self) -> Result<()> {
+        match &self.failed {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn can_send(&self) -> bool {
+        debug_assert!(
+            self.state == State::Traffic,
+            "send before the ZMTP handshake completed"
+        );
+        self.state == State::Traffic && self.failed.is_none()
+    }
+
+    fn handshake(&mut self) -> Result<()> {
+        loop {
+            match self.state {
+                State::ExpectGreeting => {
+                    let mechanism = greeting::mechanism_field(null::NAME);
+                    let Some(version) = greeting::check(&self.rx, &mechanism)? else {
+                        return Ok(());
+                    };
+                    let _ = self.rx.split_to(GREETING_LEN);
+                    self.version = version;
+                    let ready = null::ready_data(self.config.socket_type, &self.config.identity);
+                    self.tx.command(command::READY, &ready);
+                    self.state = State::ExpectReady;
+                }
+                State::ExpectReady => {
+                    let Some(frame) = decoder::next_frame(&mut self.rx, self.config.max_msg_size)?
+                    else {
+                        return Ok(());
+                    };
+                    let Frame::Command(body) = frame else {
+                        return Err(Error::Proto(
+                            "message frame before the handshake completed".into(),
+                        ));
+                    };
+                    let peer = null::process_handshake_command(&body, self.config.socket_type)?;
+                    self.events.push_back(Event::Ready(PeerInfo {
+                        socket_type: peer.socket_type,
+                        identity: peer.identity,
+                        version: self.version.pair(),
+                        properties: peer.properties,
+                    }));
+                    self.state = State::Traffic;
+                }
+                State::Traffic => return Ok(()),
+            }
+        }
+    }
+
+    fn next_msg(&mut self) -> Result<Option<Msg>> {
+        loop {
+            let Some(frame) = decoder::next_frame(&mut self.rx, self.config.max_msg_size)? else {
+                return Ok(None);
+            };
+            let body = match frame {
+                Frame::Data(msg) => return Ok(Some(msg)),
+                Frame::Command(body) => body,
+            };
+            match command::parse(&body)? {
+                Command::Subscribe(topic) => return Ok(Some(Msg::subscribe(topic))),
+                Command::Cancel(topic) => return Ok(Some(Msg::cancel(topic))),
+                Command::Ping { context, .. } => {
+                    // libzmq answers every PING, heartbeats configured or not.
+                    let context = &context[..context.len().min(PING_MAX_CONTEXT)];
+                    self.tx.command(command::PONG, context);
+                }
+                Command::Error(reason) => {
+                    return Err(Error::Proto(format!(
+                        "peer sent ERROR: {}",
+                        String::from_utf8_lossy(reason)
+                    )))
+                }
+                // PONG only proves the peer is alive, which the caller sees from the input.
+                Command::Pong(_) | Command::Ready(_) | Command::Other(_) => {}
+            }
+        }
+    }
+}

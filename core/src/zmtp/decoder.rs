@@ -1,0 +1,163 @@
+//! ZMTP 3.x frame decoder (PROTOCOL.md §2.1), lenient in the ways libzmq's `v2_decoder` is.
+//!
+//! It works in place on the connection's input buffer: a frame is only taken out once it has
+//! fully arrived; small payloads are copied inline into a [`Msg`], larger ones are split off the
+//! buffer and shared (`BytesMut::split_to(..).freeze()`), never copied. The declared size is only
+//! compared, never allocated: a peer announcing 2^63 bytes costs nothing until it sends them.
+
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+use crate::msg::Msg;
+
+/// Frame flag: more frames of this message follow.
+pub(crate) const MORE: u8 = 0x01;
+/// Frame flag: the size is 8 bytes instead of 1.
+pub(crate) const LONG: u8 = 0x02;
+/// Frame flag: the frame is a command.
+pub(crate) const COMMAND: u8 = 0x04;
+
+/// One decoded frame.
+#[derive(Debug)]
+pub(crate) enum Frame {
+    /// A message frame (the MORE flag carried over into the `Msg`).
+    Data(Msg),
+    /// A command frame's body (`name-len name data`), not yet parsed.
+    Command(Bytes),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Header {
+    flags: u8,
+    header_len: usize,
+    body_len: usize,
+}
+
+/// Reads the header at the start of `buf`, or `None` when it has not all arrived.
+///
+/// Reserved flag bits are ignored and a LONG header may carry a small size (libzmq accepts
+/// both). `MAXMSGSIZE` is checked here, so an oversized frame is refused before its body comes.
+fn peek_header(buf: &[u8], max_msg_size: Option<u64>) -> Result<Option<Header>> {
+    let Some(&flags) = buf.first() else {
+        return Ok(None);
+    };
+    let (header_len, size) = if flags & LONG != 0 {
+        let Some(size) = buf.get(1..9) else {
+            return Ok(None);
+        };
+        let size =
+            <[u8; 8]>::try_from(size).map_err(|_| Error::Proto("frame header truncated".into()))?;
+        (9, u64::from_be_bytes(size))
+    } else {
+        let Some(&size) = buf.get(1) else {
+            return Ok(None);
+        };
+        (2, u64::from(size))
+    };
+    if max_msg_size.is_some_and(|max| size > max) {
+        return Err(Error::MsgSize);
+    }
+    // A size that cannot be addressed could never be received: EMSGSIZE, as libzmq says when the
+    // size does not fit in a size_t.
+    let body_len = usize::try_from(size)
+        .ok()
+        .filter(|n| n.checked_add(header_len).is_some())
+        .ok_or(Error::MsgSize)?;
+    Ok(Some(Header {
+        flags,
+        header_len,
+        body_len,
+    }))
+}
+
+/// Takes the next complete frame off the front of `rx`, or returns `None` (leaving `rx` as it
+/// was) when more input is needed.
+pub(crate) fn next_frame(rx: &mut BytesMut, max_msg_size: Option<u64>) -> Result<Option<Frame>> {
+    let Some(h) = peek_header(rx, max_msg_size)? else {
+        return Ok(None);
+    };
+    // Cannot overflow: peek_header checked it.
+    let total = h.header_len + h.body_len;
+    if rx.len() < total {
+        return Ok(None);
+    }
+    if h.flags & COMMAND != 0 {
+        rx.advance(h.header_len);
+        return Ok(Some(Frame::Command(rx.split_to(h.body_len).freeze())));
+    }
+    let mut msg = if h.body_len <= Msg::INLINE_CAP {
+        let msg = Msg::copy_from_slice(&rx[h.header_len..total]);
+        rx.advance(total);
+        msg
+    } else {
+        rx.advance(h.header_len);
+        Msg::from_bytes(rx.split_to(h.body_len).freeze())
+    };
+    msg.set_more(h.flags & MORE != 0);
+    Ok(Some(Frame::Data(msg)))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn data(frame: Option<Frame>) -> Msg {
+        match frame {
+            Some(Frame::Data(m)) => m,
+            other => panic!("expected a data frame, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn short_and_long_frames() {
+        let mut rx = BytesMut::from(&b"\x01\x02hi\x02\x00\x00\x00\x00\x00\x00\x00\x01!"[..]);
+        let m = data(next_frame(&mut rx, None).unwrap());
+        assert_eq!((m.as_slice(), m.more()), (&b"hi"[..], true));
+        // v2_decoder: a LONG header with a small size is accepted.
+        let m = data(next_frame(&mut rx, None).unwrap());
+        assert_eq!((m.as_slice(), m.more()), (&b"!"[..], false));
+        assert!(next_frame(&mut rx, None).unwrap().is_none());
+    }
+
+    #[test]
+    fn reserved_bits_are_ignored() {
+        // libzmq ignores flag bits 3-7 (RFC 37 says they SHALL be zero).
+        let mut rx = BytesMut::from(&b"\xf9\x01x"[..]);
+        let m = data(next_frame(&mut rx, None).unwrap());
+        assert_eq!((m.as_slice(), m.more()), (&b"x"[..], true));
+    }
+
+    #[test]
+    fn huge_declared_size_is_not_allocated() {
+        let mut rx = BytesMut::from(&b"\x02\x80\x00\x00\x00\x00\x00\x00\x00abc"[..]);
+        assert!(next_frame(&mut rx, None).unwrap().is_none());
+        assert_eq!(
+            rx.len(),
+            12,
+            "input left in place until the frame completes"
+        );
+        let mut rx = BytesMut::from(&b"\x02\xff\xff\xff\xff\xff\xff\xff\xff"[..]);
+        assert_eq!(next_frame(&mut rx, None).unwrap_err(), Error::MsgSize);
+    }
+
+    #[test]
+    fn max_msg_size_is_checked_on_the_header() {
+        // ZMQ_MAXMSGSIZE: "Limits the size of the inbound message" (per frame in v2_decoder).
+        let mut rx = BytesMut::from(&b"\x00\x05"[..]);
+        assert_eq!(next_frame(&mut rx, Some(4)).unwrap_err(), Error::MsgSize);
+        let mut rx = BytesMut::from(&b"\x00\x04abcd"[..]);
+        assert!(next_frame(&mut rx, Some(4)).unwrap().is_some());
+    }
+
+    #[test]
+    fn large_frames_share_the_input_buffer() {
+        let mut rx = BytesMut::new();
+        rx.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 0, 4, 0]);
+        rx.extend_from_slice(&[7u8; 1024]);
+        let base = rx[9..].as_ptr();
+        let m = data(next_frame(&mut rx, None).unwrap());
+        assert_eq!(m.len(), 1024);
+        assert_eq!(m.as_slice().as_ptr(), base, "payload was copied");
+    }
+}

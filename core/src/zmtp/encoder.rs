@@ -1,0 +1,170 @@
+//! ZMTP 3.x frame encoder and the queue of bytes waiting to be written.
+//!
+//! Small frames are copied into one batch buffer, so many messages leave in one `write`. A large
+//! payload is queued as its own shared chunk (the `Bytes` the user sent), so it is never copied
+//! on its way to `writev`.
+
+use std::collections::VecDeque;
+use std::io::IoSlice;
+
+use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use super::decoder::{COMMAND, LONG};
+
+/// Payloads above this many bytes are queued by reference rather than copied into the batch.
+const SHARE_THRESHOLD: usize = 1024;
+
+/// Output queue: `chunks` go out first, in order, then `batch`.
+#[derive(Debug, Default)]
+pub(crate) struct Encoder {
+    /// Sealed pieces: parts of the batch cut off before a shared payload, and shared payloads.
+    chunks: VecDeque<Bytes>,
+    /// Where frames are being appended.
+    batch: BytesMut,
+    /// Total bytes pending in `chunks` and `batch`.
+    len: usize,
+}
+
+impl Encoder {
+    /// Appends bytes as they are (the greeting).
+    pub(crate) fn raw(&mut self, bytes: &[u8]) {
+        self.batch.extend_from_slice(bytes);
+        self.len += bytes.len();
+    }
+
+    fn header(&mut self, flags: u8, body_len: usize) {
+        // libzmq's encoder uses the LONG form iff the size does not fit in one byte.
+        if let Ok(short) = u8::try_from(body_len) {
+            self.batch.put_u8(flags);
+            self.batch.put_u8(short);
+            self.len += 2;
+        } else {
+            self.batch.put_u8(flags | LONG);
+            // usize -> u64 never truncates on supported targets (≤ 64-bit).
+            self.batch.put_u64(body_len as u64);
+            self.len += 9;
+        }
+    }
+
+    /// One frame whose body is the concatenation of `parts`, copied into the batch.
+    pub(crate) fn frame(&mut self, flags: u8, parts: &[&[u8]]) {
+        let body_len = parts.iter().map(|p| p.len()).sum();
+        self.header(flags, body_len);
+        self.batch.reserve(body_len);
+        for p in parts {
+            self.batch.extend_from_slice(p);
+        }
+        self.len += body_len;
+    }
+
+    /// One frame whose body is `body`: shared when large, copied when small.
+    pub(crate) fn frame_bytes(&mut self, flags: u8, body: Bytes) {
+        if body.len() <= SHARE_THRESHOLD {
+            self.frame(flags, &[&body]);
+            return;
+        }
+        self.header(flags, body.len());
+        self.chunks.push_back(self.batch.split().freeze());
+        self.len += body.len();
+        self.chunks.push_back(body);
+    }
+
+    /// One command frame: `name-len name data` (PROTOCOL.md §2.2).
+    pub(crate) fn command(&mut self, name: &[u8], data: &[u8]) {
+        // Command names are ours (READY, PING, ...), all far below 256 bytes.
+        self.frame(COMMAND, &[&[name.len() as u8], name, data]);
+    }
+
+    /// Bytes waiting to be written.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Fills `out` with the pending bytes in order; returns how many slices were filled.
+    pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
+        let pieces = self
+            .chunks
+            .iter()
+            .map(|c| &c[..])
+            .chain(std::iter::once(&self.batch[..]))
+            .filter(|p| !p.is_empty());
+        let mut n = 0;
+        for (slot, piece) in out.iter_mut().zip(pieces) {
+            *slot = IoSlice::new(piece);
+            n += 1;
+        }
+        n
+    }
+
+    /// The first contiguous pending piece, empty when nothing is pending.
+    pub(crate) fn chunk(&self) -> &[u8] {
+        self.chunks
+            .iter()
+            .find(|c| !c.is_empty())
+            .map_or(&self.batch[..], |c| &c[..])
+    }
+
+    /// Drops the first `n` pending bytes (they were written). More than pending is clamped.
+    pub(crate) fn advance(&mut self, mut n: usize) {
+        debug_assert!(n <= self.len, "advance past the pending output");
+        n = n.min(self.len);
+        self.len -= n;
+        while n > 0 {
+            let Some(front) = self.chunks.front_mut() else {
+                break;
+            };
+            if n < front.len() {
+                front.advance(n);
+                return;
+            }
+            n -= front.len();
+            self.chunks.pop_front();
+        }
+        self.batch.advance(n);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(e: &Encoder) -> Vec<u8> {
+        let mut slices = [IoSlice::new(&[]); 8];
+        let n = e.slices(&mut slices);
+        slices[..n].iter().flat_map(|s| s.iter().copied()).collect()
+    }
+
+    #[test]
+    fn long_form_iff_size_over_255() {
+        // libzmq v2/v3_1 encoder: LONG is set when the size exceeds 255.
+        let mut e = Encoder::default();
+        e.frame(0, &[&[1u8; 255]]);
+        assert_eq!(&pending(&e)[..2], &[0x00, 0xff]);
+        let mut e = Encoder::default();
+        e.frame(1, &[&[1u8; 256]]);
+        assert_eq!(&pending(&e)[..9], &[0x03, 0, 0, 0, 0, 0, 0, 1, 0]);
+    }
+
+    #[test]
+    fn large_payload_is_queued_by_reference() {
+        let mut e = Encoder::default();
+        e.frame(0, &[b"a"]);
+        let big = Bytes::from(vec![5u8; 4096]);
+        e.frame_bytes(0, big.clone());
+        e.frame(0, &[b"b"]);
+        let mut slices = [IoSlice::new(&[]); 8];
+        assert_eq!(e.slices(&mut slices), 3);
+        assert_eq!(slices[1].as_ptr(), big.as_ptr(), "large payload was copied");
+        assert_eq!(e.len(), 3 + 9 + 4096 + 3);
+        assert_eq!(
+            e.chunk(),
+            &[0x00, 0x01, b'a', 0x02, 0, 0, 0, 0, 0, 0, 0x10, 0]
+        );
+        e.advance(13);
+        assert_eq!(e.chunk().len(), 4095);
+        e.advance(4095 + 2);
+        assert_eq!(e.chunk(), b"b");
+        e.advance(1);
+        assert_eq!((e.len(), e.chunk()), (0, &[][..]));
+    }
+}
