@@ -9,6 +9,7 @@
 
 mod error;
 mod msg;
+mod pattern;
 mod pipe;
 mod socket_type;
 #[cfg(test)]
@@ -16,5 +17,6 @@ mod test_alloc;
 
 pub use error::{Error, Result};
 pub use msg::Msg;
+pub use pattern::{new_pattern, Pattern, PatternOption};
 pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;
