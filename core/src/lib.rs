@@ -11,6 +11,7 @@ mod endpoint;
 mod error;
 mod msg;
 mod options;
+mod pattern;
 mod pipe;
 mod socket_type;
 #[cfg(test)]
@@ -21,5 +22,6 @@ pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use msg::Msg;
 pub use options::Options;
+pub use pattern::{new_pattern, Pattern, PatternOption};
 pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;

@@ -1,0 +1,125 @@
+//! Fair queueing (libzmq `fq_t`): messages are taken round-robin from the pipes that have
+//! some, a whole multipart message from one pipe before moving on. Used by PULL, SUB, XSUB.
+//!
+//! Pipes `[0, active)` of the array may have data; a pipe found empty is swapped out of that
+//! region and comes back on `ActivateRead`. A pipe whose peer terminated stays until all it
+//! queued was read; then it is reported through [`Fq::take_dead`] for the socket to drop.
+
+use super::array::PipeArray;
+use super::table::PipeTable;
+use crate::{Error, Msg};
+
+#[derive(Debug, Default)]
+pub(crate) struct Fq {
+    pipes: PipeArray,
+    active: usize,
+    current: usize,
+    /// Inside a multipart message: its next frame comes from `current`.
+    more: bool,
+    /// Slots whose peer terminated and that were read to the end.
+    dead: Vec<usize>,
+}
+
+impl Fq {
+    pub(crate) fn attach(&mut self, slot: usize) {
+        self.pipes.push(slot);
+        self.activated(slot);
+    }
+
+    /// `ActivateRead` (or `Terminated`: the delimiter must be read too). Idempotent.
+    pub(crate) fn activated(&mut self, slot: usize) {
+        let Some(i) = self.pipes.index(slot) else {
+            return;
+        };
+        if i >= self.active {
+            self.pipes.swap(i, self.active);
+            self.active += 1;
+        }
+    }
+
+    /// Removes the pipe at once (the socket detaches it).
+    pub(crate) fn terminated(&mut self, slot: usize) {
+        let Some(i) = self.pipes.index(slot) else {
+            return;
+        };
+        if i == self.current && self.more {
+            // Cannot happen for a pipe read to its end (pipes publish whole messages); only
+            // a local detach cuts a message short, and the reader then sees it truncated.
+            self.more = false;
+        }
+        if i < self.active {
+            self.active -= 1;
+            self.pipes.swap(i, self.active);
+            if self.current == self.active {
+                self.current = 0;
+            }
+        }
+        self.pipes.erase(slot);
+    }
+
+    /// The next dead slot to drop, if any.
+    pub(crate) fn take_dead(&mut self) -> Option<usize> {
+        self.dead.pop()
+    }
+
+    /// Takes the pipe at `current` out of the active region, or out of the array when its
+    /// peer terminated and it was read to the end.
+    fn deactivate_current(&mut self, table: &PipeTable) {
+        let slot = self.pipes.get(self.current);
+        self.active -= 1;
+        self.pipes.swap(self.current, self.active);
+        if self.current == self.active {
+            self.current = 0;
+        }
+        if table.get(slot).map_or(true, |p| p.is_terminated()) {
+            self.pipes.erase(slot);
+            self.dead.push(slot);
+        }
+    }
+
+    pub(crate) fn recv(&mut self, table: &mut PipeTable) -> Result<Msg, Error> {
+        while self.active > 0 {
+            let slot = self.pipes.get(self.current);
+            if let Some(msg) = table.get_mut(slot).and_then(|p| p.read()) {
+                self.more = msg.more();
+                if !self.more {
+                    self.current = (self.current + 1) % self.active;
+                }
+                return Ok(msg);
+            }
+            // Pipes publish whole messages, so a pipe never runs dry inside one; if it did,
+            // the reader would see a truncated message rather than a stall.
+            self.more = false;
+            self.deactivate_current(table);
+        }
+        Err(Error::Again)
+    }
+
+    pub(crate) fn has_in(&mut self, table: &mut PipeTable) -> bool {
+        if self.more {
+            return true;
+        }
+        while self.active > 0 {
+            let slot = self.pipes.get(self.current);
+            if table.get_mut(slot).is_some_and(|p| p.check_read()) {
+                return true;
+            }
+            self.deactivate_current(table);
+        }
+        false
+    }
+
+    /// After a `Terminated` event: makes the pipe readable so its last messages and the
+    /// delimiter are consumed, and reports it dead at once if nothing is left.
+    pub(crate) fn peer_terminated(&mut self, table: &mut PipeTable, slot: usize) {
+        let Some(pipe) = table.get_mut(slot) else {
+            return;
+        };
+        if !pipe.check_read() && pipe.is_terminated() {
+            self.terminated(slot);
+            self.dead.push(slot);
+        } else {
+            self.activated(slot);
+        }
+    }
+}

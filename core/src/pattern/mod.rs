@@ -1,0 +1,136 @@
+//! The ZeroMQ socket types as routing policies over pipes.
+//!
+//! Each socket type is a small [`Pattern`] built from shared strategies, as in libzmq:
+//! load balancing ([`lb`]), fair queueing ([`fq`]), fan-out ([`dist`]), and the subscription
+//! tries ([`trie`] for SUB/XSUB, [`mtrie`] for PUB/XPUB). A pattern knows nothing of
+//! transports or threads: its owner hands it pipes, forwards the pipes' events, and calls
+//! `send`/`recv`, all from one thread at a time.
+//!
+//! The semantics are libzmq 4.3.5's (PROTOCOL.md §3.1): which types block at the high-water
+//! mark and which drop, how subscriptions travel and are counted.
+
+mod array;
+mod dist;
+mod fq;
+mod lb;
+mod mtrie;
+mod pair;
+mod prefix_tree;
+mod publish;
+mod pull;
+mod push;
+mod sub;
+mod table;
+mod trie;
+mod xpub;
+mod xsub;
+
+#[cfg(test)]
+mod tests;
+
+use crate::pipe::{Pipe, PipeEvent, PipeId};
+use crate::{Error, Msg, SocketType};
+
+/// One socket type's routing policy over its pipes. Knows nothing of transports or threads.
+/// Single-threaded: the owner calls it from one thread at a time.
+pub trait Pattern: Send + std::fmt::Debug {
+    /// The socket type this pattern implements.
+    fn socket_type(&self) -> SocketType;
+
+    /// Takes a new pipe (already attached to the owner's `Notify`, which routes the pipe's
+    /// events back into [`Pattern::pipe_event`]). SUB/XSUB immediately send their current
+    /// subscriptions into it (as [`Msg::subscribe`]). PAIR: a second pipe while one is live is
+    /// terminated (dropped) at once, as libzmq does. A pipe whose id is already attached is
+    /// terminated too.
+    fn attach(&mut self, pipe: Pipe);
+
+    /// Sends one frame (MORE on all but the last). `Err((Error::Again, msg))`: cannot now
+    /// (blocking types at HWM or with no peer); the owner waits for a pipe event and retries
+    /// with the same msg. `Err((Error::NotSup, msg))` for types that cannot send. Dropping
+    /// types (PUB, XPUB, XSUB) return `Ok` and drop for full pipes.
+    fn send(&mut self, msg: Msg) -> Result<(), (Error, Msg)>;
+
+    /// Receives one frame. `Err(Again)` when nothing is available; `Err(NotSup)` for PUB/PUSH.
+    fn recv(&mut self) -> Result<Msg, Error>;
+
+    /// Readiness for poll: a frame could be received now.
+    fn has_in(&mut self) -> bool;
+
+    /// Readiness for poll: a frame could be sent now.
+    fn has_out(&mut self) -> bool;
+
+    /// A pipe event (from the `Notify` the owner attached). `Terminated`: the pipe leaves
+    /// outbound routing at once; inbound routing keeps it until everything queued was read,
+    /// then the pipe is dropped. Events for unknown pipes are ignored.
+    fn pipe_event(&mut self, pipe: PipeId, event: PipeEvent);
+
+    /// The connection behind this pipe was re-established (reconnect): SUB/XSUB re-send all
+    /// their subscriptions into it; the others ignore it.
+    fn hiccup(&mut self, pipe: PipeId);
+
+    /// Detaches and terminates one pipe (disconnect/unbind/close). Unknown id: no-op.
+    fn terminate_pipe(&mut self, pipe: PipeId);
+
+    /// Ids of all attached pipes.
+    fn pipe_ids(&self) -> Vec<PipeId>;
+
+    /// Type-specific options. `Err(Error::Inval(_))` for an option this type does not have.
+    fn set_option(&mut self, option: &PatternOption) -> Result<(), Error>;
+}
+
+/// The socket options that belong to a socket type rather than to the socket.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatternOption {
+    /// `ZMQ_SUBSCRIBE` (SUB): receive messages starting with this topic.
+    Subscribe(Vec<u8>),
+    /// `ZMQ_UNSUBSCRIBE` (SUB): undo one `Subscribe` of this topic.
+    Unsubscribe(Vec<u8>),
+    /// `ZMQ_XPUB_VERBOSE` (XPUB): pass on every subscription, duplicates included.
+    XpubVerbose(bool),
+    /// `ZMQ_XPUB_VERBOSER` (XPUB): pass on every subscription and unsubscription.
+    XpubVerboser(bool),
+    /// `ZMQ_XPUB_NODROP` (XPUB, PUB): `send` returns `Again` instead of dropping when a
+    /// matching subscriber is full.
+    XpubNodrop(bool),
+    /// `ZMQ_ONLY_FIRST_SUBSCRIBE` (XPUB, XSUB; libzmq 4.3.3+): only a message whose first
+    /// frame is a subscription has its later frames read as subscriptions too.
+    OnlyFirstSubscribe(bool),
+}
+
+impl PatternOption {
+    /// libzmq's name of the option, for error messages.
+    fn name(&self) -> &'static str {
+        match self {
+            PatternOption::Subscribe(_) => "ZMQ_SUBSCRIBE",
+            PatternOption::Unsubscribe(_) => "ZMQ_UNSUBSCRIBE",
+            PatternOption::XpubVerbose(_) => "ZMQ_XPUB_VERBOSE",
+            PatternOption::XpubVerboser(_) => "ZMQ_XPUB_VERBOSER",
+            PatternOption::XpubNodrop(_) => "ZMQ_XPUB_NODROP",
+            PatternOption::OnlyFirstSubscribe(_) => "ZMQ_ONLY_FIRST_SUBSCRIBE",
+        }
+    }
+}
+
+/// The error for an option the socket type does not have.
+fn invalid_option(option: &PatternOption, socket_type: SocketType) -> Error {
+    Error::Inval(format!(
+        "{} is not an option of {socket_type}",
+        option.name()
+    ))
+}
+
+/// The pattern for a socket type. `Err(NotSup)` for types not implemented yet (REQ, REP,
+/// DEALER, ROUTER).
+pub fn new_pattern(socket_type: SocketType) -> Result<Box<dyn Pattern>, Error> {
+    Ok(match socket_type {
+        SocketType::Pair => Box::new(pair::Pair::default()),
+        SocketType::Pub => Box::new(publish::new()),
+        SocketType::Sub => Box::new(sub::new()),
+        SocketType::Pull => Box::new(pull::Pull::default()),
+        SocketType::Push => Box::new(push::Push::default()),
+        SocketType::XPub => Box::new(xpub::XPub::new(SocketType::XPub)),
+        SocketType::XSub => Box::new(xsub::XSub::new(false)),
+        _ => return Err(Error::NotSup),
+    })
+}
