@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used)] // Tests may unwrap (project rules).
 
+mod alloc;
 mod pair;
 mod pipeline;
 mod pubsub;
@@ -28,6 +29,8 @@ impl Notify for Recorder {
 struct Harness {
     pattern: Box<dyn Pattern>,
     events: Arc<Recorder>,
+    /// Events being delivered; swapped with the recorder's list so neither reallocates.
+    delivering: Vec<(PipeId, PipeEvent)>,
     peers: Vec<Pipe>,
 }
 
@@ -36,6 +39,7 @@ impl Harness {
         Harness {
             pattern: new_pattern(socket_type).unwrap(),
             events: Arc::default(),
+            delivering: Vec::new(),
             peers: Vec::new(),
         }
     }
@@ -55,11 +59,11 @@ impl Harness {
     /// Delivers the recorded events to the pattern, as the owner's mailbox would.
     fn pump(&mut self) {
         loop {
-            let events = std::mem::take(&mut *self.events.0.lock().unwrap());
-            if events.is_empty() {
+            std::mem::swap(&mut *self.events.0.lock().unwrap(), &mut self.delivering);
+            if self.delivering.is_empty() {
                 return;
             }
-            for (pipe, event) in events {
+            for (pipe, event) in self.delivering.drain(..) {
                 self.pattern.pipe_event(pipe, event);
             }
         }
