@@ -106,8 +106,15 @@ mod tests {
     #[test]
     fn parses_repeated_flags() {
         let a = parse(&strings(&[
-            "sub", "--connect", "tcp://127.0.0.1:1", "--subscribe", "a", "--subscribe", "b",
-            "--count", "3",
+            "sub",
+            "--connect",
+            "tcp://127.0.0.1:1",
+            "--subscribe",
+            "a",
+            "--subscribe",
+            "b",
+            "--count",
+            "3",
         ]));
         let a = a.ok();
         assert_eq!(a.as_ref().map(|a| a.subscribes.len()), Some(2));

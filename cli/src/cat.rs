@@ -136,7 +136,10 @@ fn send_only(mut sock: Socket, args: &CatArgs) -> i32 {
 }
 
 fn recv_only(mut sock: Socket, args: &CatArgs) -> i32 {
-    if sock.set_option(SocketOption::RcvTimeout(args.timeout)).is_err() {
+    if sock
+        .set_option(SocketOption::RcvTimeout(args.timeout))
+        .is_err()
+    {
         return 1;
     }
     let stdout = io::stdout();
@@ -151,7 +154,10 @@ fn recv_only(mut sock: Socket, args: &CatArgs) -> i32 {
                 received += 1;
             }
             Err(Error::Again) => {
-                eprintln!("isomq: nothing received for {:?}", args.timeout.unwrap_or_default());
+                eprintln!(
+                    "isomq: nothing received for {:?}",
+                    args.timeout.unwrap_or_default()
+                );
                 return 1;
             }
             Err(e) => {
@@ -182,7 +188,10 @@ fn both(mut sock: Socket, args: &CatArgs) -> i32 {
             }
         }
     });
-    if sock.set_option(SocketOption::RcvTimeout(Some(POLL_SLICE))).is_err() {
+    if sock
+        .set_option(SocketOption::RcvTimeout(Some(POLL_SLICE)))
+        .is_err()
+    {
         return 1;
     }
     let stdout = io::stdout();
@@ -206,7 +215,10 @@ fn both(mut sock: Socket, args: &CatArgs) -> i32 {
             }
             Err(Error::Again) => {
                 if args.timeout.is_some_and(|t| last_activity.elapsed() >= t) {
-                    eprintln!("isomq: nothing received for {:?}", args.timeout.unwrap_or_default());
+                    eprintln!(
+                        "isomq: nothing received for {:?}",
+                        args.timeout.unwrap_or_default()
+                    );
                     return 1;
                 }
             }

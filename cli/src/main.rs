@@ -25,7 +25,10 @@ fn main() {
             }
         }
         Some("--help") | Some("-h") => {
-            println!("isomq: ZeroMQ sockets from the command line\n\n{}", args::USAGE);
+            println!(
+                "isomq: ZeroMQ sockets from the command line\n\n{}",
+                args::USAGE
+            );
             0
         }
         Some(other) => {

@@ -69,8 +69,13 @@ pub(crate) enum IoCommand {
         link: SocketLink,
         options: Options,
     },
-    /// Close a listener (and the connections it accepted) or a connecting session.
-    Close { id: u64 },
+    /// Close a listener (and the connections it accepted) or a connecting session. `done`
+    /// is dropped once it is closed, so the caller can wait for a listener's address to be
+    /// free again.
+    Close {
+        id: u64,
+        done: Option<std::sync::mpsc::Sender<()>>,
+    },
     /// An event of a pipe end owned by the session in `slot`.
     Pipe {
         slot: usize,

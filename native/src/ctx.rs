@@ -169,6 +169,21 @@ impl CtxInner {
         }
     }
 
+    /// Closes a listener and waits until its I/O thread has done so, so that the address
+    /// can be bound again at once (libzmq leaves this asynchronous).
+    pub(crate) fn close_listener(&self, thread: usize, id: u64) {
+        let (done, closed) = std::sync::mpsc::channel();
+        self.send_io(
+            thread,
+            IoCommand::Close {
+                id,
+                done: Some(done),
+            },
+        );
+        // Returns when `done` is dropped: after the close, or at once if the thread is gone.
+        let _ = closed.recv();
+    }
+
     pub(crate) fn register_socket(&self, id: u64, tx: Sender<SocketCommand>) -> Result<()> {
         let mut sockets = lock(&self.sockets);
         if self.terminating.load(Ordering::Acquire) {

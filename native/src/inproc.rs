@@ -83,7 +83,11 @@ impl Registry {
 
     /// Removes `name` if `socket_id` bound it.
     pub(crate) fn unbind(&mut self, name: &str, socket_id: u64) -> bool {
-        if self.bound.get(name).is_some_and(|b| b.socket_id == socket_id) {
+        if self
+            .bound
+            .get(name)
+            .is_some_and(|b| b.socket_id == socket_id)
+        {
             self.bound.remove(name);
             return true;
         }
@@ -100,8 +104,11 @@ impl Registry {
     ) -> (Pipe, Connected) {
         match self.bound.get(name) {
             Some(b) => {
-                let (mine, theirs) =
-                    Pipe::pair(pipe_id, sum_hwm(sndhwm, b.rcvhwm), sum_hwm(b.sndhwm, rcvhwm));
+                let (mine, theirs) = Pipe::pair(
+                    pipe_id,
+                    sum_hwm(sndhwm, b.rcvhwm),
+                    sum_hwm(b.sndhwm, rcvhwm),
+                );
                 // If the binder is closing, the command and the pipe in it are dropped, which
                 // terminates the pipe: the connector sees the peer go.
                 let _ = b.tx.send(SocketCommand::Attach(theirs));
@@ -111,10 +118,13 @@ impl Registry {
                 // The binder's RCVHWM is not known yet; until then the connector's own
                 // SNDHWM bounds its side, as libzmq does for pending connections.
                 let (mine, theirs) = Pipe::pair(pipe_id, sndhwm, 0);
-                self.pending.entry(name.to_owned()).or_default().push(Pending {
-                    pipe: theirs,
-                    connector_rcvhwm: rcvhwm,
-                });
+                self.pending
+                    .entry(name.to_owned())
+                    .or_default()
+                    .push(Pending {
+                        pipe: theirs,
+                        connector_rcvhwm: rcvhwm,
+                    });
                 (mine, Connected::Pending)
             }
         }

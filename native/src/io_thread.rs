@@ -141,7 +141,7 @@ impl Services {
 }
 
 pub(crate) enum Object {
-    Listener(ListenerObj),
+    Listener(Box<ListenerObj>),
     Session(Box<Session>),
 }
 
@@ -225,8 +225,11 @@ impl Reactor {
                     continue;
                 }
                 let slot = ev.token().0;
-                self.ready(slot, ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                    ev.is_writable() || ev.is_write_closed() || ev.is_error());
+                self.ready(
+                    slot,
+                    ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                    ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+                );
             }
             self.commands();
             self.fire_timers();
@@ -252,11 +255,13 @@ impl Reactor {
         for (stream, parent) in accepted {
             let id = self.sv.next_id();
             let slot = self.objects.vacant_key();
-            let session = Session::accepted(id, slot, stream, parent, &mut self.sv, self.poll.registry());
+            let parent_slot = parent.slot;
+            let session =
+                Session::accepted(id, slot, stream, parent, &mut self.sv, self.poll.registry());
             if let Some(session) = session {
                 let key = self.objects.insert(Object::Session(Box::new(session)));
                 self.ids.insert(id, key);
-                if let Some(Object::Listener(l)) = self.objects.get_mut(parent.slot) {
+                if let Some(Object::Listener(l)) = self.objects.get_mut(parent_slot) {
                     l.children.push(id);
                 }
                 self.drive(key);
@@ -316,7 +321,7 @@ impl Reactor {
                     if let Some(l) =
                         ListenerObj::new(id, slot, listener, link, options, self.poll.registry())
                     {
-                        self.objects.insert(Object::Listener(l));
+                        self.objects.insert(Object::Listener(Box::new(l)));
                         self.ids.insert(id, slot);
                     }
                 }
@@ -336,10 +341,11 @@ impl Reactor {
                     }
                     self.drive(slot);
                 }
-                IoCommand::Close { id } => {
+                IoCommand::Close { id, done } => {
                     if let Some(&slot) = self.ids.get(&id) {
                         self.remove(slot);
                     }
+                    drop(done);
                 }
                 IoCommand::Stop => {
                     self.stopping = true;

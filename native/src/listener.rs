@@ -6,10 +6,9 @@ use mio::{Registry, Token};
 use crate::command::SocketLink;
 use crate::stream::{Listener, Stream};
 
-/// Which listener accepted a connection (its object id and slot).
+/// What an accepted connection inherits from its listener.
 #[derive(Debug, Clone)]
 pub(crate) struct Parent {
-    pub(crate) id: u64,
     pub(crate) slot: usize,
     pub(crate) link: SocketLink,
     pub(crate) options: Options,
@@ -57,7 +56,6 @@ impl ListenerObj {
                     out.push((
                         stream,
                         Parent {
-                            id: self.id,
                             slot: self.slot,
                             link: self.link.clone(),
                             options: self.options.clone(),

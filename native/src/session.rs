@@ -21,8 +21,6 @@ use crate::transport::random_u64;
 const READ_CHUNK: usize = 64 * 1024;
 /// Stop pulling from the pipe when this much output is waiting (batching bound).
 const OUT_BATCH: usize = 256 * 1024;
-/// Stop reading from the stream when this much input is waiting to be decoded.
-const IN_BACKLOG: usize = 1024 * 1024;
 /// Iterations of the pump per readiness event before letting other sessions run.
 const BUDGET: usize = 64;
 
@@ -185,7 +183,12 @@ impl Session {
 
     fn arm_handshake_timer(&mut self, sv: &mut Services) {
         if let Some(ivl) = self.options.handshake_ivl {
-            sv.add_timer(ivl, self.slot, self.id, TimerKind::Handshake(self.generation));
+            sv.add_timer(
+                ivl,
+                self.slot,
+                self.id,
+                TimerKind::Handshake(self.generation),
+            );
         }
     }
 
@@ -274,11 +277,15 @@ impl Session {
     }
 
     fn check_done(&mut self, sv: &mut Services) -> Outcome {
-        if !self.pipe_done {
+        // The socket closed its end (or disconnected us): finish within LINGER. This must
+        // not wait for the pipe to be read, which only happens on a live connection.
+        let socket_gone = self.pipe_done || self.pipe.as_ref().is_some_and(|p| p.peer_terminated());
+        if !socket_gone {
             return Outcome::Keep;
         }
         // Only what the socket sent counts: bytes of a handshake in progress do not.
-        let unsent = self.pending_out.is_some()
+        let unsent = !self.pipe_done
+            || self.pending_out.is_some()
             || self
                 .engine
                 .as_ref()
@@ -366,16 +373,18 @@ impl Session {
             }
         }
 
-        // Stream → decoder, unless back-pressure holds us.
-        if engine.readable
-            && self.pending_in.is_none()
-            && engine.conn.input_len() < IN_BACKLOG
-        {
+        // Stream → decoder, unless back-pressure holds us. Without a pending message the
+        // decoder has consumed every complete frame, so buffered input is bounded by one
+        // frame (and MAXMSGSIZE).
+        if engine.readable && self.pending_in.is_none() {
             match engine.stream.read(&mut self.buf) {
                 Ok(0) => return Err(Failure::Transient),
                 Ok(n) => {
                     let input = self.buf.get(..n).unwrap_or_default();
-                    engine.conn.handle_input(input).map_err(|_| Failure::Protocol)?;
+                    engine
+                        .conn
+                        .handle_input(input)
+                        .map_err(|_| Failure::Protocol)?;
                     progress = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => engine.readable = false,
@@ -385,8 +394,8 @@ impl Session {
         }
 
         while let Some(event) = engine.conn.poll_event() {
-            match event {
-                Event::Ready(_peer) => {
+            if let Event::Ready(_peer) = event {
+                {
                     progress = true;
                     if self.connect.is_some() {
                         if self.was_connected {
@@ -398,17 +407,13 @@ impl Session {
                         self.backoff = self.options.reconnect_ivl.unwrap_or(Duration::ZERO);
                     } else if self.pipe.is_none() {
                         // Sessions of bound sockets get their pipe once the peer is known.
-                        let (socket_end, own_end) = Pipe::pair(
-                            sv.next_id(),
-                            self.options.sndhwm,
-                            self.options.rcvhwm,
-                        );
+                        let (socket_end, own_end) =
+                            Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
                         own_end.attach(sv.notify(self.slot));
                         self.pipe = Some(own_end);
                         self.link.send(SocketCommand::Attach(socket_end));
                     }
                 }
-                _ => {}
             }
         }
 
@@ -436,7 +441,10 @@ impl Session {
         while engine.writable && engine.conn.transmit_len() > 0 {
             let mut slices = [IoSlice::new(&[]); 32];
             let n = engine.conn.transmit_slices(&mut slices);
-            match engine.stream.write_vectored(slices.get(..n).unwrap_or_default()) {
+            match engine
+                .stream
+                .write_vectored(slices.get(..n).unwrap_or_default())
+            {
                 Ok(0) => return Err(Failure::Transient),
                 Ok(k) => {
                     engine.conn.advance_transmit(k);

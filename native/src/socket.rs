@@ -21,8 +21,15 @@ use crate::transport;
 /// What an endpoint of this socket is attached to, for unbind/disconnect/close.
 #[derive(Debug)]
 enum Attachment {
-    Listener { thread: usize, id: u64 },
-    Connecter { thread: usize, id: u64, pipe: PipeId },
+    Listener {
+        thread: usize,
+        id: u64,
+    },
+    Connecter {
+        thread: usize,
+        id: u64,
+        pipe: PipeId,
+    },
     InprocBound(String),
     InprocConnected(PipeId),
 }
@@ -171,8 +178,7 @@ impl Socket {
             }
             _ => {
                 let addr = transport::peer_addr(&ep)?;
-                let (mine, theirs) =
-                    Pipe::pair(pipe_id, self.options.sndhwm, self.options.rcvhwm);
+                let (mine, theirs) = Pipe::pair(pipe_id, self.options.sndhwm, self.options.rcvhwm);
                 self.attach_pipe(mine);
                 let id = self.ctx.next_id();
                 let thread = self.ctx.choose_thread();
@@ -223,7 +229,7 @@ impl Socket {
     pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         match self.take_endpoint(endpoint, true)? {
-            Attachment::Listener { thread, id } => self.ctx.send_io(thread, IoCommand::Close { id }),
+            Attachment::Listener { thread, id } => self.ctx.close_listener(thread, id),
             Attachment::InprocBound(name) => {
                 lock(&self.ctx.inproc).unbind(&name, self.id);
             }
@@ -241,7 +247,8 @@ impl Socket {
         match self.take_endpoint(endpoint, false)? {
             Attachment::Connecter { thread, id, pipe } => {
                 self.pattern.terminate_pipe(pipe);
-                self.ctx.send_io(thread, IoCommand::Close { id });
+                self.ctx
+                    .send_io(thread, IoCommand::Close { id, done: None });
             }
             Attachment::InprocConnected(pipe) => self.pattern.terminate_pipe(pipe),
             _ => {}
@@ -412,10 +419,12 @@ impl Socket {
             SocketOption::XpubVerboser(b) => {
                 self.pattern.set_option(&PatternOption::XpubVerboser(b))?
             }
-            SocketOption::XpubNodrop(b) => self.pattern.set_option(&PatternOption::XpubNodrop(b))?,
-            SocketOption::OnlyFirstSubscribe(b) => {
-                self.pattern.set_option(&PatternOption::OnlyFirstSubscribe(b))?
+            SocketOption::XpubNodrop(b) => {
+                self.pattern.set_option(&PatternOption::XpubNodrop(b))?
             }
+            SocketOption::OnlyFirstSubscribe(b) => self
+                .pattern
+                .set_option(&PatternOption::OnlyFirstSubscribe(b))?,
         }
         Ok(())
     }
@@ -500,9 +509,7 @@ impl Drop for Socket {
     fn drop(&mut self) {
         for entry in self.endpoints.drain(..) {
             match entry.attachment {
-                Attachment::Listener { thread, id } => {
-                    self.ctx.send_io(thread, IoCommand::Close { id });
-                }
+                Attachment::Listener { thread, id } => self.ctx.close_listener(thread, id),
                 Attachment::InprocBound(name) => {
                     lock(&self.ctx.inproc).unbind(&name, self.id);
                 }

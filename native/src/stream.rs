@@ -88,7 +88,11 @@ impl Stream {
     }
 
     pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
-        registry.register(self.source(), token, Interest::READABLE | Interest::WRITABLE)
+        registry.register(
+            self.source(),
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        )
     }
 
     pub(crate) fn deregister(&mut self, registry: &Registry) {

@@ -91,7 +91,7 @@ pub(crate) fn bind(endpoint: &Endpoint) -> Result<(Listener, String)> {
             let listener = UnixListener::bind(path)?;
             Ok((Listener::Unix(listener, None), format!("ipc://{path}")))
         }
-        Endpoint::Inproc(_) => Err(Error::Inval("inproc is not a stream transport".into())),
+        _ => Err(Error::Inval("not a stream transport".into())),
     }
 }
 
@@ -108,9 +108,7 @@ pub(crate) fn peer_addr(endpoint: &Endpoint) -> Result<PeerAddr> {
             }
             Ok(PeerAddr::Tcp(resolve(host, port)?))
         }
-        Endpoint::Ipc(path) if path == "*" => {
-            Err(Error::Inval("cannot connect to ipc://*".into()))
-        }
+        Endpoint::Ipc(path) if path == "*" => Err(Error::Inval("cannot connect to ipc://*".into())),
         Endpoint::Ipc(path) => {
             let addr = match path.strip_prefix('@') {
                 Some(name) => abstract_addr(name)?,
@@ -118,6 +116,6 @@ pub(crate) fn peer_addr(endpoint: &Endpoint) -> Result<PeerAddr> {
             };
             Ok(PeerAddr::Ipc(addr))
         }
-        Endpoint::Inproc(_) => Err(Error::Inval("inproc is not a stream transport".into())),
+        _ => Err(Error::Inval("not a stream transport".into())),
     }
 }

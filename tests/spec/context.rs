@@ -1,5 +1,8 @@
 //! Context lifecycle: no global state, termination, sockets used from other threads.
 
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use isomq::{Context, Error, SocketOption, SocketType};
@@ -126,8 +129,14 @@ fn malformed_endpoints() {
     let ctx = Context::new();
     let mut s = ctx.socket(SocketType::Push).unwrap();
     assert!(matches!(s.bind("tcp://127.0.0.1"), Err(Error::Inval(_))));
-    assert!(matches!(s.connect("nope://x"), Err(Error::ProtoNoSupport(_))));
-    assert!(matches!(s.connect("tcp://127.0.0.1:*"), Err(Error::Inval(_))));
+    assert!(matches!(
+        s.connect("nope://x"),
+        Err(Error::ProtoNoSupport(_))
+    ));
+    assert!(matches!(
+        s.connect("tcp://127.0.0.1:*"),
+        Err(Error::Inval(_))
+    ));
     let mut t = ctx.socket(SocketType::Pull).unwrap();
     t.bind("inproc://dup").unwrap();
     assert_eq!(s.bind("inproc://dup"), Err(Error::AddrInUse));

@@ -1,5 +1,8 @@
 //! RFC 31 (EXPAIR) rules for PAIR, over inproc, tcp and ipc.
 
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use isomq::{Context, Error, Flags, SocketOption, SocketType};
 use isomq_tests::{bind, recv_string, socket, Transport, ALL};
 
@@ -37,8 +40,10 @@ fn second_peer_refused(t: Transport) {
     b.send("first").unwrap();
     assert_eq!(recv_string(&mut a), "first");
     let mut c = socket(&ctx, SocketType::Pair);
-    c.set_option(SocketOption::SndTimeout(Some(std::time::Duration::from_millis(200))))
-        .unwrap();
+    c.set_option(SocketOption::SndTimeout(Some(
+        std::time::Duration::from_millis(200),
+    )))
+    .unwrap();
     c.connect(&ep).unwrap();
     let _ = c.send("intruder");
     b.send("second").unwrap();

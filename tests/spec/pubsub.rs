@@ -1,6 +1,9 @@
 //! RFC 29 (PUBSUB) rules for PUB and SUB, and libzmq's behaviour where it differs
 //! (PROTOCOL.md §2.7), over inproc, tcp and ipc.
 
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use isomq::{Context, Error, Flags, SocketOption, SocketType};
@@ -74,7 +77,11 @@ fn empty_subscription_and_refcount(t: Transport) {
     sub.subscribe("keep").unwrap();
     sync_subscription(&mut publisher, &mut sub, b"keep-sync");
     publisher.send("yyy").unwrap();
-    assert_eq!(recv_string(&mut sub), "yyy", "{t:?}: refcounted subscription lost");
+    assert_eq!(
+        recv_string(&mut sub),
+        "yyy",
+        "{t:?}: refcounted subscription lost"
+    );
     // Last reference removed: only "keep" remains.
     sub.unsubscribe("").unwrap();
     // A topic nothing else matches proves the CANCEL before it has arrived too.

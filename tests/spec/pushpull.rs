@@ -1,6 +1,9 @@
 //! RFC 30 (PIPELINE) rules for PUSH and PULL, over inproc, tcp and ipc; modelled on
 //! libzmq's tests/test_spec_pushpull.cpp.
 
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::HashMap;
 
 use isomq::{Context, Error, Flags, SocketOption, SocketType};
@@ -93,7 +96,11 @@ fn pull_fair_queue_in(t: Transport) {
         let s = recv_string(&mut pull);
         let (peer, seq) = s.split_once('-').unwrap();
         let expect = next.entry(peer.to_owned()).or_insert(0);
-        assert_eq!(seq.parse::<u32>().unwrap(), *expect, "{t:?}: per-peer order");
+        assert_eq!(
+            seq.parse::<u32>().unwrap(),
+            *expect,
+            "{t:?}: per-peer order"
+        );
         *expect += 1;
         order.push(peer.to_owned());
     }
@@ -121,9 +128,15 @@ fn push_block_on_send_no_peers() {
     for t in ALL {
         let mut push = socket(&ctx, SocketType::Push);
         bind(&mut push, t);
-        assert_eq!(push.send_flags("x", Flags::DONTWAIT), Err(Error::Again), "{t:?}");
-        push.set_option(SocketOption::SndTimeout(Some(std::time::Duration::from_millis(10))))
-            .unwrap();
+        assert_eq!(
+            push.send_flags("x", Flags::DONTWAIT),
+            Err(Error::Again),
+            "{t:?}"
+        );
+        push.set_option(SocketOption::SndTimeout(Some(
+            std::time::Duration::from_millis(10),
+        )))
+        .unwrap();
         assert_eq!(push.send("x"), Err(Error::Again), "{t:?}");
     }
 }

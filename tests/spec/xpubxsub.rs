@@ -1,6 +1,9 @@
 //! XPUB and XSUB: subscriptions as messages (RFC 29, libzmq xpub.cpp / xsub.cpp behaviour
 //! from PROTOCOL.md §2.7), over inproc, tcp and ipc.
 
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use isomq::{Context, Flags, SocketOption, SocketType};
 use isomq_tests::{bind, recv_string, socket, Transport, ALL};
 

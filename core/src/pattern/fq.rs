@@ -71,7 +71,7 @@ impl Fq {
         if self.current == self.active {
             self.current = 0;
         }
-        if table.get(slot).map_or(true, |p| p.is_terminated()) {
+        if table.get(slot).is_none_or(|p| p.is_terminated()) {
             self.pipes.erase(slot);
             self.dead.push(slot);
         }
