@@ -55,10 +55,10 @@ def _bind_pub(ctx, ep):
 
 
 def test_isomq_sub_resubscribes_after_pyzmq_pub_restarts(run_isomq, ctx, transport):
-    """PROTOCOL.md §6.1: a connecting socket reconnects after the connection is reset or closed
-    (RECONNECT_IVL 100 ms + jitter), and "After reconnecting, SUB/XSUB/DISH re-send all
-    subscriptions"; so messages on the subscribed topic arrive again from a new publisher bound
-    on the same endpoint.
+    """libzmq's rule (zmq_setsockopt ZMQ_RECONNECT_IVL; session_base.cpp, xsub.cpp): a
+    connecting socket reconnects after the connection is closed, every RECONNECT_IVL (100 ms +
+    jitter), and a SUB re-sends all its subscriptions on the new connection; so messages on the
+    subscribed topic arrive again from a new publisher bound on the same endpoint.
     """
     ep = transport.unbound_endpoint()
     before, after = tabbed("T", "before"), tabbed("T", "after")

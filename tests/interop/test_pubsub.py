@@ -91,7 +91,7 @@ def test_isomq_sub_with_several_topics(run_isomq, ctx, transport, binder):
 def test_isomq_xpub_sees_subscriptions(run_isomq, ctx, transport, binder):
     """RFC 29/PUBSUB, XPUB: "SHALL deliver these commands [subscribe and unsubscribe] to its
     calling application"; libzmq's form is 0x01 + topic to subscribe and 0x00 + topic to cancel
-    (PROTOCOL.md §2.7). XPUB also publishes: a line on stdin reaches the subscriber.
+    (libzmq xpub.cpp, zmq_socket(3) "ZMQ_XPUB"). XPUB also publishes: a line on stdin reaches the subscriber.
     """
     xpub, sub = wire(run_isomq, ctx, transport, binder, "xpub", zmq.SUB)
     sub.subscribe(b"topic")
