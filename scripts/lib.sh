@@ -1,0 +1,65 @@
+# Shared helpers for the scripts in this folder. Sourced, not run.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# Prints a header that makes each step easy to find in a long CI log.
+section() {
+    printf '\n==== %s ====\n' "$*"
+}
+
+# Stops the script with a one-line verdict.
+fail() {
+    printf '\nFAILED: %s\n' "$*" >&2
+    exit 1
+}
+
+# Runs a step by name. Failures are left to `set -e` (running the step under `||` would turn
+# errexit off inside it); the EXIT trap then names the step that failed, so a CI log says
+# what broke without scrolling back through compiler output.
+CURRENT_STEP=""
+report_failed_step() {
+    local rc=$?
+    if [ "$rc" -ne 0 ] && [ -n "$CURRENT_STEP" ]; then
+        printf '\nFAILED (exit %s): %s\n' "$rc" "$CURRENT_STEP" >&2
+    fi
+}
+trap report_failed_step EXIT
+
+step() {
+    CURRENT_STEP="$1"
+    shift
+    section "$CURRENT_STEP"
+    "$@"
+    CURRENT_STEP=""
+}
+
+# apt-get needs root; machines of this kind run as root, a developer laptop may have sudo.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        echo "need root to run: $*" >&2
+        return 1
+    fi
+}
+
+# Installs the Debian packages that are missing, and nothing when all are present, so a
+# set-up machine pays one `dpkg -s` per package instead of an apt round trip.
+apt_install() {
+    local missing=()
+    local pkg
+    for pkg in "$@"; do
+        if ! dpkg -s "$pkg" 2>/dev/null | grep -q '^Status: install ok installed'; then
+            missing+=("$pkg")
+        fi
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    echo "installing Debian packages: ${missing[*]}"
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+}
