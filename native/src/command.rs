@@ -3,11 +3,11 @@
 //! [`IoCommand`]s.
 
 use std::sync::atomic::AtomicI64;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
 
+use crate::mailbox::MailboxTx;
 use crate::stream::{Listener, PeerAddr};
 
 /// Sent to a socket's mailbox.
@@ -26,7 +26,7 @@ pub(crate) enum SocketCommand {
 /// What a session needs to reach its socket.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketLink {
-    pub(crate) tx: Sender<SocketCommand>,
+    pub(crate) tx: MailboxTx,
     pub(crate) socket_type: SocketType,
     /// LINGER in ms (-1 = forever), read when the socket closes its pipes.
     pub(crate) linger_ms: Arc<AtomicI64>,
@@ -35,19 +35,19 @@ pub(crate) struct SocketLink {
 impl SocketLink {
     /// Posts a command; a closed socket drops it (and any pipe in it, which terminates).
     pub(crate) fn send(&self, cmd: SocketCommand) {
-        let _ = self.tx.send(cmd);
+        self.tx.send(cmd);
     }
 }
 
 /// The socket's end of pipe notifications: events become mailbox commands.
 #[derive(Debug)]
 pub(crate) struct SocketNotify {
-    pub(crate) tx: Sender<SocketCommand>,
+    pub(crate) tx: MailboxTx,
 }
 
 impl Notify for SocketNotify {
     fn notify(&self, pipe: PipeId, event: PipeEvent) {
-        let _ = self.tx.send(SocketCommand::Pipe(pipe, event));
+        self.tx.send(SocketCommand::Pipe(pipe, event));
     }
 }
 

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use isomq_core::{Error, Result, SocketType};
@@ -11,6 +10,7 @@ use isomq_core::{Error, Result, SocketType};
 use crate::command::{IoCommand, SocketCommand};
 use crate::inproc;
 use crate::io_thread::IoThread;
+use crate::mailbox::MailboxTx;
 use crate::socket::Socket;
 
 /// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
@@ -48,7 +48,7 @@ pub(crate) struct CtxInner {
     ids: Arc<AtomicU64>,
     next_thread: AtomicUsize,
     pub(crate) inproc: Mutex<inproc::Registry>,
-    sockets: Mutex<HashMap<u64, Sender<SocketCommand>>>,
+    sockets: Mutex<HashMap<u64, MailboxTx>>,
     sockets_closed: Condvar,
     terminating: AtomicBool,
 }
@@ -120,7 +120,7 @@ impl Context {
         inner.terminating.store(true, Ordering::Release);
         let mut sockets = lock(&inner.sockets);
         for tx in sockets.values() {
-            let _ = tx.send(SocketCommand::Term);
+            tx.send(SocketCommand::Term);
         }
         while !sockets.is_empty() {
             sockets = inner
@@ -184,7 +184,7 @@ impl CtxInner {
         let _ = closed.recv();
     }
 
-    pub(crate) fn register_socket(&self, id: u64, tx: Sender<SocketCommand>) -> Result<()> {
+    pub(crate) fn register_socket(&self, id: u64, tx: MailboxTx) -> Result<()> {
         let mut sockets = lock(&self.sockets);
         if self.terminating.load(Ordering::Acquire) {
             return Err(Error::Term);

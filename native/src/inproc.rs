@@ -2,11 +2,11 @@
 //! (PROTOCOL.md §7.2). Bind and connect may come in either order.
 
 use std::collections::HashMap;
-use std::sync::mpsc::Sender;
 
 use isomq_core::{Error, Pipe, Result};
 
 use crate::command::SocketCommand;
+use crate::mailbox::MailboxTx;
 
 /// libzmq's inproc HWM: the connector's SNDHWM plus the binder's RCVHWM (and the reverse),
 /// unlimited if either side is.
@@ -21,7 +21,7 @@ pub(crate) fn sum_hwm(a: usize, b: usize) -> usize {
 #[derive(Debug)]
 struct Binder {
     socket_id: u64,
-    tx: Sender<SocketCommand>,
+    tx: MailboxTx,
     sndhwm: usize,
     rcvhwm: usize,
 }
@@ -55,7 +55,7 @@ impl Registry {
         &mut self,
         name: &str,
         socket_id: u64,
-        tx: Sender<SocketCommand>,
+        tx: MailboxTx,
         sndhwm: usize,
         rcvhwm: usize,
     ) -> Result<Vec<Pipe>> {
@@ -111,7 +111,7 @@ impl Registry {
                 );
                 // If the binder is closing, the command and the pipe in it are dropped, which
                 // terminates the pipe: the connector sees the peer go.
-                let _ = b.tx.send(SocketCommand::Attach(theirs));
+                b.tx.send(SocketCommand::Attach(theirs));
                 (mine, Connected::Delivered)
             }
             None => {

@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use isomq_core::{
@@ -15,7 +15,9 @@ use isomq_core::{
 use crate::command::{IoCommand, SocketCommand, SocketLink, SocketNotify};
 use crate::ctx::{lock, CtxInner};
 use crate::inproc::Connected;
+use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
 use crate::options::{Flags, OptionName, SocketOption};
+use crate::poll::PollEvents;
 use crate::transport;
 
 /// What an endpoint of this socket is attached to, for unbind/disconnect/close.
@@ -53,7 +55,7 @@ pub struct Socket {
     socket_type: SocketType,
     pattern: Box<dyn Pattern>,
     options: Options,
-    rx: Receiver<SocketCommand>,
+    mailbox: Mailbox,
     link: SocketLink,
     notify: Arc<dyn Notify>,
     endpoints: Vec<EndpointEntry>,
@@ -79,7 +81,7 @@ impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
         let pattern = new_pattern(socket_type)?;
         let options = Options::new(socket_type);
-        let (tx, rx) = mpsc::channel();
+        let (tx, mailbox) = mailbox();
         let id = ctx.next_id();
         ctx.register_socket(id, tx.clone())?;
         let link = SocketLink {
@@ -93,7 +95,7 @@ impl Socket {
             socket_type,
             pattern,
             options,
-            rx,
+            mailbox,
             link,
             notify: Arc::new(SocketNotify { tx }),
             endpoints: Vec::new(),
@@ -304,10 +306,25 @@ impl Socket {
         I: IntoIterator<Item = M>,
         M: Into<Msg>,
     {
+        self.send_multipart_flags(frames, Flags::NONE)
+    }
+
+    /// Sends a multipart message with flags ([`Flags::DONTWAIT`] applies to the first
+    /// frame; once it is accepted the rest of the message always is).
+    ///
+    /// # Errors
+    /// As [`Socket::send_flags`].
+    pub fn send_multipart_flags<I, M>(&mut self, frames: I, flags: Flags) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
         let mut frames = frames.into_iter().peekable();
+        let mut flags = flags;
         while let Some(frame) = frames.next() {
             let more = frames.peek().is_some();
-            self.send_flags(frame.into().with_more(more), Flags::NONE)?;
+            self.send_flags(frame.into().with_more(more), flags)?;
+            flags = Flags::NONE;
         }
         Ok(())
     }
@@ -343,11 +360,128 @@ impl Socket {
     /// # Errors
     /// As [`Socket::recv`]. Once the first frame arrived, the others are already queued.
     pub fn recv_multipart(&mut self) -> Result<Vec<Msg>> {
-        let mut frames = vec![self.recv()?];
+        self.recv_multipart_flags(Flags::NONE)
+    }
+
+    /// Receives all frames of one message, with flags for the first frame
+    /// ([`Flags::DONTWAIT`]); pipes carry whole messages, so the rest never waits.
+    ///
+    /// # Errors
+    /// As [`Socket::recv_flags`].
+    pub fn recv_multipart_flags(&mut self, flags: Flags) -> Result<Vec<Msg>> {
+        let mut frames = vec![self.recv_flags(flags)?];
         while frames.last().is_some_and(Msg::more) {
             frames.push(self.recv()?);
         }
         Ok(frames)
+    }
+
+    /// Receives one frame without blocking a thread: the future completes when a frame
+    /// arrives, woken by the same signal as blocking calls, with no extra thread. Usable
+    /// from tokio or any executor. Dropping the future before it completes loses nothing.
+    ///
+    /// # Errors
+    /// As [`Socket::recv`], except that there is no timeout (wrap the future in one).
+    pub async fn recv_async(&mut self) -> Result<Msg> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives all frames of one message without blocking a thread.
+    ///
+    /// # Errors
+    /// As [`Socket::recv_async`].
+    pub async fn recv_multipart_async(&mut self) -> Result<Vec<Msg>> {
+        let first = self.recv_async().await?;
+        let mut frames = vec![first];
+        // Pipes carry whole messages: the rest is already queued.
+        while frames.last().is_some_and(Msg::more) {
+            frames.push(self.recv_flags(Flags::DONTWAIT)?);
+        }
+        Ok(frames)
+    }
+
+    /// Sends one frame without blocking a thread: the future completes once the frame is
+    /// queued (when a blocking send would have returned).
+    ///
+    /// # Errors
+    /// As [`Socket::send`], without the timeout.
+    pub async fn send_async(&mut self, msg: impl Into<Msg>) -> Result<()> {
+        let mut msg = Some(msg.into());
+        std::future::poll_fn(|cx| self.poll_send(&mut msg, cx)).await
+    }
+
+    /// Sends a multipart message without blocking a thread.
+    ///
+    /// # Errors
+    /// As [`Socket::send_async`].
+    pub async fn send_multipart_async<I, M>(&mut self, frames: I) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
+        let mut frames = frames.into_iter().peekable();
+        while let Some(frame) = frames.next() {
+            let more = frames.peek().is_some();
+            self.send_async(frame.into().with_more(more)).await?;
+        }
+        Ok(())
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Msg>> {
+        for attempt in 0..2 {
+            if let Err(e) = self.check_term() {
+                return Poll::Ready(Err(e));
+            }
+            match self.pattern.recv() {
+                Err(Error::Again) if attempt == 0 => {
+                    // Register, then look once more: a command that arrived in between is
+                    // seen now, a later one wakes the task.
+                    self.mailbox.signal().set_waker(cx.waker());
+                }
+                Err(Error::Again) => return Poll::Pending,
+                other => return Poll::Ready(other),
+            }
+        }
+        Poll::Pending
+    }
+
+    fn poll_send(&mut self, slot: &mut Option<Msg>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        for attempt in 0..2 {
+            if let Err(e) = self.check_term() {
+                return Poll::Ready(Err(e));
+            }
+            let Some(msg) = slot.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.pattern.send(msg) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err((Error::Again, m)) => {
+                    *slot = Some(m);
+                    if attempt == 0 {
+                        self.mailbox.signal().set_waker(cx.waker());
+                    }
+                }
+                Err((e, _)) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Pending
+    }
+
+    pub(crate) fn signal(&self) -> &Arc<Signal> {
+        self.mailbox.signal()
+    }
+
+    /// The subset of `events` the socket is ready for now.
+    pub(crate) fn readiness(&mut self, events: PollEvents) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut found = PollEvents::NONE;
+        if events.contains(PollEvents::IN) && self.pattern.has_in() {
+            found = found | PollEvents::IN;
+        }
+        if events.contains(PollEvents::OUT) && self.pattern.has_out() {
+            found = found | PollEvents::OUT;
+        }
+        Ok(found)
     }
 
     /// Whether a frame can be received now without blocking (ZMQ_POLLIN).
@@ -480,7 +614,7 @@ impl Socket {
 
     /// Processes every queued command without blocking.
     fn drain(&mut self) {
-        while let Ok(cmd) = self.rx.try_recv() {
+        while let Some(cmd) = self.mailbox.try_recv() {
             self.handle(cmd);
         }
     }
@@ -488,17 +622,14 @@ impl Socket {
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
     fn wait(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
-        let cmd = match deadline {
+        let timeout = match deadline {
             None => return Err(Error::Again),
-            Some(None) => self.rx.recv().map_err(|_| Error::Term)?,
-            Some(Some(at)) => {
-                let left = at.saturating_duration_since(Instant::now());
-                match self.rx.recv_timeout(left) {
-                    Ok(cmd) => cmd,
-                    Err(RecvTimeoutError::Timeout) => return Err(Error::Again),
-                    Err(RecvTimeoutError::Disconnected) => return Err(Error::Term),
-                }
-            }
+            Some(at) => at.map(|at| at.saturating_duration_since(Instant::now())),
+        };
+        let cmd = match self.mailbox.recv(timeout) {
+            Ok(cmd) => cmd,
+            Err(WaitError::Timeout) => return Err(Error::Again),
+            Err(WaitError::Closed) => return Err(Error::Term),
         };
         self.handle(cmd);
         self.check_term()
