@@ -2,6 +2,9 @@
 //! is waiting on the socket without holding it: a [`poll`](crate::poll) over many sockets or
 //! an async task. A blocking call waits on the channel itself.
 
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
@@ -57,12 +60,16 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
     watchers: Mutex<Watchers>,
+    /// A byte is waiting in the readiness fd (see [`Signal::set_fd_writer`]). Outside the
+    /// mutex so that the socket can check it per call without locking.
+    fd_pending: AtomicBool,
 }
 
 #[derive(Debug, Default)]
 struct Watchers {
     pollers: Vec<Arc<Waiter>>,
     waker: Option<Waker>,
+    fd_writer: Option<UnixStream>,
 }
 
 impl Signal {
@@ -73,6 +80,31 @@ impl Signal {
         }
         if let Some(waker) = w.waker.take() {
             waker.wake();
+        }
+        if let Some(writer) = &w.fd_writer {
+            // AcqRel: pairs with the socket's swap in `clear_fd`; one byte per wake-up
+            // is enough, the reader checks readiness anyway.
+            if !self.fd_pending.swap(true, Ordering::AcqRel) {
+                let _ = (&*writer).write(&[1]);
+            }
+        }
+    }
+
+    /// Makes commands also write a byte to `writer`, whose other end is the socket's
+    /// readiness fd for external event loops. Starts signalled, so the first wait returns
+    /// and the caller looks at the socket's state.
+    pub(crate) fn set_fd_writer(&self, writer: UnixStream) {
+        let _ = (&writer).write(&[1]);
+        self.fd_pending.store(true, Ordering::Release);
+        lock(&self.watchers).fd_writer = Some(writer);
+    }
+
+    /// Empties the readiness fd. Called before the socket reads its mailbox, so a command
+    /// arriving after this point signals the fd again.
+    pub(crate) fn clear_fd(&self, reader: &UnixStream) {
+        if self.fd_pending.swap(false, Ordering::AcqRel) {
+            let mut buf = [0u8; 64];
+            while matches!((&*reader).read(&mut buf), Ok(n) if n > 0) {}
         }
     }
 

@@ -2,6 +2,8 @@
 //! (a `Socket` is `Send`: move it to another thread freely).
 
 use std::fmt;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -61,6 +63,8 @@ pub struct Socket {
     endpoints: Vec<EndpointEntry>,
     last_endpoint: Option<String>,
     terminated: bool,
+    /// The read end of the readiness fd, once asked for.
+    fd_reader: Option<UnixStream>,
 }
 
 impl fmt::Debug for Socket {
@@ -101,6 +105,7 @@ impl Socket {
             endpoints: Vec::new(),
             last_endpoint: None,
             terminated: false,
+            fd_reader: None,
         })
     }
 
@@ -484,6 +489,31 @@ impl Socket {
         Ok(found)
     }
 
+    /// A file descriptor that becomes readable when the socket's state may have changed,
+    /// for external event loops (epoll, mio, an async reactor): libzmq's ZMQ_FD. Like
+    /// ZMQ_FD it is a wake-up, not a level: when it fires, call [`Socket::has_in`] /
+    /// [`Socket::has_out`] (or receive until [`Error::Again`]), which also re-arms it.
+    /// The fd belongs to the socket and is valid until the socket is closed.
+    ///
+    /// # Errors
+    /// [`Error::Resource`] if the descriptor pair cannot be created.
+    pub fn readiness_fd(&mut self) -> Result<RawFd> {
+        if let Some(reader) = &self.fd_reader {
+            return Ok(reader.as_raw_fd());
+        }
+        let (reader, writer) = UnixStream::pair()
+            .and_then(|(r, w)| {
+                r.set_nonblocking(true)?;
+                w.set_nonblocking(true)?;
+                Ok((r, w))
+            })
+            .map_err(|e| Error::Resource(format!("readiness fd: {e}")))?;
+        let fd = reader.as_raw_fd();
+        self.mailbox.signal().set_fd_writer(writer);
+        self.fd_reader = Some(reader);
+        Ok(fd)
+    }
+
     /// Whether a frame can be received now without blocking (ZMQ_POLLIN).
     pub fn has_in(&mut self) -> bool {
         self.drain();
@@ -614,6 +644,9 @@ impl Socket {
 
     /// Processes every queued command without blocking.
     fn drain(&mut self) {
+        if let Some(reader) = &self.fd_reader {
+            self.mailbox.signal().clear_fd(reader);
+        }
         while let Some(cmd) = self.mailbox.try_recv() {
             self.handle(cmd);
         }

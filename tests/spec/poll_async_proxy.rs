@@ -263,3 +263,48 @@ fn proxy_forwarder_xsub_xpub() {
         "the subscription went upstream"
     );
 }
+
+// libzmq ZMQ_FD: a descriptor an external event loop can wait on; it signals whenever the
+// socket may have become readable or writable, after which the loop checks and receives.
+#[test]
+fn readiness_fd_drives_an_external_event_loop() {
+    use mio::unix::SourceFd;
+    use mio::{Events, Interest, Poll as MioPoll, Token};
+
+    for t in ALL {
+        let ctx = Context::new();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let fd = pull.readiness_fd().unwrap();
+        let mut mio_poll = MioPoll::new().unwrap();
+        mio_poll
+            .registry()
+            .register(&mut SourceFd(&fd), Token(7), Interest::READABLE)
+            .unwrap();
+        let mut push = socket(&ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        let sender = thread::spawn(move || {
+            for i in 0..50 {
+                if i % 10 == 0 {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                push.send(format!("{i}")).unwrap();
+            }
+            push
+        });
+        let mut events = Events::with_capacity(4);
+        let mut got = Vec::new();
+        while got.len() < 50 {
+            mio_poll
+                .poll(&mut events, Some(isomq_tests::PATIENCE))
+                .unwrap();
+            assert!(!events.is_empty(), "{t:?}: the fd never signalled");
+            while let Ok(m) = pull.recv_flags(Flags::DONTWAIT) {
+                got.push(String::from_utf8_lossy(m.as_slice()).into_owned());
+            }
+        }
+        let expected: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+        assert_eq!(got, expected, "{t:?}");
+        drop(sender.join().unwrap());
+    }
+}
