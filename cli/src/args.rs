@@ -143,7 +143,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(parse(&strings(&["router", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["stream", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["push", "--echo", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["router", "--echo", "--bind", "tcp://*:1"])).is_ok());
         assert!(parse(&strings(&["push", "--bind"])).is_err());
         assert!(parse(&strings(&["push", "--bind", "tcp://nope"])).is_err());
         assert!(parse(&strings(&["push", "--count", "-1", "--bind", "ipc://x"])).is_err());
