@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use isomq_core::zmtp::{Config, Connection, Event};
-use isomq_core::{Msg, Options, Pipe};
+use isomq_core::{Msg, Options, Pipe, SocketType};
 use mio::{Registry, Token};
 
 use crate::command::{SocketCommand, SocketLink};
@@ -394,7 +394,7 @@ impl Session {
         }
 
         while let Some(event) = engine.conn.poll_event() {
-            if let Event::Ready(_peer) = event {
+            if let Event::Ready(peer) = event {
                 {
                     progress = true;
                     if self.connect.is_some() {
@@ -412,6 +412,9 @@ impl Session {
                         own_end.attach(sv.notify(self.slot));
                         self.pipe = Some(own_end);
                         self.link.send(SocketCommand::Attach(socket_end));
+                    }
+                    if self.link.socket_type == SocketType::Router {
+                        push_routing_id(&mut self.pipe, &mut self.pending_in, &peer.identity);
                     }
                 }
             }
@@ -485,5 +488,17 @@ impl Session {
             engine.stream.deregister(registry);
         }
         self.pipe = None;
+    }
+}
+
+/// A ROUTER learns its peer's routing id in-band: as the first message of each connection,
+/// ahead of the peer's data (libzmq's zmtp_engine with `recv_routing_id`).
+fn push_routing_id(pipe: &mut Option<Pipe>, pending_in: &mut Option<Msg>, identity: &[u8]) {
+    if let Some(pipe) = pipe {
+        match pipe.write(Msg::routing_id(identity)) {
+            Ok(()) => pipe.flush(),
+            // Full with messages of an earlier connection: it goes first once there is room.
+            Err(m) => *pending_in = Some(m),
+        }
     }
 }

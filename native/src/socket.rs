@@ -16,7 +16,7 @@ use isomq_core::{
 
 use crate::command::{IoCommand, SocketCommand, SocketLink, SocketNotify};
 use crate::ctx::{lock, CtxInner};
-use crate::inproc::Connected;
+use crate::inproc::{Connected, Side};
 use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
 use crate::options::{Flags, OptionName, SocketOption};
 use crate::poll::PollEvents;
@@ -125,13 +125,9 @@ impl Socket {
         let ep = Endpoint::parse(endpoint)?;
         let (resolved, attachment) = match &ep {
             Endpoint::Inproc(name) => {
-                let pending = lock(&self.ctx.inproc).bind(
-                    name,
-                    self.id,
-                    self.link.tx.clone(),
-                    self.options.sndhwm,
-                    self.options.rcvhwm,
-                )?;
+                let side = self.inproc_side();
+                let pending =
+                    lock(&self.ctx.inproc).bind(name, self.id, self.link.tx.clone(), side)?;
                 for pipe in pending {
                     self.attach_pipe(pipe);
                 }
@@ -174,19 +170,16 @@ impl Socket {
         let pipe_id = self.ctx.next_id();
         let attachment = match &ep {
             Endpoint::Inproc(name) => {
-                let (mine, _connected): (Pipe, Connected) = lock(&self.ctx.inproc).connect(
-                    name,
-                    pipe_id,
-                    self.options.sndhwm,
-                    self.options.rcvhwm,
-                );
-                self.attach_pipe(mine);
+                let side = self.inproc_side();
+                let (mine, _connected): (Pipe, Connected) =
+                    lock(&self.ctx.inproc).connect(name, pipe_id, side);
+                self.attach_connected(mine);
                 Attachment::InprocConnected(pipe_id)
             }
             _ => {
                 let addr = transport::peer_addr(&ep)?;
                 let (mine, theirs) = Pipe::pair(pipe_id, self.options.sndhwm, self.options.rcvhwm);
-                self.attach_pipe(mine);
+                self.attach_connected(mine);
                 let id = self.ctx.next_id();
                 let thread = self.ctx.choose_thread();
                 self.ctx.send_io(
@@ -589,6 +582,31 @@ impl Socket {
             SocketOption::OnlyFirstSubscribe(b) => self
                 .pattern
                 .set_option(&PatternOption::OnlyFirstSubscribe(b))?,
+            SocketOption::ReqRelaxed(b) => {
+                self.pattern.set_option(&PatternOption::ReqRelaxed(b))?
+            }
+            SocketOption::ReqCorrelate(b) => {
+                self.pattern.set_option(&PatternOption::ReqCorrelate(b))?
+            }
+            SocketOption::RouterMandatory(b) => self
+                .pattern
+                .set_option(&PatternOption::RouterMandatory(b))?,
+            SocketOption::RouterHandover(b) => {
+                self.pattern.set_option(&PatternOption::RouterHandover(b))?
+            }
+            SocketOption::ProbeRouter(b) => {
+                self.pattern.set_option(&PatternOption::ProbeRouter(b))?
+            }
+            SocketOption::ConnectRoutingId(id) => {
+                if id.is_empty() || id.len() > 255 {
+                    return Err(Error::Inval(
+                        "CONNECT_ROUTING_ID must be 1 to 255 bytes".into(),
+                    ));
+                }
+                self.drain();
+                self.pattern
+                    .set_option(&PatternOption::ConnectRoutingId(id))?
+            }
         }
         Ok(())
     }
@@ -616,6 +634,21 @@ impl Socket {
     fn attach_pipe(&mut self, pipe: Pipe) {
         pipe.attach(self.notify.clone());
         self.pattern.attach(pipe);
+    }
+
+    /// Attaches a pipe this socket made by connecting (a ROUTER may name its peer locally).
+    fn attach_connected(&mut self, pipe: Pipe) {
+        pipe.attach(self.notify.clone());
+        self.pattern.attach_connected(pipe);
+    }
+
+    fn inproc_side(&self) -> Side {
+        Side {
+            socket_type: self.socket_type,
+            sndhwm: self.options.sndhwm,
+            rcvhwm: self.options.rcvhwm,
+            routing_id: self.options.routing_id.clone(),
+        }
     }
 
     fn deadline(&self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Instant>> {
