@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use isomq::{Context, Socket, SocketOption, SocketType};
 
+pub mod rawws;
+
 /// Long enough never to fire on a healthy run; a hung test fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
