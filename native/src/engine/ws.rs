@@ -369,7 +369,7 @@ impl WsEngine {
                             max_msg_size: route.options.maxmsgsize,
                         };
                         self.route = Some(route);
-                        self.open(ws.into_inner(), config, sub);
+                        self.open(ws.into_inner(), config, sub, readable);
                         Ok(true)
                     }
                     Err(HandshakeError::Interrupted(mut mid)) => {
@@ -393,7 +393,7 @@ impl WsEngine {
                             .and_then(Subprotocol::from_token)
                             .ok_or(Failure::Protocol)?;
                         let config = self.config.clone().ok_or(Failure::Protocol)?;
-                        self.open(ws.into_inner(), config, sub);
+                        self.open(ws.into_inner(), config, sub, readable);
                         Ok(true)
                     }
                     Err(HandshakeError::Interrupted(mut mid)) => {
@@ -425,7 +425,12 @@ impl WsEngine {
         }
     }
 
-    fn open(&mut self, mut hs: HsStream, config: Config, sub: Subprotocol) {
+    /// Switches to framing. Bytes the peer sent right after its head (libzmq and jszmq send
+    /// their first message with the `101`) may already sit in the stream's read-ahead, and
+    /// the readiness that announced them may have been used up by the handshake: read again
+    /// rather than wait for an edge that will not come.
+    fn open(&mut self, mut hs: HsStream, config: Config, sub: Subprotocol, readable: &mut bool) {
+        *readable = true;
         hs.end_head();
         self.conn = Some(zws::Connection::new(config.clone(), sub));
         self.config = Some(config);
