@@ -10,7 +10,8 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
                  [--count N] [--timeout-ms MS] [--hwm N] [--identity ID] [--echo]
 
   TYPE            push, pull, pub, sub, xpub, xsub, pair, req, rep, dealer, router
-  --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name)
+  --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name,
+                  ws://127.0.0.1:*/path)
   --connect EP    connect to EP
   --subscribe T   sub: receive messages starting with T (default: everything);
                   xsub: send the subscription for T

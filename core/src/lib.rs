@@ -17,6 +17,7 @@ mod socket_type;
 #[cfg(test)]
 mod test_alloc;
 pub mod zmtp;
+pub mod zws;
 
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};

@@ -9,6 +9,7 @@ use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
 
 use crate::mailbox::MailboxTx;
 use crate::stream::{Listener, PeerAddr};
+use crate::ws::Routes;
 
 /// Sent to a socket's mailbox.
 #[derive(Debug)]
@@ -60,6 +61,8 @@ pub(crate) enum IoCommand {
         listener: Listener,
         link: SocketLink,
         options: Options,
+        /// For a ws:// port: the paths bound on it.
+        ws: Option<Arc<Routes>>,
     },
     /// Start a connecting session that owns `pipe` across reconnects.
     Connect {
@@ -69,7 +72,8 @@ pub(crate) enum IoCommand {
         link: SocketLink,
         options: Options,
     },
-    /// Close a listener (and the connections it accepted) or a connecting session. `done`
+    /// Close a listener (and the connections it accepted) or a connecting session, or,
+    /// for the id of a ws:// path binding, the connections accepted on that path. `done`
     /// is dropped once it is closed, so the caller can wait for a listener's address to be
     /// free again.
     Close {

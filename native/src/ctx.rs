@@ -12,6 +12,7 @@ use crate::inproc;
 use crate::io_thread::IoThread;
 use crate::mailbox::MailboxTx;
 use crate::socket::Socket;
+use crate::ws;
 
 /// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
 ///
@@ -48,6 +49,8 @@ pub(crate) struct CtxInner {
     ids: Arc<AtomicU64>,
     next_thread: AtomicUsize,
     pub(crate) inproc: Mutex<inproc::Registry>,
+    /// ws:// ports and the paths bound on each.
+    pub(crate) ws: Mutex<ws::Registry>,
     sockets: Mutex<HashMap<u64, MailboxTx>>,
     sockets_closed: Condvar,
     terminating: AtomicBool,
@@ -75,6 +78,7 @@ impl ContextBuilder {
                 ids: Arc::new(AtomicU64::new(1)),
                 next_thread: AtomicUsize::new(0),
                 inproc: Mutex::new(inproc::Registry::default()),
+                ws: Mutex::new(ws::Registry::default()),
                 sockets: Mutex::new(HashMap::new()),
                 sockets_closed: Condvar::new(),
                 terminating: AtomicBool::new(false),

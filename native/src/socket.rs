@@ -21,6 +21,7 @@ use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
 use crate::options::{Flags, OptionName, SocketOption};
 use crate::poll::PollEvents;
 use crate::transport;
+use crate::ws::Route;
 
 /// What an endpoint of this socket is attached to, for unbind/disconnect/close.
 #[derive(Debug)]
@@ -36,6 +37,11 @@ enum Attachment {
     },
     InprocBound(String),
     InprocConnected(PipeId),
+    /// A path on a ws:// port, which other sockets of the context may share.
+    WsPath {
+        addr: std::net::SocketAddr,
+        id: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -115,7 +121,10 @@ impl Socket {
     }
 
     /// Accepts connections on `endpoint` (`tcp://host:port`, `tcp://*:*`, `ipc://path`,
-    /// `ipc://@name`, `ipc://*`, `inproc://name`).
+    /// `ipc://@name`, `ipc://*`, `inproc://name`, `ws://host:port/path`, `ws://host:*/path`).
+    ///
+    /// Sockets of one context may bind different paths of one ws:// port; a connection
+    /// goes to the socket bound on the path it asks for (others get `404`).
     ///
     /// # Errors
     /// [`Error::Inval`] for a malformed endpoint, [`Error::ProtoNoSupport`] for an unknown
@@ -133,6 +142,7 @@ impl Socket {
                 }
                 (endpoint.to_owned(), Attachment::InprocBound(name.clone()))
             }
+            Endpoint::Ws { host, port, path } => self.bind_ws(host, *port, path)?,
             _ => {
                 let (listener, resolved) = transport::bind(&ep)?;
                 let id = self.ctx.next_id();
@@ -144,6 +154,7 @@ impl Socket {
                         listener,
                         link: self.link.clone(),
                         options: self.options.clone(),
+                        ws: None,
                     },
                 );
                 (resolved, Attachment::Listener { thread, id })
@@ -156,6 +167,51 @@ impl Socket {
             attachment,
         });
         Ok(())
+    }
+
+    /// Binds a path on a ws:// port: on the port's listener if a socket of this context
+    /// already listens there, else on a new one.
+    fn bind_ws(
+        &mut self,
+        host: &str,
+        port: Option<u16>,
+        path: &str,
+    ) -> Result<(String, Attachment)> {
+        let id = self.ctx.next_id();
+        let route = Route {
+            id,
+            link: self.link.clone(),
+            options: self.options.clone(),
+        };
+        // Held across the bind so that two sockets binding one port at once share it.
+        let mut ports = lock(&self.ctx.ws);
+        if let Some(addr) = transport::ws_bind_addr(host, port)? {
+            if ports.add_path(addr, path, route.clone())?.is_some() {
+                return Ok((
+                    transport::ws_endpoint(addr, path),
+                    Attachment::WsPath { addr, id },
+                ));
+            }
+        }
+        let (listener, addr) = transport::bind_ws(host, port)?;
+        let listener_id = self.ctx.next_id();
+        let thread = self.ctx.choose_thread();
+        let routes = ports.add_port(addr, thread, listener_id, path, route);
+        drop(ports);
+        self.ctx.send_io(
+            thread,
+            IoCommand::Listen {
+                id: listener_id,
+                listener,
+                link: self.link.clone(),
+                options: self.options.clone(),
+                ws: Some(routes),
+            },
+        );
+        Ok((
+            transport::ws_endpoint(addr, path),
+            Attachment::WsPath { addr, id },
+        ))
     }
 
     /// Connects to `endpoint`. The connection is made (and remade after failures) in the
@@ -211,7 +267,9 @@ impl Socket {
         let pos = self.endpoints.iter().position(|e| {
             let is_bound = matches!(
                 e.attachment,
-                Attachment::Listener { .. } | Attachment::InprocBound(_)
+                Attachment::Listener { .. }
+                    | Attachment::InprocBound(_)
+                    | Attachment::WsPath { .. }
             );
             is_bound == bound && (e.given == endpoint || e.resolved == endpoint)
         });
@@ -233,6 +291,7 @@ impl Socket {
             Attachment::InprocBound(name) => {
                 lock(&self.ctx.inproc).unbind(&name, self.id);
             }
+            Attachment::WsPath { addr, id } => unbind_ws(&self.ctx, addr, id),
             _ => {}
         }
         Ok(())
@@ -702,6 +761,16 @@ impl Socket {
     }
 }
 
+/// Removes a ws:// path; the port's listener closes with its last path.
+fn unbind_ws(ctx: &CtxInner, addr: std::net::SocketAddr, id: u64) {
+    let unbound = lock(&ctx.ws).remove_path(addr, id);
+    let Some(unbound) = unbound else { return };
+    match unbound.listener_id {
+        Some(listener) => ctx.close_listener(unbound.thread, listener),
+        None => ctx.send_io(unbound.thread, IoCommand::Close { id, done: None }),
+    }
+}
+
 impl Drop for Socket {
     fn drop(&mut self) {
         for entry in self.endpoints.drain(..) {
@@ -710,6 +779,7 @@ impl Drop for Socket {
                 Attachment::InprocBound(name) => {
                     lock(&self.ctx.inproc).unbind(&name, self.id);
                 }
+                Attachment::WsPath { addr, id } => unbind_ws(&self.ctx, addr, id),
                 // Connecting sessions finish on their own once their pipe is terminated:
                 // that is what lets them deliver queued messages (LINGER).
                 Attachment::Connecter { .. } | Attachment::InprocConnected(_) => {}

@@ -52,7 +52,8 @@ pub struct PeerInfo {
     pub socket_type: Option<SocketType>,
     /// The peer's `Identity` property (empty when it sent none).
     pub identity: Bytes,
-    /// The ZMTP version spoken on this connection: `(3, 0)` or `(3, 1)`.
+    /// The protocol version spoken on this connection: `(3, 0)` or `(3, 1)` for ZMTP,
+    /// `(2, 0)` for ZWS 2.0 ([`crate::zws`]).
     pub version: (u8, u8),
     /// Every READY property in the order received, names spelled as the peer sent them.
     pub properties: Vec<(String, Bytes)>,

@@ -6,12 +6,12 @@
 //! PING/PONG, SUBSCRIBE/CANCEL, and the fallback to ZMTP 3.0 peers. ZMTP 1.0/2.0 peers are
 //! refused.
 
-mod command;
+pub(crate) mod command;
 mod connection;
 mod decoder;
 mod encoder;
 mod greeting;
-mod mechanism;
+pub(crate) mod mechanism;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
