@@ -21,7 +21,10 @@ fn client(ctx: Context, frontend: String, id: usize) -> Result<()> {
     for n in 0..REQUESTS_PER_CLIENT {
         s.send(format!("client {id} request {n}"))?;
         let reply = s.recv()?;
-        println!("client {id} got: {}", String::from_utf8_lossy(reply.as_slice()));
+        println!(
+            "client {id} got: {}",
+            String::from_utf8_lossy(reply.as_slice())
+        );
     }
     Ok(())
 }
