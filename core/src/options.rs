@@ -34,6 +34,15 @@ pub struct Options {
     pub routing_id: Bytes,
     /// ZMQ_BACKLOG: listen() backlog. Default 100.
     pub backlog: u32,
+    /// ZMQ_HEARTBEAT_IVL: send a ZMTP PING (a WebSocket ping on ws://) this often; `None`
+    /// (default) sends none.
+    pub heartbeat_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TIMEOUT: close the connection when nothing arrives this long after a
+    /// PING; `None` (default) means the heartbeat interval.
+    pub heartbeat_timeout: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TTL: asks the peer to close the connection when it hears nothing from
+    /// us this long (sent in deciseconds in each PING); `None` (default) asks nothing.
+    pub heartbeat_ttl: Option<Duration>,
 }
 
 impl Options {
@@ -55,6 +64,9 @@ impl Options {
             maxmsgsize: None,
             routing_id: Bytes::new(),
             backlog: 100,
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
 
 use crate::mailbox::MailboxTx;
+use crate::monitor::MonitorHub;
 use crate::stream::{Listener, PeerAddr};
 use crate::ws::Routes;
 
@@ -31,6 +32,8 @@ pub(crate) struct SocketLink {
     pub(crate) socket_type: SocketType,
     /// LINGER in ms (-1 = forever), read when the socket closes its pipes.
     pub(crate) linger_ms: Arc<AtomicI64>,
+    /// Where lifecycle events go.
+    pub(crate) monitor: Arc<MonitorHub>,
 }
 
 impl SocketLink {
@@ -38,6 +41,15 @@ impl SocketLink {
     pub(crate) fn send(&self, cmd: SocketCommand) {
         self.tx.send(cmd);
     }
+}
+
+/// Whom a listener or connecting session works for: the socket, the options it had when
+/// it bound or connected (libzmq copies them too), and the endpoint for monitor events.
+#[derive(Debug, Clone)]
+pub(crate) struct Owner {
+    pub(crate) link: SocketLink,
+    pub(crate) options: Options,
+    pub(crate) endpoint: String,
 }
 
 /// The socket's end of pipe notifications: events become mailbox commands.
@@ -59,8 +71,8 @@ pub(crate) enum IoCommand {
     Listen {
         id: u64,
         listener: Listener,
-        link: SocketLink,
-        options: Options,
+        /// The endpoint here is the resolved one.
+        owner: Owner,
         /// For a ws:// port: the paths bound on it.
         ws: Option<Arc<Routes>>,
     },
@@ -69,8 +81,8 @@ pub(crate) enum IoCommand {
         id: u64,
         addr: PeerAddr,
         pipe: Pipe,
-        link: SocketLink,
-        options: Options,
+        /// The endpoint here is the one given to connect.
+        owner: Owner,
     },
     /// Close a listener (and the connections it accepted) or a connecting session, or,
     /// for the id of a ws:// path binding, the connections accepted on that path. `done`

@@ -98,8 +98,16 @@ impl Notify for IoNotify {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum TimerKind {
     Reconnect,
+    /// The handshake of engine generation `.0` must be done by now.
     Handshake(u64),
     Linger,
+    /// Time to send a heartbeat on engine generation `.0`.
+    HeartbeatIvl(u64),
+    /// A heartbeat went out on generation `.0` when `.1` reads had been made: if there
+    /// were no reads since, the peer is gone (HEARTBEAT_TIMEOUT).
+    HeartbeatTimeout(u64, u64),
+    /// The peer asked (PING TTL) to be dropped if it stays silent: same check.
+    HeartbeatTtl(u64, u64),
 }
 
 /// What objects on this thread may use while being driven.
@@ -314,20 +322,13 @@ impl Reactor {
                 IoCommand::Listen {
                     id,
                     listener,
-                    link,
-                    options,
+                    owner,
                     ws,
                 } => {
                     let slot = self.objects.vacant_key();
-                    if let Some(l) = ListenerObj::new(
-                        id,
-                        slot,
-                        listener,
-                        link,
-                        options,
-                        ws,
-                        self.poll.registry(),
-                    ) {
+                    if let Some(l) =
+                        ListenerObj::new(id, slot, listener, owner, ws, self.poll.registry())
+                    {
                         self.objects.insert(Object::Listener(Box::new(l)));
                         self.ids.insert(id, slot);
                     }
@@ -336,11 +337,10 @@ impl Reactor {
                     id,
                     addr,
                     pipe,
-                    link,
-                    options,
+                    owner,
                 } => {
                     let slot = self.objects.vacant_key();
-                    let s = Session::connecting(id, slot, addr, pipe, link, options, &self.sv);
+                    let s = Session::connecting(id, slot, addr, pipe, owner, &self.sv);
                     self.objects.insert(Object::Session(Box::new(s)));
                     self.ids.insert(id, slot);
                     if let Some(Object::Session(s)) = self.objects.get_mut(slot) {

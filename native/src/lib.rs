@@ -33,6 +33,7 @@ mod inproc;
 mod io_thread;
 mod listener;
 mod mailbox;
+mod monitor;
 mod options;
 mod poll;
 mod proxy;
@@ -44,6 +45,7 @@ mod ws;
 
 pub use ctx::{Context, ContextBuilder};
 pub use isomq_core::{Endpoint, Error, Msg, Result, SocketType};
+pub use monitor::{Monitor, MonitorEvent};
 pub use options::{Flags, OptionName, SocketOption};
 pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use isomq_core::Options;
 use mio::{Registry, Token};
 
-use crate::command::SocketLink;
+use crate::command::{Owner, SocketLink};
+use crate::monitor::MonitorEvent;
 use crate::stream::{Listener, Stream};
 use crate::ws::Routes;
 
@@ -18,6 +19,8 @@ pub(crate) struct Parent {
     /// Set on a ws:// port: the upgrade's path picks the socket (link and options above
     /// only serve until then).
     pub(crate) ws: Option<Arc<Routes>>,
+    /// The listener's endpoint, for monitor events.
+    pub(crate) endpoint: String,
 }
 
 #[derive(Debug)]
@@ -25,8 +28,7 @@ pub(crate) struct ListenerObj {
     pub(crate) id: u64,
     slot: usize,
     listener: Listener,
-    link: SocketLink,
-    options: Options,
+    owner: Owner,
     ws: Option<Arc<Routes>>,
     /// Sessions accepted here; they close with the listener (unbind), as in libzmq where
     /// they are the listener's children.
@@ -38,8 +40,7 @@ impl ListenerObj {
         id: u64,
         slot: usize,
         mut listener: Listener,
-        link: SocketLink,
-        options: Options,
+        owner: Owner,
         ws: Option<Arc<Routes>>,
         registry: &Registry,
     ) -> Option<ListenerObj> {
@@ -48,8 +49,7 @@ impl ListenerObj {
             id,
             slot,
             listener,
-            link,
-            options,
+            owner,
             ws,
             children: Vec::new(),
         })
@@ -66,9 +66,10 @@ impl ListenerObj {
                         stream,
                         Parent {
                             slot: self.slot,
-                            link: self.link.clone(),
-                            options: self.options.clone(),
+                            link: self.owner.link.clone(),
+                            options: self.owner.options.clone(),
                             ws: self.ws.clone(),
+                            endpoint: self.owner.endpoint.clone(),
                         },
                     ));
                 }
@@ -92,6 +93,8 @@ impl ListenerObj {
     /// Closes the listener; returns the ids of the sessions it accepted.
     pub(crate) fn close(self, registry: &Registry) -> Vec<u64> {
         self.listener.close(registry);
+        let Owner { link, endpoint, .. } = self.owner;
+        link.monitor.emit(|| MonitorEvent::Closed { endpoint });
         self.children
     }
 }

@@ -28,6 +28,14 @@ pub enum SocketOption {
     MaxMsgSize(Option<u64>),
     /// ZMQ_ROUTING_ID (1 to 255 bytes).
     RoutingId(Vec<u8>),
+    /// ZMQ_HEARTBEAT_IVL: send a heartbeat this often (`None` = never, the default).
+    HeartbeatIvl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TIMEOUT: drop the connection when nothing arrives this long after a
+    /// heartbeat (`None` = the heartbeat interval).
+    HeartbeatTimeout(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TTL: ask peers to drop the connection after this long without
+    /// traffic from us (whole deciseconds, below 6553.6 s; `None` = ask nothing).
+    HeartbeatTtl(Option<Duration>),
     /// ZMQ_SUBSCRIBE (SUB): receive messages whose first frame starts with these bytes.
     Subscribe(Vec<u8>),
     /// ZMQ_UNSUBSCRIBE (SUB).
@@ -80,6 +88,12 @@ pub enum OptionName {
     MaxMsgSize,
     /// ZMQ_ROUTING_ID
     RoutingId,
+    /// ZMQ_HEARTBEAT_IVL
+    HeartbeatIvl,
+    /// ZMQ_HEARTBEAT_TIMEOUT
+    HeartbeatTimeout,
+    /// ZMQ_HEARTBEAT_TTL
+    HeartbeatTtl,
 }
 
 /// Flags for [`Socket::send_flags`](crate::Socket::send_flags) and

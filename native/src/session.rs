@@ -10,10 +10,11 @@ use isomq_core::zmtp::{Config, Event};
 use isomq_core::{Msg, Options, Pipe, SocketType};
 use mio::{Registry, Token};
 
-use crate::command::{SocketCommand, SocketLink};
+use crate::command::{Owner, SocketCommand, SocketLink};
 use crate::engine::{Engine, Failure, Kind};
 use crate::io_thread::{Services, TimerKind};
 use crate::listener::Parent;
+use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
 use crate::transport::random_u64;
 
@@ -55,6 +56,10 @@ pub(crate) struct Session {
     backoff: Duration,
     generation: u64,
     buf: Vec<u8>,
+    /// The endpoint as connected or bound, for monitor events.
+    endpoint: String,
+    /// Reads that brought data; heartbeat timers compare it to see whether the peer spoke.
+    reads: u64,
 }
 
 impl Session {
@@ -63,10 +68,14 @@ impl Session {
         slot: usize,
         addr: PeerAddr,
         pipe: Pipe,
-        link: SocketLink,
-        options: Options,
+        owner: Owner,
         sv: &Services,
     ) -> Session {
+        let Owner {
+            link,
+            options,
+            endpoint,
+        } = owner;
         pipe.attach(sv.notify(slot));
         let backoff = options.reconnect_ivl.unwrap_or(Duration::ZERO);
         Session {
@@ -86,6 +95,8 @@ impl Session {
             backoff,
             generation: 0,
             buf: Vec::new(),
+            endpoint,
+            reads: 0,
         }
     }
 
@@ -97,6 +108,9 @@ impl Session {
         sv: &mut Services,
         registry: &Registry,
     ) -> Option<Session> {
+        parent.link.monitor.emit(|| MonitorEvent::Accepted {
+            endpoint: parent.endpoint.clone(),
+        });
         let mut s = Session {
             id,
             slot,
@@ -114,6 +128,8 @@ impl Session {
             backoff: Duration::ZERO,
             generation: 0,
             buf: Vec::new(),
+            endpoint: parent.endpoint,
+            reads: 0,
         };
         let kind = match parent.ws {
             Some(routes) => Kind::WsServer { routes },
@@ -193,6 +209,8 @@ impl Session {
             Ok(stream) => {
                 if self.start_engine(stream, kind, true, sv, registry).is_err() {
                     self.schedule_reconnect(sv);
+                } else {
+                    self.emit(|endpoint| MonitorEvent::ConnectDelayed { endpoint });
                 }
             }
             Err(_) => self.schedule_reconnect(sv),
@@ -215,6 +233,21 @@ impl Session {
             d
         };
         sv.add_timer(delay, self.slot, self.id, TimerKind::Reconnect);
+        self.emit(|endpoint| MonitorEvent::ConnectRetried {
+            endpoint,
+            interval: delay,
+        });
+    }
+
+    fn emit(&self, event: impl FnOnce(String) -> MonitorEvent) {
+        self.link.monitor.emit(|| event(self.endpoint.clone()));
+    }
+
+    /// Whether the engine of `generation` is the current one and past its handshake.
+    fn live(&self, generation: u64) -> bool {
+        self.engine
+            .as_ref()
+            .is_some_and(|e| e.generation == generation && e.is_ready())
     }
 
     pub(crate) fn on_timer(
@@ -237,11 +270,47 @@ impl Session {
                     .as_ref()
                     .is_some_and(|e| e.generation == generation && !e.is_ready());
                 if stalled {
-                    return self.engine_failed(Failure::Transient, sv, registry);
+                    return self.engine_failed(
+                        Failure::Transient,
+                        "handshake timed out",
+                        sv,
+                        registry,
+                    );
                 }
                 Outcome::Keep
             }
             TimerKind::Linger => Outcome::Close,
+            TimerKind::HeartbeatIvl(generation) => {
+                if !self.live(generation) {
+                    return Outcome::Keep;
+                }
+                let ttl = self.options.heartbeat_ttl.map_or(0, |t| {
+                    u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)
+                });
+                if let Some(engine) = &mut self.engine {
+                    engine.send_ping(ttl);
+                }
+                if let Some(ivl) = self.options.heartbeat_ivl {
+                    let timeout = self.options.heartbeat_timeout.unwrap_or(ivl);
+                    let check = TimerKind::HeartbeatTimeout(generation, self.reads);
+                    sv.add_timer(timeout, self.slot, self.id, check);
+                    sv.add_timer(ivl, self.slot, self.id, TimerKind::HeartbeatIvl(generation));
+                }
+                self.drive(sv, registry)
+            }
+            TimerKind::HeartbeatTimeout(generation, reads)
+            | TimerKind::HeartbeatTtl(generation, reads) => {
+                // Any traffic since the timer was set proves the peer alive (libzmq).
+                if self.live(generation) && self.reads == reads {
+                    return self.engine_failed(
+                        Failure::Transient,
+                        "heartbeat timed out",
+                        sv,
+                        registry,
+                    );
+                }
+                Outcome::Keep
+            }
         }
     }
 
@@ -255,7 +324,11 @@ impl Session {
     pub(crate) fn drive(&mut self, sv: &mut Services, registry: &Registry) -> Outcome {
         if self.engine.is_some() {
             if let Err(failure) = self.pump(sv) {
-                return self.engine_failed(failure, sv, registry);
+                let why = match failure {
+                    Failure::Protocol => "the peer broke the protocol",
+                    Failure::Transient => "the connection was closed or reset",
+                };
+                return self.engine_failed(failure, why, sv, registry);
             }
         } else if !self.pipe_done && self.pending_out.is_none() {
             // No engine: only look for the socket's termination. One message may be taken
@@ -317,6 +390,7 @@ impl Session {
                 return Ok(());
             }
             self.arm_handshake_timer(sv);
+            self.emit(|endpoint| MonitorEvent::Connected { endpoint });
         }
         for _ in 0..BUDGET {
             if !self.pump_once(sv)? {
@@ -359,8 +433,18 @@ impl Session {
         }
 
         // Stream → decoder, unless back-pressure holds us.
-        if self.pending_in.is_none() {
-            progress |= engine.read(&mut self.buf)?;
+        if self.pending_in.is_none() && engine.read(&mut self.buf)? {
+            progress = true;
+            self.reads += 1;
+        }
+        if let Some(ttl) = engine.take_peer_ttl() {
+            let check = TimerKind::HeartbeatTtl(engine.generation, self.reads);
+            sv.add_timer(
+                Duration::from_millis(u64::from(ttl) * 100),
+                self.slot,
+                self.id,
+                check,
+            );
         }
 
         // A ws:// upgrade names the socket this connection belongs to (by its path).
@@ -374,6 +458,13 @@ impl Session {
             if let Event::Ready(peer) = event {
                 {
                     progress = true;
+                    self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
+                        endpoint: self.endpoint.clone(),
+                    });
+                    if let Some(ivl) = self.options.heartbeat_ivl {
+                        let first = TimerKind::HeartbeatIvl(engine.generation);
+                        sv.add_timer(ivl, self.slot, self.id, first);
+                    }
                     if self.connect.is_some() {
                         if self.was_connected {
                             if let Some(pipe) = &self.pipe {
@@ -425,11 +516,23 @@ impl Session {
     fn engine_failed(
         &mut self,
         failure: Failure,
+        why: &str,
         sv: &mut Services,
         registry: &Registry,
     ) -> Outcome {
         if let Some(mut engine) = self.engine.take() {
             engine.deregister(registry);
+            let reason = match failure {
+                Failure::Protocol => format!("protocol error: {why}"),
+                Failure::Transient => why.to_owned(),
+            };
+            // A refused or failed connect attempt is not a connection: only the retry
+            // is reported (as libzmq).
+            if engine.is_ready() {
+                self.emit(|endpoint| MonitorEvent::Disconnected { endpoint, reason });
+            } else if !engine.connecting {
+                self.emit(|endpoint| MonitorEvent::HandshakeFailed { endpoint, reason });
+            }
         }
         self.pending_in = None;
         if self.connect.is_none() || failure == Failure::Protocol || self.lingering_done() {

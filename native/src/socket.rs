@@ -14,10 +14,11 @@ use isomq_core::{
     Result, SocketType,
 };
 
-use crate::command::{IoCommand, SocketCommand, SocketLink, SocketNotify};
+use crate::command::{IoCommand, Owner, SocketCommand, SocketLink, SocketNotify};
 use crate::ctx::{lock, CtxInner};
 use crate::inproc::{Connected, Side};
 use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
+use crate::monitor::{Monitor, MonitorEvent, MonitorHub};
 use crate::options::{Flags, OptionName, SocketOption};
 use crate::poll::PollEvents;
 use crate::transport;
@@ -98,6 +99,7 @@ impl Socket {
             tx: tx.clone(),
             socket_type,
             linger_ms: Arc::new(AtomicI64::new(linger_ms(options.linger))),
+            monitor: Arc::new(MonitorHub::default()),
         };
         Ok(Socket {
             ctx,
@@ -130,6 +132,45 @@ impl Socket {
     /// [`Error::Inval`] for a malformed endpoint, [`Error::ProtoNoSupport`] for an unknown
     /// transport, [`Error::AddrInUse`] if the address is taken.
     pub fn bind(&mut self, endpoint: &str) -> Result<()> {
+        let result = self.bind_inner(endpoint);
+        self.link.monitor.emit(|| match &result {
+            Ok(()) => MonitorEvent::Listening {
+                endpoint: self.last_endpoint.clone().unwrap_or_default(),
+            },
+            Err(e) => MonitorEvent::BindFailed {
+                endpoint: endpoint.to_owned(),
+                error: e.clone(),
+            },
+        });
+        result
+    }
+
+    /// Lifecycle events of this socket's connections and listeners, from now on.
+    ///
+    /// # Examples
+    /// ```
+    /// use isomq::{Context, MonitorEvent, SocketType};
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// let events = pull.monitor();
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// assert!(matches!(events.recv(), Some(MonitorEvent::Listening { .. })));
+    /// # Ok::<(), isomq::Error>(())
+    /// ```
+    pub fn monitor(&mut self) -> Monitor {
+        self.link.monitor.subscribe()
+    }
+
+    /// What a listener or connecter started now needs to know of this socket.
+    fn owner(&self, endpoint: &str) -> Owner {
+        Owner {
+            link: self.link.clone(),
+            options: self.options.clone(),
+            endpoint: endpoint.to_owned(),
+        }
+    }
+
+    fn bind_inner(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let ep = Endpoint::parse(endpoint)?;
         let (resolved, attachment) = match &ep {
@@ -152,8 +193,7 @@ impl Socket {
                     IoCommand::Listen {
                         id,
                         listener,
-                        link: self.link.clone(),
-                        options: self.options.clone(),
+                        owner: self.owner(&resolved),
                         ws: None,
                     },
                 );
@@ -203,8 +243,7 @@ impl Socket {
             IoCommand::Listen {
                 id: listener_id,
                 listener,
-                link: self.link.clone(),
-                options: self.options.clone(),
+                owner: self.owner(&transport::ws_endpoint(addr, path)),
                 ws: Some(routes),
             },
         );
@@ -244,8 +283,7 @@ impl Socket {
                         id,
                         addr,
                         pipe: theirs,
-                        link: self.link.clone(),
-                        options: self.options.clone(),
+                        owner: self.owner(endpoint),
                     },
                 );
                 Attachment::Connecter {
@@ -615,6 +653,15 @@ impl Socket {
             SocketOption::ReconnectIvlMax(t) => o.reconnect_ivl_max = t,
             SocketOption::HandshakeIvl(t) => o.handshake_ivl = t,
             SocketOption::MaxMsgSize(n) => o.maxmsgsize = n,
+            SocketOption::HeartbeatIvl(t) => o.heartbeat_ivl = t,
+            SocketOption::HeartbeatTimeout(t) => o.heartbeat_timeout = t,
+            SocketOption::HeartbeatTtl(t) => {
+                // The PING carries it in deciseconds in 16 bits (libzmq's limit).
+                if t.is_some_and(|t| t.as_millis() >= 6_553_600) {
+                    return Err(Error::Inval("HEARTBEAT_TTL must be below 6553.6 s".into()));
+                }
+                o.heartbeat_ttl = t;
+            }
             SocketOption::RoutingId(id) => {
                 if id.is_empty() || id.len() > 255 {
                     return Err(Error::Inval("ROUTING_ID must be 1 to 255 bytes".into()));
@@ -684,6 +731,9 @@ impl Socket {
             OptionName::HandshakeIvl => SocketOption::HandshakeIvl(o.handshake_ivl),
             OptionName::MaxMsgSize => SocketOption::MaxMsgSize(o.maxmsgsize),
             OptionName::RoutingId => SocketOption::RoutingId(o.routing_id.to_vec()),
+            OptionName::HeartbeatIvl => SocketOption::HeartbeatIvl(o.heartbeat_ivl),
+            OptionName::HeartbeatTimeout => SocketOption::HeartbeatTimeout(o.heartbeat_timeout),
+            OptionName::HeartbeatTtl => SocketOption::HeartbeatTtl(o.heartbeat_ttl),
         }
     }
 

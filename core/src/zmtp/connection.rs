@@ -95,6 +95,8 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// The error that ended the connection, returned again by later calls.
     failed: Option<Error>,
+    /// The TTL of the last PING received with one, until taken.
+    peer_ttl: Option<u16>,
 }
 
 impl Connection {
@@ -111,7 +113,14 @@ impl Connection {
             tx,
             events: VecDeque::new(),
             failed: None,
+            peer_ttl: None,
         }
+    }
+
+    /// The TTL (deciseconds) of the last PING received that carried one, once: the peer
+    /// asks to be dropped when it stays silent that long (ZMTP 3.1 heartbeats).
+    pub fn take_peer_ttl(&mut self) -> Option<u16> {
+        self.peer_ttl.take()
     }
 
     /// Feeds bytes read from the transport. Drives the handshake. Data frames after the
@@ -301,7 +310,10 @@ impl Connection {
             match command::parse(&body)? {
                 Command::Subscribe(topic) => return Ok(Some(Msg::subscribe(topic))),
                 Command::Cancel(topic) => return Ok(Some(Msg::cancel(topic))),
-                Command::Ping { context, .. } => {
+                Command::Ping { ttl, context } => {
+                    if ttl > 0 {
+                        self.peer_ttl = Some(ttl);
+                    }
                     // libzmq answers every PING, heartbeats configured or not.
                     let context = &context[..context.len().min(PING_MAX_CONTEXT)];
                     self.tx.command(command::PONG, context);

@@ -270,6 +270,11 @@ fn ping_and_pong_between_connections() {
     assert!(pair.a.err.is_none() && pair.b.err.is_none());
     assert!(pair.b.sent.ends_with(b"\x04\x07\x04PONGhb"));
     assert!(pair.a.inbox.is_empty() && pair.b.inbox.is_empty());
+    // RFC 37: the receiver of a PING with a non-zero TTL learns it (once), to drop the
+    // connection if the sender then goes silent that long.
+    assert_eq!(pair.b.conn.take_peer_ttl(), Some(100));
+    assert_eq!(pair.b.conn.take_peer_ttl(), None);
+    assert_eq!(pair.a.conn.take_peer_ttl(), None);
 }
 
 #[test]

@@ -142,6 +142,23 @@ impl Engine {
         }
     }
 
+    /// Queues a heartbeat: a ZMTP PING carrying `ttl` (deciseconds), or a WebSocket ping.
+    pub(crate) fn send_ping(&mut self, ttl: u16) {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.send_ping(ttl, &[]),
+            Protocol::Ws(e) => e.send_ping(),
+        }
+    }
+
+    /// The TTL a peer's PING asked for (deciseconds), once (ZMTP only: WebSocket pings
+    /// carry none).
+    pub(crate) fn take_peer_ttl(&mut self) -> Option<u16> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.take_peer_ttl(),
+            Protocol::Ws(_) => None,
+        }
+    }
+
     /// Stream → codec, once; `Ok(true)` when something was read.
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<bool, Failure> {
         if !self.readable {

@@ -293,6 +293,14 @@ impl WsEngine {
         Ok(progress)
     }
 
+    /// Sends a WebSocket ping: libzmq's ws engine heartbeats with WS pings, not ZMTP PINGs
+    /// (PROTOCOL.md §5.3). A failure to write shows up on the next read or write.
+    pub(crate) fn send_ping(&mut self) {
+        if matches!(self.state, State::Open(_)) {
+            let _ = self.send_frame(Frame::ping(Vec::new()));
+        }
+    }
+
     /// Queues a frame (masked on a client, as RFC 6455 requires) and writes what the stream
     /// takes; `Ok(false)` when the stream is full (the rest goes out on the next write).
     fn send_frame(&mut self, mut frame: Frame) -> Result<bool, Failure> {

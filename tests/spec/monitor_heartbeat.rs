@@ -1,0 +1,291 @@
+//! Socket monitor events (libzmq zmq_socket_monitor(3)) and ZMTP 3.1 heartbeats (RFC 37,
+//! PROTOCOL.md §2.6).
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use isomq::{Context, Error, Monitor, MonitorEvent, SocketOption, SocketType};
+use isomq_tests::{bind, recv_string, socket, Transport, PATIENCE};
+
+/// Reads events until one matches; panics (with what was seen) if none does in time.
+fn expect(monitor: &Monitor, what: &str, matches: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
+    let start = Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < PATIENCE {
+        match monitor.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) if matches(&ev) => return ev,
+            Ok(ev) => seen.push(ev),
+            Err(Error::Again) => {}
+            Err(e) => panic!("monitor ended ({e}) waiting for {what}; saw {seen:?}"),
+        }
+    }
+    panic!("no {what} event; saw {seen:?}");
+}
+
+// zmq_socket_monitor(3): LISTENING on bind; ACCEPTED and HANDSHAKE_SUCCEEDED on the bound
+// side, CONNECT_DELAYED, CONNECTED and HANDSHAKE_SUCCEEDED on the connecting side;
+// DISCONNECTED when the peer goes; CLOSED when the listener closes.
+fn lifecycle(t: Transport) {
+    let ctx = Context::new();
+    let mut server = socket(&ctx, SocketType::Pull);
+    let server_events = server.monitor();
+    let ep = bind(&mut server, t);
+    expect(
+        &server_events,
+        "Listening",
+        |e| matches!(e, MonitorEvent::Listening { endpoint } if *endpoint == ep),
+    );
+    let mut client = socket(&ctx, SocketType::Push);
+    let client_events = client.monitor();
+    client.connect(&ep).unwrap();
+    expect(
+        &client_events,
+        "ConnectDelayed",
+        |e| matches!(e, MonitorEvent::ConnectDelayed { endpoint } if *endpoint == ep),
+    );
+    expect(&client_events, "Connected", |e| {
+        matches!(e, MonitorEvent::Connected { .. })
+    });
+    expect(&client_events, "HandshakeSucceeded", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+    expect(&server_events, "Accepted", |e| {
+        matches!(e, MonitorEvent::Accepted { .. })
+    });
+    expect(&server_events, "HandshakeSucceeded", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+    client.send("hello").unwrap();
+    assert_eq!(recv_string(&mut server), "hello");
+    drop(client);
+    expect(&server_events, "Disconnected", |e| {
+        matches!(e, MonitorEvent::Disconnected { .. })
+    });
+    server.unbind(&ep).unwrap();
+    expect(
+        &server_events,
+        "Closed",
+        |e| matches!(e, MonitorEvent::Closed { endpoint } if *endpoint == ep),
+    );
+}
+
+#[test]
+fn lifecycle_tcp_ipc_ws() {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        lifecycle(t);
+    }
+}
+
+// ZMQ_EVENT_BIND_FAILED carries the error; ZMQ_EVENT_CONNECT_RETRIED comes with the
+// interval before the next attempt when nobody listens.
+#[test]
+fn bind_failed_and_connect_retried() {
+    let ctx = Context::new();
+    let mut a = socket(&ctx, SocketType::Pull);
+    let ep = bind(&mut a, Transport::Tcp);
+    let mut b = socket(&ctx, SocketType::Pull);
+    let events = b.monitor();
+    assert_eq!(b.bind(&ep), Err(Error::AddrInUse));
+    expect(&events, "BindFailed", |e| {
+        matches!(
+            e,
+            MonitorEvent::BindFailed {
+                error: Error::AddrInUse,
+                ..
+            }
+        )
+    });
+    drop(a);
+    // Nobody listens there now.
+    let mut c = socket(&ctx, SocketType::Push);
+    let c_events = c.monitor();
+    c.connect(&ep).unwrap();
+    expect(
+        &c_events,
+        "ConnectRetried",
+        |e| matches!(e, MonitorEvent::ConnectRetried { interval, .. } if *interval >= Duration::from_millis(100)),
+    );
+}
+
+// libzmq: an incompatible peer fails the handshake (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL).
+#[test]
+fn handshake_failed_on_incompatible_peer() {
+    let ctx = Context::new();
+    let mut publisher = socket(&ctx, SocketType::Pub);
+    let ep = bind(&mut publisher, Transport::Tcp);
+    let mut push = socket(&ctx, SocketType::Push);
+    let events = push.monitor();
+    push.connect(&ep).unwrap();
+    let ev = expect(&events, "HandshakeFailed", |e| {
+        matches!(e, MonitorEvent::HandshakeFailed { .. })
+    });
+    assert!(
+        matches!(&ev, MonitorEvent::HandshakeFailed { reason, .. } if reason.contains("protocol")),
+        "{ev:?}"
+    );
+}
+
+/// A ZMTP 3.1 NULL greeting and a READY for `socket_type`.
+fn handshake_bytes(socket_type: &str) -> Vec<u8> {
+    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
+    let mut mechanism = b"NULL".to_vec();
+    mechanism.resize(20, 0);
+    g.extend_from_slice(&mechanism);
+    g.resize(64, 0);
+    let mut body = vec![5];
+    body.extend_from_slice(b"READY");
+    body.push(11);
+    body.extend_from_slice(b"Socket-Type");
+    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
+    body.extend_from_slice(socket_type.as_bytes());
+    g.extend_from_slice(&[0x04, body.len() as u8]);
+    g.extend_from_slice(&body);
+    g
+}
+
+/// Reads until `n` bytes arrived (the peer's greeting and READY), without interpreting.
+fn read_some(s: &mut TcpStream, n: usize) {
+    let mut got = 0;
+    let mut buf = [0u8; 256];
+    while got < n {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(k) => got += k,
+        }
+    }
+}
+
+// RFC 37 / PROTOCOL.md §2.6: "after sending a PING, if no traffic at all arrives within
+// HEARTBEAT_TIMEOUT → close"; a timeout-close is not a protocol error, so the connecting
+// side reconnects. The peer here completes the handshake and then goes silent without
+// closing.
+#[test]
+fn silent_peer_is_detected_and_reconnected() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let silent = thread::spawn(move || {
+        let mut kept = Vec::new();
+        for _ in 0..2 {
+            let (mut s, _) = listener.accept().unwrap();
+            s.write_all(&handshake_bytes("PULL")).unwrap();
+            read_some(&mut s, 64);
+            // Silent from now on, but open.
+            kept.push(s);
+        }
+        kept
+    });
+    let ctx = Context::new();
+    let mut push = socket(&ctx, SocketType::Push);
+    push.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(50))))
+        .unwrap();
+    push.set_option(SocketOption::HeartbeatTimeout(Some(Duration::from_millis(
+        200,
+    ))))
+    .unwrap();
+    let events = push.monitor();
+    push.connect(&format!("tcp://{addr}")).unwrap();
+    expect(&events, "HandshakeSucceeded", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+    let ev = expect(&events, "Disconnected", |e| {
+        matches!(e, MonitorEvent::Disconnected { .. })
+    });
+    assert!(
+        matches!(&ev, MonitorEvent::Disconnected { reason, .. } if reason.contains("heartbeat")),
+        "{ev:?}"
+    );
+    // Reconnected: the second connection completes its handshake too.
+    expect(&events, "HandshakeSucceeded again", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+    drop(silent.join().unwrap());
+}
+
+// RFC 37: "If the TTL is non-zero, the peer SHALL ... close the connection if it receives
+// no traffic within TTL". A raw peer sends a PING with TTL 0.3 s, then goes silent.
+#[test]
+fn ping_ttl_from_peer_is_honoured() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    let events = pull.monitor();
+    let ep = bind(&mut pull, Transport::Tcp);
+    let mut s = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(&handshake_bytes("PUSH")).unwrap();
+    // PING: name "PING", TTL 3 deciseconds, no context.
+    s.write_all(&[0x04, 0x07, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x03])
+        .unwrap();
+    expect(&events, "HandshakeSucceeded", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+    // The PONG comes back (libzmq always answers a PING).
+    let mut got = Vec::new();
+    let mut buf = [0u8; 512];
+    while !got.windows(5).any(|w| w == b"\x04PONG") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before PONG");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let ev = expect(&events, "Disconnected", |e| {
+        matches!(e, MonitorEvent::Disconnected { .. })
+    });
+    assert!(
+        matches!(&ev, MonitorEvent::Disconnected { reason, .. } if reason.contains("heartbeat")),
+        "{ev:?}"
+    );
+}
+
+// Heartbeats between two isomq sockets keep a healthy connection up, over every stream
+// transport (ws:// uses WebSocket pings, as libzmq).
+#[test]
+fn heartbeats_keep_healthy_connections() {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        let ctx = Context::new();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let mut push = socket(&ctx, SocketType::Push);
+        for s in [&mut push, &mut pull] {
+            s.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(20))))
+                .unwrap();
+            s.set_option(SocketOption::HeartbeatTimeout(Some(Duration::from_millis(
+                500,
+            ))))
+            .unwrap();
+        }
+        let events = push.monitor();
+        push.connect(&ep).unwrap();
+        expect(&events, "HandshakeSucceeded", |e| {
+            matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+        });
+        thread::sleep(Duration::from_millis(300));
+        push.send("still here").unwrap();
+        assert_eq!(recv_string(&mut pull), "still here", "{t:?}");
+        while let Some(ev) = events.try_recv() {
+            assert!(
+                !matches!(ev, MonitorEvent::Disconnected { .. }),
+                "{t:?}: {ev:?}"
+            );
+        }
+    }
+}
+
+// HEARTBEAT_TTL travels in deciseconds in 16 bits: libzmq rejects 6553.6 s and above.
+#[test]
+fn heartbeat_ttl_range() {
+    let ctx = Context::new();
+    let mut s = socket(&ctx, SocketType::Push);
+    assert!(s
+        .set_option(SocketOption::HeartbeatTtl(Some(Duration::from_millis(
+            6_553_600
+        ))))
+        .is_err());
+    s.set_option(SocketOption::HeartbeatTtl(Some(Duration::from_millis(
+        6_553_500,
+    ))))
+    .unwrap();
+}
