@@ -1,10 +1,12 @@
 //! `isomq`: the command-line tool for poking at ZeroMQ networks.
 //!
 //! `isomq cat <TYPE> [--bind EP]... [--connect EP]...` turns stdin lines into messages and
-//! received messages into stdout lines; see `isomq cat --help`.
+//! received messages into stdout lines; see `isomq cat --help`. `isomq proxy` runs a
+//! broker or forwarder between two sockets; see `isomq proxy --help`.
 
 mod args;
 mod cat;
+mod proxy;
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -24,10 +26,20 @@ fn main() {
                 }
             }
         }
+        Some("proxy") => {
+            let rest = &argv[1..];
+            if rest.iter().any(|a| a == "--help" || a == "-h") {
+                println!("{}", proxy::USAGE);
+                0
+            } else {
+                proxy::run(rest)
+            }
+        }
         Some("--help") | Some("-h") => {
             println!(
-                "isomq: ZeroMQ sockets from the command line\n\n{}",
-                args::USAGE
+                "isomq: ZeroMQ sockets from the command line\n\n{}\n\n{}",
+                args::USAGE,
+                proxy::USAGE
             );
             0
         }

@@ -42,6 +42,21 @@ def run_isomq(isomq_bin):
         p.kill()
 
 
+@pytest.fixture
+def run_isomq_command(isomq_bin):
+    """Starts `isomq <args>` (any subcommand); killed when the test ends."""
+    procs = []
+
+    def run(*args):
+        p = IsomqProc([isomq_bin, *args])
+        procs.append(p)
+        return p
+
+    yield run
+    for p in procs:
+        p.kill()
+
+
 @pytest.fixture(params=["tcp", "ipc"])
 def transport(request, tmp_path_factory):
     # A fresh short directory per test: ipc paths must fit in sun_path (108 bytes).

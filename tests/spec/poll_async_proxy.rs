@@ -308,3 +308,65 @@ fn readiness_fd_drives_an_external_event_loop() {
         drop(sender.join().unwrap());
     }
 }
+
+// zmq_proxy(3) "Shared Queue": ROUTER frontend, DEALER backend, REQ clients and REP
+// workers; each reply returns to the client that asked (the envelope passes through).
+fn proxy_router_dealer_broker(t: Transport) {
+    let ctx = Context::new();
+    let mut frontend = ctx.socket(SocketType::Router).unwrap();
+    let mut backend = ctx.socket(SocketType::Dealer).unwrap();
+    let front = bind(&mut frontend, t);
+    let back = bind(&mut backend, t);
+    let broker = thread::spawn(move || {
+        let r = proxy(&mut frontend, &mut backend, None);
+        drop((frontend, backend));
+        r
+    });
+    let workers: Vec<_> = (0..2)
+        .map(|n| {
+            let mut rep = ctx.socket(SocketType::Rep).unwrap();
+            rep.connect(&back).unwrap();
+            thread::spawn(move || {
+                while let Ok(req) = rep.recv() {
+                    let mut reply = req.to_vec();
+                    reply.extend_from_slice(format!(" by {n}").as_bytes());
+                    if rep.send(reply).is_err() {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut clients: Vec<_> = (0..3)
+        .map(|_| {
+            let mut req = socket(&ctx, SocketType::Req);
+            req.connect(&front).unwrap();
+            req
+        })
+        .collect();
+    for round in 0..3 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.send(format!("c{i} r{round}")).unwrap();
+        }
+        for (i, c) in clients.iter_mut().enumerate() {
+            let reply = recv_string(c);
+            assert!(
+                reply.starts_with(&format!("c{i} r{round} by ")),
+                "{t:?}: {reply}"
+            );
+        }
+    }
+    drop(clients);
+    ctx.terminate();
+    assert_eq!(broker.join().unwrap(), Err(Error::Term));
+    for w in workers {
+        w.join().unwrap();
+    }
+}
+
+#[test]
+fn proxy_router_dealer_broker_all_transports() {
+    for t in ALL {
+        proxy_router_dealer_broker(t);
+    }
+}
