@@ -3,7 +3,8 @@
 //! and a static web server for the page.
 //!
 //! ```text
-//! cargo run --release -p isomq-gateway-examples --bin dashboard -- [--seconds N]
+//! cargo run --release -p isomq-gateway-examples --bin dashboard -- \
+//!     [--http 127.0.0.1:0] [--ws-port 0] [--rate-ms 500] [--upstream EP]... [--seconds N]
 //! ```
 //!
 //! ```text
@@ -25,6 +26,7 @@ use isomq_gateway_examples::metrics::Sampler;
 
 struct Args {
     http: String,
+    ws_port: u16,
     seconds: Option<u64>,
     rate_ms: u64,
     web: PathBuf,
@@ -38,10 +40,11 @@ fn parse_args() -> std::result::Result<Args, String> {
     let repo = root.parent().map(PathBuf::from).unwrap_or_default();
     let mut a = Args {
         http: "127.0.0.1:0".into(),
+        ws_port: 0,
         seconds: None,
         rate_ms: 500,
         web: root.join("dashboard/web"),
-        pkg: repo.join("pkg"),
+        pkg: repo.join("js"),
         uplot: repo.join("node_modules/uplot/dist"),
         upstream: Vec::new(),
     };
@@ -50,6 +53,7 @@ fn parse_args() -> std::result::Result<Args, String> {
         let mut value = || it.next().ok_or(format!("{flag} needs a value"));
         match flag.as_str() {
             "--http" => a.http = value()?,
+            "--ws-port" => a.ws_port = value()?.parse().map_err(|_| "bad --ws-port")?,
             "--seconds" => a.seconds = Some(value()?.parse().map_err(|_| "bad --seconds")?),
             "--rate-ms" => a.rate_ms = value()?.parse().map_err(|_| "bad --rate-ms")?,
             "--web" => a.web = value()?.into(),
@@ -112,7 +116,9 @@ fn run(args: Args) -> Result<()> {
         xsub.connect(up)?;
     }
     let mut xpub = ctx.socket(SocketType::XPub)?;
-    xpub.bind("ws://127.0.0.1:*/metrics")?;
+    // Port 0 lets the system choose; a fixed port lets a restarted gateway take over
+    // where browsers reconnect.
+    xpub.bind(&format!("ws://127.0.0.1:{}/metrics", args.ws_port))?;
     let metrics_ep = xpub.last_endpoint().unwrap_or_default().to_owned();
     // Several sockets share one WebSocket port, told apart by path.
     let port = metrics_ep
