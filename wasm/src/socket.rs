@@ -91,7 +91,7 @@ impl SocketCore {
 pub struct Socket {
     ctx: Context,
     id: u64,
-    closed: bool,
+    closed: std::cell::Cell<bool>,
 }
 
 impl Socket {
@@ -99,7 +99,7 @@ impl Socket {
         Socket {
             ctx,
             id,
-            closed: false,
+            closed: std::cell::Cell::new(false),
         }
     }
 
@@ -316,11 +316,10 @@ impl Socket {
 
     /// Closes the socket: messages queued for open connections are handed to them, the rest
     /// are dropped; then every connection is closed. Idempotent.
-    pub fn close(&mut self) {
-        if self.closed {
+    pub fn close(&self) {
+        if self.closed.replace(true) {
             return;
         }
-        self.closed = true;
         let id = self.id;
         self.ctx.with(|st, host| {
             let Some(core) = st.sockets.remove(&id) else {

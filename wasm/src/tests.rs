@@ -126,7 +126,7 @@ fn a_page_cannot_bind_or_use_tcp() {
 #[test]
 fn closed_socket_reports_term() {
     let (ctx, _) = context();
-    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    let pull = ctx.socket(SocketType::Pull).unwrap();
     pull.close();
     assert_eq!(pull.recv(), Err(Error::Term));
 }

@@ -182,7 +182,7 @@ impl WasmSocket {
     }
 
     /// Closes the socket (idempotent).
-    pub fn close(&mut self) {
+    pub fn close(&self) {
         self.socket.close();
     }
 }
