@@ -7,10 +7,11 @@ use isomq::SocketType;
 
 pub(crate) const USAGE: &str = "\
 usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
-                 [--count N] [--timeout-ms MS] [--hwm N]
+                 [--count N] [--timeout-ms MS] [--hwm N] [--identity ID] [--echo]
 
-  TYPE            push, pull, pub, sub, xpub, xsub, pair
-  --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name)
+  TYPE            push, pull, pub, sub, xpub, xsub, pair, req, rep, dealer, router
+  --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name,
+                  ws://127.0.0.1:*/path)
   --connect EP    connect to EP
   --subscribe T   sub: receive messages starting with T (default: everything);
                   xsub: send the subscription for T
@@ -18,10 +19,17 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
   --timeout-ms MS exit with status 1 when nothing arrives for MS ms; for push and pub,
                   give up delivering queued messages after MS ms at end of input
   --hwm N         SNDHWM and RCVHWM
+  --identity ID   ROUTING_ID (req, dealer, router): how a ROUTER peer names this socket
+  --echo          rep, router: answer every request with the request itself
 
 Sending sockets send each stdin line as a message, TAB separating frames. Receiving sockets
 print each message as a line, frames separated by TAB. A bind prints 'bound <endpoint>' on
-stderr.";
+stderr.
+
+req sends each stdin line as a request and prints the reply. rep prints each request and
+answers it with the next stdin line (or with itself, --echo). dealer sends stdin lines and
+prints what it receives. router prints 'id<TAB>frames...' (id bytes raw) and sends each stdin
+line to the peer named by its first TAB-separated field.";
 
 #[derive(Debug)]
 pub(crate) struct CatArgs {
@@ -32,6 +40,8 @@ pub(crate) struct CatArgs {
     pub(crate) count: Option<u64>,
     pub(crate) timeout: Option<Duration>,
     pub(crate) hwm: Option<usize>,
+    pub(crate) identity: Option<String>,
+    pub(crate) echo: bool,
 }
 
 pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
@@ -43,6 +53,10 @@ pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
         "xpub" => SocketType::XPub,
         "xsub" => SocketType::XSub,
         "pair" => SocketType::Pair,
+        "req" => SocketType::Req,
+        "rep" => SocketType::Rep,
+        "dealer" => SocketType::Dealer,
+        "router" => SocketType::Router,
         _ => return None,
     })
 }
@@ -67,6 +81,8 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
         count: None,
         timeout: None,
         hwm: None,
+        identity: None,
+        echo: false,
     };
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -83,8 +99,13 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
                 out.timeout = Some(Duration::from_millis(number(flag, &value()?)?));
             }
             "--hwm" => out.hwm = Some(number(flag, &value()?)?),
+            "--identity" => out.identity = Some(value()?),
+            "--echo" => out.echo = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
+    }
+    if out.echo && !matches!(out.socket_type, SocketType::Rep | SocketType::Router) {
+        return Err("--echo is for rep and router".into());
     }
     if out.binds.is_empty() && out.connects.is_empty() {
         return Err("give at least one --bind or --connect".into());
@@ -123,7 +144,9 @@ mod tests {
 
     #[test]
     fn rejects_bad_input() {
-        assert!(parse(&strings(&["router", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["stream", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["push", "--echo", "--bind", "tcp://*:1"])).is_err());
+        assert!(parse(&strings(&["router", "--echo", "--bind", "tcp://*:1"])).is_ok());
         assert!(parse(&strings(&["push", "--bind"])).is_err());
         assert!(parse(&strings(&["push", "--bind", "tcp://nope"])).is_err());
         assert!(parse(&strings(&["push", "--count", "-1", "--bind", "ipc://x"])).is_err());

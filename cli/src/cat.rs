@@ -14,14 +14,26 @@ const POLL_SLICE: Duration = Duration::from_millis(10);
 fn can_send(t: SocketType) -> bool {
     matches!(
         t,
-        SocketType::Push | SocketType::Pub | SocketType::XPub | SocketType::XSub | SocketType::Pair
+        SocketType::Push
+            | SocketType::Pub
+            | SocketType::XPub
+            | SocketType::XSub
+            | SocketType::Pair
+            | SocketType::Dealer
+            | SocketType::Router
     )
 }
 
 fn can_recv(t: SocketType) -> bool {
     matches!(
         t,
-        SocketType::Pull | SocketType::Sub | SocketType::XPub | SocketType::XSub | SocketType::Pair
+        SocketType::Pull
+            | SocketType::Sub
+            | SocketType::XPub
+            | SocketType::XSub
+            | SocketType::Pair
+            | SocketType::Dealer
+            | SocketType::Router
     )
 }
 
@@ -54,6 +66,9 @@ fn strip_newline(mut line: Vec<u8>) -> Vec<u8> {
 /// Sets the socket up as the arguments say. Errors are reported by the caller.
 fn open(ctx: &Context, args: &CatArgs) -> Result<Socket, Error> {
     let mut sock = ctx.socket(args.socket_type)?;
+    if let Some(id) = &args.identity {
+        sock.set_option(SocketOption::RoutingId(id.as_bytes().to_vec()))?;
+    }
     if let Some(hwm) = args.hwm {
         sock.set_option(SocketOption::SndHwm(hwm))?;
         sock.set_option(SocketOption::RcvHwm(hwm))?;
@@ -97,6 +112,8 @@ pub(crate) fn run(args: CatArgs) -> i32 {
         }
     };
     let status = match (can_send(args.socket_type), can_recv(args.socket_type)) {
+        _ if args.socket_type == SocketType::Req => requests(sock, &args),
+        _ if args.socket_type == SocketType::Rep => replies(sock, &args),
         (true, false) => send_only(sock, &args),
         (false, true) => recv_only(sock, &args),
         _ => both(sock, &args),
@@ -169,7 +186,102 @@ fn recv_only(mut sock: Socket, args: &CatArgs) -> i32 {
     0
 }
 
-/// PAIR, XPUB and XSUB: stdin and the socket at once. Stdin is read on a thread of its own;
+/// Reads one stdin line; `None` at the end of input.
+fn read_line(input: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    match input.read_until(b'\n', &mut line)? {
+        0 => Ok(None),
+        _ => Ok(Some(strip_newline(line))),
+    }
+}
+
+/// REQ: each stdin line is a request; its reply is printed before the next one goes.
+fn requests(mut sock: Socket, args: &CatArgs) -> i32 {
+    if sock
+        .set_option(SocketOption::RcvTimeout(args.timeout))
+        .is_err()
+    {
+        return 1;
+    }
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut received = 0u64;
+    while args.count.is_none_or(|n| received < n) {
+        let line = match read_line(&mut input) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                eprintln!("isomq: reading stdin: {e}");
+                return 1;
+            }
+        };
+        let reply = sock
+            .send_multipart(frames(&line))
+            .and_then(|()| sock.recv_multipart());
+        match reply {
+            Ok(msg) => {
+                if print(&mut out, &msg).is_err() {
+                    return 0;
+                }
+                received += 1;
+            }
+            Err(e) => {
+                eprintln!("isomq: request: {e}");
+                return 1;
+            }
+        }
+    }
+    0
+}
+
+/// REP: prints each request and answers it with itself (--echo) or the next stdin line.
+fn replies(mut sock: Socket, args: &CatArgs) -> i32 {
+    if sock
+        .set_option(SocketOption::RcvTimeout(args.timeout))
+        .is_err()
+    {
+        return 1;
+    }
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
+    let mut received = 0u64;
+    while args.count.is_none_or(|n| received < n) {
+        let request = match sock.recv_multipart() {
+            Ok(msg) => msg,
+            Err(e) => {
+                eprintln!("isomq: recv: {e}");
+                return 1;
+            }
+        };
+        if print(&mut out, &request).is_err() {
+            return 0;
+        }
+        received += 1;
+        let reply = if args.echo {
+            request
+        } else {
+            match read_line(&mut input) {
+                Ok(Some(line)) => frames(&line),
+                Ok(None) => return 0,
+                Err(e) => {
+                    eprintln!("isomq: reading stdin: {e}");
+                    return 1;
+                }
+            }
+        };
+        if let Err(e) = sock.send_multipart(reply) {
+            eprintln!("isomq: send: {e}");
+            return 1;
+        }
+    }
+    0
+}
+
+/// PAIR, XPUB, XSUB, DEALER and ROUTER: stdin and the socket at once. Stdin is read on a thread of its own;
 /// the socket stays on this one and alternates between the two.
 fn both(mut sock: Socket, args: &CatArgs) -> i32 {
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
@@ -212,6 +324,13 @@ fn both(mut sock: Socket, args: &CatArgs) -> i32 {
                 }
                 received += 1;
                 last_activity = Instant::now();
+                if args.echo {
+                    // ROUTER --echo: the routing id frame sends it back to its sender.
+                    if let Err(e) = sock.send_multipart(msg) {
+                        eprintln!("isomq: send: {e}");
+                        return 1;
+                    }
+                }
             }
             Err(Error::Again) => {
                 if args.timeout.is_some_and(|t| last_activity.elapsed() >= t) {

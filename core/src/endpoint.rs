@@ -1,4 +1,4 @@
-//! Endpoint strings: `tcp://host:port`, `ipc://path`, `inproc://name`.
+//! Endpoint strings: `tcp://host:port`, `ipc://path`, `inproc://name`, `ws://host:port/path`.
 
 use crate::error::Error;
 use std::fmt;
@@ -22,6 +22,16 @@ pub enum Endpoint {
     Ipc(String),
     /// `inproc://name`: between sockets of one context.
     Inproc(String),
+    /// `ws://host:port/path`: ZWS 2.0 over WebSocket. `host` and `port` as for tcp (a
+    /// wildcard port for bind only); `path` starts with `/` and is `/` when omitted.
+    Ws {
+        /// Host name or address, without brackets.
+        host: String,
+        /// Port; `None` for the wildcard.
+        port: Option<u16>,
+        /// The HTTP resource path, `/` by default.
+        path: String,
+    },
 }
 
 /// Longest `ipc://` path accepted: `sizeof(sun_path) - 1` on Linux, as libzmq.
@@ -39,6 +49,7 @@ impl Endpoint {
             .ok_or_else(|| Error::Inval(format!("endpoint {s:?} has no transport:// prefix")))?;
         match scheme {
             "tcp" => parse_tcp(s, rest),
+            "ws" => parse_ws(s, rest),
             "ipc" => {
                 if rest.is_empty() || rest == "@" {
                     return Err(Error::Inval(format!("endpoint {s:?} has an empty path")));
@@ -64,7 +75,9 @@ impl Endpoint {
     /// `ipc://*`).
     pub fn is_wildcard(&self) -> bool {
         match self {
-            Endpoint::Tcp { port, .. } => matches!(port, None | Some(0)),
+            Endpoint::Tcp { port, .. } | Endpoint::Ws { port, .. } => {
+                matches!(port, None | Some(0))
+            }
             Endpoint::Ipc(p) => p == "*",
             Endpoint::Inproc(_) => false,
         }
@@ -103,15 +116,40 @@ fn parse_tcp(s: &str, rest: &str) -> Result<Endpoint, Error> {
     })
 }
 
+fn parse_ws(s: &str, rest: &str) -> Result<Endpoint, Error> {
+    let (authority, path) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, "/"),
+    };
+    if path.contains(['?', '#', ' ', '\r', '\n']) {
+        return Err(Error::Inval(format!(
+            "endpoint {s:?}: the path may not contain '?', '#' or spaces"
+        )));
+    }
+    let Endpoint::Tcp { host, port } = parse_tcp(s, authority)? else {
+        return Err(Error::Inval(format!("endpoint {s:?}: bad host:port")));
+    };
+    Ok(Endpoint::Ws {
+        host,
+        port,
+        path: path.to_owned(),
+    })
+}
+
+/// `host` as it appears in a URL: IPv6 addresses in brackets.
+fn url_host(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
 impl fmt::Display for Endpoint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Endpoint::Tcp { host, port } => {
-                let host_fmt = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host.clone()
-                };
+                let host_fmt = url_host(host);
                 match port {
                     Some(p) => write!(f, "tcp://{host_fmt}:{p}"),
                     None => write!(f, "tcp://{host_fmt}:*"),
@@ -119,6 +157,13 @@ impl fmt::Display for Endpoint {
             }
             Endpoint::Ipc(p) => write!(f, "ipc://{p}"),
             Endpoint::Inproc(n) => write!(f, "inproc://{n}"),
+            Endpoint::Ws { host, port, path } => {
+                let host = url_host(host);
+                match port {
+                    Some(p) => write!(f, "ws://{host}:{p}{path}"),
+                    None => write!(f, "ws://{host}:*{path}"),
+                }
+            }
         }
     }
 }
@@ -185,6 +230,44 @@ mod tests {
         ));
         let long = format!("ipc://{}", "x".repeat(IPC_PATH_MAX + 1));
         assert!(Endpoint::parse(&long).is_err());
+    }
+
+    #[test]
+    fn ws_forms() {
+        let ws = |host: &str, port, path: &str| Endpoint::Ws {
+            host: host.into(),
+            port,
+            path: path.into(),
+        };
+        assert_eq!(
+            Endpoint::parse("ws://127.0.0.1:8080/metrics").ok(),
+            Some(ws("127.0.0.1", Some(8080), "/metrics"))
+        );
+        assert_eq!(
+            Endpoint::parse("ws://h:80").ok(),
+            Some(ws("h", Some(80), "/"))
+        );
+        assert_eq!(
+            Endpoint::parse("ws://[::1]:*/a/b").ok(),
+            Some(ws("::1", None, "/a/b"))
+        );
+        assert!(Endpoint::parse("ws://127.0.0.1:*/x").is_ok_and(|e| e.is_wildcard()));
+        for text in [
+            "ws://127.0.0.1:8080/metrics",
+            "ws://[::1]:*/a/b",
+            "ws://h:1/",
+        ] {
+            assert_eq!(
+                Endpoint::parse(text).map(|e| e.to_string()).ok().as_deref(),
+                Some(text)
+            );
+        }
+        for bad in ["ws://h/x", "ws://:5/x", "ws://h:5/x?y", "ws://h:x/"] {
+            assert!(
+                matches!(Endpoint::parse(bad), Err(Error::Inval(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //!
 //! Next to the payload sit the frame flags: [`Msg::more`] for multipart messages, and two
 //! internal marks that let subscriptions travel through pipes without a textual prefix
-//! ([`Msg::is_subscribe`], [`Msg::is_cancel`]), as libzmq 4.3.3+ does.
+//! ([`Msg::is_subscribe`], [`Msg::is_cancel`]), as libzmq 4.3.3+ does, and a mark for the
+//! peer's routing id that a connection hands to a ROUTER socket ([`Msg::is_routing_id`]).
 
 use bytes::Bytes;
 use std::fmt;
@@ -25,6 +26,8 @@ pub(crate) mod flags {
     pub const SUBSCRIBE: u8 = 0x02;
     /// A cancelled subscription (`CANCEL` command on ZMTP 3.1); the payload is the topic.
     pub const CANCEL: u8 = 0x04;
+    /// The peer's routing id, written by a session as the first message towards a ROUTER.
+    pub const ROUTING_ID: u8 = 0x08;
     /// Pipe-private: the writer has finished with the pipe (termination handshake).
     pub const DELIMITER: u8 = 0x80;
 }
@@ -188,6 +191,21 @@ impl Msg {
         self.flags & flags::CANCEL != 0
     }
 
+    /// The peer's routing id (its ZMTP `Identity`, possibly empty), as a session passes it
+    /// to a ROUTER socket: the first message of the pipe, as libzmq's `routing_id` flag.
+    /// Other socket types skip such a message.
+    pub fn routing_id(id: &[u8]) -> Msg {
+        let mut m = Msg::copy_from_slice(id);
+        m.flags = flags::ROUTING_ID;
+        m
+    }
+
+    /// Whether this frame is a peer's routing id (see [`Msg::routing_id`]).
+    #[inline]
+    pub fn is_routing_id(&self) -> bool {
+        self.flags & flags::ROUTING_ID != 0
+    }
+
     #[inline]
     pub(crate) fn delimiter() -> Msg {
         let mut m = Msg::new();
@@ -225,6 +243,9 @@ impl fmt::Debug for Msg {
         }
         if self.is_cancel() {
             d.field("cancel", &true);
+        }
+        if self.is_routing_id() {
+            d.field("routing_id", &true);
         }
         let shown = &self.as_slice()[..self.len().min(32)];
         d.field("data", &String::from_utf8_lossy(shown));
@@ -317,6 +338,9 @@ mod tests {
         assert_ne!(s, Msg::from("cpu"));
         assert!(Msg::cancel(b"").is_cancel());
         assert!(Msg::delimiter().is_delimiter());
+        let id = Msg::routing_id(b"peer");
+        assert!(id.is_routing_id() && !id.more() && !id.is_subscribe());
+        assert_ne!(id, Msg::from("peer"));
     }
 
     #[test]

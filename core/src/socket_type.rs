@@ -12,13 +12,16 @@ pub enum SocketType {
     Pub,
     /// Subscriber: receives what matches its subscriptions.
     Sub,
-    /// Request: strict send/receive alternation (not implemented yet).
+    /// Request: load-balances requests (each behind an empty delimiter frame), then
+    /// receives the reply from the same peer; strict send/receive alternation.
     Req,
-    /// Reply (not implemented yet).
+    /// Reply: fair-queues requests and sends each reply back, behind the request's
+    /// envelope, to the peer it came from; strict receive/send alternation.
     Rep,
-    /// Asynchronous request (not implemented yet).
+    /// Asynchronous request: load-balances out (blocks at HWM), fair-queues in, no envelope.
     Dealer,
-    /// Identity-routed reply (not implemented yet).
+    /// Routing by peer: prefixes each received message with the sender's routing id and
+    /// sends each message to the peer its first frame names (drops at HWM).
     Router,
     /// Pipeline sink: fair-queues from pushers.
     Pull,

@@ -3,12 +3,13 @@
 //! [`IoCommand`]s.
 
 use std::sync::atomic::AtomicI64;
-use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
 
+use crate::mailbox::MailboxTx;
 use crate::stream::{Listener, PeerAddr};
+use crate::ws::Routes;
 
 /// Sent to a socket's mailbox.
 #[derive(Debug)]
@@ -26,7 +27,7 @@ pub(crate) enum SocketCommand {
 /// What a session needs to reach its socket.
 #[derive(Debug, Clone)]
 pub(crate) struct SocketLink {
-    pub(crate) tx: Sender<SocketCommand>,
+    pub(crate) tx: MailboxTx,
     pub(crate) socket_type: SocketType,
     /// LINGER in ms (-1 = forever), read when the socket closes its pipes.
     pub(crate) linger_ms: Arc<AtomicI64>,
@@ -35,19 +36,19 @@ pub(crate) struct SocketLink {
 impl SocketLink {
     /// Posts a command; a closed socket drops it (and any pipe in it, which terminates).
     pub(crate) fn send(&self, cmd: SocketCommand) {
-        let _ = self.tx.send(cmd);
+        self.tx.send(cmd);
     }
 }
 
 /// The socket's end of pipe notifications: events become mailbox commands.
 #[derive(Debug)]
 pub(crate) struct SocketNotify {
-    pub(crate) tx: Sender<SocketCommand>,
+    pub(crate) tx: MailboxTx,
 }
 
 impl Notify for SocketNotify {
     fn notify(&self, pipe: PipeId, event: PipeEvent) {
-        let _ = self.tx.send(SocketCommand::Pipe(pipe, event));
+        self.tx.send(SocketCommand::Pipe(pipe, event));
     }
 }
 
@@ -60,6 +61,8 @@ pub(crate) enum IoCommand {
         listener: Listener,
         link: SocketLink,
         options: Options,
+        /// For a ws:// port: the paths bound on it.
+        ws: Option<Arc<Routes>>,
     },
     /// Start a connecting session that owns `pipe` across reconnects.
     Connect {
@@ -69,7 +72,8 @@ pub(crate) enum IoCommand {
         link: SocketLink,
         options: Options,
     },
-    /// Close a listener (and the connections it accepted) or a connecting session. `done`
+    /// Close a listener (and the connections it accepted) or a connecting session, or,
+    /// for the id of a ws:// path binding, the connections accepted on that path. `done`
     /// is dropped once it is closed, so the caller can wait for a listener's address to be
     /// free again.
     Close {

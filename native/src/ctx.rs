@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use isomq_core::{Error, Result, SocketType};
@@ -11,7 +10,9 @@ use isomq_core::{Error, Result, SocketType};
 use crate::command::{IoCommand, SocketCommand};
 use crate::inproc;
 use crate::io_thread::IoThread;
+use crate::mailbox::MailboxTx;
 use crate::socket::Socket;
+use crate::ws;
 
 /// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
 ///
@@ -48,7 +49,9 @@ pub(crate) struct CtxInner {
     ids: Arc<AtomicU64>,
     next_thread: AtomicUsize,
     pub(crate) inproc: Mutex<inproc::Registry>,
-    sockets: Mutex<HashMap<u64, Sender<SocketCommand>>>,
+    /// ws:// ports and the paths bound on each.
+    pub(crate) ws: Mutex<ws::Registry>,
+    sockets: Mutex<HashMap<u64, MailboxTx>>,
     sockets_closed: Condvar,
     terminating: AtomicBool,
 }
@@ -75,6 +78,7 @@ impl ContextBuilder {
                 ids: Arc::new(AtomicU64::new(1)),
                 next_thread: AtomicUsize::new(0),
                 inproc: Mutex::new(inproc::Registry::default()),
+                ws: Mutex::new(ws::Registry::default()),
                 sockets: Mutex::new(HashMap::new()),
                 sockets_closed: Condvar::new(),
                 terminating: AtomicBool::new(false),
@@ -120,7 +124,7 @@ impl Context {
         inner.terminating.store(true, Ordering::Release);
         let mut sockets = lock(&inner.sockets);
         for tx in sockets.values() {
-            let _ = tx.send(SocketCommand::Term);
+            tx.send(SocketCommand::Term);
         }
         while !sockets.is_empty() {
             sockets = inner
@@ -184,7 +188,7 @@ impl CtxInner {
         let _ = closed.recv();
     }
 
-    pub(crate) fn register_socket(&self, id: u64, tx: Sender<SocketCommand>) -> Result<()> {
+    pub(crate) fn register_socket(&self, id: u64, tx: MailboxTx) -> Result<()> {
         let mut sockets = lock(&self.sockets);
         if self.terminating.load(Ordering::Acquire) {
             return Err(Error::Term);

@@ -2,11 +2,12 @@
 //! (PROTOCOL.md §7.2). Bind and connect may come in either order.
 
 use std::collections::HashMap;
-use std::sync::mpsc::Sender;
 
-use isomq_core::{Error, Pipe, Result};
+use bytes::Bytes;
+use isomq_core::{Error, Msg, Pipe, Result, SocketType};
 
 use crate::command::SocketCommand;
+use crate::mailbox::MailboxTx;
 
 /// libzmq's inproc HWM: the connector's SNDHWM plus the binder's RCVHWM (and the reverse),
 /// unlimited if either side is.
@@ -18,19 +19,39 @@ pub(crate) fn sum_hwm(a: usize, b: usize) -> usize {
     }
 }
 
+/// What one side of an inproc connection tells the other.
+#[derive(Debug, Clone)]
+pub(crate) struct Side {
+    pub(crate) socket_type: SocketType,
+    pub(crate) sndhwm: usize,
+    pub(crate) rcvhwm: usize,
+    /// ZMQ_ROUTING_ID, handed to a ROUTER peer as the first message of the pipe, as a ZMTP
+    /// connection does with its `Identity` (libzmq `send_routing_id`).
+    pub(crate) routing_id: Bytes,
+}
+
+impl Side {
+    /// Writes this side's routing id into `pipe` (an end this side owns, or will own) when
+    /// the peer is a ROUTER.
+    fn introduce(&self, pipe: &mut Pipe, peer: SocketType) {
+        if peer == SocketType::Router && pipe.write(Msg::routing_id(&self.routing_id)).is_ok() {
+            pipe.flush();
+        }
+    }
+}
+
 #[derive(Debug)]
 struct Binder {
     socket_id: u64,
-    tx: Sender<SocketCommand>,
-    sndhwm: usize,
-    rcvhwm: usize,
+    tx: MailboxTx,
+    side: Side,
 }
 
 #[derive(Debug)]
 struct Pending {
     /// The binder's end, created before the binder existed.
     pipe: Pipe,
-    connector_rcvhwm: usize,
+    connector: Side,
 }
 
 /// The context's registry of inproc names.
@@ -55,30 +76,35 @@ impl Registry {
         &mut self,
         name: &str,
         socket_id: u64,
-        tx: Sender<SocketCommand>,
-        sndhwm: usize,
-        rcvhwm: usize,
+        tx: MailboxTx,
+        side: Side,
     ) -> Result<Vec<Pipe>> {
         if self.bound.contains_key(name) {
             return Err(Error::AddrInUse);
         }
+        let pending = self.pending.remove(name).unwrap_or_default();
+        let pipes = pending
+            .into_iter()
+            .map(|mut p| {
+                p.pipe.set_out_hwm(sum_hwm(side.sndhwm, p.connector.rcvhwm));
+                if side.socket_type != SocketType::Router {
+                    // The connector sent its routing id not knowing who would bind; libzmq's
+                    // ctx drops it for a binder that does not want it.
+                    let _ = p.pipe.read();
+                }
+                side.introduce(&mut p.pipe, p.connector.socket_type);
+                p.pipe
+            })
+            .collect();
         self.bound.insert(
             name.to_owned(),
             Binder {
                 socket_id,
                 tx,
-                sndhwm,
-                rcvhwm,
+                side,
             },
         );
-        let pending = self.pending.remove(name).unwrap_or_default();
-        Ok(pending
-            .into_iter()
-            .map(|mut p| {
-                p.pipe.set_out_hwm(sum_hwm(sndhwm, p.connector_rcvhwm));
-                p.pipe
-            })
-            .collect())
+        Ok(pipes)
     }
 
     /// Removes `name` if `socket_id` bound it.
@@ -95,35 +121,34 @@ impl Registry {
     }
 
     /// Creates the pipe for a connect to `name`; returns the connector's end.
-    pub(crate) fn connect(
-        &mut self,
-        name: &str,
-        pipe_id: u64,
-        sndhwm: usize,
-        rcvhwm: usize,
-    ) -> (Pipe, Connected) {
+    pub(crate) fn connect(&mut self, name: &str, pipe_id: u64, side: Side) -> (Pipe, Connected) {
+        let (sndhwm, rcvhwm) = (side.sndhwm, side.rcvhwm);
         match self.bound.get(name) {
             Some(b) => {
-                let (mine, theirs) = Pipe::pair(
+                let (mut mine, mut theirs) = Pipe::pair(
                     pipe_id,
-                    sum_hwm(sndhwm, b.rcvhwm),
-                    sum_hwm(b.sndhwm, rcvhwm),
+                    sum_hwm(sndhwm, b.side.rcvhwm),
+                    sum_hwm(b.side.sndhwm, rcvhwm),
                 );
+                side.introduce(&mut mine, b.side.socket_type);
+                b.side.introduce(&mut theirs, side.socket_type);
                 // If the binder is closing, the command and the pipe in it are dropped, which
                 // terminates the pipe: the connector sees the peer go.
-                let _ = b.tx.send(SocketCommand::Attach(theirs));
+                b.tx.send(SocketCommand::Attach(theirs));
                 (mine, Connected::Delivered)
             }
             None => {
                 // The binder's RCVHWM is not known yet; until then the connector's own
                 // SNDHWM bounds its side, as libzmq does for pending connections.
-                let (mine, theirs) = Pipe::pair(pipe_id, sndhwm, 0);
+                let (mut mine, theirs) = Pipe::pair(pipe_id, sndhwm, 0);
+                // The binder's type is not known yet: the routing id always goes (libzmq).
+                side.introduce(&mut mine, SocketType::Router);
                 self.pending
                     .entry(name.to_owned())
                     .or_default()
                     .push(Pending {
                         pipe: theirs,
-                        connector_rcvhwm: rcvhwm,
+                        connector: side,
                     });
                 (mine, Connected::Pending)
             }

@@ -316,11 +316,18 @@ impl Reactor {
                     listener,
                     link,
                     options,
+                    ws,
                 } => {
                     let slot = self.objects.vacant_key();
-                    if let Some(l) =
-                        ListenerObj::new(id, slot, listener, link, options, self.poll.registry())
-                    {
+                    if let Some(l) = ListenerObj::new(
+                        id,
+                        slot,
+                        listener,
+                        link,
+                        options,
+                        ws,
+                        self.poll.registry(),
+                    ) {
                         self.objects.insert(Object::Listener(Box::new(l)));
                         self.ids.insert(id, slot);
                     }
@@ -344,6 +351,8 @@ impl Reactor {
                 IoCommand::Close { id, done } => {
                     if let Some(&slot) = self.ids.get(&id) {
                         self.remove(slot);
+                    } else {
+                        self.close_path(id);
                     }
                     drop(done);
                 }
@@ -362,6 +371,20 @@ impl Reactor {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Closes the connections upgraded on the ws:// path bound with `route_id` (the path
+    /// is not an object here: its port's listener is).
+    fn close_path(&mut self, route_id: u64) {
+        for slot in self.objects.keys() {
+            let on_path = matches!(
+                self.objects.get_mut(slot),
+                Some(Object::Session(s)) if s.route_id == Some(route_id)
+            );
+            if on_path {
+                self.remove(slot);
             }
         }
     }

@@ -2,7 +2,9 @@
 //!
 //! Brokerless messaging in the ZeroMQ tradition. Sockets with the ZeroMQ patterns
 //! (PUSH/PULL, PUB/SUB, XPUB/XSUB, PAIR) over `inproc://`, `tcp://` and `ipc://`, speaking
-//! ZMTP 3.1 on the wire, so they talk to libzmq, pyzmq and the rest of the ZeroMQ world.
+//! ZMTP 3.1 on the wire, so they talk to libzmq, pyzmq and the rest of the ZeroMQ world, and
+//! over `ws://` (ZWS 2.0, RFC 45), so browsers and libzmq's ws transport can join in.
+//! Several sockets of one context may bind different paths on one ws:// port.
 //!
 //! # Examples
 //! ```
@@ -26,16 +28,23 @@
 
 mod command;
 mod ctx;
+mod engine;
 mod inproc;
 mod io_thread;
 mod listener;
+mod mailbox;
 mod options;
+mod poll;
+mod proxy;
 mod session;
 mod socket;
 mod stream;
 mod transport;
+mod ws;
 
 pub use ctx::{Context, ContextBuilder};
 pub use isomq_core::{Endpoint, Error, Msg, Result, SocketType};
 pub use options::{Flags, OptionName, SocketOption};
+pub use poll::{poll, PollEvents, PollItem};
+pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::Socket;

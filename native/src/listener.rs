@@ -1,10 +1,13 @@
 //! A listener: accepts connections and hands each to a new session on this thread.
 
+use std::sync::Arc;
+
 use isomq_core::Options;
 use mio::{Registry, Token};
 
 use crate::command::SocketLink;
 use crate::stream::{Listener, Stream};
+use crate::ws::Routes;
 
 /// What an accepted connection inherits from its listener.
 #[derive(Debug, Clone)]
@@ -12,6 +15,9 @@ pub(crate) struct Parent {
     pub(crate) slot: usize,
     pub(crate) link: SocketLink,
     pub(crate) options: Options,
+    /// Set on a ws:// port: the upgrade's path picks the socket (link and options above
+    /// only serve until then).
+    pub(crate) ws: Option<Arc<Routes>>,
 }
 
 #[derive(Debug)]
@@ -21,6 +27,7 @@ pub(crate) struct ListenerObj {
     listener: Listener,
     link: SocketLink,
     options: Options,
+    ws: Option<Arc<Routes>>,
     /// Sessions accepted here; they close with the listener (unbind), as in libzmq where
     /// they are the listener's children.
     pub(crate) children: Vec<u64>,
@@ -33,6 +40,7 @@ impl ListenerObj {
         mut listener: Listener,
         link: SocketLink,
         options: Options,
+        ws: Option<Arc<Routes>>,
         registry: &Registry,
     ) -> Option<ListenerObj> {
         listener.register(registry, Token(slot)).ok()?;
@@ -42,6 +50,7 @@ impl ListenerObj {
             listener,
             link,
             options,
+            ws,
             children: Vec::new(),
         })
     }
@@ -59,6 +68,7 @@ impl ListenerObj {
                             slot: self.slot,
                             link: self.link.clone(),
                             options: self.options.clone(),
+                            ws: self.ws.clone(),
                         },
                     ));
                 }

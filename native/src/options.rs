@@ -40,6 +40,20 @@ pub enum SocketOption {
     XpubNodrop(bool),
     /// ZMQ_ONLY_FIRST_SUBSCRIBE: only the first frame of a message can be a subscription.
     OnlyFirstSubscribe(bool),
+    /// ZMQ_REQ_RELAXED (REQ): allow a new request before the last one's reply arrived.
+    ReqRelaxed(bool),
+    /// ZMQ_REQ_CORRELATE (REQ): prefix requests with an id that replies must echo.
+    ReqCorrelate(bool),
+    /// ZMQ_ROUTER_MANDATORY (ROUTER): unroutable messages fail (`HostUnreach`, or `Again`
+    /// when the peer is full) instead of being dropped.
+    RouterMandatory(bool),
+    /// ZMQ_ROUTER_HANDOVER (ROUTER): a new peer with a routing id in use takes it over.
+    RouterHandover(bool),
+    /// ZMQ_PROBE_ROUTER (DEALER, REQ, ROUTER): send an empty message on each new connection.
+    ProbeRouter(bool),
+    /// ZMQ_CONNECT_ROUTING_ID (ROUTER, 1 to 255 bytes): the routing id under which the peer
+    /// of the next `connect` is known locally.
+    ConnectRoutingId(Vec<u8>),
 }
 
 /// The name of a readable option, for [`Socket::get_option`](crate::Socket::get_option).

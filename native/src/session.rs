@@ -1,17 +1,17 @@
 //! A session: one peer connection's life on an I/O thread. It owns the pipe end that leads
-//! to the socket and, while connected, an engine (the stream plus the sans-IO ZMTP
-//! connection). A connecting session outlives its engines and reconnects; an accepted one
-//! ends with its connection (libzmq's `session_base_t` + `stream_engine_t`).
+//! to the socket and, while connected, an [`Engine`] (the stream plus the sans-IO protocol
+//! codec: ZMTP or ZWS). A connecting session outlives its engines and reconnects; an
+//! accepted one ends with its connection (libzmq's `session_base_t` + its engines).
 
-use std::io::{self, IoSlice};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use isomq_core::zmtp::{Config, Connection, Event};
-use isomq_core::{Msg, Options, Pipe};
+use isomq_core::zmtp::{Config, Event};
+use isomq_core::{Msg, Options, Pipe, SocketType};
 use mio::{Registry, Token};
 
 use crate::command::{SocketCommand, SocketLink};
+use crate::engine::{Engine, Failure, Kind};
 use crate::io_thread::{Services, TimerKind};
 use crate::listener::Parent;
 use crate::stream::{PeerAddr, Stream};
@@ -31,27 +31,6 @@ pub(crate) enum Outcome {
     Close,
 }
 
-/// Why an engine stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    /// EOF, reset, timeout: a connecting session tries again.
-    Transient,
-    /// The peer broke the protocol: libzmq does not reconnect (PROTOCOL.md §6.1).
-    Protocol,
-}
-
-#[derive(Debug)]
-struct Engine {
-    stream: Stream,
-    conn: Connection,
-    /// Non-blocking connect still in progress.
-    connecting: bool,
-    /// Edge-triggered readiness we have not yet exhausted.
-    readable: bool,
-    writable: bool,
-    generation: u64,
-}
-
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) id: u64,
@@ -60,6 +39,9 @@ pub(crate) struct Session {
     options: Options,
     /// Set for connecting sessions: where to (re)connect.
     connect: Option<PeerAddr>,
+    /// For sessions accepted on a ws:// port: the bind (path) that took the connection,
+    /// so that unbinding the path closes it.
+    pub(crate) route_id: Option<u64>,
     pipe: Option<Pipe>,
     engine: Option<Engine>,
     /// A decoded message waiting for room in the pipe (back-pressure).
@@ -93,6 +75,7 @@ impl Session {
             link,
             options,
             connect: Some(addr),
+            route_id: None,
             pipe: Some(pipe),
             engine: None,
             pending_in: None,
@@ -120,6 +103,7 @@ impl Session {
             link: parent.link,
             options: parent.options,
             connect: None,
+            route_id: None,
             pipe: None,
             engine: None,
             pending_in: None,
@@ -131,7 +115,11 @@ impl Session {
             generation: 0,
             buf: Vec::new(),
         };
-        s.start_engine(stream, false, sv, registry).ok()?;
+        let kind = match parent.ws {
+            Some(routes) => Kind::WsServer { routes },
+            None => Kind::Zmtp,
+        };
+        s.start_engine(stream, kind, false, sv, registry).ok()?;
         Some(s)
     }
 
@@ -152,29 +140,31 @@ impl Session {
 
     fn start_engine(
         &mut self,
-        mut stream: Stream,
+        stream: Stream,
+        kind: Kind,
         connecting: bool,
         sv: &mut Services,
         registry: &Registry,
-    ) -> io::Result<()> {
-        stream.register(registry, Token(self.slot))?;
-        self.generation += 1;
-        let conn = Connection::new(Config {
+    ) -> std::io::Result<()> {
+        let config = Config {
             socket_type: self.link.socket_type,
             identity: self.options.routing_id.clone(),
             max_msg_size: self.options.maxmsgsize,
-        });
+        };
+        let engine = Engine::new(
+            stream,
+            kind,
+            config,
+            connecting,
+            self.generation + 1,
+            registry,
+            Token(self.slot),
+        )?;
+        self.generation += 1;
         if self.buf.len() < READ_CHUNK {
             self.buf = vec![0; READ_CHUNK];
         }
-        self.engine = Some(Engine {
-            stream,
-            conn,
-            connecting,
-            readable: false,
-            writable: false,
-            generation: self.generation,
-        });
+        self.engine = Some(engine);
         if !connecting {
             self.arm_handshake_timer(sv);
         }
@@ -195,9 +185,13 @@ impl Session {
     /// Starts a connection attempt (the first one at once, later ones from the timer).
     pub(crate) fn start_connect(&mut self, sv: &mut Services, registry: &Registry) {
         let Some(addr) = &self.connect else { return };
+        let kind = match addr {
+            PeerAddr::Ws { uri, .. } => Kind::WsClient { uri: uri.clone() },
+            _ => Kind::Zmtp,
+        };
         match addr.connect() {
             Ok(stream) => {
-                if self.start_engine(stream, true, sv, registry).is_err() {
+                if self.start_engine(stream, kind, true, sv, registry).is_err() {
                     self.schedule_reconnect(sv);
                 }
             }
@@ -241,7 +235,7 @@ impl Session {
                 let stalled = self
                     .engine
                     .as_ref()
-                    .is_some_and(|e| e.generation == generation && !e.conn.is_ready());
+                    .is_some_and(|e| e.generation == generation && !e.is_ready());
                 if stalled {
                     return self.engine_failed(Failure::Transient, sv, registry);
                 }
@@ -289,7 +283,7 @@ impl Session {
             || self
                 .engine
                 .as_ref()
-                .is_some_and(|e| e.conn.is_ready() && e.conn.transmit_len() > 0);
+                .is_some_and(|e| e.is_ready() && e.transmit_len() > 0);
         if !unsent {
             return Outcome::Close;
         }
@@ -319,18 +313,10 @@ impl Session {
             if !engine.writable {
                 return Ok(());
             }
-            match engine.stream.finish_connect() {
-                Ok(true) => {
-                    engine.connecting = false;
-                    engine.stream.set_nodelay();
-                    self.arm_handshake_timer(sv);
-                }
-                Ok(false) => {
-                    engine.writable = false;
-                    return Ok(());
-                }
-                Err(_) => return Err(Failure::Transient),
+            if !engine.finish_connect()? {
+                return Ok(());
             }
+            self.arm_handshake_timer(sv);
         }
         for _ in 0..BUDGET {
             if !self.pump_once(sv)? {
@@ -351,13 +337,12 @@ impl Session {
         // Decoded input → pipe, until the pipe is full.
         if let Some(pipe) = &mut self.pipe {
             let mut wrote = false;
-            while engine.conn.is_ready() {
+            while engine.is_ready() {
                 let msg = match self.pending_in.take() {
                     Some(m) => m,
-                    None => match engine.conn.poll_msg() {
-                        Ok(Some(m)) => m,
-                        Ok(None) => break,
-                        Err(_) => return Err(Failure::Protocol),
+                    None => match engine.poll_msg()? {
+                        Some(m) => m,
+                        None => break,
                     },
                 };
                 match pipe.write(msg) {
@@ -373,28 +358,20 @@ impl Session {
             }
         }
 
-        // Stream → decoder, unless back-pressure holds us. Without a pending message the
-        // decoder has consumed every complete frame, so buffered input is bounded by one
-        // frame (and MAXMSGSIZE).
-        if engine.readable && self.pending_in.is_none() {
-            match engine.stream.read(&mut self.buf) {
-                Ok(0) => return Err(Failure::Transient),
-                Ok(n) => {
-                    let input = self.buf.get(..n).unwrap_or_default();
-                    engine
-                        .conn
-                        .handle_input(input)
-                        .map_err(|_| Failure::Protocol)?;
-                    progress = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => engine.readable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => progress = true,
-                Err(_) => return Err(Failure::Transient),
-            }
+        // Stream → decoder, unless back-pressure holds us.
+        if self.pending_in.is_none() {
+            progress |= engine.read(&mut self.buf)?;
         }
 
-        while let Some(event) = engine.conn.poll_event() {
-            if let Event::Ready(_peer) = event {
+        // A ws:// upgrade names the socket this connection belongs to (by its path).
+        if let Some(route) = engine.take_route() {
+            self.link = route.link;
+            self.options = route.options;
+            self.route_id = Some(route.id);
+        }
+
+        while let Some(event) = engine.poll_event() {
+            if let Event::Ready(peer) = event {
                 {
                     progress = true;
                     if self.connect.is_some() {
@@ -413,19 +390,22 @@ impl Session {
                         self.pipe = Some(own_end);
                         self.link.send(SocketCommand::Attach(socket_end));
                     }
+                    if self.link.socket_type == SocketType::Router {
+                        push_routing_id(&mut self.pipe, &mut self.pending_in, &peer.identity);
+                    }
                 }
             }
         }
 
         // Pipe → encoder, bounded so one busy session cannot hoard memory.
-        if engine.conn.is_ready() {
+        if engine.is_ready() {
             if let Some(m) = self.pending_out.take() {
-                engine.conn.send_msg(&m);
+                engine.send_msg(&m);
             }
             if let Some(pipe) = &mut self.pipe {
-                while !self.pipe_done && engine.conn.transmit_len() < OUT_BATCH {
+                while !self.pipe_done && engine.transmit_len() < OUT_BATCH {
                     match pipe.read() {
-                        Some(m) => engine.conn.send_msg(&m),
+                        Some(m) => engine.send_msg(&m),
                         None => {
                             if pipe.is_terminated() {
                                 self.pipe_done = true;
@@ -438,23 +418,7 @@ impl Session {
         }
 
         // Encoder → stream: many messages per syscall when they have piled up.
-        while engine.writable && engine.conn.transmit_len() > 0 {
-            let mut slices = [IoSlice::new(&[]); 32];
-            let n = engine.conn.transmit_slices(&mut slices);
-            match engine
-                .stream
-                .write_vectored(slices.get(..n).unwrap_or_default())
-            {
-                Ok(0) => return Err(Failure::Transient),
-                Ok(k) => {
-                    engine.conn.advance_transmit(k);
-                    progress = true;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => engine.writable = false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Failure::Transient),
-            }
-        }
+        progress |= engine.write()?;
         Ok(progress)
     }
 
@@ -465,7 +429,7 @@ impl Session {
         registry: &Registry,
     ) -> Outcome {
         if let Some(mut engine) = self.engine.take() {
-            engine.stream.deregister(registry);
+            engine.deregister(registry);
         }
         self.pending_in = None;
         if self.connect.is_none() || failure == Failure::Protocol || self.lingering_done() {
@@ -482,8 +446,20 @@ impl Session {
     /// the peer is gone after reading everything that arrived.
     pub(crate) fn close(&mut self, registry: &Registry) {
         if let Some(mut engine) = self.engine.take() {
-            engine.stream.deregister(registry);
+            engine.deregister(registry);
         }
         self.pipe = None;
+    }
+}
+
+/// A ROUTER learns its peer's routing id in-band: as the first message of each connection,
+/// ahead of the peer's data (libzmq's zmtp_engine with `recv_routing_id`).
+fn push_routing_id(pipe: &mut Option<Pipe>, pending_in: &mut Option<Msg>, identity: &[u8]) {
+    if let Some(pipe) = pipe {
+        match pipe.write(Msg::routing_id(identity)) {
+            Ok(()) => pipe.flush(),
+            // Full with messages of an earlier connection: it goes first once there is room.
+            Err(m) => *pending_in = Some(m),
+        }
     }
 }

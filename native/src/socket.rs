@@ -2,9 +2,11 @@
 //! (a `Socket` is `Send`: move it to another thread freely).
 
 use std::fmt;
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use isomq_core::{
@@ -14,9 +16,12 @@ use isomq_core::{
 
 use crate::command::{IoCommand, SocketCommand, SocketLink, SocketNotify};
 use crate::ctx::{lock, CtxInner};
-use crate::inproc::Connected;
+use crate::inproc::{Connected, Side};
+use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
 use crate::options::{Flags, OptionName, SocketOption};
+use crate::poll::PollEvents;
 use crate::transport;
+use crate::ws::Route;
 
 /// What an endpoint of this socket is attached to, for unbind/disconnect/close.
 #[derive(Debug)]
@@ -32,6 +37,11 @@ enum Attachment {
     },
     InprocBound(String),
     InprocConnected(PipeId),
+    /// A path on a ws:// port, which other sockets of the context may share.
+    WsPath {
+        addr: std::net::SocketAddr,
+        id: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -53,12 +63,14 @@ pub struct Socket {
     socket_type: SocketType,
     pattern: Box<dyn Pattern>,
     options: Options,
-    rx: Receiver<SocketCommand>,
+    mailbox: Mailbox,
     link: SocketLink,
     notify: Arc<dyn Notify>,
     endpoints: Vec<EndpointEntry>,
     last_endpoint: Option<String>,
     terminated: bool,
+    /// The read end of the readiness fd, once asked for.
+    fd_reader: Option<UnixStream>,
 }
 
 impl fmt::Debug for Socket {
@@ -79,7 +91,7 @@ impl Socket {
     pub(crate) fn new(ctx: Arc<CtxInner>, socket_type: SocketType) -> Result<Socket> {
         let pattern = new_pattern(socket_type)?;
         let options = Options::new(socket_type);
-        let (tx, rx) = mpsc::channel();
+        let (tx, mailbox) = mailbox();
         let id = ctx.next_id();
         ctx.register_socket(id, tx.clone())?;
         let link = SocketLink {
@@ -93,12 +105,13 @@ impl Socket {
             socket_type,
             pattern,
             options,
-            rx,
+            mailbox,
             link,
             notify: Arc::new(SocketNotify { tx }),
             endpoints: Vec::new(),
             last_endpoint: None,
             terminated: false,
+            fd_reader: None,
         })
     }
 
@@ -108,7 +121,10 @@ impl Socket {
     }
 
     /// Accepts connections on `endpoint` (`tcp://host:port`, `tcp://*:*`, `ipc://path`,
-    /// `ipc://@name`, `ipc://*`, `inproc://name`).
+    /// `ipc://@name`, `ipc://*`, `inproc://name`, `ws://host:port/path`, `ws://host:*/path`).
+    ///
+    /// Sockets of one context may bind different paths of one ws:// port; a connection
+    /// goes to the socket bound on the path it asks for (others get `404`).
     ///
     /// # Errors
     /// [`Error::Inval`] for a malformed endpoint, [`Error::ProtoNoSupport`] for an unknown
@@ -118,18 +134,15 @@ impl Socket {
         let ep = Endpoint::parse(endpoint)?;
         let (resolved, attachment) = match &ep {
             Endpoint::Inproc(name) => {
-                let pending = lock(&self.ctx.inproc).bind(
-                    name,
-                    self.id,
-                    self.link.tx.clone(),
-                    self.options.sndhwm,
-                    self.options.rcvhwm,
-                )?;
+                let side = self.inproc_side();
+                let pending =
+                    lock(&self.ctx.inproc).bind(name, self.id, self.link.tx.clone(), side)?;
                 for pipe in pending {
                     self.attach_pipe(pipe);
                 }
                 (endpoint.to_owned(), Attachment::InprocBound(name.clone()))
             }
+            Endpoint::Ws { host, port, path } => self.bind_ws(host, *port, path)?,
             _ => {
                 let (listener, resolved) = transport::bind(&ep)?;
                 let id = self.ctx.next_id();
@@ -141,6 +154,7 @@ impl Socket {
                         listener,
                         link: self.link.clone(),
                         options: self.options.clone(),
+                        ws: None,
                     },
                 );
                 (resolved, Attachment::Listener { thread, id })
@@ -155,6 +169,51 @@ impl Socket {
         Ok(())
     }
 
+    /// Binds a path on a ws:// port: on the port's listener if a socket of this context
+    /// already listens there, else on a new one.
+    fn bind_ws(
+        &mut self,
+        host: &str,
+        port: Option<u16>,
+        path: &str,
+    ) -> Result<(String, Attachment)> {
+        let id = self.ctx.next_id();
+        let route = Route {
+            id,
+            link: self.link.clone(),
+            options: self.options.clone(),
+        };
+        // Held across the bind so that two sockets binding one port at once share it.
+        let mut ports = lock(&self.ctx.ws);
+        if let Some(addr) = transport::ws_bind_addr(host, port)? {
+            if ports.add_path(addr, path, route.clone())?.is_some() {
+                return Ok((
+                    transport::ws_endpoint(addr, path),
+                    Attachment::WsPath { addr, id },
+                ));
+            }
+        }
+        let (listener, addr) = transport::bind_ws(host, port)?;
+        let listener_id = self.ctx.next_id();
+        let thread = self.ctx.choose_thread();
+        let routes = ports.add_port(addr, thread, listener_id, path, route);
+        drop(ports);
+        self.ctx.send_io(
+            thread,
+            IoCommand::Listen {
+                id: listener_id,
+                listener,
+                link: self.link.clone(),
+                options: self.options.clone(),
+                ws: Some(routes),
+            },
+        );
+        Ok((
+            transport::ws_endpoint(addr, path),
+            Attachment::WsPath { addr, id },
+        ))
+    }
+
     /// Connects to `endpoint`. The connection is made (and remade after failures) in the
     /// background; messages queue up to SNDHWM meanwhile.
     ///
@@ -167,19 +226,16 @@ impl Socket {
         let pipe_id = self.ctx.next_id();
         let attachment = match &ep {
             Endpoint::Inproc(name) => {
-                let (mine, _connected): (Pipe, Connected) = lock(&self.ctx.inproc).connect(
-                    name,
-                    pipe_id,
-                    self.options.sndhwm,
-                    self.options.rcvhwm,
-                );
-                self.attach_pipe(mine);
+                let side = self.inproc_side();
+                let (mine, _connected): (Pipe, Connected) =
+                    lock(&self.ctx.inproc).connect(name, pipe_id, side);
+                self.attach_connected(mine);
                 Attachment::InprocConnected(pipe_id)
             }
             _ => {
                 let addr = transport::peer_addr(&ep)?;
                 let (mine, theirs) = Pipe::pair(pipe_id, self.options.sndhwm, self.options.rcvhwm);
-                self.attach_pipe(mine);
+                self.attach_connected(mine);
                 let id = self.ctx.next_id();
                 let thread = self.ctx.choose_thread();
                 self.ctx.send_io(
@@ -211,7 +267,9 @@ impl Socket {
         let pos = self.endpoints.iter().position(|e| {
             let is_bound = matches!(
                 e.attachment,
-                Attachment::Listener { .. } | Attachment::InprocBound(_)
+                Attachment::Listener { .. }
+                    | Attachment::InprocBound(_)
+                    | Attachment::WsPath { .. }
             );
             is_bound == bound && (e.given == endpoint || e.resolved == endpoint)
         });
@@ -233,6 +291,7 @@ impl Socket {
             Attachment::InprocBound(name) => {
                 lock(&self.ctx.inproc).unbind(&name, self.id);
             }
+            Attachment::WsPath { addr, id } => unbind_ws(&self.ctx, addr, id),
             _ => {}
         }
         Ok(())
@@ -304,10 +363,25 @@ impl Socket {
         I: IntoIterator<Item = M>,
         M: Into<Msg>,
     {
+        self.send_multipart_flags(frames, Flags::NONE)
+    }
+
+    /// Sends a multipart message with flags ([`Flags::DONTWAIT`] applies to the first
+    /// frame; once it is accepted the rest of the message always is).
+    ///
+    /// # Errors
+    /// As [`Socket::send_flags`].
+    pub fn send_multipart_flags<I, M>(&mut self, frames: I, flags: Flags) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
         let mut frames = frames.into_iter().peekable();
+        let mut flags = flags;
         while let Some(frame) = frames.next() {
             let more = frames.peek().is_some();
-            self.send_flags(frame.into().with_more(more), Flags::NONE)?;
+            self.send_flags(frame.into().with_more(more), flags)?;
+            flags = Flags::NONE;
         }
         Ok(())
     }
@@ -343,11 +417,153 @@ impl Socket {
     /// # Errors
     /// As [`Socket::recv`]. Once the first frame arrived, the others are already queued.
     pub fn recv_multipart(&mut self) -> Result<Vec<Msg>> {
-        let mut frames = vec![self.recv()?];
+        self.recv_multipart_flags(Flags::NONE)
+    }
+
+    /// Receives all frames of one message, with flags for the first frame
+    /// ([`Flags::DONTWAIT`]); pipes carry whole messages, so the rest never waits.
+    ///
+    /// # Errors
+    /// As [`Socket::recv_flags`].
+    pub fn recv_multipart_flags(&mut self, flags: Flags) -> Result<Vec<Msg>> {
+        let mut frames = vec![self.recv_flags(flags)?];
         while frames.last().is_some_and(Msg::more) {
             frames.push(self.recv()?);
         }
         Ok(frames)
+    }
+
+    /// Receives one frame without blocking a thread: the future completes when a frame
+    /// arrives, woken by the same signal as blocking calls, with no extra thread. Usable
+    /// from tokio or any executor. Dropping the future before it completes loses nothing.
+    ///
+    /// # Errors
+    /// As [`Socket::recv`], except that there is no timeout (wrap the future in one).
+    pub async fn recv_async(&mut self) -> Result<Msg> {
+        std::future::poll_fn(|cx| self.poll_recv(cx)).await
+    }
+
+    /// Receives all frames of one message without blocking a thread.
+    ///
+    /// # Errors
+    /// As [`Socket::recv_async`].
+    pub async fn recv_multipart_async(&mut self) -> Result<Vec<Msg>> {
+        let first = self.recv_async().await?;
+        let mut frames = vec![first];
+        // Pipes carry whole messages: the rest is already queued.
+        while frames.last().is_some_and(Msg::more) {
+            frames.push(self.recv_flags(Flags::DONTWAIT)?);
+        }
+        Ok(frames)
+    }
+
+    /// Sends one frame without blocking a thread: the future completes once the frame is
+    /// queued (when a blocking send would have returned).
+    ///
+    /// # Errors
+    /// As [`Socket::send`], without the timeout.
+    pub async fn send_async(&mut self, msg: impl Into<Msg>) -> Result<()> {
+        let mut msg = Some(msg.into());
+        std::future::poll_fn(|cx| self.poll_send(&mut msg, cx)).await
+    }
+
+    /// Sends a multipart message without blocking a thread.
+    ///
+    /// # Errors
+    /// As [`Socket::send_async`].
+    pub async fn send_multipart_async<I, M>(&mut self, frames: I) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
+        let mut frames = frames.into_iter().peekable();
+        while let Some(frame) = frames.next() {
+            let more = frames.peek().is_some();
+            self.send_async(frame.into().with_more(more)).await?;
+        }
+        Ok(())
+    }
+
+    fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Msg>> {
+        for attempt in 0..2 {
+            if let Err(e) = self.check_term() {
+                return Poll::Ready(Err(e));
+            }
+            match self.pattern.recv() {
+                Err(Error::Again) if attempt == 0 => {
+                    // Register, then look once more: a command that arrived in between is
+                    // seen now, a later one wakes the task.
+                    self.mailbox.signal().set_waker(cx.waker());
+                }
+                Err(Error::Again) => return Poll::Pending,
+                other => return Poll::Ready(other),
+            }
+        }
+        Poll::Pending
+    }
+
+    fn poll_send(&mut self, slot: &mut Option<Msg>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        for attempt in 0..2 {
+            if let Err(e) = self.check_term() {
+                return Poll::Ready(Err(e));
+            }
+            let Some(msg) = slot.take() else {
+                return Poll::Ready(Ok(()));
+            };
+            match self.pattern.send(msg) {
+                Ok(()) => return Poll::Ready(Ok(())),
+                Err((Error::Again, m)) => {
+                    *slot = Some(m);
+                    if attempt == 0 {
+                        self.mailbox.signal().set_waker(cx.waker());
+                    }
+                }
+                Err((e, _)) => return Poll::Ready(Err(e)),
+            }
+        }
+        Poll::Pending
+    }
+
+    pub(crate) fn signal(&self) -> &Arc<Signal> {
+        self.mailbox.signal()
+    }
+
+    /// The subset of `events` the socket is ready for now.
+    pub(crate) fn readiness(&mut self, events: PollEvents) -> Result<PollEvents> {
+        self.check_term()?;
+        let mut found = PollEvents::NONE;
+        if events.contains(PollEvents::IN) && self.pattern.has_in() {
+            found = found | PollEvents::IN;
+        }
+        if events.contains(PollEvents::OUT) && self.pattern.has_out() {
+            found = found | PollEvents::OUT;
+        }
+        Ok(found)
+    }
+
+    /// A file descriptor that becomes readable when the socket's state may have changed,
+    /// for external event loops (epoll, mio, an async reactor): libzmq's ZMQ_FD. Like
+    /// ZMQ_FD it is a wake-up, not a level: when it fires, call [`Socket::has_in`] /
+    /// [`Socket::has_out`] (or receive until [`Error::Again`]), which also re-arms it.
+    /// The fd belongs to the socket and is valid until the socket is closed.
+    ///
+    /// # Errors
+    /// [`Error::Resource`] if the descriptor pair cannot be created.
+    pub fn readiness_fd(&mut self) -> Result<RawFd> {
+        if let Some(reader) = &self.fd_reader {
+            return Ok(reader.as_raw_fd());
+        }
+        let (reader, writer) = UnixStream::pair()
+            .and_then(|(r, w)| {
+                r.set_nonblocking(true)?;
+                w.set_nonblocking(true)?;
+                Ok((r, w))
+            })
+            .map_err(|e| Error::Resource(format!("readiness fd: {e}")))?;
+        let fd = reader.as_raw_fd();
+        self.mailbox.signal().set_fd_writer(writer);
+        self.fd_reader = Some(reader);
+        Ok(fd)
     }
 
     /// Whether a frame can be received now without blocking (ZMQ_POLLIN).
@@ -425,6 +641,31 @@ impl Socket {
             SocketOption::OnlyFirstSubscribe(b) => self
                 .pattern
                 .set_option(&PatternOption::OnlyFirstSubscribe(b))?,
+            SocketOption::ReqRelaxed(b) => {
+                self.pattern.set_option(&PatternOption::ReqRelaxed(b))?
+            }
+            SocketOption::ReqCorrelate(b) => {
+                self.pattern.set_option(&PatternOption::ReqCorrelate(b))?
+            }
+            SocketOption::RouterMandatory(b) => self
+                .pattern
+                .set_option(&PatternOption::RouterMandatory(b))?,
+            SocketOption::RouterHandover(b) => {
+                self.pattern.set_option(&PatternOption::RouterHandover(b))?
+            }
+            SocketOption::ProbeRouter(b) => {
+                self.pattern.set_option(&PatternOption::ProbeRouter(b))?
+            }
+            SocketOption::ConnectRoutingId(id) => {
+                if id.is_empty() || id.len() > 255 {
+                    return Err(Error::Inval(
+                        "CONNECT_ROUTING_ID must be 1 to 255 bytes".into(),
+                    ));
+                }
+                self.drain();
+                self.pattern
+                    .set_option(&PatternOption::ConnectRoutingId(id))?
+            }
         }
         Ok(())
     }
@@ -454,6 +695,21 @@ impl Socket {
         self.pattern.attach(pipe);
     }
 
+    /// Attaches a pipe this socket made by connecting (a ROUTER may name its peer locally).
+    fn attach_connected(&mut self, pipe: Pipe) {
+        pipe.attach(self.notify.clone());
+        self.pattern.attach_connected(pipe);
+    }
+
+    fn inproc_side(&self) -> Side {
+        Side {
+            socket_type: self.socket_type,
+            sndhwm: self.options.sndhwm,
+            rcvhwm: self.options.rcvhwm,
+            routing_id: self.options.routing_id.clone(),
+        }
+    }
+
     fn deadline(&self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Instant>> {
         if flags.contains(Flags::DONTWAIT) {
             return None;
@@ -480,7 +736,10 @@ impl Socket {
 
     /// Processes every queued command without blocking.
     fn drain(&mut self) {
-        while let Ok(cmd) = self.rx.try_recv() {
+        if let Some(reader) = &self.fd_reader {
+            self.mailbox.signal().clear_fd(reader);
+        }
+        while let Some(cmd) = self.mailbox.try_recv() {
             self.handle(cmd);
         }
     }
@@ -488,20 +747,27 @@ impl Socket {
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
     fn wait(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
-        let cmd = match deadline {
+        let timeout = match deadline {
             None => return Err(Error::Again),
-            Some(None) => self.rx.recv().map_err(|_| Error::Term)?,
-            Some(Some(at)) => {
-                let left = at.saturating_duration_since(Instant::now());
-                match self.rx.recv_timeout(left) {
-                    Ok(cmd) => cmd,
-                    Err(RecvTimeoutError::Timeout) => return Err(Error::Again),
-                    Err(RecvTimeoutError::Disconnected) => return Err(Error::Term),
-                }
-            }
+            Some(at) => at.map(|at| at.saturating_duration_since(Instant::now())),
+        };
+        let cmd = match self.mailbox.recv(timeout) {
+            Ok(cmd) => cmd,
+            Err(WaitError::Timeout) => return Err(Error::Again),
+            Err(WaitError::Closed) => return Err(Error::Term),
         };
         self.handle(cmd);
         self.check_term()
+    }
+}
+
+/// Removes a ws:// path; the port's listener closes with its last path.
+fn unbind_ws(ctx: &CtxInner, addr: std::net::SocketAddr, id: u64) {
+    let unbound = lock(&ctx.ws).remove_path(addr, id);
+    let Some(unbound) = unbound else { return };
+    match unbound.listener_id {
+        Some(listener) => ctx.close_listener(unbound.thread, listener),
+        None => ctx.send_io(unbound.thread, IoCommand::Close { id, done: None }),
     }
 }
 
@@ -513,6 +779,7 @@ impl Drop for Socket {
                 Attachment::InprocBound(name) => {
                     lock(&self.ctx.inproc).unbind(&name, self.id);
                 }
+                Attachment::WsPath { addr, id } => unbind_ws(&self.ctx, addr, id),
                 // Connecting sessions finish on their own once their pipe is terminated:
                 // that is what lets them deliver queued messages (LINGER).
                 Attachment::Connecter { .. } | Attachment::InprocConnected(_) => {}

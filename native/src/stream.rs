@@ -15,13 +15,18 @@ use mio::{Interest, Registry, Token};
 pub(crate) enum PeerAddr {
     Tcp(TcpAddr),
     Ipc(UnixAddr),
+    /// ws://: a TCP connection, then the HTTP upgrade to `uri` (`ws://host:port/path`).
+    Ws {
+        addr: TcpAddr,
+        uri: String,
+    },
 }
 
 impl PeerAddr {
     /// Starts a non-blocking connect; completion is signalled by writability.
     pub(crate) fn connect(&self) -> io::Result<Stream> {
         match self {
-            PeerAddr::Tcp(a) => {
+            PeerAddr::Tcp(a) | PeerAddr::Ws { addr: a, .. } => {
                 let s = TcpStream::connect(*a)?;
                 Ok(Stream::Tcp(s))
             }
@@ -70,6 +75,13 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+        }
+    }
+
+    pub(crate) fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => s.write(buf),
+            Stream::Unix(s) => s.write(buf),
         }
     }
 

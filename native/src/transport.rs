@@ -1,4 +1,4 @@
-//! Turning tcp:// and ipc:// endpoints into listeners and peer addresses.
+//! Turning tcp://, ipc:// and ws:// endpoints into listeners and peer addresses.
 
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -41,6 +41,35 @@ fn tcp_endpoint(addr: SocketAddr) -> String {
         SocketAddr::V4(a) => format!("tcp://{}:{}", a.ip(), a.port()),
         SocketAddr::V6(a) => format!("tcp://[{}]:{}", a.ip(), a.port()),
     }
+}
+
+/// How `last_endpoint` spells a ws:// binding.
+pub(crate) fn ws_endpoint(addr: SocketAddr, path: &str) -> String {
+    match addr {
+        SocketAddr::V4(a) => format!("ws://{}:{}{path}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("ws://[{}]:{}{path}", a.ip(), a.port()),
+    }
+}
+
+/// The address a ws:// bind listens on: `None` for a wildcard port (nothing to share).
+pub(crate) fn ws_bind_addr(host: &str, port: Option<u16>) -> Result<Option<SocketAddr>> {
+    match port {
+        None | Some(0) => Ok(None),
+        Some(p) if host == "*" => Ok(Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), p))),
+        Some(p) => resolve(host, p).map(Some),
+    }
+}
+
+/// Binds the TCP listener of a new ws:// port; returns it with the address it got.
+pub(crate) fn bind_ws(host: &str, port: Option<u16>) -> Result<(Listener, SocketAddr)> {
+    let addr = match ws_bind_addr(host, port)? {
+        Some(addr) => addr,
+        None if host == "*" => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+        None => resolve(host, 0)?,
+    };
+    let listener = TcpListener::bind(addr)?;
+    let local = listener.local_addr()?;
+    Ok((Listener::Tcp(listener), local))
 }
 
 fn abstract_addr(name: &str) -> Result<UnixAddr> {
@@ -115,6 +144,25 @@ pub(crate) fn peer_addr(endpoint: &Endpoint) -> Result<PeerAddr> {
                 None => UnixAddr::from_pathname(path)?,
             };
             Ok(PeerAddr::Ipc(addr))
+        }
+        Endpoint::Ws { host, port, path } => {
+            let port = match port {
+                Some(p) if *p != 0 => *p,
+                _ => return Err(Error::Inval("cannot connect to a wildcard port".into())),
+            };
+            if host == "*" {
+                return Err(Error::Inval("cannot connect to host *".into()));
+            }
+            let addr = resolve(host, port)?;
+            let host = if host.contains(':') {
+                format!("[{host}]")
+            } else {
+                host.clone()
+            };
+            Ok(PeerAddr::Ws {
+                addr,
+                uri: format!("ws://{host}:{port}{path}"),
+            })
         }
         _ => Err(Error::Inval("not a stream transport".into())),
     }

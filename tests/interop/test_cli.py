@@ -96,3 +96,15 @@ def test_timeout_counts_from_the_last_message(run_isomq, ctx, tcp):
     push.send(b"only one")
     assert pull.read_line() == b"only one"
     assert pull.wait() == 1, pull.describe()
+
+
+def test_ws_endpoints_between_two_cli_processes(run_isomq):
+    """`isomq cat` takes ws:// endpoints (Endpoint::parse): a wildcard bind reports the real
+    port and the path, and two CLI processes talk ZWS 2.0 to each other.
+    """
+    pull = run_isomq("pull", "--bind", "ws://127.0.0.1:*/cli")
+    ep = pull.bound_endpoint()
+    assert re.fullmatch(r"ws://127\.0\.0\.1:[1-9][0-9]*/cli", ep), ep
+    push = run_isomq("push", "--connect", ep)
+    push.write_line(tabbed("over", "ws"))
+    assert pull.read_line() == tabbed("over", "ws")

@@ -178,11 +178,11 @@ fn wrong_direction_is_notsup() {
 }
 
 // libzmq: connect before bind works on every transport; inproc queues in the pending pipe,
-// tcp/ipc in the connecter's pipe until the connection is made (reconnect retries).
+// tcp/ipc/ws in the connecter's pipe until the connection is made (reconnect retries).
 fn connect_before_bind(t: Transport) {
     let ctx = Context::new();
     let ep = match t {
-        Transport::Tcp => {
+        Transport::Tcp | Transport::Ws => {
             // Learn a free port by binding and unbinding it, then connect first.
             let mut probe = socket(&ctx, SocketType::Pull);
             let ep = bind(&mut probe, t);

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use isomq::{Context, Socket, SocketOption, SocketType};
 
+pub mod rawws;
+
 /// Long enough never to fire on a healthy run; a hung test fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(20);
 
@@ -15,16 +17,23 @@ pub enum Transport {
     Inproc,
     Tcp,
     Ipc,
+    /// ZWS 2.0 over WebSocket.
+    Ws,
 }
 
 /// Every transport, for `for t in ALL` loops in spec tests.
-pub const ALL: [Transport; 3] = [Transport::Inproc, Transport::Tcp, Transport::Ipc];
+pub const ALL: [Transport; 4] = [
+    Transport::Inproc,
+    Transport::Tcp,
+    Transport::Ipc,
+    Transport::Ws,
+];
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
 impl Transport {
-    /// An endpoint to bind: OS-chosen port for tcp, a fresh abstract name for ipc, a fresh
-    /// name for inproc. Read the real one back with [`bind`].
+    /// An endpoint to bind: OS-chosen port for tcp and ws (with a fresh path for ws), a fresh
+    /// abstract name for ipc, a fresh name for inproc. Read the real one back with [`bind`].
     pub fn bind_endpoint(self) -> String {
         let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
         let pid = std::process::id();
@@ -32,6 +41,7 @@ impl Transport {
             Transport::Inproc => format!("inproc://spec-{pid}-{n}"),
             Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
             Transport::Ipc => format!("ipc://@isomq-spec-{pid}-{n}"),
+            Transport::Ws => format!("ws://127.0.0.1:*/spec-{n}"),
         }
     }
 }

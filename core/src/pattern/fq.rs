@@ -1,5 +1,5 @@
 //! Fair queueing (libzmq `fq_t`): messages are taken round-robin from the pipes that have
-//! some, a whole multipart message from one pipe before moving on. Used by PULL, SUB, XSUB.
+//! some, a whole multipart message from one pipe before moving on. Used by PULL, SUB, XSUB, DEALER, REQ, REP, ROUTER.
 //!
 //! Pipes `[0, active)` of the array may have data; a pipe found empty is swapped out of that
 //! region and comes back on `ActivateRead`. A pipe whose peer terminated stays until all it
@@ -78,14 +78,24 @@ impl Fq {
     }
 
     pub(crate) fn recv(&mut self, table: &mut PipeTable) -> Result<Msg, Error> {
+        self.recvpipe(table).map(|(msg, _)| msg)
+    }
+
+    /// As `recv`, and tells which slot the frame came from (libzmq's `fq_t::recvpipe`).
+    /// A peer's routing id (after a reconnect, or towards a type that does not want it) is
+    /// skipped: libzmq's ROUTER assumes "the peer always uses the same routing id".
+    pub(crate) fn recvpipe(&mut self, table: &mut PipeTable) -> Result<(Msg, usize), Error> {
         while self.active > 0 {
             let slot = self.pipes.get(self.current);
             if let Some(msg) = table.get_mut(slot).and_then(|p| p.read()) {
+                if msg.is_routing_id() && !self.more {
+                    continue;
+                }
                 self.more = msg.more();
                 if !self.more {
                     self.current = (self.current + 1) % self.active;
                 }
-                return Ok(msg);
+                return Ok((msg, slot));
             }
             // Pipes publish whole messages, so a pipe never runs dry inside one; if it did,
             // the reader would see a truncated message rather than a stall.

@@ -1,5 +1,5 @@
 //! Load balancing (libzmq `lb_t`): each message goes to the next pipe, round-robin, among the
-//! pipes that can take it. Used by PUSH.
+//! pipes that can take it. Used by PUSH, DEALER, REQ.
 //!
 //! Pipes `[0, active)` of the array are writable; a pipe found full is swapped out of that
 //! region and comes back on `ActivateWrite`. A multipart message stays on one pipe, and the
@@ -65,10 +65,21 @@ impl Lb {
     }
 
     pub(crate) fn send(&mut self, table: &mut PipeTable, msg: Msg) -> Result<(), (Error, Msg)> {
+        self.sendpipe(table, msg).map(|_| ())
+    }
+
+    /// As `send`, and tells which slot took the frame (`None`: it was dropped, the rest of a
+    /// message whose pipe died). libzmq's `lb_t::sendpipe`, which REQ uses to know where its
+    /// reply must come from.
+    pub(crate) fn sendpipe(
+        &mut self,
+        table: &mut PipeTable,
+        msg: Msg,
+    ) -> Result<Option<usize>, (Error, Msg)> {
         if self.dropping {
             self.more = msg.more();
             self.dropping = self.more;
-            return Ok(());
+            return Ok(None);
         }
         let mut msg = msg;
         while self.active > 0 {
@@ -85,7 +96,7 @@ impl Lb {
                         pipe.flush();
                         self.current = (self.current + 1) % self.active;
                     }
-                    return Ok(());
+                    return Ok(Some(slot));
                 }
                 Err(back) => {
                     msg = back;
@@ -96,7 +107,7 @@ impl Lb {
                         self.deactivate_current();
                         self.more = msg.more();
                         self.dropping = self.more;
-                        return Ok(());
+                        return Ok(None);
                     }
                     self.deactivate_current();
                 }

@@ -10,6 +10,7 @@
 //! mark and which drop, how subscriptions travel and are counted.
 
 mod array;
+mod dealer;
 mod dist;
 mod fq;
 mod lb;
@@ -19,6 +20,9 @@ mod prefix_tree;
 mod publish;
 mod pull;
 mod push;
+mod rep;
+mod req;
+mod router;
 mod sub;
 mod table;
 mod trie;
@@ -43,6 +47,12 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// terminated (dropped) at once, as libzmq does. A pipe whose id is already attached is
     /// terminated too.
     fn attach(&mut self, pipe: Pipe);
+
+    /// As [`Pattern::attach`], for a pipe this socket created by connecting (libzmq's
+    /// `locally_initiated`): a ROUTER names its peer with a pending `ConnectRoutingId`.
+    fn attach_connected(&mut self, pipe: Pipe) {
+        self.attach(pipe);
+    }
 
     /// Sends one frame (MORE on all but the last). `Err((Error::Again, msg))`: cannot now
     /// (blocking types at HWM or with no peer); the owner waits for a pipe event and retries
@@ -96,6 +106,24 @@ pub enum PatternOption {
     /// `ZMQ_ONLY_FIRST_SUBSCRIBE` (XPUB, XSUB; libzmq 4.3.3+): only a message whose first
     /// frame is a subscription has its later frames read as subscriptions too.
     OnlyFirstSubscribe(bool),
+    /// `ZMQ_REQ_RELAXED` (REQ): a new request may be sent before the reply to the last one
+    /// arrived; that reply is then discarded.
+    ReqRelaxed(bool),
+    /// `ZMQ_REQ_CORRELATE` (REQ): each request starts with a 4-byte request id (host byte
+    /// order, as libzmq) that the reply must echo; other replies are discarded.
+    ReqCorrelate(bool),
+    /// `ZMQ_ROUTER_MANDATORY` (ROUTER): a message to an unknown peer fails with
+    /// `HostUnreach`, to a full one with `Again`, instead of being dropped.
+    RouterMandatory(bool),
+    /// `ZMQ_ROUTER_HANDOVER` (ROUTER): a new peer announcing a routing id already in use
+    /// takes it over (the old connection is closed) instead of being ignored.
+    RouterHandover(bool),
+    /// `ZMQ_PROBE_ROUTER` (DEALER, REQ, ROUTER): an empty message is sent into every new
+    /// connection, so that a ROUTER peer learns this socket's routing id at once.
+    ProbeRouter(bool),
+    /// `ZMQ_CONNECT_ROUTING_ID` (ROUTER): the routing id under which the peer of the next
+    /// `connect` is known locally, whatever it announces.
+    ConnectRoutingId(Vec<u8>),
 }
 
 impl PatternOption {
@@ -108,6 +136,12 @@ impl PatternOption {
             PatternOption::XpubVerboser(_) => "ZMQ_XPUB_VERBOSER",
             PatternOption::XpubNodrop(_) => "ZMQ_XPUB_NODROP",
             PatternOption::OnlyFirstSubscribe(_) => "ZMQ_ONLY_FIRST_SUBSCRIBE",
+            PatternOption::ReqRelaxed(_) => "ZMQ_REQ_RELAXED",
+            PatternOption::ReqCorrelate(_) => "ZMQ_REQ_CORRELATE",
+            PatternOption::RouterMandatory(_) => "ZMQ_ROUTER_MANDATORY",
+            PatternOption::RouterHandover(_) => "ZMQ_ROUTER_HANDOVER",
+            PatternOption::ProbeRouter(_) => "ZMQ_PROBE_ROUTER",
+            PatternOption::ConnectRoutingId(_) => "ZMQ_CONNECT_ROUTING_ID",
         }
     }
 }
@@ -120,8 +154,19 @@ fn invalid_option(option: &PatternOption, socket_type: SocketType) -> Error {
     ))
 }
 
-/// The pattern for a socket type. `Err(NotSup)` for types not implemented yet (REQ, REP,
-/// DEALER, ROUTER).
+/// Where a socket's counters start (REQ request ids, ROUTER generated routing ids), from the
+/// id of its first pipe. libzmq starts them at a random value; the core has no random source
+/// and no global state, and pipe ids differ per connection, so a mix of one does as well.
+fn seed(pipe: PipeId) -> u32 {
+    // splitmix64's finaliser: nearby ids give unrelated seeds.
+    let mut z = pipe.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (z ^ (z >> 31)) as u32
+}
+
+/// The pattern for a socket type. Every type has one today; `Err(NotSup)` is kept for
+/// types added later (the enum is non-exhaustive).
 pub fn new_pattern(socket_type: SocketType) -> Result<Box<dyn Pattern>, Error> {
     Ok(match socket_type {
         SocketType::Pair => Box::new(pair::Pair::default()),
@@ -131,6 +176,9 @@ pub fn new_pattern(socket_type: SocketType) -> Result<Box<dyn Pattern>, Error> {
         SocketType::Push => Box::new(push::Push::default()),
         SocketType::XPub => Box::new(xpub::XPub::new(SocketType::XPub)),
         SocketType::XSub => Box::new(xsub::XSub::new(false)),
-        _ => return Err(Error::NotSup),
+        SocketType::Req => Box::new(req::Req::new()),
+        SocketType::Rep => Box::new(rep::Rep::default()),
+        SocketType::Dealer => Box::new(dealer::Dealer::new(SocketType::Dealer)),
+        SocketType::Router => Box::new(router::Router::default()),
     })
 }

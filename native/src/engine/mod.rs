@@ -1,0 +1,179 @@
+//! Engines: what turns a connected stream into messages for a session. A session drives
+//! one engine at a time (and a new one after each reconnect); the engine owns the stream
+//! and the protocol codec: ZMTP for tcp:// and ipc://, ZWS 2.0 over WebSocket for ws://.
+//! Session logic (pipe, reconnect, linger, back-pressure) stays in the session.
+
+mod ws;
+mod zmtp;
+
+use isomq_core::zmtp::{Config, Event};
+use isomq_core::Msg;
+use mio::{Registry, Token};
+
+use crate::stream::Stream;
+use crate::ws::{Route, Routes};
+
+pub(crate) use ws::WsEngine;
+pub(crate) use zmtp::ZmtpEngine;
+
+/// Why an engine stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    /// EOF, reset, timeout: a connecting session tries again.
+    Transient,
+    /// The peer broke the protocol: libzmq does not reconnect (PROTOCOL.md §6.1).
+    Protocol,
+}
+
+/// How a new engine talks.
+#[derive(Debug)]
+pub(crate) enum Kind {
+    /// ZMTP 3.x.
+    Zmtp,
+    /// The client side of a ws:// connection to `uri` (`ws://host:port/path`).
+    WsClient { uri: String },
+    /// The server side of a ws:// connection; the path picks the socket in `routes`.
+    WsServer { routes: std::sync::Arc<Routes> },
+}
+
+#[derive(Debug)]
+// The ws state (handshake machines, frame codec) is three times ZMTP's size: boxed so that
+// ZMTP sessions do not carry it; ZMTP stays inline, where the hot path reads it.
+#[allow(clippy::large_enum_variant)]
+enum Protocol {
+    Zmtp(ZmtpEngine),
+    Ws(Box<WsEngine>),
+}
+
+/// One connection: the stream and its codec, plus the readiness not yet used up (mio is
+/// edge-triggered).
+#[derive(Debug)]
+pub(crate) struct Engine {
+    protocol: Protocol,
+    /// Non-blocking connect still in progress.
+    pub(crate) connecting: bool,
+    pub(crate) readable: bool,
+    pub(crate) writable: bool,
+    pub(crate) generation: u64,
+}
+
+impl Engine {
+    /// Registers the stream and wraps it; `config` describes the local socket (for a ws
+    /// server, the socket is only known after the upgrade: it comes from the route).
+    pub(crate) fn new(
+        mut stream: Stream,
+        kind: Kind,
+        config: Config,
+        connecting: bool,
+        generation: u64,
+        registry: &Registry,
+        token: Token,
+    ) -> std::io::Result<Engine> {
+        stream.register(registry, token)?;
+        let protocol = match kind {
+            Kind::Zmtp => Protocol::Zmtp(ZmtpEngine::new(stream, config)),
+            Kind::WsClient { uri } => Protocol::Ws(Box::new(WsEngine::client(stream, uri, config))),
+            Kind::WsServer { routes } => Protocol::Ws(Box::new(WsEngine::server(stream, routes))),
+        };
+        Ok(Engine {
+            protocol,
+            connecting,
+            readable: false,
+            writable: false,
+            generation,
+        })
+    }
+
+    /// After writability on a connecting stream: `Ok(true)` once connected.
+    pub(crate) fn finish_connect(&mut self) -> Result<bool, Failure> {
+        let done = match &mut self.protocol {
+            Protocol::Zmtp(e) => {
+                let done = e.stream.finish_connect();
+                if matches!(done, Ok(true)) {
+                    e.stream.set_nodelay();
+                }
+                done
+            }
+            Protocol::Ws(e) => e.finish_connect(),
+        }
+        .map_err(|_| Failure::Transient)?;
+        if done {
+            self.connecting = false;
+        } else {
+            self.writable = false;
+        }
+        Ok(done)
+    }
+
+    /// Handshake complete (and no error): messages may flow.
+    pub(crate) fn is_ready(&self) -> bool {
+        match &self.protocol {
+            Protocol::Zmtp(e) => e.conn.is_ready(),
+            Protocol::Ws(e) => e.is_ready(),
+        }
+    }
+
+    /// Bytes encoded and not yet written (an estimate for ws: nonzero means "some").
+    pub(crate) fn transmit_len(&self) -> usize {
+        match &self.protocol {
+            Protocol::Zmtp(e) => e.conn.transmit_len(),
+            Protocol::Ws(e) => e.transmit_len(),
+        }
+    }
+
+    pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.poll_msg().map_err(|_| Failure::Protocol),
+            Protocol::Ws(e) => e.poll_msg(),
+        }
+    }
+
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.poll_event(),
+            Protocol::Ws(e) => e.poll_event(),
+        }
+    }
+
+    pub(crate) fn send_msg(&mut self, msg: &Msg) {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.send_msg(msg),
+            Protocol::Ws(e) => e.send_msg(msg),
+        }
+    }
+
+    /// Stream → codec, once; `Ok(true)` when something was read.
+    pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<bool, Failure> {
+        if !self.readable {
+            return Ok(false);
+        }
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.read(buf, &mut self.readable),
+            Protocol::Ws(e) => e.read(&mut self.readable, &mut self.writable),
+        }
+    }
+
+    /// Codec → stream, as much as the stream takes; `Ok(true)` when something was written.
+    pub(crate) fn write(&mut self) -> Result<bool, Failure> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.write(&mut self.writable),
+            Protocol::Ws(e) => e.write(&mut self.readable, &mut self.writable),
+        }
+    }
+
+    /// For a ws server engine whose upgrade has just completed: the socket bound on the
+    /// requested path, once.
+    pub(crate) fn take_route(&mut self) -> Option<Route> {
+        match &mut self.protocol {
+            Protocol::Zmtp(_) => None,
+            Protocol::Ws(e) => e.take_route(),
+        }
+    }
+
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.stream.deregister(registry),
+            Protocol::Ws(e) => e.deregister(registry),
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Waiting on many sockets at once (`zmq_poll`): readable and writable readiness with a
+//! timeout, no busy loop. The waiting thread sleeps until a command reaches one of the
+//! sockets' mailboxes, then looks again.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use isomq_core::Result;
+
+use crate::mailbox::Waiter;
+use crate::socket::Socket;
+
+/// Readiness to wait for, or found: [`PollEvents::IN`], [`PollEvents::OUT`], or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PollEvents(u8);
+
+impl PollEvents {
+    /// Nothing.
+    pub const NONE: PollEvents = PollEvents(0);
+    /// ZMQ_POLLIN: a message can be received without blocking.
+    pub const IN: PollEvents = PollEvents(1);
+    /// ZMQ_POLLOUT: a message can be sent without blocking.
+    pub const OUT: PollEvents = PollEvents(2);
+
+    /// Whether every event in `other` is set.
+    pub fn contains(self, other: PollEvents) -> bool {
+        self.0 & other.0 == other.0 && other.0 != 0
+    }
+
+    /// Whether no event is set.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl std::ops::BitOr for PollEvents {
+    type Output = PollEvents;
+    fn bitor(self, rhs: PollEvents) -> PollEvents {
+        PollEvents(self.0 | rhs.0)
+    }
+}
+
+/// One socket in a [`poll`]: the events asked for and, after the poll, those found.
+#[derive(Debug)]
+pub struct PollItem<'a> {
+    socket: &'a mut Socket,
+    events: PollEvents,
+    revents: PollEvents,
+}
+
+impl<'a> PollItem<'a> {
+    /// Watch `socket` for `events`.
+    pub fn new(socket: &'a mut Socket, events: PollEvents) -> PollItem<'a> {
+        PollItem {
+            socket,
+            events,
+            revents: PollEvents::NONE,
+        }
+    }
+
+    /// The events found by the last poll.
+    pub fn revents(&self) -> PollEvents {
+        self.revents
+    }
+
+    /// Whether the last poll found the socket readable.
+    pub fn is_readable(&self) -> bool {
+        self.revents.contains(PollEvents::IN)
+    }
+
+    /// Whether the last poll found the socket writable.
+    pub fn is_writable(&self) -> bool {
+        self.revents.contains(PollEvents::OUT)
+    }
+
+    /// The socket, to act on what the poll found.
+    pub fn socket(&mut self) -> &mut Socket {
+        self.socket
+    }
+}
+
+/// Waits until at least one item is ready for one of its events, or `timeout` passes
+/// (`None` waits forever, `Some(ZERO)` only looks). Returns how many items are ready;
+/// each item's [`PollItem::revents`] says what it found.
+///
+/// # Errors
+/// [`Error::Term`](crate::Error::Term) when the context of one of the sockets terminates.
+///
+/// # Examples
+/// ```
+/// use std::time::Duration;
+/// use isomq::{poll, Context, PollEvents, PollItem, SocketType};
+/// let ctx = Context::new();
+/// let mut a = ctx.socket(SocketType::Pull)?;
+/// a.bind("inproc://a")?;
+/// let mut b = ctx.socket(SocketType::Pull)?;
+/// b.bind("inproc://b")?;
+/// let mut push = ctx.socket(SocketType::Push)?;
+/// push.connect("inproc://b")?;
+/// push.send("x")?;
+/// let mut items = [PollItem::new(&mut a, PollEvents::IN), PollItem::new(&mut b, PollEvents::IN)];
+/// assert_eq!(poll(&mut items, Some(Duration::from_secs(5)))?, 1);
+/// assert!(items[1].is_readable());
+/// # Ok::<(), isomq::Error>(())
+/// ```
+pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
+    let deadline = timeout.map(|t| Instant::now() + t);
+    let waiter = Arc::new(Waiter::default());
+    for item in items.iter() {
+        item.socket.signal().add_poller(&waiter);
+    }
+    let result = poll_loop(items, deadline, &waiter);
+    for item in items.iter() {
+        item.socket.signal().remove_poller(&waiter);
+    }
+    result
+}
+
+fn poll_loop(
+    items: &mut [PollItem<'_>],
+    deadline: Option<Instant>,
+    waiter: &Waiter,
+) -> Result<usize> {
+    loop {
+        // Reset before looking: a command arriving after the look raises the waiter again,
+        // so the wait below cannot miss it.
+        waiter.reset();
+        let mut ready = 0;
+        for item in items.iter_mut() {
+            item.revents = item.socket.readiness(item.events)?;
+            if !item.revents.is_empty() {
+                ready += 1;
+            }
+        }
+        if ready > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(ready);
+        }
+        waiter.wait(deadline);
+    }
+}

@@ -1,0 +1,159 @@
+//! Hostile input on the request-reply types, from raw ZMTP peers over tcp: each case has a
+//! defined outcome and the socket keeps working (DESIGN.md, "Bad input and faults").
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+
+use isomq::{Context, Error, Flags, Msg, SocketOption, SocketType};
+use isomq_tests::{recv_string, socket, PATIENCE};
+
+/// A ZMTP 3.1 NULL greeting (PROTOCOL.md §1).
+fn greeting() -> Vec<u8> {
+    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
+    let mut mechanism = b"NULL".to_vec();
+    mechanism.resize(20, 0);
+    g.extend_from_slice(&mechanism);
+    g.resize(64, 0);
+    g
+}
+
+/// One ZMTP frame: flags (MORE 0x01, COMMAND 0x04; LONG added when needed) and body.
+fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
+    let mut f = Vec::new();
+    if body.len() > 255 {
+        f.push(flags | 0x02);
+        f.extend_from_slice(&(body.len() as u64).to_be_bytes());
+    } else {
+        f.push(flags);
+        f.push(body.len() as u8);
+    }
+    f.extend_from_slice(body);
+    f
+}
+
+/// A READY command with `Socket-Type` and `Identity` (PROTOCOL.md §2.3).
+fn ready(socket_type: &str, identity: &[u8]) -> Vec<u8> {
+    let mut body = vec![5];
+    body.extend_from_slice(b"READY");
+    for (name, value) in [
+        (&b"Socket-Type"[..], socket_type.as_bytes()),
+        (b"Identity", identity),
+    ] {
+        body.push(name.len() as u8);
+        body.extend_from_slice(name);
+        body.extend_from_slice(&(value.len() as u32).to_be_bytes());
+        body.extend_from_slice(value);
+    }
+    frame(0x04, &body)
+}
+
+fn raw_client(ep: &str) -> TcpStream {
+    let s = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s
+}
+
+/// Reads until `tail` has been received (the stream ends with it).
+fn read_until_suffix(s: &mut TcpStream, tail: &[u8]) {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.ends_with(tail) {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "closed before {tail:?} arrived");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+// PROTOCOL.md §3.2 (libzmq rep.cpp, checked on the wire): "A message with no empty frame is
+// silently discarded"; the connection stays up and its next, well-formed request is served.
+#[test]
+fn rep_discards_a_request_without_delimiter() {
+    let ctx = Context::new();
+    let mut rep = socket(&ctx, SocketType::Rep);
+    rep.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = rep.last_endpoint().unwrap().to_owned();
+    let mut s = raw_client(&ep);
+    s.write_all(&greeting()).unwrap();
+    s.write_all(&ready("DEALER", b"")).unwrap();
+    s.write_all(&frame(0x01, b"no")).unwrap();
+    s.write_all(&frame(0x00, b"delimiter")).unwrap();
+    s.write_all(&frame(0x01, b"")).unwrap();
+    s.write_all(&frame(0x00, b"good")).unwrap();
+    assert_eq!(recv_string(&mut rep), "good");
+    rep.send("ok").unwrap();
+    // The reply carries the envelope back: an empty delimiter, then the body.
+    read_until_suffix(&mut s, &[0x01, 0x00, 0x00, 0x02, b'o', b'k']);
+}
+
+// libzmq accepts an Identity of any length from READY (mechanism.cpp sets the peer's routing
+// id from the property as it is; only ZMQ_ROUTING_ID set locally is limited to 255 bytes).
+// A 300-byte identity is used as is, and replies reach that peer.
+#[test]
+fn router_accepts_an_identity_longer_than_255_bytes() {
+    let ctx = Context::new();
+    let mut router = socket(&ctx, SocketType::Router);
+    router.bind("tcp://127.0.0.1:*").unwrap();
+    let ep = router.last_endpoint().unwrap().to_owned();
+    let long_id = vec![b'i'; 300];
+    let mut s = raw_client(&ep);
+    s.write_all(&greeting()).unwrap();
+    s.write_all(&ready("DEALER", &long_id)).unwrap();
+    s.write_all(&frame(0x00, b"hello")).unwrap();
+    let got = router.recv_multipart().unwrap();
+    assert_eq!(got[0].as_slice(), &long_id[..]);
+    assert_eq!(got[1].as_slice(), b"hello");
+    router
+        .send_multipart([Msg::from(long_id.clone()), Msg::from("back")])
+        .unwrap();
+    read_until_suffix(&mut s, &[0x00, 0x04, b'b', b'a', b'c', b'k']);
+    // Locally, ROUTING_ID keeps libzmq's 1..255 limit.
+    assert!(matches!(
+        router.set_option(SocketOption::RoutingId(long_id)),
+        Err(Error::Inval(_))
+    ));
+}
+
+// PROTOCOL.md §3.2: a reply whose first frame is not an empty delimiter is rejected by
+// libzmq's req_session as a protocol error and the connection is closed. isomq: the reply is
+// never delivered, the REQ closes that connection, and the process goes on.
+#[test]
+fn req_closes_a_connection_that_sends_a_malformed_reply() {
+    let ctx = Context::new();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("tcp://{}", listener.local_addr().unwrap());
+    let mut req = socket(&ctx, SocketType::Req);
+    req.connect(&ep).unwrap();
+    req.send("question").unwrap();
+    let (mut s, _) = listener.accept().unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(&greeting()).unwrap();
+    s.write_all(&ready("REP", b"")).unwrap();
+    // The request arrives behind its delimiter...
+    read_until_suffix(&mut s, b"question");
+    // ...and the reply comes back without one.
+    s.write_all(&frame(0x00, b"malformed")).unwrap();
+    // The REQ looks at the reply when asked for it: poll it until the connection closes.
+    s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 256];
+    loop {
+        assert_eq!(req.recv_flags(Flags::DONTWAIT).unwrap_err(), Error::Again);
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "REQ did not close the connection"
+        );
+    }
+    // The REQ still awaits its reply (a protocol error does not answer a request).
+    assert_eq!(req.send("again").unwrap_err(), Error::Fsm);
+}

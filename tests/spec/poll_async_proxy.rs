@@ -1,0 +1,310 @@
+//! The poller (`zmq_poll`), the async API and the proxy (`zmq_proxy`,
+//! `zmq_proxy_steerable`), over every transport where it matters.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll, Wake};
+use std::thread;
+use std::time::Duration;
+
+use isomq::{
+    poll, proxy, proxy_steerable, Context, Error, Flags, PollEvents, PollItem, SocketOption,
+    SocketType,
+};
+use isomq_tests::{bind, recv_string, socket, Transport, ALL};
+
+/// The smallest executor: polls on this thread, parks until woken. Proves the futures
+/// need nothing from a particular runtime.
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct Unpark(thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut f = pin!(f);
+    let waker = Arc::new(Unpark(thread::current())).into();
+    let mut cx = TaskContext::from_waker(&waker);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+        thread::park();
+    }
+}
+
+// zmq_poll(3): "returns the number of zmq_pollitem_t structures with events signaled in
+// revents", and only those items have revents set.
+fn poll_reports_the_ready_socket(t: Transport) {
+    let ctx = Context::new();
+    let mut pulls: Vec<_> = (0..3).map(|_| socket(&ctx, SocketType::Pull)).collect();
+    let eps: Vec<String> = pulls.iter_mut().map(|p| bind(p, t)).collect();
+    let mut push = socket(&ctx, SocketType::Push);
+    push.connect(&eps[1]).unwrap();
+    push.send("x").unwrap();
+    let [a, b, c] = &mut pulls[..] else {
+        unreachable!()
+    };
+    let mut items = [
+        PollItem::new(a, PollEvents::IN),
+        PollItem::new(b, PollEvents::IN),
+        PollItem::new(c, PollEvents::IN),
+    ];
+    assert_eq!(poll(&mut items, None).unwrap(), 1, "{t:?}");
+    assert!(!items[0].is_readable() && items[1].is_readable() && !items[2].is_readable());
+    assert_eq!(recv_string(items[1].socket()), "x");
+}
+
+#[test]
+fn poll_reports_the_ready_socket_all_transports() {
+    for t in ALL {
+        poll_reports_the_ready_socket(t);
+    }
+}
+
+// zmq_poll(3): "If none of the requested events have occurred ... within timeout
+// milliseconds, zmq_poll() shall return ... 0"; a zero timeout only looks.
+#[test]
+fn poll_times_out_with_zero() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    bind(&mut pull, Transport::Tcp);
+    let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
+    assert_eq!(poll(&mut items, Some(Duration::ZERO)).unwrap(), 0);
+    assert_eq!(
+        poll(&mut items, Some(Duration::from_millis(20))).unwrap(),
+        0
+    );
+    assert!(items[0].revents().is_empty());
+}
+
+// The poller sleeps (no busy loop) until a message arrives from another thread.
+#[test]
+fn poll_wakes_when_a_message_arrives() {
+    for t in ALL {
+        let ctx = Context::new();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let mut push = socket(&ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        let sender = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(30));
+            push.send("late").unwrap();
+            push
+        });
+        let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
+        assert_eq!(poll(&mut items, None).unwrap(), 1, "{t:?}");
+        assert_eq!(recv_string(&mut pull), "late");
+        drop(sender.join().unwrap());
+    }
+}
+
+// ZMQ_POLLOUT: "at least one message may be sent to the socket without blocking". A PUSH
+// with no peer is not writable; once a peer connects it is.
+#[test]
+fn pollout_follows_peers() {
+    let ctx = Context::new();
+    let mut push = socket(&ctx, SocketType::Push);
+    let ep = bind(&mut push, Transport::Tcp);
+    {
+        let mut items = [PollItem::new(&mut push, PollEvents::OUT)];
+        assert_eq!(poll(&mut items, Some(Duration::ZERO)).unwrap(), 0);
+    }
+    let mut pull = socket(&ctx, SocketType::Pull);
+    pull.connect(&ep).unwrap();
+    let mut items = [PollItem::new(&mut push, PollEvents::OUT | PollEvents::IN)];
+    assert_eq!(poll(&mut items, None).unwrap(), 1);
+    assert!(items[0].is_writable() && !items[0].is_readable());
+}
+
+// zmq_ctx_term(3): blocking operations, zmq_poll included, return ETERM.
+#[test]
+fn poll_returns_eterm_on_terminate() {
+    let ctx = Context::new();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    pull.bind("inproc://eterm-poll").unwrap();
+    let waiter = thread::spawn(move || {
+        let r = {
+            let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
+            poll(&mut items, None)
+        };
+        drop(pull);
+        r
+    });
+    thread::sleep(Duration::from_millis(20));
+    ctx.terminate();
+    assert_eq!(waiter.join().unwrap().err(), Some(Error::Term));
+}
+
+// The async API: futures woken by the socket's signal, with no thread per socket.
+#[test]
+fn async_recv_and_send() {
+    for t in ALL {
+        let ctx = Context::new();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let mut push = socket(&ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        let sender = thread::spawn(move || {
+            block_on(async {
+                thread::sleep(Duration::from_millis(10));
+                push.send_multipart_async(["a", "b"]).await.unwrap();
+                push.send_async("c").await.unwrap();
+            });
+            push
+        });
+        let frames = block_on(pull.recv_multipart_async()).unwrap();
+        assert_eq!(frames.len(), 2, "{t:?}");
+        assert_eq!(frames[1].as_slice(), b"b");
+        assert_eq!(block_on(pull.recv_async()).unwrap().as_slice(), b"c");
+        drop(sender.join().unwrap());
+    }
+}
+
+// An async send at the HWM waits (instead of failing) until the peer reads.
+#[test]
+fn async_send_waits_at_hwm() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    pull.set_option(SocketOption::RcvHwm(1)).unwrap();
+    let ep = bind(&mut pull, Transport::Inproc);
+    let mut push = socket(&ctx, SocketType::Push);
+    push.set_option(SocketOption::SndHwm(1)).unwrap();
+    push.connect(&ep).unwrap();
+    while push.send_flags("fill", Flags::DONTWAIT).is_ok() {}
+    let reader = thread::spawn(move || {
+        thread::sleep(Duration::from_millis(20));
+        while recv_string(&mut pull) != "last" {}
+        pull
+    });
+    block_on(push.send_async("last")).unwrap();
+    drop(reader.join().unwrap());
+}
+
+// zmq_proxy(3): "The proxy connects a frontend socket to a backend socket ... data flows
+// from frontend to backend" (here PULL → PUSH, the streamer), and "if the capture socket is
+// not NULL, the proxy shall send all messages, received on both frontend and backend, to
+// the capture socket". It returns when the context terminates.
+#[test]
+fn proxy_streamer_with_capture() {
+    let ctx = Context::new();
+    let mut input = socket(&ctx, SocketType::Push);
+    let mut output = socket(&ctx, SocketType::Pull);
+    let mut frontend = ctx.socket(SocketType::Pull).unwrap();
+    let mut backend = ctx.socket(SocketType::Push).unwrap();
+    let mut capture = ctx.socket(SocketType::Push).unwrap();
+    let mut tap = socket(&ctx, SocketType::Pull);
+    frontend.bind("tcp://127.0.0.1:*").unwrap();
+    backend.bind("ipc://@isomq-proxy-backend-test").unwrap();
+    capture.bind("inproc://capture").unwrap();
+    tap.connect("inproc://capture").unwrap();
+    input.connect(frontend.last_endpoint().unwrap()).unwrap();
+    output.connect(backend.last_endpoint().unwrap()).unwrap();
+    let runner = thread::spawn(move || {
+        let r = proxy(&mut frontend, &mut backend, Some(&mut capture));
+        drop((frontend, backend, capture));
+        r
+    });
+    input.send_multipart(["job", "1"]).unwrap();
+    let got = output.recv_multipart().unwrap();
+    assert_eq!(got[0].as_slice(), b"job");
+    assert_eq!(got[1].as_slice(), b"1");
+    assert_eq!(tap.recv_multipart().unwrap().len(), 2);
+    drop((input, output, tap));
+    ctx.terminate();
+    assert_eq!(runner.join().unwrap(), Err(Error::Term));
+}
+
+// An XSUB↔XPUB forwarder: subscriptions flow upstream through the proxy, data downstream.
+#[test]
+fn proxy_forwarder_xsub_xpub() {
+    let ctx = Context::new();
+    let mut publisher = socket(&ctx, SocketType::Pub);
+    let up = bind(&mut publisher, Transport::Tcp);
+    let mut xsub = ctx.socket(SocketType::XSub).unwrap();
+    xsub.connect(&up).unwrap();
+    let mut xpub = ctx.socket(SocketType::XPub).unwrap();
+    xpub.bind("tcp://127.0.0.1:*").unwrap();
+    let down = xpub.last_endpoint().unwrap().to_owned();
+    let mut control = ctx.socket(SocketType::Pair).unwrap();
+    control.bind("inproc://forwarder-control").unwrap();
+    let runner = thread::spawn(move || {
+        let r = proxy_steerable(&mut xsub, &mut xpub, None, &mut control);
+        drop((xsub, xpub, control));
+        r
+    });
+    let mut sub = socket(&ctx, SocketType::Sub);
+    sub.subscribe("w").unwrap();
+    sub.connect(&down).unwrap();
+    sub.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(20))))
+        .unwrap();
+    loop {
+        publisher.send("w: sunny").unwrap();
+        if let Ok(m) = sub.recv() {
+            assert_eq!(m.as_slice(), b"w: sunny");
+            break;
+        }
+    }
+    let mut ctl = socket(&ctx, SocketType::Pair);
+    ctl.connect("inproc://forwarder-control").unwrap();
+    ctl.send("STATISTICS").unwrap();
+    let stats = ctl.recv_multipart().unwrap();
+    assert_eq!(stats.len(), 8);
+    let frontend_in = u64::from_ne_bytes(stats[0].as_slice().try_into().unwrap());
+    assert!(frontend_in >= 1);
+    ctl.send("TERMINATE").unwrap();
+    let final_stats = runner.join().unwrap().unwrap();
+    assert!(
+        final_stats.backend_in_msgs >= 1,
+        "the subscription went upstream"
+    );
+}
+
+// libzmq ZMQ_FD: a descriptor an external event loop can wait on; it signals whenever the
+// socket may have become readable or writable, after which the loop checks and receives.
+#[test]
+fn readiness_fd_drives_an_external_event_loop() {
+    use mio::unix::SourceFd;
+    use mio::{Events, Interest, Poll as MioPoll, Token};
+
+    for t in ALL {
+        let ctx = Context::new();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let fd = pull.readiness_fd().unwrap();
+        let mut mio_poll = MioPoll::new().unwrap();
+        mio_poll
+            .registry()
+            .register(&mut SourceFd(&fd), Token(7), Interest::READABLE)
+            .unwrap();
+        let mut push = socket(&ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        let sender = thread::spawn(move || {
+            for i in 0..50 {
+                if i % 10 == 0 {
+                    thread::sleep(Duration::from_millis(5));
+                }
+                push.send(format!("{i}")).unwrap();
+            }
+            push
+        });
+        let mut events = Events::with_capacity(4);
+        let mut got = Vec::new();
+        while got.len() < 50 {
+            mio_poll
+                .poll(&mut events, Some(isomq_tests::PATIENCE))
+                .unwrap();
+            assert!(!events.is_empty(), "{t:?}: the fd never signalled");
+            while let Ok(m) = pull.recv_flags(Flags::DONTWAIT) {
+                got.push(String::from_utf8_lossy(m.as_slice()).into_owned());
+            }
+        }
+        let expected: Vec<String> = (0..50).map(|i| i.to_string()).collect();
+        assert_eq!(got, expected, "{t:?}");
+        drop(sender.join().unwrap());
+    }
+}
