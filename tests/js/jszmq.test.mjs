@@ -1,6 +1,5 @@
 // isomq's wasm sockets against jszmq, an independent ZWS 2.0 implementation, as the bound
-// (server) peer. jszmq's server picks the first subprotocol offered and speaks only bare
-// `ZWS2.0`, so these sockets offer just that one.
+// (server) peer. jszmq speaks only bare `ZWS2.0`, which is also what a WebSocket API can offer.
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -8,6 +7,7 @@ import jszmq from "jszmq";
 import { Socket } from "isomq";
 import { bytes, jszmqBound, jszmqNext, next, text } from "./helpers.mjs";
 
+// The default offer (bare ZWS2.0, see BROWSER_PROTOCOLS), spelled out once to test the option.
 const BARE = { subprotocols: ["ZWS2.0"] };
 
 /** Waits until the jszmq XPUB has seen the subscription `topic` (a `01 topic` message). */

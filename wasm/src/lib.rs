@@ -45,4 +45,4 @@ mod web;
 pub use context::Context;
 pub use host::SocketEvent;
 pub use options::SocketOption;
-pub use socket::Socket;
+pub use socket::{Socket, BROWSER_PROTOCOLS};

@@ -112,7 +112,7 @@ impl Session {
         self.pipe.id()
     }
 
-    fn key(&self) -> ConnKey {
+    pub(crate) fn key(&self) -> ConnKey {
         ConnKey {
             socket: self.socket,
             session: self.id,
@@ -132,12 +132,19 @@ impl Session {
             .is_some_and(Connection::is_ready)
     }
 
-    /// Opens a WebSocket (the first time at once, later from the reconnect timer).
-    pub(crate) fn start(&mut self, host: &dyn Host) {
+    /// Opens a WebSocket (the first time at once, later from the reconnect timer). Err: the
+    /// environment refused to make one; a reconnect is scheduled.
+    pub(crate) fn start(&mut self, host: &dyn Host) -> isomq_core::Result<()> {
         self.generation += 1;
         match host.open(&self.url, &self.protocols, self.key()) {
-            Ok(ws) => self.engine = Some(Engine { ws, conn: None }),
-            Err(_) => self.schedule_reconnect(host),
+            Ok(ws) => {
+                self.engine = Some(Engine { ws, conn: None });
+                Ok(())
+            }
+            Err(e) => {
+                self.schedule_reconnect(host);
+                Err(e)
+            }
         }
     }
 
@@ -174,7 +181,10 @@ impl Session {
             return;
         }
         match key.kind {
-            TimerKind::Reconnect if self.engine.is_none() => self.start(host),
+            TimerKind::Reconnect if self.engine.is_none() => {
+                // A failure schedules the next attempt.
+                let _ = self.start(host);
+            }
             TimerKind::Reconnect => {}
             TimerKind::Drain => {
                 self.drain_timer = false;

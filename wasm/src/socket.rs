@@ -5,7 +5,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use isomq_core::zws::CLIENT_PROTOCOLS;
 use isomq_core::{Endpoint, Error, Msg, Pattern, PatternOption, Pipe, PipeId, Result, SocketType};
 
 use crate::context::{ChannelNotify, Context, Owner, State};
@@ -13,6 +12,12 @@ use crate::host::Host;
 use crate::inproc::{self, Pending};
 use crate::options::{SocketOption, SocketOptions};
 use crate::session::Session;
+
+/// The ZWS subprotocols a socket offers by default: bare `ZWS2.0` only. The WebSocket API
+/// (browsers, Node's `WebSocket`, the `ws` package) refuses `ZWS2.0/NULL`, since `/` may not
+/// appear in a subprotocol token (RFC 6455 §4.1); over bare `ZWS2.0` socket types are not
+/// checked, as in libzmq.
+pub const BROWSER_PROTOCOLS: [&str; 1] = ["ZWS2.0"];
 
 /// What an endpoint of the socket is attached to, for disconnect/unbind.
 #[derive(Debug)]
@@ -126,7 +131,7 @@ impl Socket {
     /// Connects to `ws://host:port/path` (`wss://` too) or `inproc://name`. WebSocket
     /// connections are made, and remade after failures, in the background; messages queue up
     /// to SNDHWM meanwhile. `protocols`: the ZWS subprotocols to offer, best first (default
-    /// `ZWS2.0/NULL`, `ZWS2.0`).
+    /// [`BROWSER_PROTOCOLS`]).
     ///
     /// # Errors
     /// [`Error::Inval`] for a malformed endpoint, [`Error::ProtoNoSupport`] for a transport
@@ -138,14 +143,13 @@ impl Socket {
             }
             check_ws_url(endpoint)?;
             let protocols = protocols
-                .unwrap_or_else(|| CLIENT_PROTOCOLS.iter().map(|p| (*p).to_owned()).collect());
+                .unwrap_or_else(|| BROWSER_PROTOCOLS.iter().map(|p| (*p).to_owned()).collect());
             if protocols.is_empty() {
                 return Err(Error::Inval("no ZWS subprotocol to offer".into()));
             }
             let pipe_id = st.next_id();
             let session_id = st.next_id();
             let (mine, theirs) = Pipe::pair(pipe_id, core.options.sndhwm, core.options.rcvhwm);
-            core.attach(mine);
             theirs.attach(st.notify(Owner::Session(core.id, session_id)));
             let mut session = Session::new(
                 session_id,
@@ -156,7 +160,13 @@ impl Socket {
                 core.options.clone(),
                 theirs,
             );
-            session.start(host);
+            // The first attempt reports what the environment refuses outright (a malformed URL,
+            // a subprotocol it will not send); later failures are retried.
+            if let Err(e) = session.start(host) {
+                host.cancel_timers(session.key());
+                return Err(e);
+            }
+            core.attach(mine);
             core.sessions.insert(session_id, session);
             core.endpoints
                 .push((endpoint.to_owned(), Attachment::Session(session_id)));
