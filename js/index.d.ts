@@ -1,0 +1,101 @@
+/**
+ * isomq: ZeroMQ sockets for browsers and Node over WebSocket (ZWS 2.0), and inproc://
+ * between sockets of one page. The routing is isomq's Rust core compiled to WebAssembly.
+ *
+ * Flow control: `send()` waits while the socket's SNDHWM is reached (PUB and XPUB drop
+ * instead, as in ZeroMQ). A browser WebSocket cannot be paused, so inbound messages that
+ * arrive while RCVHWM messages are already waiting unread on that connection are dropped and
+ * counted in {@link Socket.dropped}: read promptly, or raise `rcvhwm`.
+ */
+
+/** Socket types; REQ, REP, DEALER and ROUTER too. Case does not matter. */
+export type SocketType =
+    | "pub" | "sub" | "xpub" | "xsub" | "push" | "pull" | "pair"
+    | "req" | "rep" | "dealer" | "router";
+
+/** One frame as given to send(): strings are sent as UTF-8. */
+export type Frame = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+/** Socket options (ZeroMQ's, by their JavaScript names). */
+export interface SocketOptions {
+    /** ZMQ_SNDHWM: messages queued per connection before send() waits. Default 1000; 0 = none. */
+    sndhwm?: number;
+    /** ZMQ_RCVHWM: messages kept unread per connection; beyond, inbound messages are dropped and counted. Default 1000. */
+    rcvhwm?: number;
+    /** ZMQ_RECONNECT_IVL in ms (default 100); -1 disables reconnection. */
+    reconnectIvl?: number;
+    /** ZMQ_RECONNECT_IVL_MAX in ms: the delay doubles up to this (default 10000); 0 = fixed interval plus jitter. */
+    reconnectIvlMax?: number;
+    /** ZMQ_MAXMSGSIZE in bytes; larger frames close the connection. -1 = no limit (default). */
+    maxMsgSize?: number;
+    /** ZMQ_ROUTING_ID (REQ, DEALER, ROUTER). */
+    routingId?: string | Uint8Array;
+    /** ZMQ_XPUB_VERBOSE (XPUB). */
+    xpubVerbose?: boolean;
+    /** ZMQ_XPUB_VERBOSER (XPUB). */
+    xpubVerboser?: boolean;
+    /** ZMQ_XPUB_NODROP (PUB, XPUB). */
+    xpubNodrop?: boolean;
+}
+
+/** Options of one connect(). */
+export interface ConnectOptions {
+    /** ZWS subprotocols to offer, best first. Default ["ZWS2.0"]. */
+    subprotocols?: string[];
+}
+
+/** An error from the socket; `code` is ZeroMQ's name (EAGAIN, ETERM, ENOTSUP, EINVAL, ...). */
+export interface IsomqError extends Error {
+    code: string;
+}
+
+/** A ZeroMQ socket. */
+export class Socket implements AsyncIterable<Uint8Array[]> {
+    /** A new socket; throws (code EINVAL) for an unknown type. */
+    constructor(type: SocketType, options?: SocketOptions);
+    /** The type, lower case. */
+    readonly type: string;
+    /**
+     * Connects to `ws://host:port/path`, `wss://...` or `inproc://name`. WebSocket
+     * connections are made, and remade with backoff after failures, in the background;
+     * messages queue up to SNDHWM meanwhile; subscriptions are replayed after each reconnect.
+     */
+    connect(endpoint: string, options?: ConnectOptions): this;
+    /** Binds `inproc://name` (a page cannot accept WebSocket connections). */
+    bind(endpoint: string): this;
+    /** Undoes a connect() or bind(). */
+    disconnect(endpoint: string): void;
+    /** SUB/XSUB: receive messages whose first frame starts with `topic` ("" = everything). */
+    subscribe(topic?: Frame): void;
+    /** SUB/XSUB: undo one subscribe(topic). */
+    unsubscribe(topic?: Frame): void;
+    /** Sets an option; connection options apply to later connect() calls. */
+    setOption<K extends keyof SocketOptions>(name: K, value: SocketOptions[K]): void;
+    /** Inbound messages dropped because RCVHWM was reached. */
+    readonly dropped: number;
+    /** Sends one message (a frame or an array of frames); resolves when the socket took it. */
+    send(message: Frame | Frame[]): Promise<void>;
+    /** Receives one message as its frames. */
+    recv(): Promise<Uint8Array[]>;
+    /** Iterates over received messages until the socket is closed. */
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array[]>;
+    /** "connect": a connection completed its handshake; "disconnect": it was lost. */
+    on(event: "connect" | "disconnect", listener: (endpoint: string) => void): this;
+    /** Removes a listener. */
+    off(event: "connect" | "disconnect", listener: (endpoint: string) => void): this;
+    /**
+     * Closes the socket: queued messages are handed to open connections, the rest dropped;
+     * pending send()/recv() reject with code ETERM.
+     */
+    close(): void;
+}
+
+/**
+ * The WebSocket class to dial with (default: `globalThis.WebSocket`). For Node 20 without
+ * `--experimental-websocket`: `setWebSocket((await import("ws")).WebSocket)`. `null` restores
+ * the default.
+ */
+export function setWebSocket(cls: (new (url: string, protocols?: string[]) => unknown) | null): void;
+
+/** A frame's bytes decoded as UTF-8. */
+export function text(frame: Uint8Array): string;

@@ -1,0 +1,270 @@
+// isomq for browsers and Node: ZeroMQ sockets over WebSocket (ZWS 2.0), and inproc:// between
+// sockets of one page. The routing is isomq's Rust core compiled to WebAssembly; this file
+// adds promises, async iteration, strings and events. See index.d.ts for the API.
+
+import init, { WasmContext } from "./wasm/isomq_wasm.js";
+
+const WASM_URL = new URL("./wasm/isomq_wasm_bg.wasm", import.meta.url);
+
+async function loadWasm() {
+    const isNode = typeof process !== "undefined" && process.versions != null && process.versions.node != null;
+    if (isNode && WASM_URL.protocol === "file:") {
+        // Node's fetch cannot read file: URLs, so read the bytes ourselves. The module name
+        // is in a variable so that bundlers do not try to resolve it for the browser.
+        const fsName = "node:fs/promises";
+        const { readFile } = await import(/* @vite-ignore */ fsName);
+        await init({ module_or_path: await readFile(WASM_URL) });
+    } else {
+        await init({ module_or_path: WASM_URL });
+    }
+}
+
+await loadWasm();
+
+let WebSocketClass = null;
+
+/**
+ * Sets the WebSocket class used for ws:// and wss:// (default: the global `WebSocket`).
+ * In Node 20 without `--experimental-websocket`, pass the `ws` package's class.
+ */
+export function setWebSocket(cls) {
+    WebSocketClass = cls;
+}
+
+function webSocketClass() {
+    return WebSocketClass ?? globalThis.WebSocket ?? null;
+}
+
+// Called by the core as `new Dial(url, protocols)`; returning an object from a constructor
+// makes that object the result, so the class can be chosen at dial time.
+function Dial(url, protocols) {
+    const cls = webSocketClass();
+    if (cls == null) {
+        throw new Error("no WebSocket class: see setWebSocket()");
+    }
+    return new cls(url, protocols);
+}
+
+const sockets = new Map();
+
+const context = new WasmContext(Dial, (id, kind, endpoint) => {
+    const socket = sockets.get(id);
+    if (socket !== undefined) {
+        socket._event(kind, endpoint);
+    }
+});
+
+
+function toFrame(part) {
+    if (typeof part === "string" || part instanceof Uint8Array) {
+        return part;
+    }
+    if (part instanceof ArrayBuffer) {
+        return new Uint8Array(part);
+    }
+    if (ArrayBuffer.isView(part)) {
+        return new Uint8Array(part.buffer, part.byteOffset, part.byteLength);
+    }
+    throw new TypeError("a frame must be a string, Uint8Array, ArrayBuffer or typed array");
+}
+
+function toFrames(msg) {
+    return Array.isArray(msg) ? msg.map(toFrame) : [toFrame(msg)];
+}
+
+function termError() {
+    const e = new Error("socket closed (ETERM)");
+    e.code = "ETERM";
+    return e;
+}
+
+/** A ZeroMQ socket: `new Socket("sub")`. */
+export class Socket {
+    constructor(type, options = {}) {
+        this._raw = context.socket(String(type));
+        this._id = this._raw.id;
+        this.type = String(type).toLowerCase();
+        this._sends = [];
+        this._recvs = [];
+        this._listeners = new Map();
+        this._closed = false;
+        sockets.set(this._id, this);
+        for (const [name, value] of Object.entries(options)) {
+            this.setOption(name, value);
+        }
+    }
+
+    /** Connects to ws://, wss:// or inproc://. Returns this. */
+    connect(endpoint, options = {}) {
+        if (/^wss?:\/\//.test(endpoint) && webSocketClass() == null) {
+            throw new Error(
+                "no WebSocket class: run Node with --experimental-websocket, or call " +
+                    "setWebSocket(WebSocket) with the `ws` package's class",
+            );
+        }
+        this._raw.connect(endpoint, options.subprotocols ?? undefined);
+        return this;
+    }
+
+    /** Binds inproc:// (a page cannot accept WebSocket connections). Returns this. */
+    bind(endpoint) {
+        this._raw.bind(endpoint);
+        return this;
+    }
+
+    /** Undoes a connect or bind. */
+    disconnect(endpoint) {
+        this._raw.disconnect(endpoint);
+    }
+
+    /** SUB: receive messages whose first frame starts with `topic` ("" = all). */
+    subscribe(topic = "") {
+        this._raw.subscribe(toFrame(topic));
+    }
+
+    /** SUB: undo one subscribe(topic). */
+    unsubscribe(topic = "") {
+        this._raw.unsubscribe(toFrame(topic));
+    }
+
+    /** Sets an option; see index.d.ts for the names. */
+    setOption(name, value) {
+        this._raw.setOption(name, value);
+    }
+
+    /** Inbound messages dropped because RCVHWM was reached (not read fast enough). */
+    get dropped() {
+        return this._closed ? 0 : this._raw.dropped;
+    }
+
+    /** Sends one message; resolves once the socket has taken it (waits at SNDHWM). */
+    send(msg) {
+        if (this._closed) {
+            return Promise.reject(termError());
+        }
+        let frames;
+        try {
+            frames = toFrames(msg);
+            if (this._sends.length === 0 && this._raw.send(frames)) {
+                return Promise.resolve();
+            }
+        } catch (e) {
+            return Promise.reject(e);
+        }
+        return new Promise((resolve, reject) => this._sends.push({ frames, resolve, reject }));
+    }
+
+    /** Receives one message as an array of Uint8Array frames. */
+    recv() {
+        if (this._closed) {
+            return Promise.reject(termError());
+        }
+        if (this._recvs.length === 0) {
+            try {
+                const msg = this._raw.recv();
+                if (msg !== undefined) {
+                    return Promise.resolve(msg);
+                }
+            } catch (e) {
+                return Promise.reject(e);
+            }
+        }
+        return new Promise((resolve, reject) => this._recvs.push({ resolve, reject }));
+    }
+
+    /** `for await (const frames of socket)`: ends when the socket is closed. */
+    [Symbol.asyncIterator]() {
+        return {
+            next: async () => {
+                try {
+                    return { value: await this.recv(), done: false };
+                } catch (e) {
+                    if (e.code === "ETERM") {
+                        return { value: undefined, done: true };
+                    }
+                    throw e;
+                }
+            },
+            return: async () => ({ value: undefined, done: true }),
+        };
+    }
+
+    /** Listens for "connect" and "disconnect" (argument: the endpoint). */
+    on(event, listener) {
+        if (!this._listeners.has(event)) {
+            this._listeners.set(event, new Set());
+        }
+        this._listeners.get(event).add(listener);
+        return this;
+    }
+
+    /** Removes a listener added with on(). */
+    off(event, listener) {
+        this._listeners.get(event)?.delete(listener);
+        return this;
+    }
+
+    /**
+     * Closes the socket: messages queued for open connections are handed to them, others are
+     * dropped; pending send()/recv() reject with code ETERM.
+     */
+    close() {
+        if (this._closed) {
+            return;
+        }
+        this._closed = true;
+        sockets.delete(this._id);
+        this._raw.close();
+        const err = termError();
+        for (const w of this._sends.splice(0)) w.reject(err);
+        for (const w of this._recvs.splice(0)) w.reject(err);
+    }
+
+    _event(kind, endpoint) {
+        if (kind === "wake") {
+            this._retry();
+            return;
+        }
+        for (const listener of this._listeners.get(kind) ?? []) {
+            try {
+                listener(endpoint);
+            } catch (e) {
+                queueMicrotask(() => {
+                    throw e;
+                });
+            }
+        }
+    }
+
+    _retry() {
+        while (this._sends.length > 0 && !this._closed) {
+            const w = this._sends[0];
+            try {
+                if (!this._raw.send(w.frames)) break;
+                this._sends.shift();
+                w.resolve();
+            } catch (e) {
+                this._sends.shift();
+                w.reject(e);
+            }
+        }
+        while (this._recvs.length > 0 && !this._closed) {
+            let msg;
+            try {
+                msg = this._raw.recv();
+            } catch (e) {
+                this._recvs.shift().reject(e);
+                continue;
+            }
+            if (msg === undefined) break;
+            this._recvs.shift().resolve(msg);
+        }
+    }
+}
+
+/** Text of a frame, decoded as UTF-8. */
+export function text(frame) {
+    return decoder.decode(frame);
+}
+
+const decoder = new TextDecoder();

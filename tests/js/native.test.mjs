@@ -1,0 +1,113 @@
+// isomq's wasm sockets against native isomq sockets over ws://, the native side being the
+// `isomq cat` CLI (ISOMQ_BIN, default target/debug/isomq), which prints `bound <endpoint>` on
+// stderr and one line per message (frames separated by TAB) on stdout.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { Socket } from "isomq";
+import { next, text } from "./helpers.mjs";
+
+const BIN = process.env.ISOMQ_BIN ?? fileURLToPath(new URL("../../target/debug/isomq", import.meta.url));
+
+/** Starts `isomq cat ...`; resolves once it is bound: { proc, endpoint, line(), close() }. */
+async function cli(...args) {
+    const proc = spawn(BIN, ["cat", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const lines = [];
+    const waiters = [];
+    createInterface({ input: proc.stdout }).on("line", (l) => {
+        const w = waiters.shift();
+        if (w) w(l);
+        else lines.push(l);
+    });
+    let stderr = "";
+    const endpoint = await new Promise((resolve, reject) => {
+        proc.stderr.on("data", (d) => {
+            stderr += d;
+            const m = stderr.match(/bound (\S+)/);
+            if (m) resolve(m[1]);
+        });
+        proc.on("exit", (code) => reject(new Error(`isomq exited (${code}): ${stderr}`)));
+    });
+    return {
+        proc,
+        endpoint,
+        line: () => (lines.length > 0 ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r))),
+        close: async () => {
+            if (proc.exitCode === null && proc.signalCode === null) {
+                proc.kill();
+                await once(proc, "exit");
+            }
+        },
+    };
+}
+
+test("native XPUB to wasm SUB: subscription arrives, only matching topics come back", { timeout: 20000 }, async () => {
+    const xpub = await cli("xpub", "--bind", "ws://127.0.0.1:*/metrics");
+    const sub = new Socket("sub").connect(xpub.endpoint);
+    sub.subscribe("cpu");
+    assert.equal(await xpub.line(), "\u0001cpu");
+    xpub.proc.stdin.write("mem\t1\ncpu\t2\ndisk\t3\ncpu0\t4\ncpu-end\t5\n");
+    const got = [];
+    for await (const frames of sub) {
+        got.push(frames.map(text).join("\t"));
+        if (text(frames[0]) === "cpu-end") break;
+    }
+    assert.deepEqual(got, ["cpu\t2", "cpu0\t4", "cpu-end\t5"]);
+    sub.close();
+    await xpub.close();
+});
+
+test("wasm PUSH to native PULL, multipart", { timeout: 20000 }, async () => {
+    const pull = await cli("pull", "--bind", "ws://127.0.0.1:*/jobs", "--count", "3");
+    const push = new Socket("push").connect(pull.endpoint);
+    for (let i = 0; i < 3; i++) await push.send(["job", String(i)]);
+    for (let i = 0; i < 3; i++) assert.equal(await pull.line(), `job\t${i}`);
+    push.close();
+    await pull.close();
+});
+
+test("native PUSH to wasm PULL, multipart", { timeout: 20000 }, async () => {
+    const push = await cli("push", "--bind", "ws://127.0.0.1:*/jobs");
+    const pull = new Socket("pull").connect(push.endpoint);
+    push.proc.stdin.write("a\t1\nb\t2\n");
+    assert.deepEqual((await pull.recv()).map(text), ["a", "1"]);
+    assert.deepEqual((await pull.recv()).map(text), ["b", "2"]);
+    pull.close();
+    await push.close();
+});
+
+test("wasm REQ to native REP: a 1 MiB request echoed back", { timeout: 30000 }, async () => {
+    const rep = await cli("rep", "--bind", "ws://127.0.0.1:*/echo", "--echo");
+    const req = new Socket("req").connect(rep.endpoint);
+    const big = "x".repeat(1 << 20).replace(/x/g, (_, i) => String.fromCharCode(97 + (i % 26)));
+    for (const body of ["hello", big]) {
+        await req.send(["q", body]);
+        const [q, echoed] = await req.recv();
+        assert.equal(text(q), "q");
+        assert.equal(text(echoed), body);
+    }
+    req.close();
+    await rep.close();
+});
+
+test("wasm SUB resubscribes after the native publisher restarts", { timeout: 30000 }, async () => {
+    let xpub = await cli("xpub", "--bind", "ws://127.0.0.1:*/feed");
+    const endpoint = xpub.endpoint;
+    const sub = new Socket("sub", { reconnectIvl: 50, reconnectIvlMax: 200 }).connect(endpoint);
+    sub.subscribe("news");
+    assert.equal(await xpub.line(), "\u0001news");
+    const lost = next(sub, "disconnect");
+    await xpub.close();
+    await lost;
+    xpub = await cli("xpub", "--bind", endpoint);
+    // Only the SUB's replay can put this subscription on the new publisher.
+    assert.equal(await xpub.line(), "\u0001news");
+    xpub.proc.stdin.write("weather\tx\nnews\tafter\n");
+    assert.deepEqual((await sub.recv()).map(text), ["news", "after"]);
+    sub.close();
+    await xpub.close();
+});

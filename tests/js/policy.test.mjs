@@ -1,0 +1,44 @@
+// The documented policies: inbound overflow at RCVHWM is dropped and counted; the `ws`
+// package's WebSocket class can be used where Node has no global one.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { setImmediate as tick } from "node:timers/promises";
+import jszmq from "jszmq";
+import WebSocket from "ws";
+import { Socket, setWebSocket } from "isomq";
+import { jszmqBound, next, text } from "./helpers.mjs";
+
+const BARE = { subprotocols: ["ZWS2.0"] };
+
+test("inbound messages beyond RCVHWM are dropped and counted, the first RCVHWM kept", { timeout: 20000 }, async () => {
+    const server = await jszmqBound(jszmq.Push);
+    const pull = new Socket("pull", { rcvhwm: 10 });
+    const connected = next(pull, "connect");
+    pull.connect(server.url, BARE);
+    await connected;
+    for (let i = 0; i < 100; i++) server.sock.send(String(i));
+    // A browser WebSocket cannot be paused: what the application does not read is dropped.
+    while (pull.dropped < 90) await tick();
+    assert.equal(pull.dropped, 90);
+    for (let i = 0; i < 10; i++) {
+        assert.equal(text((await pull.recv())[0]), String(i));
+    }
+    pull.close();
+    await server.close();
+});
+
+test("the ws package's WebSocket class works through setWebSocket", { timeout: 20000 }, async () => {
+    setWebSocket(WebSocket);
+    try {
+        const server = await jszmqBound(jszmq.Pull);
+        const push = new Socket("push").connect(server.url, BARE);
+        const got = new Promise((resolve) => server.sock.once("message", (...f) => resolve(f)));
+        await push.send(["via", "ws"]);
+        assert.deepEqual((await got).map(String), ["via", "ws"]);
+        push.close();
+        await server.close();
+    } finally {
+        setWebSocket(null);
+    }
+});

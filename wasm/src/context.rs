@@ -1,0 +1,265 @@
+//! The context: every socket of a page (or Node process) and the loop that drives them.
+//!
+//! Everything runs on the one JavaScript thread. Each entry point (a WebSocket event, a timer,
+//! a user call) changes the state and then calls [`Context::run`], which handles queued inputs
+//! and pipe events until nothing moves, then reports socket events to JavaScript with no state
+//! borrowed, so the handlers may call straight back in. A nested `run` (from such a handler)
+//! returns at once: the outer one picks up what the handler caused.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+
+use isomq_core::{new_pattern, Notify, PipeEvent, PipeId, Result, SocketType};
+
+use crate::host::{Host, Input, SocketEvent};
+use crate::inproc;
+use crate::session::Change;
+use crate::socket::{Socket, SocketCore};
+
+/// Who receives a pipe event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Owner {
+    /// The socket's end of the pipe (its pattern).
+    Socket(u64),
+    /// A session's end: (socket, session).
+    Session(u64, u64),
+}
+
+/// Pipe events go into the context's channel; the run loop dispatches them. A channel because
+/// `Notify` must be `Send + Sync`; on one thread it is simply a queue.
+#[derive(Debug)]
+pub(crate) struct ChannelNotify {
+    owner: Owner,
+    tx: Sender<(Owner, PipeId, PipeEvent)>,
+}
+
+impl Notify for ChannelNotify {
+    fn notify(&self, pipe: PipeId, event: PipeEvent) {
+        // The receiver lives as long as the context; after that nobody is listening.
+        let _ = self.tx.send((self.owner, pipe, event));
+    }
+}
+
+/// The mutable state of a context.
+#[derive(Debug)]
+pub(crate) struct State {
+    next_id: u64,
+    pub(crate) sockets: HashMap<u64, SocketCore>,
+    pub(crate) inproc: inproc::Registry,
+    tx: Sender<(Owner, PipeId, PipeEvent)>,
+    rx: Receiver<(Owner, PipeId, PipeEvent)>,
+    /// Sockets whose JavaScript side should retry its waiting sends and receives.
+    pub(crate) wake: BTreeSet<u64>,
+    pub(crate) events: Vec<(u64, SocketEvent)>,
+}
+
+impl State {
+    pub(crate) fn next_id(&mut self) -> u64 {
+        self.next_id += 1;
+        self.next_id
+    }
+
+    pub(crate) fn notify(&self, owner: Owner) -> Arc<ChannelNotify> {
+        Arc::new(ChannelNotify {
+            owner,
+            tx: self.tx.clone(),
+        })
+    }
+
+    /// Dispatches queued pipe events; returns whether there were any.
+    fn pump(&mut self, host: &dyn Host) -> bool {
+        let mut any = false;
+        while let Ok((owner, pipe, event)) = self.rx.try_recv() {
+            any = true;
+            match owner {
+                Owner::Socket(id) => {
+                    if let Some(socket) = self.sockets.get_mut(&id) {
+                        socket.pattern.pipe_event(pipe, event);
+                        self.wake.insert(id);
+                    }
+                }
+                Owner::Session(id, session) => {
+                    if let Some(s) = self.sockets.get_mut(&id).and_then(|s| s.session(session)) {
+                        s.drive(host);
+                    }
+                }
+            }
+        }
+        any
+    }
+
+    fn handle(&mut self, input: Input, host: &dyn Host) {
+        let conn = match &input {
+            Input::Open { conn, .. }
+            | Input::Message { conn, .. }
+            | Input::Invalid { conn }
+            | Input::Closed { conn } => *conn,
+            Input::Timer(key) => key.conn,
+        };
+        let Some(socket) = self.sockets.get_mut(&conn.socket) else {
+            return;
+        };
+        let Some(session) = socket.session(conn.session) else {
+            return;
+        };
+        let url = session.url.clone();
+        let pipe = session.pipe_id();
+        let change = match input {
+            Input::Open { protocol, .. } => {
+                session.on_open(conn, &protocol, host);
+                Change::Nothing
+            }
+            Input::Message { data, .. } => session.on_message(conn, data, host),
+            Input::Invalid { .. } => session.on_invalid(conn),
+            Input::Closed { .. } => session.on_closed(conn, host),
+            Input::Timer(key) => {
+                session.on_timer(key, host);
+                Change::Nothing
+            }
+        };
+        match change {
+            Change::Nothing => {}
+            Change::Connected { again } => {
+                if again {
+                    // Subscriptions are state of the connection: replay them (SUB/XSUB).
+                    socket.pattern.hiccup(pipe);
+                }
+                self.events.push((conn.socket, SocketEvent::Connect(url)));
+            }
+            Change::Disconnected => {
+                self.events
+                    .push((conn.socket, SocketEvent::Disconnect(url)));
+            }
+        }
+    }
+}
+
+struct Shared {
+    state: RefCell<State>,
+    inputs: RefCell<VecDeque<Input>>,
+    running: Cell<bool>,
+    host: Rc<dyn Host>,
+}
+
+/// Owns the sockets of one page or Node process and the inproc names they share.
+///
+/// Cloning gives another handle to the same context.
+#[derive(Clone)]
+pub struct Context {
+    shared: Rc<Shared>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context").finish_non_exhaustive()
+    }
+}
+
+/// A handle that host callbacks keep: it does not keep the context alive.
+#[derive(Clone)]
+pub(crate) struct WeakContext {
+    shared: std::rc::Weak<Shared>,
+}
+
+impl WeakContext {
+    /// Queues an input and runs the context, if it still exists.
+    pub(crate) fn input(&self, input: Input) {
+        if let Some(shared) = self.shared.upgrade() {
+            let ctx = Context { shared };
+            ctx.shared.inputs.borrow_mut().push_back(input);
+            ctx.run();
+        }
+    }
+}
+
+impl Context {
+    pub(crate) fn with_host(host: Rc<dyn Host>) -> Context {
+        let (tx, rx) = mpsc::channel();
+        Context {
+            shared: Rc::new(Shared {
+                state: RefCell::new(State {
+                    next_id: 0,
+                    sockets: HashMap::new(),
+                    inproc: inproc::Registry::default(),
+                    tx,
+                    rx,
+                    wake: BTreeSet::new(),
+                    events: Vec::new(),
+                }),
+                inputs: RefCell::new(VecDeque::new()),
+                running: Cell::new(false),
+                host,
+            }),
+        }
+    }
+
+    pub(crate) fn downgrade(&self) -> WeakContext {
+        WeakContext {
+            shared: Rc::downgrade(&self.shared),
+        }
+    }
+
+    /// A new socket of this type.
+    ///
+    /// # Errors
+    /// [`isomq_core::Error::NotSup`] for a socket type without a pattern yet.
+    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
+        let pattern = new_pattern(socket_type)?;
+        let id = {
+            let mut st = self.shared.state.borrow_mut();
+            let id = st.next_id();
+            let notify = st.notify(Owner::Socket(id));
+            st.sockets
+                .insert(id, SocketCore::new(id, socket_type, pattern, notify));
+            id
+        };
+        Ok(Socket::new(self.clone(), id))
+    }
+
+    /// Runs `f` on the state, then runs the context.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut State, &dyn Host) -> R) -> R {
+        let r = {
+            let mut st = self.shared.state.borrow_mut();
+            f(&mut st, self.shared.host.as_ref())
+        };
+        self.run();
+        r
+    }
+
+    /// Handles inputs and pipe events until nothing moves, then reports socket events.
+    pub(crate) fn run(&self) {
+        if self.shared.running.replace(true) {
+            return;
+        }
+        loop {
+            let events = {
+                let mut st = self.shared.state.borrow_mut();
+                let host = self.shared.host.as_ref();
+                loop {
+                    let input = self.shared.inputs.borrow_mut().pop_front();
+                    let had_input = input.is_some();
+                    if let Some(input) = input {
+                        st.handle(input, host);
+                    }
+                    if !st.pump(host) && !had_input {
+                        break;
+                    }
+                }
+                let mut events = std::mem::take(&mut st.events);
+                let wake = std::mem::take(&mut st.wake);
+                events.extend(wake.into_iter().map(|id| (id, SocketEvent::Wake)));
+                events
+            };
+            if events.is_empty() {
+                break;
+            }
+            for (socket, event) in events {
+                self.shared.host.emit(socket, event);
+            }
+        }
+        self.shared.running.set(false);
+    }
+}

@@ -1,0 +1,89 @@
+//! What the socket machinery needs from its environment: WebSockets, timers, randomness, and a
+//! way to tell the JavaScript side that a socket changed. The browser/Node implementation is in
+//! `web`; tests implement it in memory.
+
+use bytes::Bytes;
+
+/// Names one connection attempt of one session, so that events of an old, replaced WebSocket
+/// are recognised and ignored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConnKey {
+    pub(crate) socket: u64,
+    pub(crate) session: u64,
+    pub(crate) generation: u64,
+}
+
+/// Why a timer was set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum TimerKind {
+    /// Time to try the connection again.
+    Reconnect,
+    /// The WebSocket's send buffer was over its bound: look again whether it drained
+    /// (browsers have no "drain" event).
+    Drain,
+}
+
+/// A timer, named by what it is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    pub(crate) conn: ConnKey,
+    pub(crate) kind: TimerKind,
+}
+
+/// Something the environment reports; queued and handled by the context's run loop.
+#[derive(Debug)]
+pub(crate) enum Input {
+    /// The WebSocket is open; `protocol` is the subprotocol the server chose.
+    Open { conn: ConnKey, protocol: String },
+    /// One binary message arrived.
+    Message { conn: ConnKey, data: Bytes },
+    /// A text message or other unusable frame arrived: a protocol error for ZWS.
+    Invalid { conn: ConnKey },
+    /// The WebSocket closed (or failed to open).
+    Closed { conn: ConnKey },
+    /// A timer fired.
+    Timer(TimerKey),
+}
+
+/// What a socket reports to its JavaScript owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SocketEvent {
+    /// A message may be receivable or sendable now: retry waiting `recv`/`send` calls.
+    Wake,
+    /// A connection to this endpoint completed its ZWS handshake.
+    Connect(String),
+    /// A connection to this endpoint was lost (a reconnect follows unless it broke the
+    /// protocol or the socket was closed).
+    Disconnect(String),
+}
+
+/// One WebSocket, as the session uses it.
+pub(crate) trait Ws {
+    /// Queues one binary message. false: the WebSocket is not open (any more).
+    fn send(&self, data: &[u8]) -> bool;
+    /// Bytes queued by `send` and not yet handed to the network.
+    fn buffered_amount(&self) -> u64;
+    /// Starts closing; a `Closed` input follows.
+    fn close(&self);
+}
+
+/// The environment of a [`Context`](crate::Context).
+pub(crate) trait Host {
+    /// Opens a WebSocket to `url`, offering `protocols`; its events come back as [`Input`]s
+    /// carrying `conn`. Err: the URL or the environment cannot make one at all.
+    fn open(
+        &self,
+        url: &str,
+        protocols: &[String],
+        conn: ConnKey,
+    ) -> Result<Box<dyn Ws>, isomq_core::Error>;
+    /// Calls back with `Input::Timer(key)` after `delay_ms`.
+    fn set_timer(&self, delay_ms: u32, key: TimerKey);
+    /// Cancels the pending timers of `conn`'s session (whatever their generation).
+    fn cancel_timers(&self, conn: ConnKey);
+    /// A random number, for reconnect jitter.
+    fn random(&self) -> u64;
+    /// Reports a socket event to the socket's JavaScript owner. Called with no state borrowed:
+    /// the callee may call back into the context.
+    fn emit(&self, socket: u64, event: SocketEvent);
+}

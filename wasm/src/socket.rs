@@ -1,0 +1,415 @@
+//! A socket: the core's pattern for its type, the pipes to its peers, and the sessions of its
+//! `ws://` connections. The routing is the core's (`isomq_core::new_pattern`), the same code
+//! as native sockets run.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use isomq_core::{Endpoint, Error, Msg, Pattern, PatternOption, Pipe, PipeId, Result, SocketType};
+
+use crate::context::{ChannelNotify, Context, Owner, State};
+use crate::host::Host;
+use crate::inproc::{self, Pending};
+use crate::options::{SocketOption, SocketOptions};
+use crate::session::Session;
+
+/// The ZWS subprotocols a socket offers by default: bare `ZWS2.0` only. The WebSocket API
+/// (browsers, Node's `WebSocket`, the `ws` package) refuses `ZWS2.0/NULL`, since `/` may not
+/// appear in a subprotocol token (RFC 6455 §4.1); over bare `ZWS2.0` socket types are not
+/// checked, as in libzmq.
+pub const BROWSER_PROTOCOLS: [&str; 1] = ["ZWS2.0"];
+
+/// What an endpoint of the socket is attached to, for disconnect/unbind.
+#[derive(Debug)]
+enum Attachment {
+    Session(u64),
+    InprocConnected(PipeId),
+    InprocBound(String),
+}
+
+#[derive(Debug)]
+pub(crate) struct SocketCore {
+    id: u64,
+    socket_type: SocketType,
+    pub(crate) pattern: Box<dyn Pattern>,
+    options: SocketOptions,
+    notify: Arc<ChannelNotify>,
+    sessions: HashMap<u64, Session>,
+    endpoints: Vec<(String, Attachment)>,
+    /// Frames of a message being received, until its last frame.
+    partial_in: Vec<Msg>,
+    /// Frames of a message whose first frame went out, waiting for room (rare: pipes take a
+    /// message's later frames whatever the HWM).
+    partial_out: VecDeque<Msg>,
+}
+
+impl SocketCore {
+    pub(crate) fn new(
+        id: u64,
+        socket_type: SocketType,
+        pattern: Box<dyn Pattern>,
+        notify: Arc<ChannelNotify>,
+    ) -> SocketCore {
+        SocketCore {
+            id,
+            socket_type,
+            pattern,
+            options: SocketOptions::new(socket_type),
+            notify,
+            sessions: HashMap::new(),
+            endpoints: Vec::new(),
+            partial_in: Vec::new(),
+            partial_out: VecDeque::new(),
+        }
+    }
+
+    pub(crate) fn session(&mut self, id: u64) -> Option<&mut Session> {
+        self.sessions.get_mut(&id)
+    }
+
+    fn attach(&mut self, pipe: Pipe) {
+        pipe.attach(self.notify.clone());
+        self.pattern.attach(pipe);
+    }
+
+    /// Sends what is left of a partly sent message. Ok(false): still waiting for room.
+    fn finish_partial(&mut self) -> Result<bool> {
+        while let Some(frame) = self.partial_out.pop_front() {
+            match self.pattern.send(frame) {
+                Ok(()) => {}
+                Err((Error::Again, frame)) => {
+                    self.partial_out.push_front(frame);
+                    return Ok(false);
+                }
+                Err((e, _)) => {
+                    self.partial_out.clear();
+                    return Err(e);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// A socket of a [`Context`]. Closed when dropped.
+#[derive(Debug)]
+pub struct Socket {
+    ctx: Context,
+    id: u64,
+    closed: std::cell::Cell<bool>,
+}
+
+impl Socket {
+    pub(crate) fn new(ctx: Context, id: u64) -> Socket {
+        Socket {
+            ctx,
+            id,
+            closed: std::cell::Cell::new(false),
+        }
+    }
+
+    /// The id that [`SocketEvent`](crate::SocketEvent)s carry.
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Runs `f` on this socket (taken out of the context's map meanwhile, so that `f` may
+    /// also reach other sockets), then runs the context.
+    fn with<R>(
+        &self,
+        f: impl FnOnce(&mut SocketCore, &mut State, &dyn Host) -> Result<R>,
+    ) -> Result<R> {
+        let id = self.id;
+        self.ctx.with(|st, host| {
+            let mut core = st.sockets.remove(&id).ok_or(Error::Term)?;
+            let r = f(&mut core, st, host);
+            st.sockets.insert(id, core);
+            r
+        })
+    }
+
+    /// Connects to `ws://host:port/path` (`wss://` too) or `inproc://name`. WebSocket
+    /// connections are made, and remade after failures, in the background; messages queue up
+    /// to SNDHWM meanwhile. `protocols`: the ZWS subprotocols to offer, best first (default
+    /// [`BROWSER_PROTOCOLS`]).
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for a malformed endpoint, [`Error::ProtoNoSupport`] for a transport
+    /// a page cannot use (tcp, ipc).
+    pub fn connect(&self, endpoint: &str, protocols: Option<Vec<String>>) -> Result<()> {
+        self.with(|core, st, host| {
+            if let Some(name) = endpoint.strip_prefix("inproc://") {
+                return connect_inproc(core, st, endpoint, name);
+            }
+            check_ws_url(endpoint)?;
+            let protocols = protocols
+                .unwrap_or_else(|| BROWSER_PROTOCOLS.iter().map(|p| (*p).to_owned()).collect());
+            if protocols.is_empty() {
+                return Err(Error::Inval("no ZWS subprotocol to offer".into()));
+            }
+            let pipe_id = st.next_id();
+            let session_id = st.next_id();
+            let (mine, theirs) = Pipe::pair(pipe_id, core.options.sndhwm, core.options.rcvhwm);
+            theirs.attach(st.notify(Owner::Session(core.id, session_id)));
+            let mut session = Session::new(
+                session_id,
+                core.id,
+                core.socket_type,
+                endpoint.to_owned(),
+                protocols,
+                core.options.clone(),
+                theirs,
+            );
+            // The first attempt reports what the environment refuses outright (a malformed URL,
+            // a subprotocol it will not send); later failures are retried.
+            if let Err(e) = session.start(host) {
+                host.cancel_timers(session.key());
+                return Err(e);
+            }
+            core.attach(mine);
+            core.sessions.insert(session_id, session);
+            core.endpoints
+                .push((endpoint.to_owned(), Attachment::Session(session_id)));
+            Ok(())
+        })
+    }
+
+    /// Binds `inproc://name` (a page cannot accept WebSocket connections).
+    ///
+    /// # Errors
+    /// [`Error::AddrInUse`] when the name is taken, [`Error::ProtoNoSupport`] for other
+    /// transports.
+    pub fn bind(&self, endpoint: &str) -> Result<()> {
+        self.with(|core, st, _| {
+            let name = match Endpoint::parse(endpoint) {
+                Ok(Endpoint::Inproc(name)) => name,
+                Ok(_) => {
+                    return Err(Error::ProtoNoSupport(
+                        "only inproc:// can be bound here (a page cannot listen)".into(),
+                    ))
+                }
+                Err(e) => return Err(e),
+            };
+            for pending in st.inproc.bind(&name, core.id)? {
+                let Pending {
+                    mut pipe,
+                    connector_rcvhwm,
+                } = pending;
+                pipe.set_out_hwm(inproc::sum_hwm(core.options.sndhwm, connector_rcvhwm));
+                core.attach(pipe);
+            }
+            core.endpoints
+                .push((endpoint.to_owned(), Attachment::InprocBound(name)));
+            Ok(())
+        })
+    }
+
+    /// Undoes one `connect` or `bind` of `endpoint`.
+    ///
+    /// # Errors
+    /// [`Error::NoEnt`] when the socket has no such endpoint.
+    pub fn disconnect(&self, endpoint: &str) -> Result<()> {
+        self.with(|core, st, host| {
+            let i = core
+                .endpoints
+                .iter()
+                .position(|(e, _)| e == endpoint)
+                .ok_or(Error::NoEnt)?;
+            let (_, attachment) = core.endpoints.remove(i);
+            match attachment {
+                Attachment::Session(id) => {
+                    if let Some(session) = core.sessions.remove(&id) {
+                        core.pattern.terminate_pipe(session.pipe_id());
+                        session.close(host);
+                    }
+                }
+                Attachment::InprocConnected(pipe) => core.pattern.terminate_pipe(pipe),
+                Attachment::InprocBound(name) => st.inproc.unbind(&name, core.id)?,
+            }
+            Ok(())
+        })
+    }
+
+    /// Sends one message (all its frames). Ok(false): not now (HWM reached, or no peer for a
+    /// type that waits for one); retry after a [`SocketEvent::Wake`](crate::SocketEvent).
+    ///
+    /// # Errors
+    /// [`Error::NotSup`] for types that cannot send, [`Error::Term`] after close.
+    pub fn send(&self, frames: Vec<Msg>) -> Result<bool> {
+        self.with(|core, _, _| {
+            if !core.finish_partial()? {
+                return Ok(false);
+            }
+            let n = frames.len();
+            let mut frames = frames.into_iter().enumerate();
+            if let Some((i, first)) = frames.next() {
+                match core.pattern.send(first.with_more(i + 1 < n)) {
+                    Ok(()) => {}
+                    Err((Error::Again, _)) => return Ok(false),
+                    Err((e, _)) => return Err(e),
+                }
+            }
+            core.partial_out
+                .extend(frames.map(|(i, f)| f.with_more(i + 1 < n)));
+            core.finish_partial()?;
+            Ok(true)
+        })
+    }
+
+    /// Receives one whole message. Ok(None): nothing now; a
+    /// [`SocketEvent::Wake`](crate::SocketEvent) follows when something may have arrived.
+    ///
+    /// # Errors
+    /// [`Error::NotSup`] for types that cannot receive, [`Error::Term`] after close.
+    pub fn recv(&self) -> Result<Option<Vec<Msg>>> {
+        self.with(|core, _, _| loop {
+            match core.pattern.recv() {
+                Ok(frame) => {
+                    let more = frame.more();
+                    core.partial_in.push(frame);
+                    if !more {
+                        return Ok(Some(std::mem::take(&mut core.partial_in)));
+                    }
+                }
+                Err(Error::Again) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        })
+    }
+
+    /// `ZMQ_SUBSCRIBE` (SUB): receive messages whose first frame starts with `topic`.
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for socket types without subscriptions.
+    pub fn subscribe(&self, topic: &[u8]) -> Result<()> {
+        self.set_option(SocketOption::Pattern(PatternOption::Subscribe(
+            topic.to_vec(),
+        )))
+    }
+
+    /// `ZMQ_UNSUBSCRIBE` (SUB): undo one `subscribe` of `topic`.
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for socket types without subscriptions.
+    pub fn unsubscribe(&self, topic: &[u8]) -> Result<()> {
+        self.set_option(SocketOption::Pattern(PatternOption::Unsubscribe(
+            topic.to_vec(),
+        )))
+    }
+
+    /// Sets an option; those about connections apply to later `connect`s.
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for an option the socket type does not have.
+    pub fn set_option(&self, option: SocketOption) -> Result<()> {
+        self.with(|core, _, _| {
+            let o = &mut core.options;
+            match option {
+                SocketOption::SndHwm(v) => o.sndhwm = v,
+                SocketOption::RcvHwm(v) => o.rcvhwm = v,
+                SocketOption::ReconnectIvl(v) => o.reconnect_ivl_ms = v,
+                SocketOption::ReconnectIvlMax(v) => o.reconnect_ivl_max_ms = v,
+                SocketOption::MaxMsgSize(v) => o.maxmsgsize = v,
+                SocketOption::RoutingId(v) => o.routing_id = v.into(),
+                SocketOption::Pattern(p) => core.pattern.set_option(&p)?,
+            }
+            Ok(())
+        })
+    }
+
+    /// Inbound messages dropped because the application did not read them fast enough
+    /// (RCVHWM reached), over all connections since the socket was made.
+    pub fn dropped(&self) -> u64 {
+        self.with(|core, _, _| Ok(core.sessions.values().map(|s| s.dropped).sum()))
+            .unwrap_or(0)
+    }
+
+    /// Closes the socket: messages queued for open connections are handed to them, the rest
+    /// are dropped; then every connection is closed. Idempotent.
+    pub fn close(&self) {
+        if self.closed.replace(true) {
+            return;
+        }
+        let id = self.id;
+        self.ctx.with(|st, host| {
+            let Some(core) = st.sockets.remove(&id) else {
+                return;
+            };
+            st.inproc.remove_socket(id);
+            let SocketCore {
+                pattern, sessions, ..
+            } = core;
+            // Dropping the pattern terminates the socket's pipe ends: each session finds the
+            // delimiter behind the last message and stops there.
+            drop(pattern);
+            for (_, session) in sessions {
+                session.close(host);
+            }
+        });
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn connect_inproc(core: &mut SocketCore, st: &mut State, endpoint: &str, name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::Inval(format!(
+            "endpoint {endpoint:?} has an empty name"
+        )));
+    }
+    let pipe_id = st.next_id();
+    match st.inproc.binder(name) {
+        Some(binder_id) if binder_id == core.id => {
+            let (mine, theirs) = Pipe::pair(pipe_id, core.options.sndhwm, core.options.rcvhwm);
+            core.attach(mine);
+            core.attach(theirs);
+        }
+        Some(binder_id) => {
+            let binder = st.sockets.get_mut(&binder_id).ok_or(Error::ConnRefused)?;
+            let (mine, theirs) = Pipe::pair(
+                pipe_id,
+                inproc::sum_hwm(core.options.sndhwm, binder.options.rcvhwm),
+                inproc::sum_hwm(binder.options.sndhwm, core.options.rcvhwm),
+            );
+            binder.attach(theirs);
+            core.attach(mine);
+        }
+        None => {
+            let (mine, theirs) = Pipe::pair(pipe_id, core.options.sndhwm, core.options.rcvhwm);
+            core.attach(mine);
+            st.inproc.park(
+                name,
+                Pending {
+                    pipe: theirs,
+                    connector_rcvhwm: core.options.rcvhwm,
+                },
+            );
+        }
+    }
+    core.endpoints
+        .push((endpoint.to_owned(), Attachment::InprocConnected(pipe_id)));
+    Ok(())
+}
+
+/// A page can only dial WebSocket URLs.
+fn check_ws_url(endpoint: &str) -> Result<()> {
+    let rest = endpoint
+        .strip_prefix("ws://")
+        .or_else(|| endpoint.strip_prefix("wss://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(()),
+        Some(_) => Err(Error::Inval(format!("endpoint {endpoint:?} has no host"))),
+        None => match endpoint.split_once("://") {
+            Some((scheme, _)) => Err(Error::ProtoNoSupport(format!(
+                "{scheme}:// (a page can connect with ws://, wss:// and inproc://)"
+            ))),
+            None => Err(Error::Inval(format!(
+                "endpoint {endpoint:?} has no transport:// prefix"
+            ))),
+        },
+    }
+}

@@ -1,0 +1,188 @@
+//! The classes the npm package's wrapper (`js/index.js`) builds its `Socket` on. They are
+//! not the public JavaScript API: the wrapper adds promises, async iteration, strings and
+//! events.
+
+use std::rc::Rc;
+
+use isomq_core::{Error, Msg, PatternOption, SocketType};
+use js_sys::{Array, Function, Reflect, Uint8Array};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use super::host::WebHost;
+use crate::{Context, Socket, SocketOption};
+
+/// A JavaScript `Error` whose `code` is ZeroMQ's errno name (`EAGAIN`, `ENOTSUP`, ...).
+fn js_error(e: &Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    let _ = Reflect::set(
+        &err,
+        &JsValue::from_str("code"),
+        &JsValue::from_str(e.name()),
+    );
+    err.into()
+}
+
+fn inval(what: &str) -> JsValue {
+    js_error(&Error::Inval(what.to_owned()))
+}
+
+/// All the sockets of one page or Node process.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WasmContext {
+    ctx: Context,
+}
+
+#[wasm_bindgen]
+impl WasmContext {
+    /// `web_socket`: the WebSocket class to dial with; `on_event(socketId, kind, endpoint)`
+    /// receives `"wake"`, `"connect"` and `"disconnect"`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(web_socket: Function, on_event: Function) -> WasmContext {
+        let host = Rc::new(WebHost::new(web_socket, on_event));
+        let ctx = Context::with_host(host.clone());
+        host.set_context(ctx.downgrade());
+        WasmContext { ctx }
+    }
+
+    /// A socket of type `socket_type` (`"pub"`, `"SUB"`, ...).
+    pub fn socket(&self, socket_type: &str) -> Result<WasmSocket, JsValue> {
+        let t = SocketType::from_name(socket_type.to_ascii_uppercase().as_bytes())
+            .ok_or_else(|| inval(&format!("unknown socket type {socket_type:?}")))?;
+        let socket = self.ctx.socket(t).map_err(|e| js_error(&e))?;
+        Ok(WasmSocket { socket })
+    }
+}
+
+/// One socket; see `Socket` in the Rust API.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WasmSocket {
+    socket: Socket,
+}
+
+fn frame(value: &JsValue) -> Result<Msg, JsValue> {
+    if let Some(s) = value.as_string() {
+        return Ok(Msg::from(s));
+    }
+    match value.dyn_ref::<Uint8Array>() {
+        Some(bytes) => Ok(Msg::from(bytes.to_vec())),
+        None => Err(inval("a frame must be a string or a Uint8Array")),
+    }
+}
+
+#[wasm_bindgen]
+impl WasmSocket {
+    /// The id given to `on_event`.
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> f64 {
+        self.socket.id() as f64
+    }
+
+    /// Connects to `ws://`, `wss://` or `inproc://`; `protocols` overrides the ZWS
+    /// subprotocols offered.
+    pub fn connect(&self, endpoint: &str, protocols: Option<Vec<String>>) -> Result<(), JsValue> {
+        self.socket
+            .connect(endpoint, protocols)
+            .map_err(|e| js_error(&e))
+    }
+
+    /// Binds `inproc://name`.
+    pub fn bind(&self, endpoint: &str) -> Result<(), JsValue> {
+        self.socket.bind(endpoint).map_err(|e| js_error(&e))
+    }
+
+    /// Undoes a connect or bind.
+    pub fn disconnect(&self, endpoint: &str) -> Result<(), JsValue> {
+        self.socket.disconnect(endpoint).map_err(|e| js_error(&e))
+    }
+
+    /// Sends one message given as an array of frames (strings or Uint8Arrays). false: not
+    /// now, retry after a "wake".
+    pub fn send(&self, frames: Array) -> Result<bool, JsValue> {
+        let msg = frames
+            .iter()
+            .map(|f| frame(&f))
+            .collect::<Result<Vec<_>, _>>()?;
+        if msg.is_empty() {
+            return Err(inval("a message has at least one frame"));
+        }
+        self.socket.send(msg).map_err(|e| js_error(&e))
+    }
+
+    /// One whole message as an array of Uint8Arrays, or undefined when none is waiting.
+    pub fn recv(&self) -> Result<Option<Array>, JsValue> {
+        let msg = self.socket.recv().map_err(|e| js_error(&e))?;
+        Ok(msg.map(|frames| {
+            frames
+                .iter()
+                .map(|f| JsValue::from(Uint8Array::from(f.as_slice())))
+                .collect()
+        }))
+    }
+
+    /// `ZMQ_SUBSCRIBE`.
+    pub fn subscribe(&self, topic: JsValue) -> Result<(), JsValue> {
+        let topic = frame(&topic)?;
+        self.socket
+            .subscribe(topic.as_slice())
+            .map_err(|e| js_error(&e))
+    }
+
+    /// `ZMQ_UNSUBSCRIBE`.
+    pub fn unsubscribe(&self, topic: JsValue) -> Result<(), JsValue> {
+        let topic = frame(&topic)?;
+        self.socket
+            .unsubscribe(topic.as_slice())
+            .map_err(|e| js_error(&e))
+    }
+
+    /// Sets an option by its JavaScript name (`sndhwm`, `rcvhwm`, `reconnectIvl`,
+    /// `reconnectIvlMax`, `maxMsgSize`, `routingId`, `xpubVerbose`, `xpubVerboser`,
+    /// `xpubNodrop`); numbers in messages or milliseconds, -1 for "none".
+    #[wasm_bindgen(js_name = setOption)]
+    pub fn set_option(&self, name: &str, value: JsValue) -> Result<(), JsValue> {
+        let number = || {
+            value
+                .as_f64()
+                .filter(|v| v.fract() == 0.0 && *v >= -1.0)
+                .ok_or_else(|| inval(&format!("{name} takes a whole number")))
+        };
+        let flag = || {
+            value
+                .as_bool()
+                .ok_or_else(|| inval(&format!("{name} takes true or false")))
+        };
+        let option = match name {
+            "sndhwm" => SocketOption::SndHwm(number()?.max(0.0) as usize),
+            "rcvhwm" => SocketOption::RcvHwm(number()?.max(0.0) as usize),
+            "reconnectIvl" => {
+                let v = number()?;
+                SocketOption::ReconnectIvl((v >= 0.0).then_some(v as u32))
+            }
+            "reconnectIvlMax" => SocketOption::ReconnectIvlMax(number()?.max(0.0) as u32),
+            "maxMsgSize" => {
+                let v = number()?;
+                SocketOption::MaxMsgSize((v >= 0.0).then_some(v as u64))
+            }
+            "routingId" => SocketOption::RoutingId(frame(&value)?.to_vec()),
+            "xpubVerbose" => SocketOption::Pattern(PatternOption::XpubVerbose(flag()?)),
+            "xpubVerboser" => SocketOption::Pattern(PatternOption::XpubVerboser(flag()?)),
+            "xpubNodrop" => SocketOption::Pattern(PatternOption::XpubNodrop(flag()?)),
+            _ => return Err(inval(&format!("unknown option {name:?}"))),
+        };
+        self.socket.set_option(option).map_err(|e| js_error(&e))
+    }
+
+    /// Inbound messages dropped at RCVHWM.
+    #[wasm_bindgen(getter)]
+    pub fn dropped(&self) -> f64 {
+        self.socket.dropped() as f64
+    }
+
+    /// Closes the socket (idempotent).
+    pub fn close(&self) {
+        self.socket.close();
+    }
+}
