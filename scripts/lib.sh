@@ -63,3 +63,18 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 }
+
+# npm ci is skipped while the installed tree matches the lock file (npm keeps a copy of the
+# lock in node_modules/.package-lock.json).
+npm_ci() {
+    local dir="$1"
+    if ! command -v npm >/dev/null 2>&1; then
+        apt_install nodejs npm
+    fi
+    if [ -f "$dir/node_modules/.package-lock.json" ] &&
+        [ "$dir/node_modules/.package-lock.json" -nt "$dir/package-lock.json" ]; then
+        echo "$dir/node_modules up to date"
+        return 0
+    fi
+    (cd "$dir" && npm ci --no-audit --no-fund)
+}

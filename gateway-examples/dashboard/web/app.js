@@ -30,7 +30,6 @@ for (const [topic, spec] of Object.entries(TOPICS)) {
       width: 420,
       height: 180,
       series: [{}, ...spec.fields.map((f, i) => ({ label: f, stroke: ["#3182ce", "#dd6b20", "#38a169"][i] }))],
-      axes: [{ values: (u, ticks) => ticks.map((t) => new Date(t * 1000).toLocaleTimeString()) }, {}],
     },
     data,
     box,
