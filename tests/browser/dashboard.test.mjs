@@ -7,76 +7,35 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import {
+  ARTIFACTS,
+  ROOT,
+  launchBrowser,
+  startExample,
+  stop,
+  until,
+  watchedPage,
+} from "./harness.mjs";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const DASHBOARD = process.env.ISOMQ_DASHBOARD_BIN ?? `${ROOT}target/debug/dashboard`;
-const ARTIFACTS = `${ROOT}target/browser-artifacts`;
-// Only reached when something is broken; a slow machine makes the test slower, not red.
-const PATIENCE = 30_000;
 
 /** Starts the dashboard; resolves once it printed its URL and WebSocket port. */
-function startDashboard(extra = []) {
-  const proc = spawn(DASHBOARD, ["--rate-ms", "200", ...extra], {
-    stdio: ["ignore", "pipe", "inherit"],
+async function startDashboard(extra = []) {
+  const { proc, match } = await startExample(DASHBOARD, ["--rate-ms", "200", ...extra], {
+    url: /isomq dashboard: (http:\/\/\S+)/,
+    wsPort: /ws:\/\/127\.0\.0\.1:(\d+)\/metrics/,
   });
-  const lines = createInterface({ input: proc.stdout });
-  const seen = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`dashboard did not start: ${seen}`)), PATIENCE);
-    let url;
-    lines.on("line", (line) => {
-      seen.push(line);
-      url ??= line.match(/isomq dashboard: (http:\/\/\S+)/)?.[1];
-      const ws = line.match(/ws:\/\/127\.0\.0\.1:(\d+)\/metrics/);
-      if (url && ws) {
-        clearTimeout(timer);
-        resolve({ proc, url, wsPort: ws[1], lines: seen });
-      }
-    });
-    proc.on("exit", (code) => reject(new Error(`dashboard exited (${code}): ${seen}`)));
-  });
-}
-
-function stop(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.on("exit", resolve);
-    proc.kill("SIGKILL");
-  });
+  return { proc, url: match.url, wsPort: match.wsPort };
 }
 
 const state = (page) => page.evaluate(() => structuredClone(window.__dashboard));
-const until = (page, fn, arg) => page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
 
 test("dashboard: live charts, topics, commands, gateway restart", async () => {
-  mkdirSync(ARTIFACTS, { recursive: true });
   let dash = await startDashboard();
-  const browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  const browser = await launchBrowser();
   const problems = [];
   try {
-    const page = await browser.newPage();
-    page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-    page.on("console", (m) => {
-      if (m.type() === "error") problems.push(`console: ${m.text()}`);
-    });
-    page.on("response", (r) => {
-      if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
-    });
+    const page = await watchedPage(browser, problems);
     await page.goto(dash.url);
 
     // Values published natively arrive in every chart.

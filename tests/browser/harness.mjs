@@ -1,0 +1,79 @@
+// Shared by the browser tests: starting an example binary, Debian's Chromium through
+// playwright-core (never a downloaded browser), and collecting what went wrong on a page.
+
+import { spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const ARTIFACTS = `${ROOT}target/browser-artifacts`;
+// Only reached when something is broken; a slow machine makes a test slower, not red.
+export const PATIENCE = 30_000;
+
+/**
+ * Starts `bin` and resolves once every regex in `wanted` matched a stdout line; resolves to
+ * `{ proc, lines, match }` where `match[name]` is the first capture of `wanted[name]`.
+ */
+export function startExample(bin, args, wanted) {
+  const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = [];
+  const match = {};
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${bin} did not start: ${lines}`)), PATIENCE);
+    createInterface({ input: proc.stdout }).on("line", (line) => {
+      lines.push(line);
+      for (const [name, re] of Object.entries(wanted)) {
+        match[name] ??= line.match(re)?.[1];
+      }
+      if (Object.keys(wanted).every((name) => match[name] !== undefined)) {
+        clearTimeout(timer);
+        resolve({ proc, lines, match });
+      }
+    });
+    proc.on("exit", (code) => reject(new Error(`${bin} exited (${code}): ${lines}`)));
+  });
+}
+
+/** Kills a child and waits for it to be gone. */
+export function stop(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+    proc.on("exit", resolve);
+    proc.kill("SIGKILL");
+  });
+}
+
+/** Headless Chromium with the flags this machine needs (TOOLCHAIN.md). */
+export function launchBrowser() {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** A new page whose script errors, console errors and failed requests land in `problems`. */
+export async function watchedPage(browser, problems) {
+  const page = await browser.newPage();
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
+  });
+  return page;
+}
+
+/** Waits until `fn(arg)`, evaluated in the page, is truthy. */
+export const until = (page, fn, arg) =>
+  page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
