@@ -59,7 +59,12 @@ pub struct Socket {
     endpoints: Vec<EndpointEntry>,
     last_endpoint: Option<String>,
     terminated: bool,
+    /// Sends and receives since the mailbox was last read.
+    calls_since_commands: u32,
 }
+
+/// See [`Socket::process_commands_throttled`].
+const COMMAND_INTERVAL: u32 = 256;
 
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,6 +104,7 @@ impl Socket {
             endpoints: Vec::new(),
             last_endpoint: None,
             terminated: false,
+            calls_since_commands: 0,
         })
     }
 
@@ -281,7 +287,7 @@ impl Socket {
         if flags.contains(Flags::SNDMORE) {
             msg.set_more(true);
         }
-        self.check_term()?;
+        self.process_commands_throttled()?;
         let deadline = self.deadline(flags, self.options.sndtimeo);
         loop {
             match self.pattern.send(msg) {
@@ -327,7 +333,7 @@ impl Socket {
     /// # Errors
     /// As [`Socket::recv`]; with DONTWAIT, [`Error::Again`] instead of blocking.
     pub fn recv_flags(&mut self, flags: Flags) -> Result<Msg> {
-        self.check_term()?;
+        self.process_commands_throttled()?;
         let deadline = self.deadline(flags, self.options.rcvtimeo);
         loop {
             match self.pattern.recv() {
@@ -461,7 +467,22 @@ impl Socket {
         Some(timeout.map(|t| Instant::now() + t))
     }
 
+    /// The fast path's share of [`check_term`](Self::check_term), as libzmq's
+    /// `process_commands (0, true)` throttle: reading the mailbox (an mpsc channel) costs about
+    /// as much as a whole small send, so while the pattern can proceed it is read only every
+    /// [`COMMAND_INTERVAL`] calls, or at once when the context is terminating. Whenever the
+    /// pattern cannot proceed, `wait` reads it before blocking or giving up.
+    fn process_commands_throttled(&mut self) -> Result<()> {
+        self.calls_since_commands += 1;
+        if self.calls_since_commands >= COMMAND_INTERVAL || self.ctx.is_terminating() {
+            self.calls_since_commands = 0;
+            return self.check_term();
+        }
+        Ok(())
+    }
+
     fn check_term(&mut self) -> Result<()> {
+        self.calls_since_commands = 0;
         self.drain();
         if self.terminated {
             return Err(Error::Term);
@@ -478,18 +499,28 @@ impl Socket {
         }
     }
 
-    /// Processes every queued command without blocking.
-    fn drain(&mut self) {
+    /// Processes every queued command without blocking; returns whether there were any.
+    fn drain(&mut self) -> bool {
+        let mut any = false;
         while let Ok(cmd) = self.rx.try_recv() {
             self.handle(cmd);
+            any = true;
         }
+        any
     }
 
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
     fn wait(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
         let cmd = match deadline {
-            None => return Err(Error::Again),
+            None => {
+                // Not waiting: commands the throttle left queued may be what lets the caller
+                // proceed, so look at them before saying EAGAIN (the caller retries once).
+                if self.drain() {
+                    return self.check_term();
+                }
+                return Err(Error::Again);
+            }
             Some(None) => self.rx.recv().map_err(|_| Error::Term)?,
             Some(Some(at)) => {
                 let left = at.saturating_duration_since(Instant::now());
