@@ -72,7 +72,12 @@ pub struct Socket {
     terminated: bool,
     /// The read end of the readiness fd, once asked for.
     fd_reader: Option<UnixStream>,
+    /// Sends and receives since the mailbox was last read.
+    calls_since_commands: u32,
 }
+
+/// See [`Socket::process_commands_throttled`].
+const COMMAND_INTERVAL: u32 = 256;
 
 impl fmt::Debug for Socket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -114,6 +119,7 @@ impl Socket {
             last_endpoint: None,
             terminated: false,
             fd_reader: None,
+            calls_since_commands: 0,
         })
     }
 
@@ -378,7 +384,7 @@ impl Socket {
         if flags.contains(Flags::SNDMORE) {
             msg.set_more(true);
         }
-        self.check_term()?;
+        self.process_commands_throttled()?;
         let deadline = self.deadline(flags, self.options.sndtimeo);
         loop {
             match self.pattern.send(msg) {
@@ -439,7 +445,7 @@ impl Socket {
     /// # Errors
     /// As [`Socket::recv`]; with DONTWAIT, [`Error::Again`] instead of blocking.
     pub fn recv_flags(&mut self, flags: Flags) -> Result<Msg> {
-        self.check_term()?;
+        self.process_commands_throttled()?;
         let deadline = self.deadline(flags, self.options.rcvtimeo);
         loop {
             match self.pattern.recv() {
@@ -767,7 +773,22 @@ impl Socket {
         Some(timeout.map(|t| Instant::now() + t))
     }
 
+    /// The fast path's share of [`check_term`](Self::check_term), as libzmq's
+    /// `process_commands (0, true)` throttle: reading the mailbox (an mpsc channel) costs about
+    /// as much as a whole small send, so while the pattern can proceed it is read only every
+    /// [`COMMAND_INTERVAL`] calls, or at once when the context is terminating. Whenever the
+    /// pattern cannot proceed, `wait` reads it before blocking or giving up.
+    fn process_commands_throttled(&mut self) -> Result<()> {
+        self.calls_since_commands += 1;
+        if self.calls_since_commands >= COMMAND_INTERVAL || self.ctx.is_terminating() {
+            self.calls_since_commands = 0;
+            return self.check_term();
+        }
+        Ok(())
+    }
+
     fn check_term(&mut self) -> Result<()> {
+        self.calls_since_commands = 0;
         self.drain();
         if self.terminated {
             return Err(Error::Term);
@@ -784,21 +805,31 @@ impl Socket {
         }
     }
 
-    /// Processes every queued command without blocking.
-    fn drain(&mut self) {
+    /// Processes every queued command without blocking; returns whether there were any.
+    fn drain(&mut self) -> bool {
         if let Some(reader) = &self.fd_reader {
             self.mailbox.signal().clear_fd(reader);
         }
+        let mut any = false;
         while let Some(cmd) = self.mailbox.try_recv() {
             self.handle(cmd);
+            any = true;
         }
+        any
     }
 
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
     fn wait(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
         let timeout = match deadline {
-            None => return Err(Error::Again),
+            None => {
+                // Not waiting: commands the throttle left queued may be what lets the caller
+                // proceed, so look at them before saying EAGAIN (the caller retries once).
+                if self.drain() {
+                    return self.check_term();
+                }
+                return Err(Error::Again);
+            }
             Some(at) => at.map(|at| at.saturating_duration_since(Instant::now())),
         };
         let cmd = match self.mailbox.recv(timeout) {

@@ -94,7 +94,11 @@ impl Lb {
                     self.more = more;
                     if !more {
                         pipe.flush();
-                        self.current = (self.current + 1) % self.active;
+                        // A compare instead of `%`: a division per message shows in profiles.
+                        self.current += 1;
+                        if self.current >= self.active {
+                            self.current = 0;
+                        }
                     }
                     return Ok(Some(slot));
                 }

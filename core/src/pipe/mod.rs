@@ -155,6 +155,15 @@ fn compute_lwm(hwm: u64) -> u64 {
     }
 }
 
+/// Empty chunks a direction keeps for reuse: as many as its queue spans when full, so that a
+/// queue swinging between empty and HWM allocates nothing (two for an unlimited queue).
+fn spares_for(hwm: u64) -> usize {
+    match usize::try_from(hwm) {
+        Ok(0) | Err(_) => 2,
+        Ok(h) => h.div_ceil(CHUNK) + 1,
+    }
+}
+
 impl Pipe {
     /// Two connected ends a and b. hwm_ab: max messages queued from a to b, counted in whole
     /// messages (a multipart message counts once); 0 = unlimited. hwm_ba likewise.
@@ -172,8 +181,8 @@ impl Pipe {
             id,
             ends: [end(hwm_ab), end(hwm_ba)],
         });
-        let (ab_out, ab_in) = ypipe::channel();
-        let (ba_out, ba_in) = ypipe::channel();
+        let (ab_out, ab_in) = ypipe::channel_with_spares(spares_for(hwm_ab));
+        let (ba_out, ba_in) = ypipe::channel_with_spares(spares_for(hwm_ba));
         let a = Pipe::end(shared.clone(), 0, ab_out, ba_in, hwm_ab, hwm_ba);
         let b = Pipe::end(shared, 1, ba_out, ab_in, hwm_ba, hwm_ab);
         (a, b)

@@ -68,7 +68,7 @@ struct Inner<T, const N: usize> {
 
 // SAFETY: an `Inner` is shared by exactly one `Writer` and one `Reader`. `writer` and the queue's
 // writer side are touched only through `&mut Writer`, `reader` and the queue's reader side only
-// through `&mut Reader`, and `published`/`spare` are atomics; so the only thing that crosses
+// through `&mut Reader`, and `published`/`spares` are atomics; so the only thing that crosses
 // threads is ownership of `T` values (moved from writer to reader, or dropped by whichever side
 // drops the `Inner` last). No `&T` is ever reachable from two threads, so `T: Send` suffices.
 unsafe impl<T: Send, const N: usize> Send for Inner<T, N> {}
@@ -76,8 +76,17 @@ unsafe impl<T: Send, const N: usize> Send for Inner<T, N> {}
 unsafe impl<T: Send, const N: usize> Sync for Inner<T, N> {}
 
 /// A new pipe: the writing half and the reading half, to be moved to two threads.
+#[cfg(test)]
 pub(crate) fn channel<T, const N: usize>() -> (Writer<T, N>, Reader<T, N>) {
-    let queue = YQueue::<T, N>::new();
+    channel_with_spares(1)
+}
+
+/// A new pipe whose queue keeps up to `spares` empty chunks for reuse (see
+/// [`yqueue`](super::yqueue)).
+pub(crate) fn channel_with_spares<T, const N: usize>(
+    spares: usize,
+) -> (Writer<T, N>, Reader<T, N>) {
+    let queue = YQueue::<T, N>::new(spares);
     // SAFETY: nobody else has the queue yet.
     let (back, front) = unsafe { (queue.back(), queue.front()) };
     let inner = Arc::new(Inner {
@@ -375,6 +384,38 @@ mod tests {
             }
         });
         assert_eq!(allocations, 0);
+    }
+
+    /// A queue that swings between empty and several chunks (a writer running ahead up to its
+    /// HWM, then a reader draining it) reuses its chunks when it keeps enough spares, and
+    /// allocates again for every chunk with libzmq's single spare.
+    #[test]
+    fn swinging_queue_reuses_its_spares() {
+        fn allocations(spares: usize) -> u64 {
+            let (mut w, mut r) = channel_with_spares::<u64, 4>(spares);
+            let mut swing = |base: u64| {
+                // 17 items: up to six chunks of four slots in use at the peak, five of which
+                // the reader then empties.
+                for i in base..base + 17 {
+                    w.write(i, false);
+                }
+                w.flush();
+                for i in base..base + 17 {
+                    assert_eq!(r.read(), Some(i));
+                }
+            };
+            // Warm up across every alignment of the 17 items on the chunks.
+            for round in 0..4 {
+                swing(round * 17);
+            }
+            crate::test_alloc::allocations_during(|| {
+                for round in 4..50 {
+                    swing(round * 17);
+                }
+            })
+        }
+        assert_eq!(allocations(5), 0);
+        assert!(allocations(1) > 50);
     }
 
     /// Writer and reader on two threads, the reader parking until woken as a pipe's owner

@@ -5,8 +5,15 @@
 //! This is libzmq's `yqueue_t` (`src/yqueue.hpp`, Martin Sustrik et al.): the queue is a linked
 //! list of chunks of `N` slots. The writer fills slots at the back and links a new chunk when one
 //! is full; the reader empties slots at the front and, when it leaves a chunk, hands it back
-//! through a single *spare* pointer, which the writer takes before it asks the allocator for a
-//! new one. When both ends move at about the same rate the queue allocates nothing.
+//! through a *spare* pointer, which the writer takes before it asks the allocator for a new one.
+//! When both ends move at about the same rate the queue allocates nothing.
+//!
+//! Unlike libzmq, which keeps one spare chunk, the queue keeps several (up to [`MAX_SPARES`],
+//! as many as its owner asks for): a pipe whose length swings between empty and its
+//! high-water mark (a fast writer against a batching reader, the normal case at saturation)
+//! spans several chunks, and with one spare it would free and allocate a chunk every `N`
+//! messages. Keeping as many spares as a full queue spans makes that steady state
+//! allocation-free, and never holds more memory than the queue at its high-water mark.
 //!
 //! The queue itself does not know which slots are published to the reader: that is
 //! [`ypipe`](super::ypipe)'s job. Hence the `unsafe` entry points, whose contracts say which side
@@ -23,7 +30,7 @@
 //! - `back` (and every chunk's `prev`) is touched only by the writer, `front` only by the reader;
 //! - a chunk's `next` is written by the writer before any slot of the next chunk is published,
 //!   and read by the reader only after it has consumed the chunk's last published slot;
-//! - `spare` is null or a chunk owned by nobody else, with no initialised slot.
+//! - each of `spares` is null or a chunk owned by nobody else, with no initialised slot.
 
 use std::alloc::{self, Layout};
 use std::cell::UnsafeCell;
@@ -34,6 +41,10 @@ use super::sync::atomic::{AtomicPtr, Ordering};
 
 /// Slots per chunk of a pipe's queue. libzmq uses 256 for messages (`message_pipe_granularity`).
 pub(crate) const DEFAULT_CHUNK: usize = 256;
+
+/// The most empty chunks a queue keeps for reuse (see the module docs): enough for the
+/// default inproc HWM (2000 messages, nine chunks of [`DEFAULT_CHUNK`]).
+pub(crate) const MAX_SPARES: usize = 10;
 
 struct Chunk<T, const N: usize> {
     slots: [MaybeUninit<T>; N],
@@ -99,8 +110,11 @@ pub(crate) struct YQueue<T, const N: usize> {
     back: UnsafeCell<Cursor<T, N>>,
     /// The next slot to empty. Reader-only.
     front: UnsafeCell<Cursor<T, N>>,
-    /// The most recently emptied chunk, kept for the writer's next chunk; or null.
-    spare: AtomicPtr<Chunk<T, N>>,
+    /// Emptied chunks kept for the writer's next chunks; each slot is null or one chunk, and is
+    /// handed over on its own (a single-pointer exchange, as libzmq's one `spare`).
+    spares: [AtomicPtr<Chunk<T, N>>; MAX_SPARES],
+    /// How many of `spares` are used (1..=MAX_SPARES); fixed at creation.
+    max_spares: usize,
 }
 
 impl<T, const N: usize> YQueue<T, N> {
@@ -108,14 +122,16 @@ impl<T, const N: usize> YQueue<T, N> {
     /// same address, and `ypipe` tells positions apart by slot address.
     const VALID: () = assert!(N > 0 && std::mem::size_of::<T>() > 0);
 
-    pub(crate) fn new() -> YQueue<T, N> {
+    /// A queue keeping up to `max_spares` empty chunks (clamped to 1..=[`MAX_SPARES`]).
+    pub(crate) fn new(max_spares: usize) -> YQueue<T, N> {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let chunk = Chunk::alloc();
         YQueue {
             back: UnsafeCell::new(Cursor { chunk, index: 0 }),
             front: UnsafeCell::new(Cursor { chunk, index: 0 }),
-            spare: AtomicPtr::new(ptr::null_mut()),
+            spares: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
+            max_spares: max_spares.clamp(1, MAX_SPARES),
         }
     }
 
@@ -148,7 +164,13 @@ impl<T, const N: usize> YQueue<T, N> {
         //
         // Acquire: the spare was emptied by the reader, which handed it over with a Release
         // swap; its reads of the old values happen before our writes into the slots.
-        let mut next = self.spare.swap(ptr::null_mut(), Ordering::Acquire);
+        let mut next = ptr::null_mut();
+        for spare in &self.spares[..self.max_spares] {
+            next = spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !next.is_null() {
+                break;
+            }
+        }
         if next.is_null() {
             next = Chunk::alloc();
         }
@@ -223,15 +245,25 @@ impl<T, const N: usize> YQueue<T, N> {
         value
     }
 
-    /// Makes `chunk` the spare, freeing the previous spare.
+    /// Keeps `chunk` as a spare; when every spare slot is taken, replaces the first one and
+    /// frees the chunk it held.
     ///
     /// # Safety
     /// `chunk` holds no initialised slot and neither side will touch it again.
     unsafe fn recycle(&self, chunk: *mut Chunk<T, N>) {
-        // Release: our accesses to `chunk` happen before the writer refills it (it takes the
-        // spare with Acquire). Acquire: the previous spare may come from the other side, whose
+        for spare in &self.spares[..self.max_spares] {
+            // Release: our accesses to `chunk` happen before the writer refills it (it takes
+            // spares with Acquire). On failure nothing is handed over: Relaxed.
+            if spare
+                .compare_exchange(ptr::null_mut(), chunk, Ordering::Release, Ordering::Relaxed)
+                .is_ok()
+            {
+                return;
+            }
+        }
+        // Release as above. Acquire: the previous spare may come from the other side, whose
         // accesses to it must happen before we free it.
-        let old = self.spare.swap(chunk, Ordering::AcqRel);
+        let old = self.spares[0].swap(chunk, Ordering::AcqRel);
         if !old.is_null() {
             // SAFETY: the spare is owned by nobody else and has no initialised slot.
             unsafe { Chunk::free(old) };
@@ -261,10 +293,12 @@ impl<T, const N: usize> Drop for YQueue<T, N> {
         }
         // SAFETY: `front` reached `back`: the last chunk holds no initialised slot.
         unsafe { Chunk::free(back_chunk) };
-        let spare = self.spare.swap(ptr::null_mut(), Ordering::Relaxed);
-        if !spare.is_null() {
-            // SAFETY: the spare is ours and empty.
-            unsafe { Chunk::free(spare) };
+        for spare in &self.spares {
+            let spare = spare.swap(ptr::null_mut(), Ordering::Relaxed);
+            if !spare.is_null() {
+                // SAFETY: the spare is ours and empty.
+                unsafe { Chunk::free(spare) };
+            }
         }
     }
 }

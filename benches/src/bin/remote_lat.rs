@@ -1,0 +1,22 @@
+//! `remote_lat <connect-to> <message-size> <roundtrip-count>`: sends messages and waits for
+//! each echo, printing the one-way latency (round trip / 2), as libzmq's perf/remote_lat does
+//! (with PAIR instead of REQ for now, see `iso::lat_types`).
+
+use std::process::ExitCode;
+
+use isomq_benches::{args, iso, report};
+
+fn main() -> ExitCode {
+    args::run(
+        "remote_lat <connect-to> <message-size> <roundtrip-count>",
+        args::remote_args(),
+        |a| {
+            let ctx = iso::context(args::io_threads());
+            let (_, remote_type) = iso::lat_types();
+            let mut s = iso::connect(&ctx, remote_type, &a.endpoint)?;
+            let elapsed = iso::ping(&mut s, a.size, a.count)?;
+            report::print_lat(a.size, a.count, elapsed);
+            Ok(())
+        },
+    )
+}

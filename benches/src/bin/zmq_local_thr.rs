@@ -1,0 +1,25 @@
+//! libzmq (the `zmq` crate) twin of isomq's tool, for interop checks.
+//!
+//! `local_thr <bind-to> <message-size> <message-count>`: receives on a PULL socket and prints
+//! the throughput, as libzmq's perf/local_thr does. Pair it with remote_thr (isomq's or
+//! libzmq's). `ISOMQ_IO_THREADS` sets the I/O threads (default 1).
+
+use std::process::ExitCode;
+
+use isomq_benches::{args, libzmq, report};
+use zmq::SocketType;
+
+fn main() -> ExitCode {
+    args::run(
+        "local_thr <bind-to> <message-size> <message-count>",
+        args::remote_args(),
+        |a| {
+            let ctx = libzmq::context(args::io_threads())?;
+            let (pull, _) = libzmq::bind(&ctx, SocketType::PULL, &a.endpoint)?;
+            let elapsed = libzmq::receive(&pull, a.size, a.count)?;
+            report::print_thr_header(a.size, a.count);
+            report::print_thr_result(a.size, a.count, elapsed);
+            Ok(())
+        },
+    )
+}

@@ -1,0 +1,24 @@
+//! libzmq (the `zmq` crate) twin of isomq's tool, for interop checks.
+//!
+//! `remote_lat <connect-to> <message-size> <roundtrip-count>`: sends messages and waits for
+//! each echo, printing the one-way latency (round trip / 2), as libzmq's perf/remote_lat does
+//! (with PAIR instead of REQ for now, see `libzmq::lat_types`).
+
+use std::process::ExitCode;
+
+use isomq_benches::{args, libzmq, report};
+
+fn main() -> ExitCode {
+    args::run(
+        "remote_lat <connect-to> <message-size> <roundtrip-count>",
+        args::remote_args(),
+        |a| {
+            let ctx = libzmq::context(args::io_threads())?;
+            let (_, remote_type) = libzmq::lat_types();
+            let s = libzmq::connect(&ctx, remote_type, &a.endpoint)?;
+            let elapsed = libzmq::ping(&s, a.size, a.count)?;
+            report::print_lat(a.size, a.count, elapsed);
+            Ok(())
+        },
+    )
+}

@@ -1,0 +1,402 @@
+//! The comparison's plan, results, targets and output (markdown table and SVG chart).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::transport::Transport;
+use crate::BoxError;
+
+/// Message sizes of the comparison.
+pub const SIZES: &[usize] = &[16, 256, 4096, 65536];
+/// Fan-in: PUSH connections into one PULL, and their message size.
+pub const FAN_IN_CONNECTIONS: usize = 4;
+/// Message size of the fan-in runs.
+pub const FAN_IN_SIZE: usize = 16;
+
+const BEGIN: &str =
+    "<!-- compare:begin (written by `cargo run --release -p isomq-benches --bin compare`) -->";
+const END: &str = "<!-- compare:end -->";
+
+/// What is measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impl {
+    /// isomq.
+    Isomq,
+    /// libzmq through the `zmq` crate.
+    Libzmq,
+    /// Plain stream sockets.
+    Raw,
+}
+
+impl Impl {
+    /// Every implementation, in table order.
+    pub const ALL: [Impl; 3] = [Impl::Isomq, Impl::Libzmq, Impl::Raw];
+}
+
+/// How long and how often to measure.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Repetitions per measurement (the median is kept).
+    pub reps: usize,
+    /// Multiplies message and round-trip counts.
+    pub scale: f64,
+    /// Write RESULTS.md and results.svg.
+    pub write: bool,
+}
+
+impl Plan {
+    /// From `--reps N --scale F --no-write`; `None` on a bad command line.
+    pub fn from_args() -> Option<Plan> {
+        let mut plan = Plan {
+            reps: 5,
+            scale: 1.0,
+            write: true,
+        };
+        let mut args = std::env::args().skip(1);
+        while let Some(a) = args.next() {
+            match a.as_str() {
+                "--reps" => plan.reps = args.next()?.parse().ok().filter(|&n| n > 0)?,
+                "--scale" => plan.scale = args.next()?.parse().ok().filter(|&f| f > 0.0)?,
+                "--no-write" => plan.write = false,
+                _ => return None,
+            }
+        }
+        Some(plan)
+    }
+
+    /// Messages per throughput run and round trips per latency run for `size`: chosen so
+    /// that the whole comparison stays within about three minutes on two cores.
+    pub fn counts(&self, size: usize) -> (usize, usize) {
+        let (count, roundtrips) = match size {
+            0..=64 => (1_000_000, 10_000),
+            65..=1024 => (500_000, 10_000),
+            1025..=16384 => (100_000, 8_000),
+            _ => (12_000, 3_000),
+        };
+        let scale = |n: usize| ((n as f64 * self.scale) as usize).max(10);
+        (scale(count), scale(roundtrips))
+    }
+}
+
+/// Medians for one transport and size.
+#[derive(Debug, Clone)]
+pub struct Cell {
+    /// The transport.
+    pub transport: Transport,
+    /// Message size in bytes.
+    pub size: usize,
+    /// Throughput in msg/s: isomq, libzmq, raw.
+    pub thr: [Option<f64>; 3],
+    /// One-way latency in µs: isomq, libzmq, raw.
+    pub lat: [Option<f64>; 3],
+}
+
+fn index(imp: Impl) -> usize {
+    match imp {
+        Impl::Isomq => 0,
+        Impl::Libzmq => 1,
+        Impl::Raw => 2,
+    }
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(a? / b?)
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+fn fmt_rate(v: Option<f64>) -> String {
+    match v {
+        None => "–".to_owned(),
+        Some(v) if v >= 1e6 => format!("{:.2} M", v / 1e6),
+        Some(v) => format!("{:.1} k", v / 1e3),
+    }
+}
+
+fn size_name(size: usize) -> String {
+    if size >= 1024 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+impl Cell {
+    /// An empty cell.
+    pub fn new(transport: Transport, size: usize) -> Cell {
+        Cell {
+            transport,
+            size,
+            thr: [None; 3],
+            lat: [None; 3],
+        }
+    }
+
+    /// Records the medians of one implementation.
+    pub fn set(&mut self, imp: Impl, thr: f64, lat: f64) {
+        self.thr[index(imp)] = Some(thr);
+        self.lat[index(imp)] = Some(lat);
+    }
+
+    /// isomq / libzmq throughput.
+    pub fn thr_vs_libzmq(&self) -> Option<f64> {
+        ratio(self.thr[0], self.thr[1])
+    }
+
+    /// isomq / raw throughput.
+    pub fn thr_vs_raw(&self) -> Option<f64> {
+        ratio(self.thr[0], self.thr[2])
+    }
+
+    /// isomq / libzmq latency (below 1 is better).
+    pub fn lat_vs_libzmq(&self) -> Option<f64> {
+        ratio(self.lat[0], self.lat[1])
+    }
+
+    /// The throughput target of this cell as (minimum isomq/libzmq, minimum isomq/raw).
+    pub fn targets(&self) -> (f64, Option<f64>) {
+        let small = self.size <= 256;
+        match (self.transport, small) {
+            (Transport::Inproc, true) => (3.0, None),
+            (Transport::Inproc, false) => (1.0, None),
+            (_, true) => (1.5, None),
+            (Transport::Tcp, false) if self.size >= 65536 => (1.0, Some(0.8)),
+            (_, false) => (1.0, None),
+        }
+    }
+
+    /// Whether the cell meets its throughput and latency targets.
+    pub fn verdict(&self) -> &'static str {
+        let (vs_zmq, vs_raw) = self.targets();
+        let thr_ok = self.thr_vs_libzmq().is_some_and(|r| r >= vs_zmq)
+            && vs_raw.is_none_or(|min| self.thr_vs_raw().is_some_and(|r| r >= min));
+        let lat_ok = self.lat_vs_libzmq().is_some_and(|r| r <= 1.0);
+        match (thr_ok, lat_ok) {
+            (true, true) => "met",
+            (false, true) => "thr below target",
+            (true, false) => "lat above libzmq",
+            (false, false) => "thr and lat miss",
+        }
+    }
+
+    /// A progress line.
+    pub fn line(&self) -> String {
+        format!(
+            "{:<6} {:>6}: thr isomq {} libzmq {} raw {} msg/s; lat isomq {} libzmq {} raw {} us",
+            self.transport.to_string(),
+            size_name(self.size),
+            fmt_rate(self.thr[0]),
+            fmt_rate(self.thr[1]),
+            fmt_rate(self.thr[2]),
+            fmt_opt(self.lat[0], 1),
+            fmt_opt(self.lat[1], 1),
+            fmt_opt(self.lat[2], 1),
+        )
+    }
+}
+
+/// Fan-in throughput with a number of I/O threads per context.
+#[derive(Debug, Clone)]
+pub struct FanIn {
+    /// I/O threads of each of the two contexts.
+    pub io_threads: usize,
+    /// Throughput in msg/s: isomq, libzmq.
+    pub thr: [Option<f64>; 2],
+}
+
+impl FanIn {
+    /// An empty row.
+    pub fn new(io_threads: usize) -> FanIn {
+        FanIn {
+            io_threads,
+            thr: [None; 2],
+        }
+    }
+
+    /// Records a median.
+    pub fn set(&mut self, imp: Impl, thr: f64) {
+        if let Some(slot) = self.thr.get_mut(index(imp)) {
+            *slot = Some(thr);
+        }
+    }
+
+    /// A progress line.
+    pub fn line(&self) -> String {
+        format!(
+            "fan-in tcp {} x {} B, {} I/O thread(s): isomq {} libzmq {} msg/s",
+            FAN_IN_CONNECTIONS,
+            FAN_IN_SIZE,
+            self.io_threads,
+            fmt_rate(self.thr[0]),
+            fmt_rate(self.thr[1])
+        )
+    }
+}
+
+/// The generated section of RESULTS.md.
+pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Run: {} repetitions per figure (median), count scale {}, {} CPUs, took {:.0} s.\n",
+        plan.reps,
+        plan.scale,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        took.as_secs_f64()
+    );
+    s.push_str("### Throughput (msg/s, counted at the receiver)\n\n");
+    s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq | isomq/raw | target | verdict |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
+    for c in cells {
+        let (vs_zmq, vs_raw) = c.targets();
+        let target = match vs_raw {
+            Some(r) => format!("≥ {vs_zmq}× libzmq, ≥ {:.0}% raw", r * 100.0),
+            None => format!("≥ {vs_zmq}× libzmq"),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            c.transport,
+            size_name(c.size),
+            fmt_rate(c.thr[0]),
+            fmt_rate(c.thr[1]),
+            fmt_rate(c.thr[2]),
+            fmt_opt(c.thr_vs_libzmq(), 2),
+            fmt_opt(c.thr_vs_raw(), 2),
+            target,
+            c.verdict(),
+        );
+    }
+    s.push_str("\n### Latency (one way, µs; round trip / 2)\n\n");
+    s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq (≤ 1 is the target) |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|\n");
+    for c in cells {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            c.transport,
+            size_name(c.size),
+            fmt_opt(c.lat[0], 1),
+            fmt_opt(c.lat[1], 1),
+            fmt_opt(c.lat[2], 1),
+            fmt_opt(c.lat_vs_libzmq(), 2),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n### Fan-in: {FAN_IN_CONNECTIONS} PUSH connections → 1 PULL over tcp, {FAN_IN_SIZE} B\n\n\
+         | I/O threads per context | isomq | libzmq | isomq/libzmq |\n|---:|---:|---:|---:|"
+    );
+    for f in fan {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            f.io_threads,
+            fmt_rate(f.thr[0]),
+            fmt_rate(f.thr[1]),
+            fmt_opt(ratio(f.thr[0], f.thr[1]), 2)
+        );
+    }
+    s.push_str("\n![isomq/libzmq per cell](results.svg)\n");
+    s
+}
+
+fn bench_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Replaces the generated section of RESULTS.md (or appends it) and rewrites the chart.
+pub fn write_results(table: &str, cells: &[Cell]) -> Result<(), BoxError> {
+    let path = bench_dir().join("RESULTS.md");
+    let old =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| "# isomq benchmark results\n\n".into());
+    let section = format!("{BEGIN}\n{table}{END}");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if e > b => format!("{}{section}{}", &old[..b], &old[e + END.len()..]),
+        _ => format!("{old}\n{section}\n"),
+    };
+    std::fs::write(&path, new)?;
+    std::fs::write(bench_dir().join("results.svg"), svg(cells))?;
+    Ok(())
+}
+
+/// A grouped bar chart: per cell, isomq/libzmq throughput and libzmq/isomq latency (both:
+/// higher is better for isomq), on a log scale from 1/8 to 8, with the 1.0 line.
+pub fn svg(cells: &[Cell]) -> String {
+    let (w, h, left, top, bottom) = (960.0, 420.0, 60.0, 40.0, 80.0);
+    let plot_h = h - top - bottom;
+    let group = (w - left - 20.0) / cells.len().max(1) as f64;
+    let y = |r: f64| {
+        let l = r.clamp(0.125, 8.0).log2(); // -3 ..= 3
+        top + plot_h * (3.0 - l) / 6.0
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(s, r#"<rect width="{w}" height="{h}" fill="white"/>"#);
+    let _ = writeln!(
+        s,
+        r#"<text x="{left}" y="20" font-size="14">isomq vs libzmq, same run (log scale; above 1 = isomq better)</text>"#
+    );
+    for r in [0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0] {
+        let yy = y(r);
+        let stroke = if r == 1.0 { "black" } else { "#ddd" };
+        let _ = writeln!(
+            s,
+            r#"<line x1="{left}" x2="{}" y1="{yy:.1}" y2="{yy:.1}" stroke="{stroke}"/><text x="{}" y="{:.1}" text-anchor="end">{r}</text>"#,
+            w - 20.0,
+            left - 6.0,
+            yy + 4.0
+        );
+    }
+    let base = y(1.0);
+    for (i, c) in cells.iter().enumerate() {
+        let x0 = left + group * i as f64;
+        let bw = group * 0.35;
+        let bars = [
+            (c.thr_vs_libzmq(), "#2b6cb0"),
+            (c.lat_vs_libzmq().map(|r| 1.0 / r), "#dd6b20"),
+        ];
+        for (j, (r, color)) in bars.iter().enumerate() {
+            let Some(r) = r else { continue };
+            let yy = y(*r);
+            let (top_y, height) = if yy < base {
+                (yy, base - yy)
+            } else {
+                (base, yy - base)
+            };
+            let _ = writeln!(
+                s,
+                r#"<rect x="{:.1}" y="{top_y:.1}" width="{bw:.1}" height="{height:.1}" fill="{color}"><title>{r:.2}</title></rect>"#,
+                x0 + group * 0.12 + bw * j as f64
+            );
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text><text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+            x0 + group / 2.0,
+            h - bottom + 16.0,
+            c.transport,
+            x0 + group / 2.0,
+            h - bottom + 30.0,
+            size_name(c.size)
+        );
+    }
+    let ly = h - 20.0;
+    let _ = writeln!(
+        s,
+        r##"<rect x="{left}" y="{}" width="12" height="12" fill="#2b6cb0"/><text x="{}" y="{ly}">throughput isomq/libzmq</text><rect x="{}" y="{}" width="12" height="12" fill="#dd6b20"/><text x="{}" y="{ly}">latency libzmq/isomq</text>"##,
+        ly - 10.0,
+        left + 16.0,
+        left + 220.0,
+        ly - 10.0,
+        left + 236.0
+    );
+    s.push_str("</svg>\n");
+    s
+}

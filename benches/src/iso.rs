@@ -1,0 +1,181 @@
+//! The perf tools' two sides on isomq. Each side is a function so that the tools run one side
+//! per process (as libzmq's do) and the comparison runs both in one process, on two contexts.
+
+use std::time::{Duration, Instant};
+
+use isomq::{Context, Msg, Socket, SocketType};
+
+use crate::BoxError;
+
+/// A context with `io_threads` I/O threads.
+pub fn context(io_threads: usize) -> Context {
+    Context::builder().io_threads(io_threads).build()
+}
+
+/// Binds a socket and returns it with the endpoint it really got (the port of `tcp://..:*`).
+pub fn bind(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<(Socket, String), BoxError> {
+    let mut s = ctx.socket(kind)?;
+    s.bind(endpoint)?;
+    let resolved = s.last_endpoint().unwrap_or(endpoint).to_owned();
+    Ok((s, resolved))
+}
+
+/// A connected socket.
+pub fn connect(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<Socket, BoxError> {
+    let mut s = ctx.socket(kind)?;
+    s.connect(endpoint)?;
+    Ok(s)
+}
+
+fn check_size(msg: &Msg, size: usize) -> Result<(), BoxError> {
+    if msg.len() != size {
+        return Err("message of incorrect size received".into());
+    }
+    Ok(())
+}
+
+/// local_thr's loop on a PULL socket: the clock starts at the first message, the result is
+/// the time for all `count` (libzmq counts the first one in the rate too).
+pub fn receive(pull: &mut Socket, size: usize, count: usize) -> Result<Duration, BoxError> {
+    check_size(&pull.recv()?, size)?;
+    let start = Instant::now();
+    for _ in 1..count {
+        check_size(&pull.recv()?, size)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// remote_thr's loop on a PUSH socket: a new message per send, as `zmq_msg_init_size` does.
+pub fn send(push: &mut Socket, size: usize, count: usize) -> Result<(), BoxError> {
+    let payload = vec![0u8; size];
+    for _ in 0..count {
+        push.send(Msg::copy_from_slice(&payload))?;
+    }
+    Ok(())
+}
+
+/// local_lat's loop: echo every message back.
+pub fn echo(s: &mut Socket, size: usize, roundtrips: usize) -> Result<(), BoxError> {
+    for _ in 0..roundtrips {
+        let msg = s.recv()?;
+        check_size(&msg, size)?;
+        s.send(msg)?;
+    }
+    Ok(())
+}
+
+/// remote_lat's loop: send, wait for the echo; returns the time for all round trips.
+pub fn ping(s: &mut Socket, size: usize, roundtrips: usize) -> Result<Duration, BoxError> {
+    let payload = vec![0u8; size];
+    let start = Instant::now();
+    for _ in 0..roundtrips {
+        s.send(Msg::copy_from_slice(&payload))?;
+        check_size(&s.recv()?, size)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// The socket type of the latency tools. libzmq's use REQ (remote) and REP (local); PAIR has
+/// the same lock-step traffic on the wire for one connection, and is what isomq has until
+/// REQ/REP land: then switch `lat_types` to `(SocketType::Rep, SocketType::Req)`.
+pub fn lat_types() -> (SocketType, SocketType) {
+    (SocketType::Pair, SocketType::Pair)
+}
+
+/// Throughput over `endpoint` with both sides in this process on separate contexts (as two
+/// processes would be), or one context for inproc. Returns the receiver's elapsed time.
+pub fn thr(
+    endpoint: &str,
+    size: usize,
+    count: usize,
+    io_threads: usize,
+) -> Result<Duration, BoxError> {
+    let ctx_local = context(io_threads);
+    let inproc = endpoint.starts_with("inproc://");
+    let ctx_remote = if inproc {
+        ctx_local.clone()
+    } else {
+        context(io_threads)
+    };
+    let (mut pull, ep) = bind(&ctx_local, SocketType::Pull, endpoint)?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> Result<(), BoxError> {
+        let mut push = connect(&ctx_remote, SocketType::Push, &ep)?;
+        send(&mut push, size, count)?;
+        hold_until_received(&wait_done);
+        Ok(())
+    });
+    let elapsed = receive(&mut pull, size, count)?;
+    drop(done);
+    sender.join().map_err(|_| "sender panicked")??;
+    Ok(elapsed)
+}
+
+/// Latency over `endpoint`, both sides in this process. Returns the time of all round trips.
+pub fn lat(
+    endpoint: &str,
+    size: usize,
+    roundtrips: usize,
+    io_threads: usize,
+) -> Result<Duration, BoxError> {
+    let (local_type, remote_type) = lat_types();
+    let ctx_local = context(io_threads);
+    let inproc = endpoint.starts_with("inproc://");
+    let ctx_remote = if inproc {
+        ctx_local.clone()
+    } else {
+        context(io_threads)
+    };
+    let (mut local, ep) = bind(&ctx_local, local_type, endpoint)?;
+    let echoer = std::thread::spawn(move || echo(&mut local, size, roundtrips));
+    let mut remote = connect(&ctx_remote, remote_type, &ep)?;
+    let elapsed = ping(&mut remote, size, roundtrips)?;
+    echoer.join().map_err(|_| "echo side panicked")??;
+    Ok(elapsed)
+}
+
+/// Several PUSH sockets (one thread each) into one PULL: `connections` × `count` messages.
+/// Returns the receiver's elapsed time.
+pub fn thr_fan_in(
+    endpoint: &str,
+    size: usize,
+    count: usize,
+    connections: usize,
+    io_threads: usize,
+) -> Result<Duration, BoxError> {
+    let ctx_local = context(io_threads);
+    let ctx_remote = context(io_threads);
+    let (mut pull, ep) = bind(&ctx_local, SocketType::Pull, endpoint)?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let wait_done = std::sync::Arc::new(std::sync::Mutex::new(wait_done));
+    let senders: Vec<_> = (0..connections)
+        .map(|_| {
+            let ctx = ctx_remote.clone();
+            let ep = ep.clone();
+            let wait_done = wait_done.clone();
+            std::thread::spawn(move || -> Result<(), BoxError> {
+                let mut push = connect(&ctx, SocketType::Push, &ep)?;
+                send(&mut push, size, count)?;
+                // One sender at a time holds the lock while it waits; all return on drop.
+                if let Ok(rx) = wait_done.lock() {
+                    hold_until_received(&rx);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let elapsed = receive(&mut pull, size, count * connections)?;
+    drop(done);
+    for s in senders {
+        s.join().map_err(|_| "sender panicked")??;
+    }
+    Ok(elapsed)
+}
+
+/// Keeps a sender's socket open until the receiver has everything: libzmq 4.3's receiving
+/// engine drops what it still buffers when the peer closes while its pipe is full (seen over
+/// ipc: the receiver then waits forever), so no sender closes early in the comparison.
+pub(crate) fn hold_until_received(done: &std::sync::mpsc::Receiver<()>) {
+    // Returns when the receiver drops its sender.
+    let _ = done.recv();
+}

@@ -1,0 +1,31 @@
+//! # isomq-benches
+//!
+//! Performance tooling for isomq:
+//!
+//! - the perf tools users know from libzmq (`local_thr`, `remote_thr`, `local_lat`,
+//!   `remote_lat`, `inproc_thr`, `inproc_lat`), with libzmq's command lines and output lines,
+//!   plus `zmq_*` twins of them built on libzmq (the `zmq` crate) for interop checks;
+//! - `compare`: isomq, libzmq and a raw-socket baseline side by side in one run, written to
+//!   `benches/RESULTS.md` and `benches/results.svg`;
+//! - criterion micro-benchmarks in `benches/benches/`.
+//!
+//! # Examples
+//! ```sh
+//! cargo run --release -p isomq-benches --bin compare
+//! cargo run --release -p isomq-benches --bin local_thr -- tcp://127.0.0.1:5555 16 1000000 &
+//! cargo run --release -p isomq-benches --bin remote_thr -- tcp://127.0.0.1:5555 16 1000000
+//! ```
+//!
+//! `ISOMQ_IO_THREADS` sets the number of I/O threads of every context the tools make
+//! (default 1, as `zmq_init (1)` in libzmq's tools).
+
+pub mod args;
+pub mod compare;
+pub mod iso;
+pub mod libzmq;
+pub mod raw;
+pub mod report;
+pub mod transport;
+
+/// Errors of the tools: they only report and exit.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

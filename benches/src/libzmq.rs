@@ -1,0 +1,180 @@
+//! The perf tools' two sides on libzmq (the `zmq` crate, which builds libzmq from source):
+//! the reference isomq is compared with, and the peer of the interop checks.
+
+use std::time::{Duration, Instant};
+
+use zmq::{Context, Message, Socket, SocketType};
+
+use crate::iso::hold_until_received;
+use crate::BoxError;
+
+/// A context with `io_threads` I/O threads (`zmq_init (n)`).
+pub fn context(io_threads: usize) -> Result<Context, BoxError> {
+    let ctx = Context::new();
+    ctx.set_io_threads(i32::try_from(io_threads)?)?;
+    Ok(ctx)
+}
+
+/// Binds a socket; returns it with the endpoint it really got.
+pub fn bind(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<(Socket, String), BoxError> {
+    let s = ctx.socket(kind)?;
+    s.bind(endpoint)?;
+    let resolved = s
+        .get_last_endpoint()?
+        .map_err(|_| "last endpoint is not UTF-8")?;
+    Ok((s, resolved))
+}
+
+/// A connected socket.
+pub fn connect(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<Socket, BoxError> {
+    let s = ctx.socket(kind)?;
+    s.connect(endpoint)?;
+    Ok(s)
+}
+
+fn check_size(msg: &Message, size: usize) -> Result<(), BoxError> {
+    if msg.len() != size {
+        return Err("message of incorrect size received".into());
+    }
+    Ok(())
+}
+
+/// local_thr's loop (see [`crate::iso::receive`]).
+pub fn receive(pull: &Socket, size: usize, count: usize) -> Result<Duration, BoxError> {
+    let mut msg = Message::new();
+    pull.recv(&mut msg, 0)?;
+    check_size(&msg, size)?;
+    let start = Instant::now();
+    for _ in 1..count {
+        pull.recv(&mut msg, 0)?;
+        check_size(&msg, size)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// remote_thr's loop: `zmq_msg_init_size` (plus the copy of the payload) per message.
+pub fn send(push: &Socket, size: usize, count: usize) -> Result<(), BoxError> {
+    let payload = vec![0u8; size];
+    for _ in 0..count {
+        push.send(&payload[..], 0)?;
+    }
+    Ok(())
+}
+
+/// local_lat's loop: echo every message back.
+pub fn echo(s: &Socket, size: usize, roundtrips: usize) -> Result<(), BoxError> {
+    for _ in 0..roundtrips {
+        let mut msg = Message::new();
+        s.recv(&mut msg, 0)?;
+        check_size(&msg, size)?;
+        s.send(msg, 0)?;
+    }
+    Ok(())
+}
+
+/// remote_lat's loop: returns the time for all round trips.
+pub fn ping(s: &Socket, size: usize, roundtrips: usize) -> Result<Duration, BoxError> {
+    let payload = vec![0u8; size];
+    let mut msg = Message::new();
+    let start = Instant::now();
+    for _ in 0..roundtrips {
+        s.send(&payload[..], 0)?;
+        s.recv(&mut msg, 0)?;
+        check_size(&msg, size)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// The latency tools' socket types, kept equal to isomq's ([`crate::iso::lat_types`]) so the
+/// comparison measures the same traffic.
+pub fn lat_types() -> (SocketType, SocketType) {
+    (SocketType::PAIR, SocketType::PAIR)
+}
+
+/// Throughput with both sides in this process (see [`crate::iso::thr`]).
+pub fn thr(
+    endpoint: &str,
+    size: usize,
+    count: usize,
+    io_threads: usize,
+) -> Result<Duration, BoxError> {
+    let ctx_local = context(io_threads)?;
+    let inproc = endpoint.starts_with("inproc://");
+    let ctx_remote = if inproc {
+        ctx_local.clone()
+    } else {
+        context(io_threads)?
+    };
+    let (pull, ep) = bind(&ctx_local, SocketType::PULL, endpoint)?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let sender = std::thread::spawn(move || -> Result<(), BoxError> {
+        let push = connect(&ctx_remote, SocketType::PUSH, &ep)?;
+        send(&push, size, count)?;
+        hold_until_received(&wait_done);
+        Ok(())
+    });
+    let elapsed = receive(&pull, size, count)?;
+    drop(done);
+    sender.join().map_err(|_| "sender panicked")??;
+    Ok(elapsed)
+}
+
+/// Latency with both sides in this process (see [`crate::iso::lat`]).
+pub fn lat(
+    endpoint: &str,
+    size: usize,
+    roundtrips: usize,
+    io_threads: usize,
+) -> Result<Duration, BoxError> {
+    let (local_type, remote_type) = lat_types();
+    let ctx_local = context(io_threads)?;
+    let inproc = endpoint.starts_with("inproc://");
+    let ctx_remote = if inproc {
+        ctx_local.clone()
+    } else {
+        context(io_threads)?
+    };
+    let (local, ep) = bind(&ctx_local, local_type, endpoint)?;
+    let echoer = std::thread::spawn(move || echo(&local, size, roundtrips));
+    let remote = connect(&ctx_remote, remote_type, &ep)?;
+    let elapsed = ping(&remote, size, roundtrips)?;
+    echoer.join().map_err(|_| "echo side panicked")??;
+    Ok(elapsed)
+}
+
+/// Several PUSH sockets into one PULL (see [`crate::iso::thr_fan_in`]).
+pub fn thr_fan_in(
+    endpoint: &str,
+    size: usize,
+    count: usize,
+    connections: usize,
+    io_threads: usize,
+) -> Result<Duration, BoxError> {
+    let ctx_local = context(io_threads)?;
+    let ctx_remote = context(io_threads)?;
+    let (pull, ep) = bind(&ctx_local, SocketType::PULL, endpoint)?;
+    let (done, wait_done) = std::sync::mpsc::channel::<()>();
+    let wait_done = std::sync::Arc::new(std::sync::Mutex::new(wait_done));
+    let senders: Vec<_> = (0..connections)
+        .map(|_| {
+            let ctx = ctx_remote.clone();
+            let ep = ep.clone();
+            let wait_done = wait_done.clone();
+            std::thread::spawn(move || -> Result<(), BoxError> {
+                let push = connect(&ctx, SocketType::PUSH, &ep)?;
+                send(&push, size, count)?;
+                // One sender at a time holds the lock while it waits; all return on drop.
+                if let Ok(rx) = wait_done.lock() {
+                    hold_until_received(&rx);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    let elapsed = receive(&pull, size, count * connections)?;
+    drop(done);
+    for s in senders {
+        s.join().map_err(|_| "sender panicked")??;
+    }
+    Ok(elapsed)
+}
