@@ -18,8 +18,6 @@ use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
 use crate::transport::random_u64;
 
-/// Read at most this much per read call.
-const READ_CHUNK: usize = 64 * 1024;
 /// Stop pulling from the pipe when this much output is waiting (batching bound).
 const OUT_BATCH: usize = 256 * 1024;
 /// Iterations of the pump per readiness event before letting other sessions run.
@@ -55,7 +53,6 @@ pub(crate) struct Session {
     was_connected: bool,
     backoff: Duration,
     generation: u64,
-    buf: Vec<u8>,
     /// The endpoint as connected or bound, for monitor events.
     endpoint: String,
     /// Reads that brought data; heartbeat timers compare it to see whether the peer spoke.
@@ -94,7 +91,6 @@ impl Session {
             was_connected: false,
             backoff,
             generation: 0,
-            buf: Vec::new(),
             endpoint,
             reads: 0,
         }
@@ -127,7 +123,6 @@ impl Session {
             was_connected: false,
             backoff: Duration::ZERO,
             generation: 0,
-            buf: Vec::new(),
             endpoint: parent.endpoint,
             reads: 0,
         };
@@ -177,9 +172,6 @@ impl Session {
             Token(self.slot),
         )?;
         self.generation += 1;
-        if self.buf.len() < READ_CHUNK {
-            self.buf = vec![0; READ_CHUNK];
-        }
         self.engine = Some(engine);
         if !connecting {
             self.arm_handshake_timer(sv);
@@ -433,7 +425,7 @@ impl Session {
         }
 
         // Stream → decoder, unless back-pressure holds us.
-        if self.pending_in.is_none() && engine.read(&mut self.buf)? {
+        if self.pending_in.is_none() && engine.read()? {
             progress = true;
             self.reads += 1;
         }

@@ -143,6 +143,27 @@ impl Connection {
             .inspect_err(|e| self.failed = Some(e.clone()))
     }
 
+    /// The input buffer, with room for at least `min` more bytes, or for the rest of a larger
+    /// frame whose header has arrived (bounded, so a hostile header announcing 2^62 bytes
+    /// reserves no more than 8 MiB at a time). A transport reads straight into its spare
+    /// capacity (`bytes::BufMut::chunk_mut`, then `advance_mut`), saving the copy from a
+    /// read buffer, then calls [`input_added`](Connection::input_added). Large frames then
+    /// leave the buffer as shared slices of it, never copied.
+    pub fn input_buffer(&mut self, min: usize) -> &mut BytesMut {
+        const MAX_GROW: usize = 8 << 20;
+        let rest = decoder::frame_remaining(&self.rx).min(MAX_GROW);
+        self.rx.reserve(min.max(rest));
+        &mut self.rx
+    }
+
+    /// Processes what the transport added to [`input_buffer`](Connection::input_buffer),
+    /// as [`handle_input`](Connection::handle_input) does with its argument.
+    pub fn input_added(&mut self) -> Result<()> {
+        self.check_failed()?;
+        self.handshake()
+            .inspect_err(|e| self.failed = Some(e.clone()))
+    }
+
     /// Buffered input not yet consumed (lets the caller stop reading when it is large).
     ///
     /// Stop reading only while `poll_msg` is not being called (the pipe is full): when

@@ -72,6 +72,16 @@ fn peek_header(buf: &[u8], max_msg_size: Option<u64>) -> Result<Option<Header>> 
 
 /// Takes the next complete frame off the front of `rx`, or returns `None` (leaving `rx` as it
 /// was) when more input is needed.
+/// How many more bytes the frame at the head of `rx` needs, once its header is there (0
+/// when it is complete or its header is not): a transport sizes its next read with it so
+/// that a large body arrives in one buffer.
+pub(crate) fn frame_remaining(rx: &[u8]) -> usize {
+    match peek_header(rx, None) {
+        Ok(Some(h)) => (h.header_len + h.body_len).saturating_sub(rx.len()),
+        _ => 0,
+    }
+}
+
 pub(crate) fn next_frame(rx: &mut BytesMut, max_msg_size: Option<u64>) -> Result<Option<Frame>> {
     let Some(h) = peek_header(rx, max_msg_size)? else {
         return Ok(None);

@@ -160,12 +160,12 @@ impl Engine {
     }
 
     /// Stream → codec, once; `Ok(true)` when something was read.
-    pub(crate) fn read(&mut self, buf: &mut [u8]) -> Result<bool, Failure> {
+    pub(crate) fn read(&mut self) -> Result<bool, Failure> {
         if !self.readable {
             return Ok(false);
         }
         match &mut self.protocol {
-            Protocol::Zmtp(e) => e.read(buf, &mut self.readable),
+            Protocol::Zmtp(e) => e.read(&mut self.readable),
             Protocol::Ws(e) => e.read(&mut self.readable, &mut self.writable),
         }
     }

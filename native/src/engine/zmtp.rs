@@ -2,7 +2,11 @@
 
 use std::io::{self, IoSlice};
 
+use bytes::BufMut;
 use isomq_core::zmtp::{Config, Connection};
+
+/// Room made for each read: enough for many small frames at once.
+const READ_CHUNK: usize = 64 * 1024;
 
 use super::Failure;
 use crate::stream::Stream;
@@ -21,17 +25,29 @@ impl ZmtpEngine {
         }
     }
 
-    /// One read into `buf`, fed to the decoder. Without a pending message the decoder has
-    /// consumed every complete frame, so buffered input is bounded by one frame (and
-    /// MAXMSGSIZE).
-    pub(crate) fn read(&mut self, buf: &mut [u8], readable: &mut bool) -> Result<bool, Failure> {
-        match self.stream.read(buf) {
+    /// One read straight into the decoder's input buffer (no copy from a read buffer; a
+    /// large frame's body lands where it will be handed out from). Without a pending message
+    /// the decoder has consumed every complete frame, so buffered input is bounded by one
+    /// frame (and MAXMSGSIZE).
+    pub(crate) fn read(&mut self, readable: &mut bool) -> Result<bool, Failure> {
+        let fd = self.stream.raw_fd();
+        let buf = self.conn.input_buffer(READ_CHUNK);
+        let spare = buf.chunk_mut();
+        // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
+        // read(2) writes at most that many bytes into it and touches nothing else.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
+        let read = if n < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            // Cannot truncate: n is non-negative and at most spare.len().
+            Ok(n as usize)
+        };
+        match read {
             Ok(0) => Err(Failure::Transient),
             Ok(n) => {
-                let input = buf.get(..n).unwrap_or_default();
-                self.conn
-                    .handle_input(input)
-                    .map_err(|_| Failure::Protocol)?;
+                // SAFETY: read(2) initialised the first n bytes of the spare capacity.
+                unsafe { buf.advance_mut(n) };
+                self.conn.input_added().map_err(|_| Failure::Protocol)?;
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
