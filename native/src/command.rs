@@ -7,9 +7,10 @@ use std::sync::Arc;
 
 use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
 
+use crate::listener::Parent;
 use crate::mailbox::MailboxTx;
 use crate::monitor::MonitorHub;
-use crate::stream::{Listener, PeerAddr};
+use crate::stream::{Listener, PeerAddr, Stream};
 use crate::ws::Routes;
 
 /// Sent to a socket's mailbox.
@@ -91,6 +92,12 @@ pub(crate) enum IoCommand {
     Close {
         id: u64,
         done: Option<std::sync::mpsc::Sender<()>>,
+    },
+    /// Take over a connection another thread's listener accepted.
+    Adopt {
+        id: u64,
+        stream: Stream,
+        parent: Parent,
     },
     /// An event of a pipe end owned by the session in `slot`.
     Pipe {

@@ -9,7 +9,7 @@ use isomq_core::{Error, Result, SocketType};
 
 use crate::command::{IoCommand, SocketCommand};
 use crate::inproc;
-use crate::io_thread::IoThread;
+use crate::io_thread::{IoThread, Siblings};
 use crate::mailbox::MailboxTx;
 use crate::socket::Socket;
 use crate::ws;
@@ -143,10 +143,13 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl CtxInner {
     fn threads(&self) -> Result<&[IoThread]> {
         let threads = self.io_threads.get_or_init(|| {
-            (0..self.io_thread_count)
-                .map(|i| IoThread::spawn(i, self.ids.clone()))
+            let siblings = Siblings::default();
+            let threads = (0..self.io_thread_count)
+                .map(|i| IoThread::spawn(i, self.ids.clone(), siblings.clone()))
                 .collect::<std::io::Result<Vec<_>>>()
-                .map_err(|e| e.to_string())
+                .map_err(|e| e.to_string())?;
+            let _ = siblings.set(threads.iter().map(IoThread::mailbox).collect());
+            Ok(threads)
         });
         match threads {
             Ok(t) => Ok(t),

@@ -6,7 +6,7 @@ use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -14,21 +14,45 @@ use isomq_core::{Notify, PipeEvent, PipeId};
 use mio::{Events, Poll, Token, Waker};
 
 use crate::command::IoCommand;
-use crate::listener::ListenerObj;
+use crate::listener::{ListenerObj, Parent};
 use crate::session::{Outcome, Session};
+use crate::stream::Stream;
 
 const WAKER: Token = Token(usize::MAX);
 
 /// The handle other threads keep to post commands to an I/O thread.
 #[derive(Debug)]
 pub(crate) struct IoThread {
-    tx: Sender<IoCommand>,
-    waker: Arc<Waker>,
+    mailbox: Mailbox,
     join: Option<JoinHandle<()>>,
 }
 
+/// An I/O thread's mailbox: commands, and the waker that interrupts its poll.
+#[derive(Debug, Clone)]
+pub(crate) struct Mailbox {
+    tx: Sender<IoCommand>,
+    waker: Arc<Waker>,
+}
+
+impl Mailbox {
+    /// Posts a command and wakes the loop. A stopped thread drops the command.
+    pub(crate) fn send(&self, cmd: IoCommand) {
+        if self.tx.send(cmd).is_ok() {
+            let _ = self.waker.wake();
+        }
+    }
+}
+
+/// Every I/O thread of a context, known to each of them once all have started: listeners
+/// hand accepted connections round-robin to all threads, as libzmq's `choose_io_thread`.
+pub(crate) type Siblings = Arc<OnceLock<Vec<Mailbox>>>;
+
 impl IoThread {
-    pub(crate) fn spawn(index: usize, ids: Arc<AtomicU64>) -> io::Result<IoThread> {
+    pub(crate) fn spawn(
+        index: usize,
+        ids: Arc<AtomicU64>,
+        siblings: Siblings,
+    ) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
         let (tx, rx) = mpsc::channel();
@@ -46,22 +70,26 @@ impl IoThread {
                 now: Instant::now(),
             },
             stopping: false,
+            index,
+            siblings,
+            next_sibling: index,
         };
         let join = std::thread::Builder::new()
             .name(format!("isomq-io-{index}"))
             .spawn(move || reactor.run())?;
         Ok(IoThread {
-            tx,
-            waker,
+            mailbox: Mailbox { tx, waker },
             join: Some(join),
         })
     }
 
     /// Posts a command and wakes the loop. A stopped thread drops the command.
     pub(crate) fn send(&self, cmd: IoCommand) {
-        if self.tx.send(cmd).is_ok() {
-            let _ = self.waker.wake();
-        }
+        self.mailbox.send(cmd);
+    }
+
+    pub(crate) fn mailbox(&self) -> Mailbox {
+        self.mailbox.clone()
     }
 
     /// Asks the thread to finish its lingering work and waits for it to exit.
@@ -205,6 +233,11 @@ struct Reactor {
     ids: HashMap<u64, usize>,
     sv: Services,
     stopping: bool,
+    /// This thread's place among its siblings.
+    index: usize,
+    siblings: Siblings,
+    /// Round-robin position for accepted connections.
+    next_sibling: usize,
 }
 
 impl Reactor {
@@ -262,18 +295,34 @@ impl Reactor {
         };
         for (stream, parent) in accepted {
             let id = self.sv.next_id();
-            let slot = self.objects.vacant_key();
-            let parent_slot = parent.slot;
-            let session =
-                Session::accepted(id, slot, stream, parent, &mut self.sv, self.poll.registry());
-            if let Some(session) = session {
-                let key = self.objects.insert(Object::Session(Box::new(session)));
-                self.ids.insert(id, key);
-                if let Some(Object::Listener(l)) = self.objects.get_mut(parent_slot) {
-                    l.children.push(id);
-                }
-                self.drive(key);
+            let siblings = self.siblings.get().map_or(&[][..], Vec::as_slice);
+            let thread = if siblings.len() > 1 {
+                self.next_sibling = (self.next_sibling + 1) % siblings.len();
+                self.next_sibling
+            } else {
+                self.index
+            };
+            if let Some(Object::Listener(l)) = self.objects.get_mut(parent.slot) {
+                l.children.push((thread, id));
             }
+            match siblings.get(thread) {
+                Some(mailbox) if thread != self.index => {
+                    mailbox.send(IoCommand::Adopt { id, stream, parent })
+                }
+                _ => self.adopt(id, stream, parent),
+            }
+        }
+    }
+
+    /// Makes an accepted connection a session of this thread.
+    fn adopt(&mut self, id: u64, stream: Stream, parent: Parent) {
+        let slot = self.objects.vacant_key();
+        let session =
+            Session::accepted(id, slot, stream, parent, &mut self.sv, self.poll.registry());
+        if let Some(session) = session {
+            let key = self.objects.insert(Object::Session(Box::new(session)));
+            self.ids.insert(id, key);
+            self.drive(key);
         }
     }
 
@@ -296,9 +345,17 @@ impl Reactor {
             Some(Object::Listener(l)) => {
                 self.ids.remove(&l.id);
                 let children = l.close(self.poll.registry());
-                for child in children {
-                    if let Some(&k) = self.ids.get(&child) {
-                        self.remove(k);
+                let siblings = self.siblings.clone();
+                for (thread, child) in children {
+                    if thread == self.index {
+                        if let Some(&k) = self.ids.get(&child) {
+                            self.remove(k);
+                        }
+                    } else if let Some(mailbox) = siblings.get().and_then(|s| s.get(thread)) {
+                        mailbox.send(IoCommand::Close {
+                            id: child,
+                            done: None,
+                        });
                     }
                 }
             }
@@ -309,6 +366,9 @@ impl Reactor {
     fn commands(&mut self) {
         while let Ok(cmd) = self.rx.try_recv() {
             match cmd {
+                // A thread on its way out takes no new connections (its socket is gone).
+                IoCommand::Adopt { .. } if self.stopping => {}
+                IoCommand::Adopt { id, stream, parent } => self.adopt(id, stream, parent),
                 IoCommand::Pipe { slot, pipe, event } => {
                     if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
                         if s.owns_pipe(pipe) {

@@ -30,9 +30,9 @@ pub(crate) struct ListenerObj {
     listener: Listener,
     owner: Owner,
     ws: Option<Arc<Routes>>,
-    /// Sessions accepted here; they close with the listener (unbind), as in libzmq where
-    /// they are the listener's children.
-    pub(crate) children: Vec<u64>,
+    /// Sessions accepted here (I/O thread, id); they close with the listener (unbind), as
+    /// in libzmq where they are the listener's children.
+    pub(crate) children: Vec<(usize, u64)>,
 }
 
 impl ListenerObj {
@@ -90,8 +90,8 @@ impl ListenerObj {
         out
     }
 
-    /// Closes the listener; returns the ids of the sessions it accepted.
-    pub(crate) fn close(self, registry: &Registry) -> Vec<u64> {
+    /// Closes the listener; returns the sessions it accepted (I/O thread, id).
+    pub(crate) fn close(self, registry: &Registry) -> Vec<(usize, u64)> {
         self.listener.close(registry);
         let Owner { link, endpoint, .. } = self.owner;
         link.monitor.emit(|| MonitorEvent::Closed { endpoint });

@@ -141,3 +141,41 @@ fn malformed_endpoints() {
     t.bind("inproc://dup").unwrap();
     assert_eq!(s.bind("inproc://dup"), Err(Error::AddrInUse));
 }
+
+// libzmq choose_io_thread: with several I/O threads, the connections a listener accepts are
+// spread over all of them; they still all deliver, and unbinding closes every one of them
+// (they are the listener's children, whichever thread serves them).
+#[test]
+fn accepted_connections_spread_over_io_threads() {
+    use isomq::MonitorEvent;
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        let ctx = Context::builder().io_threads(2).build();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let mut pushes: Vec<_> = (0..4)
+            .map(|_| {
+                let mut p = socket(&ctx, SocketType::Push);
+                p.set_option(SocketOption::ReconnectIvl(None)).unwrap();
+                let events = p.monitor();
+                p.connect(&ep).unwrap();
+                (p, events)
+            })
+            .collect();
+        for (i, (p, _)) in pushes.iter_mut().enumerate() {
+            p.send(format!("{i}")).unwrap();
+        }
+        let mut got: Vec<String> = (0..4).map(|_| recv_string(&mut pull)).collect();
+        got.sort();
+        assert_eq!(got, ["0", "1", "2", "3"], "{t:?}");
+        pull.unbind(&ep).unwrap();
+        for (_, events) in &pushes {
+            loop {
+                match events.recv_timeout(isomq_tests::PATIENCE) {
+                    Ok(MonitorEvent::Disconnected { .. }) => break,
+                    Ok(_) => continue,
+                    Err(e) => panic!("{t:?}: no disconnect after unbind: {e}"),
+                }
+            }
+        }
+    }
+}
