@@ -15,15 +15,12 @@ import { createReadStream, existsSync, mkdirSync, rmSync, statSync } from "node:
 import { createServer } from "node:http";
 import { extname, join, normalize } from "node:path";
 import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { PATIENCE, ROOT, launchBrowser, stop } from "./harness.mjs";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const APP = `${ROOT}tests/vite-app`;
 const VITE = `${APP}/node_modules/.bin/vite`;
 const WORK = `${ROOT}target/vite-app`;
 const ISOMQ = process.env.ISOMQ_BIN ?? `${ROOT}target/debug/isomq`;
-// Only reached when something is broken; a slow machine makes the test slower, not red.
-const PATIENCE = 30_000;
 
 let browser;
 let rep;
@@ -47,14 +44,6 @@ function spawnUntil(cmd, args, pattern, options = {}) {
     createInterface({ input: proc.stderr }).on("line", onLine);
     proc.on("error", reject);
     proc.on("exit", (code) => reject(new Error(`${cmd} exited (${code}): ${seen.join("\n")}`)));
-  });
-}
-
-function stop(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-    proc.on("exit", resolve);
-    proc.kill("SIGKILL");
   });
 }
 
@@ -153,18 +142,7 @@ before(async () => {
   const started = await spawnUntil(ISOMQ, ["cat", "rep", "--echo", "--bind", "ws://127.0.0.1:*/vite"], /bound (\S+)/);
   rep = started.proc;
   wsEndpoint = started.match;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

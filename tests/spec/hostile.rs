@@ -9,30 +9,8 @@ use std::net::TcpStream;
 use std::time::Duration;
 
 use isomq::{Context, Socket, SocketOption, SocketType};
-use isomq_tests::{recv_string, socket, PATIENCE};
-
-/// A ZMTP 3.1 NULL greeting (PROTOCOL.md §1).
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    let mut mechanism = b"NULL".to_vec();
-    mechanism.resize(20, 0);
-    g.extend_from_slice(&mechanism);
-    g.resize(64, 0);
-    g
-}
-
-/// A READY command announcing `socket_type` (PROTOCOL.md §2.3).
-fn ready(socket_type: &str) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    let mut frame = vec![0x04, body.len() as u8];
-    frame.extend_from_slice(&body);
-    frame
-}
+use isomq_tests::rawzmtp::{greeting, raw_client, ready};
+use isomq_tests::{recv_string, socket};
 
 /// A PULL bound on tcp with a well-behaved PUSH already talking to it.
 fn server(ctx: &Context, configure: impl FnOnce(&mut Socket)) -> (Socket, Socket, String) {
@@ -45,13 +23,6 @@ fn server(ctx: &Context, configure: impl FnOnce(&mut Socket)) -> (Socket, Socket
     good.send("before").unwrap();
     assert_eq!(recv_string(&mut pull), "before");
     (pull, good, ep)
-}
-
-fn raw_client(ep: &str) -> TcpStream {
-    let addr = ep.trim_start_matches("tcp://");
-    let s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s
 }
 
 /// Reads until the server closes the connection; panics if it does not within PATIENCE.
@@ -105,7 +76,7 @@ fn wrong_socket_type_is_closed() {
     let (mut pull, mut good, ep) = server(&ctx, |_| {});
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("PUB")).unwrap();
+    s.write_all(&ready("PUB", None)).unwrap();
     assert_closed_by_server(s);
     assert_still_serving(&mut pull, &mut good);
 }
@@ -120,7 +91,7 @@ fn frame_over_maxmsgsize_is_closed() {
     });
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("PUSH")).unwrap();
+    s.write_all(&ready("PUSH", None)).unwrap();
     let mut frame = vec![0x02];
     frame.extend_from_slice(&1000u64.to_be_bytes());
     frame.extend_from_slice(&[b'x'; 1000]);
@@ -141,7 +112,7 @@ fn garbage_after_handshake_is_closed() {
     let (mut pull, mut good, ep) = server(&ctx, |_| {});
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("PUSH")).unwrap();
+    s.write_all(&ready("PUSH", None)).unwrap();
     s.write_all(&[0x00, 0x02, b'o', b'k']).unwrap();
     s.write_all(&[0x04, 0x03, 0x09, b'S', b'U']).unwrap();
     assert_closed_by_server(s);
@@ -173,7 +144,7 @@ fn huge_declared_frame_does_not_allocate() {
     let (mut pull, mut good, ep) = server(&ctx, |_| {});
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("PUSH")).unwrap();
+    s.write_all(&ready("PUSH", None)).unwrap();
     let mut frame = vec![0x02];
     frame.extend_from_slice(&(1u64 << 62).to_be_bytes());
     frame.extend_from_slice(b"partial");

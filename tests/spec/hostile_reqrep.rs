@@ -9,53 +9,8 @@ use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use isomq::{Context, Error, Flags, Msg, SocketOption, SocketType};
+use isomq_tests::rawzmtp::{frame, greeting, raw_client, ready};
 use isomq_tests::{recv_string, socket, PATIENCE};
-
-/// A ZMTP 3.1 NULL greeting (PROTOCOL.md §1).
-fn greeting() -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    let mut mechanism = b"NULL".to_vec();
-    mechanism.resize(20, 0);
-    g.extend_from_slice(&mechanism);
-    g.resize(64, 0);
-    g
-}
-
-/// One ZMTP frame: flags (MORE 0x01, COMMAND 0x04; LONG added when needed) and body.
-fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
-    let mut f = Vec::new();
-    if body.len() > 255 {
-        f.push(flags | 0x02);
-        f.extend_from_slice(&(body.len() as u64).to_be_bytes());
-    } else {
-        f.push(flags);
-        f.push(body.len() as u8);
-    }
-    f.extend_from_slice(body);
-    f
-}
-
-/// A READY command with `Socket-Type` and `Identity` (PROTOCOL.md §2.3).
-fn ready(socket_type: &str, identity: &[u8]) -> Vec<u8> {
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    for (name, value) in [
-        (&b"Socket-Type"[..], socket_type.as_bytes()),
-        (b"Identity", identity),
-    ] {
-        body.push(name.len() as u8);
-        body.extend_from_slice(name);
-        body.extend_from_slice(&(value.len() as u32).to_be_bytes());
-        body.extend_from_slice(value);
-    }
-    frame(0x04, &body)
-}
-
-fn raw_client(ep: &str) -> TcpStream {
-    let s = TcpStream::connect(ep.trim_start_matches("tcp://")).unwrap();
-    s.set_read_timeout(Some(PATIENCE)).unwrap();
-    s
-}
 
 /// Reads until `tail` has been received (the stream ends with it).
 fn read_until_suffix(s: &mut TcpStream, tail: &[u8]) {
@@ -78,7 +33,7 @@ fn rep_discards_a_request_without_delimiter() {
     let ep = rep.last_endpoint().unwrap().to_owned();
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("DEALER", b"")).unwrap();
+    s.write_all(&ready("DEALER", Some(b""))).unwrap();
     s.write_all(&frame(0x01, b"no")).unwrap();
     s.write_all(&frame(0x00, b"delimiter")).unwrap();
     s.write_all(&frame(0x01, b"")).unwrap();
@@ -101,7 +56,7 @@ fn router_accepts_an_identity_longer_than_255_bytes() {
     let long_id = vec![b'i'; 300];
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("DEALER", &long_id)).unwrap();
+    s.write_all(&ready("DEALER", Some(&long_id))).unwrap();
     s.write_all(&frame(0x00, b"hello")).unwrap();
     let got = router.recv_multipart().unwrap();
     assert_eq!(got[0].as_slice(), &long_id[..]);
@@ -131,7 +86,7 @@ fn req_closes_a_connection_that_sends_a_malformed_reply() {
     let (mut s, _) = listener.accept().unwrap();
     s.set_read_timeout(Some(PATIENCE)).unwrap();
     s.write_all(&greeting()).unwrap();
-    s.write_all(&ready("REP", b"")).unwrap();
+    s.write_all(&ready("REP", Some(b""))).unwrap();
     // The request arrives behind its delimiter...
     read_until_suffix(&mut s, b"question");
     // ...and the reply comes back without one.

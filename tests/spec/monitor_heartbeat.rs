@@ -10,6 +10,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use isomq::{Context, Error, Monitor, MonitorEvent, SocketOption, SocketType};
+use isomq_tests::rawzmtp::{greeting, ready};
 use isomq_tests::{bind, recv_string, socket, Transport, PATIENCE};
 
 /// Reads events until one matches; panics (with what was seen) if none does in time.
@@ -130,22 +131,11 @@ fn handshake_failed_on_incompatible_peer() {
     );
 }
 
-/// A ZMTP 3.1 NULL greeting and a READY for `socket_type`.
+/// The greeting and READY of a raw peer of type `socket_type`.
 fn handshake_bytes(socket_type: &str) -> Vec<u8> {
-    let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    let mut mechanism = b"NULL".to_vec();
-    mechanism.resize(20, 0);
-    g.extend_from_slice(&mechanism);
-    g.resize(64, 0);
-    let mut body = vec![5];
-    body.extend_from_slice(b"READY");
-    body.push(11);
-    body.extend_from_slice(b"Socket-Type");
-    body.extend_from_slice(&(socket_type.len() as u32).to_be_bytes());
-    body.extend_from_slice(socket_type.as_bytes());
-    g.extend_from_slice(&[0x04, body.len() as u8]);
-    g.extend_from_slice(&body);
-    g
+    let mut bytes = greeting();
+    bytes.extend_from_slice(&ready(socket_type, None));
+    bytes
 }
 
 /// Reads until `n` bytes arrived (the peer's greeting and READY), without interpreting.

@@ -7,6 +7,7 @@ use std::time::Duration;
 use isomq::{Context, Socket, SocketOption, SocketType};
 
 pub mod rawws;
+pub mod rawzmtp;
 
 /// Long enough never to fire on a healthy run; a hung test fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(20);
