@@ -157,13 +157,6 @@ impl CtxInner {
         }
     }
 
-    /// [`Context::terminate`] has begun.
-    pub(crate) fn is_terminating(&self) -> bool {
-        // Relaxed: sockets learn of termination for certain through the Term command; this
-        // only makes them look sooner.
-        self.terminating.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn next_id(&self) -> u64 {
         // Relaxed: ids only need to be unique.
         self.ids.fetch_add(1, Ordering::Relaxed)
