@@ -18,6 +18,28 @@ test("PUSH/PULL over inproc delivers multipart messages whole and in order", { t
     pull.close();
 });
 
+test("ROUTER over inproc knows a DEALER by its routing id and routes replies by it", { timeout: 10000 }, async () => {
+    // RFC 28: ROUTER prefixes each message with the sender's identity and routes by the
+    // first frame; a connecting DEALER's ROUTING_ID is that identity.
+    const router = new Socket("router").bind("inproc://rr");
+    const named = new Socket("dealer", { routingId: "d1" }).connect("inproc://rr");
+    const anonymous = new Socket("dealer").connect("inproc://rr");
+    await named.send(["hello"]);
+    const [id, body] = await router.recv();
+    assert.equal(text(id), "d1");
+    assert.equal(text(body), "hello");
+    await anonymous.send(["hi"]);
+    const [generated] = await router.recv();
+    assert.equal(generated[0], 0, "a generated id starts with a zero byte");
+    await router.send([generated, "to anonymous"]);
+    await router.send(["d1", "to d1"]);
+    assert.deepEqual((await anonymous.recv()).map(text), ["to anonymous"]);
+    assert.deepEqual((await named.recv()).map(text), ["to d1"]);
+    named.close();
+    anonymous.close();
+    router.close();
+});
+
 test("a PULL waiting in recv() is woken by a later send", { timeout: 10000 }, async () => {
     const pull = new Socket("pull").bind("inproc://wake");
     const push = new Socket("push").connect("inproc://wake");

@@ -94,6 +94,38 @@ test("wasm REQ to native REP: a 1 MiB request echoed back", { timeout: 30000 }, 
     await rep.close();
 });
 
+test("wasm DEALER to native ROUTER: routing by identity, both directions", { timeout: 20000 }, async () => {
+    // RFC 28 / libzmq: ROUTER prepends the peer's routing id (its ROUTING_ID when set) on
+    // receive and routes by the first frame on send; --echo sends every message back.
+    const router = await cli("router", "--bind", "ws://127.0.0.1:*/route", "--echo");
+    const dealer = new Socket("dealer", { routingId: "browser-1" }).connect(router.endpoint);
+    await dealer.send(["job", "42"]);
+    assert.equal(await router.line(), "browser-1\tjob\t42");
+    assert.deepEqual((await dealer.recv()).map(text), ["job", "42"]);
+    dealer.close();
+    await router.close();
+});
+
+test("wasm ROUTER to native DEALER: the DEALER's identity names it", { timeout: 20000 }, async () => {
+    const dealer = await cli("dealer", "--bind", "ws://127.0.0.1:*/back", "--identity", "worker-7");
+    const router = new Socket("router").connect(dealer.endpoint);
+    // The connection (and the DEALER's identity) must be there before routing to it.
+    // Until then ROUTER drops messages for the unknown id: resend until one arrives.
+    const first = dealer.line();
+    let reply;
+    for (let i = 0; !reply && i < 200; i++) {
+        await router.send(["worker-7", "task"]);
+        reply = await Promise.race([first, new Promise((r) => setTimeout(r, 50))]);
+    }
+    assert.equal(reply, "task");
+    dealer.proc.stdin.write("done\n");
+    const [id, body] = await router.recv();
+    assert.equal(text(id), "worker-7");
+    assert.equal(text(body), "done");
+    router.close();
+    await dealer.close();
+});
+
 test("wasm SUB resubscribes after the native publisher restarts", { timeout: 30000 }, async () => {
     let xpub = await cli("xpub", "--bind", "ws://127.0.0.1:*/feed");
     const endpoint = xpub.endpoint;

@@ -230,16 +230,22 @@ impl Session {
             return self.fail(true);
         }
         let mut change = Change::Nothing;
+        let mut wrote = false;
         while let Some(event) = zws.poll_event() {
-            if let Event::Ready(_) = event {
+            if let Event::Ready(peer) = event {
                 change = Change::Connected {
                     again: self.was_connected,
                 };
                 self.was_connected = true;
                 self.backoff_ms = self.options.reconnect_ivl_ms.unwrap_or(0);
+                // A ROUTER learns its peer's routing id in-band, as the first message of
+                // each connection (as the native session and libzmq do). Were the pipe full
+                // of an earlier connection's messages, the peer would get a generated id.
+                if self.socket_type == SocketType::Router {
+                    wrote |= self.pipe.write(Msg::routing_id(&peer.identity)).is_ok();
+                }
             }
         }
-        let mut wrote = false;
         loop {
             let msg = match zws.poll_msg() {
                 Ok(Some(m)) => m,

@@ -370,11 +370,21 @@ fn connect_inproc(core: &mut SocketCore, st: &mut State, endpoint: &str, name: &
         }
         Some(binder_id) => {
             let binder = st.sockets.get_mut(&binder_id).ok_or(Error::ConnRefused)?;
-            let (mine, theirs) = Pipe::pair(
+            let (mut mine, mut theirs) = Pipe::pair(
                 pipe_id,
                 inproc::sum_hwm(core.options.sndhwm, binder.options.rcvhwm),
                 inproc::sum_hwm(binder.options.sndhwm, core.options.rcvhwm),
             );
+            // A ROUTER learns its peer's routing id as the pipe's first message (as over
+            // ws://, and as native inproc does); an empty one makes it generate an id.
+            for (pipe, id, peer_type) in [
+                (&mut mine, &core.options.routing_id, binder.socket_type),
+                (&mut theirs, &binder.options.routing_id, core.socket_type),
+            ] {
+                if peer_type == SocketType::Router && pipe.write(Msg::routing_id(id)).is_ok() {
+                    pipe.flush();
+                }
+            }
             binder.attach(theirs);
             core.attach(mine);
         }
