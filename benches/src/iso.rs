@@ -75,11 +75,10 @@ pub fn ping(s: &mut Socket, size: usize, roundtrips: usize) -> Result<Duration, 
     Ok(start.elapsed())
 }
 
-/// The socket type of the latency tools. libzmq's use REQ (remote) and REP (local); PAIR has
-/// the same lock-step traffic on the wire for one connection, and is what isomq has until
-/// REQ/REP land: then switch `lat_types` to `(SocketType::Rep, SocketType::Req)`.
+/// The socket types of the latency tools (local, remote): REP and REQ, as libzmq's
+/// perf/local_lat and perf/remote_lat, so the tools interoperate with libzmq's.
 pub fn lat_types() -> (SocketType, SocketType) {
-    (SocketType::Pair, SocketType::Pair)
+    (SocketType::Rep, SocketType::Req)
 }
 
 /// Throughput over `endpoint` with both sides in this process on separate contexts (as two

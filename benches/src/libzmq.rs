@@ -88,7 +88,7 @@ pub fn ping(s: &Socket, size: usize, roundtrips: usize) -> Result<Duration, BoxE
 /// The latency tools' socket types, kept equal to isomq's ([`crate::iso::lat_types`]) so the
 /// comparison measures the same traffic.
 pub fn lat_types() -> (SocketType, SocketType) {
-    (SocketType::PAIR, SocketType::PAIR)
+    (SocketType::REP, SocketType::REQ)
 }
 
 /// Throughput with both sides in this process (see [`crate::iso::thr`]).

@@ -1,5 +1,5 @@
 //! `local_lat <bind-to> <message-size> <roundtrip-count>`: echoes messages back, as libzmq's
-//! perf/local_lat does (with PAIR instead of REP for now, see `iso::lat_types`).
+//! perf/local_lat does (REP, see `iso::lat_types`).
 
 use std::process::ExitCode;
 use std::time::Duration;

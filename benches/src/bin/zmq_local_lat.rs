@@ -1,7 +1,7 @@
 //! libzmq (the `zmq` crate) twin of isomq's tool, for interop checks.
 //!
 //! `local_lat <bind-to> <message-size> <roundtrip-count>`: echoes messages back, as libzmq's
-//! perf/local_lat does (with PAIR instead of REP for now, see `libzmq::lat_types`).
+//! perf/local_lat does (REP, see `libzmq::lat_types`).
 
 use std::process::ExitCode;
 use std::time::Duration;

@@ -2,7 +2,7 @@
 //!
 //! `remote_lat <connect-to> <message-size> <roundtrip-count>`: sends messages and waits for
 //! each echo, printing the one-way latency (round trip / 2), as libzmq's perf/remote_lat does
-//! (with PAIR instead of REQ for now, see `libzmq::lat_types`).
+//! (REQ, see `libzmq::lat_types`).
 
 use std::process::ExitCode;
 
