@@ -28,6 +28,8 @@ pub enum SocketOption {
     MaxMsgSize(Option<u64>),
     /// ZMQ_ROUTING_ID (1 to 255 bytes).
     RoutingId(Vec<u8>),
+    /// ZMQ_BACKLOG: the listen(2) queue of endpoints bound afterwards (default 100).
+    Backlog(u32),
     /// ZMQ_HEARTBEAT_IVL: send a heartbeat this often (`None` = never, the default).
     HeartbeatIvl(Option<Duration>),
     /// ZMQ_HEARTBEAT_TIMEOUT: drop the connection when nothing arrives this long after a
@@ -88,6 +90,8 @@ pub enum OptionName {
     MaxMsgSize,
     /// ZMQ_ROUTING_ID
     RoutingId,
+    /// ZMQ_BACKLOG
+    Backlog,
     /// ZMQ_HEARTBEAT_IVL
     HeartbeatIvl,
     /// ZMQ_HEARTBEAT_TIMEOUT

@@ -196,6 +196,7 @@ impl Socket {
             Endpoint::Ws { host, port, path } => self.bind_ws(host, *port, path)?,
             _ => {
                 let (listener, resolved) = transport::bind(&ep)?;
+                listener.set_backlog(self.options.backlog)?;
                 let id = self.ctx.next_id();
                 let thread = self.ctx.choose_thread();
                 self.ctx.send_io(
@@ -244,6 +245,7 @@ impl Socket {
             }
         }
         let (listener, addr) = transport::bind_ws(host, port)?;
+        listener.set_backlog(self.options.backlog)?;
         let listener_id = self.ctx.next_id();
         let thread = self.ctx.choose_thread();
         let routes = ports.add_port(addr, thread, listener_id, path, route);
@@ -663,6 +665,7 @@ impl Socket {
             SocketOption::ReconnectIvlMax(t) => o.reconnect_ivl_max = t,
             SocketOption::HandshakeIvl(t) => o.handshake_ivl = t,
             SocketOption::MaxMsgSize(n) => o.maxmsgsize = n,
+            SocketOption::Backlog(n) => o.backlog = n,
             SocketOption::HeartbeatIvl(t) => o.heartbeat_ivl = t,
             SocketOption::HeartbeatTimeout(t) => o.heartbeat_timeout = t,
             SocketOption::HeartbeatTtl(t) => {
@@ -741,6 +744,7 @@ impl Socket {
             OptionName::HandshakeIvl => SocketOption::HandshakeIvl(o.handshake_ivl),
             OptionName::MaxMsgSize => SocketOption::MaxMsgSize(o.maxmsgsize),
             OptionName::RoutingId => SocketOption::RoutingId(o.routing_id.to_vec()),
+            OptionName::Backlog => SocketOption::Backlog(o.backlog),
             OptionName::HeartbeatIvl => SocketOption::HeartbeatIvl(o.heartbeat_ivl),
             OptionName::HeartbeatTimeout => SocketOption::HeartbeatTimeout(o.heartbeat_timeout),
             OptionName::HeartbeatTtl => SocketOption::HeartbeatTtl(o.heartbeat_ttl),

@@ -130,6 +130,24 @@ pub(crate) enum Listener {
 }
 
 impl Listener {
+    /// ZMQ_BACKLOG: calls listen(2) again with the socket's backlog; Linux takes a new
+    /// queue length for a socket that already listens.
+    pub(crate) fn set_backlog(&self, backlog: u32) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let fd = match self {
+            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Unix(l, _) => l.as_raw_fd(),
+        };
+        let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
+        // SAFETY: listen(2) on a descriptor this listener owns and keeps open; it reads and
+        // writes no memory of ours.
+        if unsafe { libc::listen(fd, backlog) } == 0 {
+            Ok(())
+        } else {
+            Err(io::Error::last_os_error())
+        }
+    }
+
     pub(crate) fn accept(&self) -> io::Result<Stream> {
         match self {
             Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::Tcp(s)),

@@ -179,3 +179,28 @@ fn accepted_connections_spread_over_io_threads() {
         }
     }
 }
+
+// ZMQ_BACKLOG: "the maximum length of the queue of outstanding peer connections" of
+// endpoints bound afterwards. The kernel reports a listening socket's queue length as its
+// Send-Q (ss(8), iproute2, which scripts/test installs).
+#[test]
+fn backlog_sets_the_listen_queue() {
+    use isomq::{OptionName, SocketOption};
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    pull.set_option(SocketOption::Backlog(7)).unwrap();
+    assert_eq!(
+        pull.get_option(OptionName::Backlog),
+        SocketOption::Backlog(7)
+    );
+    let ep = bind(&mut pull, Transport::Tcp);
+    let port = ep.rsplit(':').next().unwrap();
+    let out = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .expect("ss (iproute2) runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let send_q: Vec<&str> = text.split_whitespace().collect();
+    // LISTEN  Recv-Q  Send-Q  Local  Peer
+    assert_eq!(send_q.get(2), Some(&"7"), "ss said: {text}");
+}
