@@ -26,6 +26,8 @@ export interface SocketOptions {
     reconnectIvl?: number;
     /** ZMQ_RECONNECT_IVL_MAX in ms: the delay doubles up to this (default 10000); 0 = fixed interval plus jitter. */
     reconnectIvlMax?: number;
+    /** ZMQ_HANDSHAKE_IVL in ms (default 30000): the WebSocket must open and the ZWS handshake finish in time, else the connection is dropped and retried. 0 or -1 = no limit. */
+    handshakeIvl?: number;
     /** ZMQ_MAXMSGSIZE in bytes; larger frames close the connection. -1 = no limit (default). */
     maxMsgSize?: number;
     /** ZMQ_ROUTING_ID (REQ, DEALER, ROUTER). */

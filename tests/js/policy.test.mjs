@@ -42,3 +42,27 @@ test("the ws package's WebSocket class works through setWebSocket", { timeout: 2
         setWebSocket(null);
     }
 });
+
+test("a server that never completes the upgrade is dropped after handshakeIvl and tried again", { timeout: 20000 }, async () => {
+    // ZMQ_HANDSHAKE_IVL: the WebSocket opening and the ZWS handshake must finish in time;
+    // a silent server is dropped (not a protocol error, so the socket reconnects).
+    const { createServer } = await import("node:net");
+    const connections = [];
+    let closed = 0;
+    const server = createServer((c) => {
+        connections.push(c);
+        c.on("error", () => {});
+        c.on("close", () => closed++);
+        c.resume(); // read (and ignore) the upgrade request, so the peer's close is seen
+    });
+    await new Promise((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address();
+    const sub = new Socket("sub", { handshakeIvl: 200, reconnectIvl: 50, reconnectIvlMax: 0 });
+    sub.connect(`ws://127.0.0.1:${port}/silent`);
+    while (connections.length < 2 || closed < 1) {
+        await new Promise((r) => setTimeout(r, 20));
+    }
+    sub.close();
+    for (const c of connections) c.destroy();
+    await new Promise((r) => server.close(r));
+});

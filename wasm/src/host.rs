@@ -21,6 +21,8 @@ pub(crate) enum TimerKind {
     /// The WebSocket's send buffer was over its bound: look again whether it drained
     /// (browsers have no "drain" event).
     Drain,
+    /// The WebSocket opening and the ZWS handshake must be done by now (HANDSHAKE_IVL).
+    Handshake,
 }
 
 /// A timer, named by what it is for.

@@ -15,6 +15,9 @@ pub(crate) struct SocketOptions {
     pub(crate) reconnect_ivl_max_ms: u32,
     pub(crate) maxmsgsize: Option<u64>,
     pub(crate) routing_id: Bytes,
+    /// HANDSHAKE_IVL: the WebSocket must open and the ZWS handshake finish within this;
+    /// None: no limit.
+    pub(crate) handshake_ivl_ms: Option<u32>,
 }
 
 impl SocketOptions {
@@ -32,6 +35,9 @@ impl SocketOptions {
             reconnect_ivl_max_ms: 10_000,
             maxmsgsize: core.maxmsgsize,
             routing_id: core.routing_id,
+            handshake_ivl_ms: core
+                .handshake_ivl
+                .map(|d| u32::try_from(d.as_millis()).unwrap_or(u32::MAX)),
         }
     }
 }
@@ -51,6 +57,9 @@ pub enum SocketOption {
     ReconnectIvlMax(u32),
     /// `ZMQ_MAXMSGSIZE`: larger frames close the connection; `None` = unlimited.
     MaxMsgSize(Option<u64>),
+    /// `ZMQ_HANDSHAKE_IVL` in milliseconds: the WebSocket must open and the ZWS handshake
+    /// finish within this, else the connection is dropped and tried again; `None` = no limit.
+    HandshakeIvl(Option<u32>),
     /// `ZMQ_ROUTING_ID`, sent by REQ, DEALER and ROUTER.
     RoutingId(Vec<u8>),
     /// An option of the socket type (subscriptions, XPUB flags).

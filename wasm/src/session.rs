@@ -139,6 +139,17 @@ impl Session {
         match host.open(&self.url, &self.protocols, self.key()) {
             Ok(ws) => {
                 self.engine = Some(Engine { ws, conn: None });
+                // A server that accepts the TCP connection but never completes the upgrade
+                // or the handshake must not hold the connection forever (as native).
+                if let Some(ivl) = self.options.handshake_ivl_ms {
+                    host.set_timer(
+                        ivl,
+                        TimerKey {
+                            conn: self.key(),
+                            kind: TimerKind::Handshake,
+                        },
+                    );
+                }
                 Ok(())
             }
             Err(e) => {
@@ -190,6 +201,12 @@ impl Session {
                 self.drain_timer = false;
                 self.drive(host);
             }
+            TimerKind::Handshake if self.engine.is_some() && !self.is_ready() => {
+                // Not connected yet, so there is nothing to report: just try again.
+                let _ = self.fail(false);
+                self.schedule_reconnect(host);
+            }
+            TimerKind::Handshake => {}
         }
     }
 

@@ -309,6 +309,7 @@ impl Socket {
                 SocketOption::RcvHwm(v) => o.rcvhwm = v,
                 SocketOption::ReconnectIvl(v) => o.reconnect_ivl_ms = v,
                 SocketOption::ReconnectIvlMax(v) => o.reconnect_ivl_max_ms = v,
+                SocketOption::HandshakeIvl(v) => o.handshake_ivl_ms = v,
                 SocketOption::MaxMsgSize(v) => o.maxmsgsize = v,
                 SocketOption::RoutingId(v) => o.routing_id = v.into(),
                 SocketOption::Pattern(p) => core.pattern.set_option(&p)?,

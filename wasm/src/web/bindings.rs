@@ -139,7 +139,7 @@ impl WasmSocket {
     }
 
     /// Sets an option by its JavaScript name (`sndhwm`, `rcvhwm`, `reconnectIvl`,
-    /// `reconnectIvlMax`, `maxMsgSize`, `routingId`, `xpubVerbose`, `xpubVerboser`,
+    /// `reconnectIvlMax`, `handshakeIvl`, `maxMsgSize`, `routingId`, `xpubVerbose`, `xpubVerboser`,
     /// `xpubNodrop`); numbers in messages or milliseconds, -1 for "none".
     #[wasm_bindgen(js_name = setOption)]
     pub fn set_option(&self, name: &str, value: JsValue) -> Result<(), JsValue> {
@@ -162,6 +162,10 @@ impl WasmSocket {
                 SocketOption::ReconnectIvl((v >= 0.0).then_some(v as u32))
             }
             "reconnectIvlMax" => SocketOption::ReconnectIvlMax(number()?.max(0.0) as u32),
+            "handshakeIvl" => {
+                let v = number()?;
+                SocketOption::HandshakeIvl((v > 0.0).then_some(v as u32))
+            }
             "maxMsgSize" => {
                 let v = number()?;
                 SocketOption::MaxMsgSize((v >= 0.0).then_some(v as u64))
