@@ -126,19 +126,16 @@ pub(crate) fn run(args: CatArgs) -> i32 {
 fn send_only(mut sock: Socket, args: &CatArgs) -> i32 {
     let stdin = io::stdin();
     let mut sent = 0u64;
-    let mut line = Vec::new();
     let mut input = stdin.lock();
     while args.count.is_none_or(|n| sent < n) {
-        line.clear();
-        match input.read_until(b'\n', &mut line) {
-            Ok(0) => break,
-            Ok(_) => {}
+        let msg = match read_line(&mut input) {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
             Err(e) => {
                 eprintln!("isomq: reading stdin: {e}");
                 return 1;
             }
-        }
-        let msg = strip_newline(std::mem::take(&mut line));
+        };
         if let Err(e) = sock.send_multipart(frames(&msg)) {
             eprintln!("isomq: send: {e}");
             return 1;
@@ -288,15 +285,9 @@ fn both(mut sock: Socket, args: &CatArgs) -> i32 {
     std::thread::spawn(move || {
         let stdin = io::stdin();
         let mut input = stdin.lock();
-        loop {
-            let mut line = Vec::new();
-            match input.read_until(b'\n', &mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {
-                    if tx.send(strip_newline(line)).is_err() {
-                        return;
-                    }
-                }
+        while let Ok(Some(line)) = read_line(&mut input) {
+            if tx.send(line).is_err() {
+                return;
             }
         }
     });
