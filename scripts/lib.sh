@@ -78,3 +78,19 @@ npm_ci() {
     fi
     (cd "$dir" && npm ci --no-audit --no-fund)
 }
+
+# Runs a command that executes tests under a time limit, so that a test that hangs (a child
+# process left running, a peer that never answers) fails its step with a clear message instead
+# of stalling the whole run. `timeout` signals the command's whole process group, so the
+# test's own children go too. Builds run outside these limits: their time depends on the
+# machine's caches, a test's time does not.
+bounded() {
+    local seconds="$1"
+    shift
+    local rc=0
+    timeout --kill-after=10 "$seconds" "$@" || rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        printf '\nTIMED OUT after %ss: %s\n' "$seconds" "$*" >&2
+    fi
+    return "$rc"
+}

@@ -20,7 +20,11 @@ export function startExample(bin, args, wanted) {
   const lines = [];
   const match = {};
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${bin} did not start: ${lines}`)), PATIENCE);
+    // A child left running would keep the test runner alive after the failure.
+    const timer = setTimeout(() => {
+      reject(new Error(`${bin} did not start: ${lines}`));
+      proc.kill("SIGKILL");
+    }, PATIENCE);
     createInterface({ input: proc.stdout }).on("line", (line) => {
       lines.push(line);
       for (const [name, re] of Object.entries(wanted)) {

@@ -26,13 +26,26 @@ let browser;
 let rep;
 let wsEndpoint;
 
-/** Spawns a process; resolves with the first match of `pattern` in its stdout or stderr. */
+// Terminal colour codes: Vite colours its output when the environment asks for colour
+// (FORCE_COLOR, a CI's terminal), even through a pipe, and may split a URL with them.
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+/**
+ * Spawns a process; resolves with the first match of `pattern` in its stdout or stderr (colour
+ * codes removed). If it never matches, the promise rejects and the process is killed, so a
+ * failed start cannot leave a child that keeps the test runner alive.
+ */
 function spawnUntil(cmd, args, pattern, options = {}) {
-  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...options });
+  const env = { ...process.env, NO_COLOR: "1", FORCE_COLOR: "0", ...options.env };
+  const proc = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"], ...options, env });
   const seen = [];
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${cmd} did not start: ${seen.join("\n")}`)), PATIENCE);
-    const onLine = (line) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`${cmd} did not start: ${seen.join("\n")}`));
+      stop(proc);
+    }, PATIENCE);
+    const onLine = (raw) => {
+      const line = raw.replace(ANSI, "");
       seen.push(line);
       const m = line.match(pattern);
       if (m) {
