@@ -13,7 +13,7 @@
 use std::io::IoSlice;
 
 use isomq_core::zmtp::{greeting_bytes, ready_frame, Config, Connection};
-use isomq_core::SocketType;
+use isomq_core::{Msg, SocketType};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -42,16 +42,30 @@ fuzz_target!(|data: &[u8]| {
     input.extend_from_slice(rest);
 
     let mut conn = Connection::new(config);
+    let mut held = Vec::new();
     let mut seed = u32::from(params[2]) | 1;
     let mut fed = 0;
     let mut input = &input[..];
     while !input.is_empty() {
         seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-        let n = (1 + (seed >> 16) as usize % 97).min(input.len());
-        let (chunk, tail) = input.split_at(n);
-        input = tail;
+        let mut n = (1 + (seed >> 16) as usize % 97).min(input.len());
+        // Both ways in: a copy (`handle_input`), or a transport's read straight into the
+        // input buffer (at most its spare room), sized by a small `min` so that frames count
+        // as large and the buffer-recycling path runs.
+        let fed_ok = if seed & 0x100 != 0 {
+            let min = 1 + (seed >> 9) as usize % 128;
+            let buf = conn.input_buffer(min);
+            let spare = buf.capacity() - buf.len();
+            assert!(spare > 0, "no room to read into");
+            n = n.min(spare);
+            buf.extend_from_slice(&input[..n]);
+            conn.input_added().is_ok()
+        } else {
+            conn.handle_input(&input[..n]).is_ok()
+        };
+        input = &input[n..];
         fed += n;
-        if conn.handle_input(chunk).is_err() {
+        if !fed_ok {
             assert!(conn.handle_input(b"x").is_err(), "error is not sticky");
             assert!(conn.poll_msg().is_err(), "error is not sticky");
             return;
@@ -60,7 +74,17 @@ fuzz_target!(|data: &[u8]| {
         while conn.poll_event().is_some() {}
         loop {
             match conn.poll_msg() {
-                Ok(Some(msg)) => conn.send_msg(&msg),
+                Ok(Some(msg)) => {
+                    conn.send_msg(&msg);
+                    // Held a while, as an application would: its frame shares an input
+                    // buffer that must not be reused meanwhile, so its bytes must not change.
+                    if held.len() == 8 {
+                        let (old, copy): (Msg, Vec<u8>) = held.remove(0);
+                        assert_eq!(old.as_slice(), &copy[..], "a held frame changed");
+                    }
+                    let copy = msg.to_vec();
+                    held.push((msg, copy));
+                }
                 Ok(None) => break,
                 Err(_) => {
                     assert!(conn.poll_msg().is_err(), "error is not sticky");

@@ -70,19 +70,57 @@ fn peek_header(buf: &[u8], max_msg_size: Option<u64>) -> Result<Option<Header>> 
     }))
 }
 
-/// Takes the next complete frame off the front of `rx`, or returns `None` (leaving `rx` as it
-/// was) when more input is needed.
-/// How many more bytes the frame at the head of `rx` needs, once its header is there (0
-/// when it is complete or its header is not): a transport sizes its next read with it so
-/// that a large body arrives in one buffer.
-pub(crate) fn frame_remaining(rx: &[u8]) -> usize {
+/// The whole size (header and body) of the frame at the head of `rx`, once its header is
+/// there: a transport sizes its next read with it so that a large body arrives in one buffer.
+pub(crate) fn head_frame_len(rx: &[u8]) -> Option<usize> {
     match peek_header(rx, None) {
-        Ok(Some(h)) => (h.header_len + h.body_len).saturating_sub(rx.len()),
-        _ => 0,
+        // Cannot overflow: peek_header checked it.
+        Ok(Some(h)) => Some(h.header_len + h.body_len),
+        _ => None,
     }
 }
 
-pub(crate) fn next_frame(rx: &mut BytesMut, max_msg_size: Option<u64>) -> Result<Option<Frame>> {
+/// Frames above this size are "large": reads between frames make room for the next one.
+const LARGE_FRAME: usize = 32 * 1024;
+/// After this many smaller frames in a row, reads go back to their usual size.
+const HINT_DECAY: u32 = 64;
+/// The most room a hint asks for (a hostile header cannot make every read huge).
+pub(crate) const MAX_HINT: usize = 8 << 20;
+
+/// Remembers the size of recent large frames, so that the read at a frame boundary has room
+/// for a whole large frame and its body never needs moving to a larger buffer.
+#[derive(Debug, Default)]
+pub(crate) struct ReadHint {
+    large: usize,
+    small_run: u32,
+}
+
+impl ReadHint {
+    fn saw(&mut self, total: usize) {
+        if total > LARGE_FRAME {
+            self.large = total.min(MAX_HINT);
+            self.small_run = 0;
+        } else if self.large > 0 {
+            self.small_run += 1;
+            if self.small_run >= HINT_DECAY {
+                self.large = 0;
+            }
+        }
+    }
+
+    /// Room to make at a frame boundary: the last large frame's size, or 0.
+    pub(crate) fn room(&self) -> usize {
+        self.large
+    }
+}
+
+/// Takes the next complete frame off the front of `rx`, or returns `None` (leaving `rx` as it
+/// was) when more input is needed. Complete frames are recorded in `hint`.
+pub(crate) fn next_frame(
+    rx: &mut BytesMut,
+    max_msg_size: Option<u64>,
+    hint: &mut ReadHint,
+) -> Result<Option<Frame>> {
     let Some(h) = peek_header(rx, max_msg_size)? else {
         return Ok(None);
     };
@@ -91,6 +129,7 @@ pub(crate) fn next_frame(rx: &mut BytesMut, max_msg_size: Option<u64>) -> Result
     if rx.len() < total {
         return Ok(None);
     }
+    hint.saw(total);
     if h.flags & COMMAND != 0 {
         rx.advance(h.header_len);
         return Ok(Some(Frame::Command(rx.split_to(h.body_len).freeze())));
@@ -122,42 +161,54 @@ mod tests {
     #[test]
     fn short_and_long_frames() {
         let mut rx = BytesMut::from(&b"\x01\x02hi\x02\x00\x00\x00\x00\x00\x00\x00\x01!"[..]);
-        let m = data(next_frame(&mut rx, None).unwrap());
+        let m = data(next_frame(&mut rx, None, &mut ReadHint::default()).unwrap());
         assert_eq!((m.as_slice(), m.more()), (&b"hi"[..], true));
         // v2_decoder: a LONG header with a small size is accepted.
-        let m = data(next_frame(&mut rx, None).unwrap());
+        let m = data(next_frame(&mut rx, None, &mut ReadHint::default()).unwrap());
         assert_eq!((m.as_slice(), m.more()), (&b"!"[..], false));
-        assert!(next_frame(&mut rx, None).unwrap().is_none());
+        assert!(next_frame(&mut rx, None, &mut ReadHint::default())
+            .unwrap()
+            .is_none());
     }
 
     #[test]
     fn reserved_bits_are_ignored() {
         // libzmq ignores flag bits 3-7 (RFC 37 says they SHALL be zero).
         let mut rx = BytesMut::from(&b"\xf9\x01x"[..]);
-        let m = data(next_frame(&mut rx, None).unwrap());
+        let m = data(next_frame(&mut rx, None, &mut ReadHint::default()).unwrap());
         assert_eq!((m.as_slice(), m.more()), (&b"x"[..], true));
     }
 
     #[test]
     fn huge_declared_size_is_not_allocated() {
         let mut rx = BytesMut::from(&b"\x02\x80\x00\x00\x00\x00\x00\x00\x00abc"[..]);
-        assert!(next_frame(&mut rx, None).unwrap().is_none());
+        assert!(next_frame(&mut rx, None, &mut ReadHint::default())
+            .unwrap()
+            .is_none());
         assert_eq!(
             rx.len(),
             12,
             "input left in place until the frame completes"
         );
         let mut rx = BytesMut::from(&b"\x02\xff\xff\xff\xff\xff\xff\xff\xff"[..]);
-        assert_eq!(next_frame(&mut rx, None).unwrap_err(), Error::MsgSize);
+        assert_eq!(
+            next_frame(&mut rx, None, &mut ReadHint::default()).unwrap_err(),
+            Error::MsgSize
+        );
     }
 
     #[test]
     fn max_msg_size_is_checked_on_the_header() {
         // ZMQ_MAXMSGSIZE: "Limits the size of the inbound message" (per frame in v2_decoder).
         let mut rx = BytesMut::from(&b"\x00\x05"[..]);
-        assert_eq!(next_frame(&mut rx, Some(4)).unwrap_err(), Error::MsgSize);
+        assert_eq!(
+            next_frame(&mut rx, Some(4), &mut ReadHint::default()).unwrap_err(),
+            Error::MsgSize
+        );
         let mut rx = BytesMut::from(&b"\x00\x04abcd"[..]);
-        assert!(next_frame(&mut rx, Some(4)).unwrap().is_some());
+        assert!(next_frame(&mut rx, Some(4), &mut ReadHint::default())
+            .unwrap()
+            .is_some());
     }
 
     #[test]
@@ -166,7 +217,7 @@ mod tests {
         rx.extend_from_slice(&[0x02, 0, 0, 0, 0, 0, 0, 4, 0]);
         rx.extend_from_slice(&[7u8; 1024]);
         let base = rx[9..].as_ptr();
-        let m = data(next_frame(&mut rx, None).unwrap());
+        let m = data(next_frame(&mut rx, None, &mut ReadHint::default()).unwrap());
         assert_eq!(m.len(), 1024);
         assert_eq!(m.as_slice().as_ptr(), base, "payload was copied");
     }

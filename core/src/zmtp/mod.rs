@@ -12,6 +12,7 @@ mod decoder;
 mod encoder;
 mod greeting;
 pub(crate) mod mechanism;
+mod recycle;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
