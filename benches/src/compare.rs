@@ -32,6 +32,15 @@ pub enum Impl {
 impl Impl {
     /// Every implementation, in table order.
     pub const ALL: [Impl; 3] = [Impl::Isomq, Impl::Libzmq, Impl::Raw];
+
+    /// Where this implementation's figures are in a cell's arrays.
+    pub fn index(self) -> usize {
+        match self {
+            Impl::Isomq => 0,
+            Impl::Libzmq => 1,
+            Impl::Raw => 2,
+        }
+    }
 }
 
 /// How long and how often to measure.
@@ -90,18 +99,31 @@ pub struct Cell {
     pub thr: [Option<f64>; 3],
     /// One-way latency in µs: isomq, libzmq, raw.
     pub lat: [Option<f64>; 3],
+    /// Paired ratios (median over rounds of one implementation's figure over another's in
+    /// the same round): throughput isomq/libzmq, isomq/raw, latency isomq/libzmq.
+    paired: [Option<f64>; 3],
 }
 
-fn index(imp: Impl) -> usize {
-    match imp {
-        Impl::Isomq => 0,
-        Impl::Libzmq => 1,
-        Impl::Raw => 2,
+/// The figures of every round, per implementation (`index` order); rounds run every
+/// implementation once, one after the other, so a round's figures share the machine's state.
+pub type Rounds = [Vec<f64>; 3];
+
+/// The median (the mean of the middle two for an even count), `None` for no figures.
+pub fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let mid = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        Some((v.get(mid.checked_sub(1)?)? + v.get(mid)?) / 2.0)
+    } else {
+        v.get(mid).copied()
     }
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    Some(a? / b?)
+/// The median over rounds of `a[i] / b[i]`.
+fn paired_ratio(a: &[f64], b: &[f64]) -> Option<f64> {
+    let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
+    median(&ratios)
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -132,28 +154,36 @@ impl Cell {
             size,
             thr: [None; 3],
             lat: [None; 3],
+            paired: [None; 3],
         }
     }
 
-    /// Records the medians of one implementation.
-    pub fn set(&mut self, imp: Impl, thr: f64, lat: f64) {
-        self.thr[index(imp)] = Some(thr);
-        self.lat[index(imp)] = Some(lat);
+    /// Records every round's throughput and latency figures.
+    pub fn record(&mut self, thr: &Rounds, lat: &Rounds) {
+        for i in 0..3 {
+            self.thr[i] = median(&thr[i]);
+            self.lat[i] = median(&lat[i]);
+        }
+        self.paired = [
+            paired_ratio(&thr[0], &thr[1]),
+            paired_ratio(&thr[0], &thr[2]),
+            paired_ratio(&lat[0], &lat[1]),
+        ];
     }
 
     /// isomq / libzmq throughput.
     pub fn thr_vs_libzmq(&self) -> Option<f64> {
-        ratio(self.thr[0], self.thr[1])
+        self.paired[0]
     }
 
     /// isomq / raw throughput.
     pub fn thr_vs_raw(&self) -> Option<f64> {
-        ratio(self.thr[0], self.thr[2])
+        self.paired[1]
     }
 
     /// isomq / libzmq latency (below 1 is better).
     pub fn lat_vs_libzmq(&self) -> Option<f64> {
-        ratio(self.lat[0], self.lat[1])
+        self.paired[2]
     }
 
     /// The throughput target of this cell as (minimum isomq/libzmq, minimum isomq/raw).
@@ -205,6 +235,8 @@ pub struct FanIn {
     pub io_threads: usize,
     /// Throughput in msg/s: isomq, libzmq.
     pub thr: [Option<f64>; 2],
+    /// The median of the rounds' isomq/libzmq ratios.
+    paired: Option<f64>,
 }
 
 impl FanIn {
@@ -213,14 +245,14 @@ impl FanIn {
         FanIn {
             io_threads,
             thr: [None; 2],
+            paired: None,
         }
     }
 
-    /// Records a median.
-    pub fn set(&mut self, imp: Impl, thr: f64) {
-        if let Some(slot) = self.thr.get_mut(index(imp)) {
-            *slot = Some(thr);
-        }
+    /// Records every round's figures (isomq and libzmq).
+    pub fn record(&mut self, rounds: &Rounds) {
+        self.thr = [median(&rounds[0]), median(&rounds[1])];
+        self.paired = paired_ratio(&rounds[0], &rounds[1]);
     }
 
     /// A progress line.
@@ -241,7 +273,9 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Run: {} repetitions per figure (median), count scale {}, {} CPUs, took {:.0} s.\n",
+        "Run: {} rounds per cell, each running isomq, libzmq and raw once in turn; figures are \
+         medians over rounds, ratios the median of the rounds' ratios (both sides of a ratio \
+         ran a moment apart). Count scale {}, {} CPUs, took {:.0} s.\n",
         plan.reps,
         plan.scale,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -297,7 +331,7 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
             f.io_threads,
             fmt_rate(f.thr[0]),
             fmt_rate(f.thr[1]),
-            fmt_opt(ratio(f.thr[0], f.thr[1]), 2)
+            fmt_opt(f.paired, 2)
         );
     }
     s.push_str("\n![isomq/libzmq per cell](results.svg)\n");
@@ -399,4 +433,30 @@ pub fn svg(cells: &[Cell]) -> String {
     );
     s.push_str("</svg>\n");
     s
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+
+    #[test]
+    fn ratios_pair_figures_of_the_same_round() {
+        // Round 2 ran on a loaded machine: both figures halved, their ratio did not.
+        let thr: Rounds = [vec![20.0, 10.0, 20.0], vec![10.0, 5.0, 10.0], vec![]];
+        let lat: Rounds = [vec![1.0, 2.0, 1.0], vec![2.0, 4.0, 2.0], vec![]];
+        let mut cell = Cell::new(Transport::Tcp, 16);
+        cell.record(&thr, &lat);
+        assert_eq!(cell.thr_vs_libzmq(), Some(2.0));
+        assert_eq!(cell.lat_vs_libzmq(), Some(0.5));
+        assert_eq!(cell.thr_vs_raw(), None);
+        assert_eq!(cell.thr[0], Some(20.0));
+    }
 }

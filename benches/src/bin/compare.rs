@@ -2,30 +2,17 @@
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
-//! the median of several repetitions, then fan-in throughput with 1 and 2 I/O threads.
+//! in interleaved rounds (medians; ratios paired within a round), then fan-in throughput
+//! with 1 and 2 I/O threads.
 //! Prints a table and writes it into `benches/RESULTS.md` (between the `compare` markers,
 //! keeping the rest of the file) and a chart into `benches/results.svg`.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use isomq_benches::compare::{self, Cell, FanIn, Impl, Plan};
+use isomq_benches::compare::{self, Cell, FanIn, Impl, Plan, Rounds};
 use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq, raw, BoxError};
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-}
-
-/// Runs `f` `reps` times and returns the median of what it measured.
-fn measure(reps: usize, mut f: impl FnMut() -> Result<f64, BoxError>) -> Result<f64, BoxError> {
-    let mut v = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        v.push(f()?);
-    }
-    Ok(median(v))
-}
 
 fn thr_of(
     imp: Impl,
@@ -61,14 +48,24 @@ fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
         for &size in compare::SIZES {
             let (count, roundtrips) = plan.counts(size);
             let mut cell = Cell::new(t, size);
-            for imp in Impl::ALL {
-                if imp == Impl::Raw && t == Transport::Inproc {
-                    continue;
+            // Interleaved rounds: on a shared machine the load drifts over seconds, so each
+            // round runs every implementation once, and ratios pair figures of one round.
+            let imps: Vec<Impl> = Impl::ALL
+                .into_iter()
+                .filter(|&imp| !(imp == Impl::Raw && t == Transport::Inproc))
+                .collect();
+            let (mut thr, mut lat): (Rounds, Rounds) = Default::default();
+            for _ in 0..plan.reps {
+                for &imp in &imps {
+                    thr[imp.index()].push(thr_of(imp, t, size, count, 1)?);
                 }
-                let thr = measure(plan.reps, || thr_of(imp, t, size, count, 1))?;
-                let lat = measure(plan.reps, || lat_of(imp, t, size, roundtrips))?;
-                cell.set(imp, thr, lat);
             }
+            for _ in 0..plan.reps {
+                for &imp in &imps {
+                    lat[imp.index()].push(lat_of(imp, t, size, roundtrips)?);
+                }
+            }
+            cell.record(&thr, &lat);
             eprintln!("{}", cell.line());
             cells.push(cell);
         }
@@ -78,8 +75,9 @@ fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
     let per_conn = count / compare::FAN_IN_CONNECTIONS;
     for io_threads in [1, 2] {
         let mut row = FanIn::new(io_threads);
-        for imp in [Impl::Isomq, Impl::Libzmq] {
-            let thr = measure(plan.reps, || {
+        let mut rounds: Rounds = Default::default();
+        for _ in 0..plan.reps {
+            for imp in [Impl::Isomq, Impl::Libzmq] {
                 let ep = Transport::Tcp.bind_endpoint();
                 let n = compare::FAN_IN_CONNECTIONS;
                 let size = compare::FAN_IN_SIZE;
@@ -87,10 +85,11 @@ fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
                     Impl::Isomq => iso::thr_fan_in(&ep, size, per_conn, n, io_threads)?,
                     _ => libzmq::thr_fan_in(&ep, size, per_conn, n, io_threads)?,
                 };
-                Ok(isomq_benches::report::throughput(per_conn * n, elapsed))
-            })?;
-            row.set(imp, thr);
+                let thr = isomq_benches::report::throughput(per_conn * n, elapsed);
+                rounds[imp.index()].push(thr);
+            }
         }
+        row.record(&rounds);
         eprintln!("{}", row.line());
         fan.push(row);
     }
