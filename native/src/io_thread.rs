@@ -5,7 +5,6 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,6 +14,7 @@ use mio::{Events, Poll, Token, Waker};
 
 use crate::command::IoCommand;
 use crate::listener::{ListenerObj, Parent};
+use crate::queue::{queue, QueueRx, QueueTx};
 use crate::session::{Outcome, Session};
 use crate::stream::Stream;
 
@@ -30,16 +30,23 @@ pub(crate) struct IoThread {
 /// An I/O thread's mailbox: commands, and the waker that interrupts its poll.
 #[derive(Debug, Clone)]
 pub(crate) struct Mailbox {
-    tx: Sender<IoCommand>,
+    tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
 }
 
 impl Mailbox {
     /// Posts a command and wakes the loop. A stopped thread drops the command.
     pub(crate) fn send(&self, cmd: IoCommand) {
-        if self.tx.send(cmd).is_ok() {
-            let _ = self.waker.wake();
-        }
+        post(&self.tx, &self.waker, cmd);
+    }
+}
+
+/// Pushes, then wakes: the loop reads the whole queue after every poll, so a wake-up that
+/// follows the push makes the next (or current) poll return and the command be read. A
+/// refused command (the thread has ended) is dropped here, outside the queue's lock.
+fn post(tx: &QueueTx<IoCommand>, waker: &Waker, cmd: IoCommand) {
+    if tx.send(cmd).is_ok() {
+        let _ = waker.wake();
     }
 }
 
@@ -55,7 +62,7 @@ impl IoThread {
     ) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = queue();
         let mut reactor = Reactor {
             poll,
             rx,
@@ -104,7 +111,7 @@ impl IoThread {
 /// The session side of pipe notifications: events become commands to this thread.
 #[derive(Debug)]
 struct IoNotify {
-    tx: Sender<IoCommand>,
+    tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
     slot: usize,
 }
@@ -116,9 +123,7 @@ impl Notify for IoNotify {
             pipe,
             event,
         };
-        if self.tx.send(cmd).is_ok() {
-            let _ = self.waker.wake();
-        }
+        post(&self.tx, &self.waker, cmd);
     }
 }
 
@@ -141,7 +146,7 @@ pub(crate) enum TimerKind {
 /// What objects on this thread may use while being driven.
 #[derive(Debug)]
 pub(crate) struct Services {
-    tx: Sender<IoCommand>,
+    tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
     ids: Arc<AtomicU64>,
@@ -227,7 +232,7 @@ impl Slab {
 
 struct Reactor {
     poll: Poll,
-    rx: Receiver<IoCommand>,
+    rx: QueueRx<IoCommand>,
     objects: Slab,
     /// Object id (chosen by the socket) → slot, for Close commands.
     ids: HashMap<u64, usize>,
@@ -364,7 +369,7 @@ impl Reactor {
     }
 
     fn commands(&mut self) {
-        while let Ok(cmd) = self.rx.try_recv() {
+        while let Some(cmd) = self.rx.try_recv() {
             match cmd {
                 // A thread on its way out takes no new connections (its socket is gone).
                 IoCommand::Adopt { .. } if self.stopping => {}
