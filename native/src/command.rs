@@ -2,7 +2,7 @@
 //! `command_t`). Sockets receive [`SocketCommand`]s in their mailbox; I/O threads receive
 //! [`IoCommand`]s.
 
-use std::sync::atomic::AtomicI64;
+use std::sync::atomic::{AtomicBool, AtomicI64};
 use std::sync::Arc;
 
 use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
@@ -99,11 +99,13 @@ pub(crate) enum IoCommand {
         stream: Stream,
         parent: Parent,
     },
-    /// An event of a pipe end owned by the session in `slot`.
+    /// Events of a pipe end owned by the session in `slot`: one command stands for every
+    /// event raised while `pending` was set (they all mean "there may be progress"). The
+    /// thread clears `pending` before driving the session.
     Pipe {
         slot: usize,
         pipe: PipeId,
-        event: PipeEvent,
+        pending: Arc<AtomicBool>,
     },
     /// Finish lingering sessions, then exit the thread.
     Stop,

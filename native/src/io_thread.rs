@@ -4,8 +4,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -15,10 +14,15 @@ use mio::{Events, Poll, Token, Waker};
 
 use crate::command::IoCommand;
 use crate::listener::{ListenerObj, Parent};
+use crate::queue::{queue, QueueRx, QueueTx};
 use crate::session::{Outcome, Session};
 use crate::stream::Stream;
 
 const WAKER: Token = Token(usize::MAX);
+
+/// Sessions that may have to be driven again in one iteration before the lists grow (they
+/// never shrink): allocated up front, so that the first busy moment does not allocate.
+const AGAIN_CAPACITY: usize = 16;
 
 /// The handle other threads keep to post commands to an I/O thread.
 #[derive(Debug)]
@@ -30,16 +34,23 @@ pub(crate) struct IoThread {
 /// An I/O thread's mailbox: commands, and the waker that interrupts its poll.
 #[derive(Debug, Clone)]
 pub(crate) struct Mailbox {
-    tx: Sender<IoCommand>,
+    tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
 }
 
 impl Mailbox {
     /// Posts a command and wakes the loop. A stopped thread drops the command.
     pub(crate) fn send(&self, cmd: IoCommand) {
-        if self.tx.send(cmd).is_ok() {
-            let _ = self.waker.wake();
-        }
+        post(&self.tx, &self.waker, cmd);
+    }
+}
+
+/// Pushes, then wakes: the loop reads the whole queue after every poll, so a wake-up that
+/// follows the push makes the next (or current) poll return and the command be read. A
+/// refused command (the thread has ended) is dropped here, outside the queue's lock.
+fn post(tx: &QueueTx<IoCommand>, waker: &Waker, cmd: IoCommand) {
+    if tx.send(cmd).is_ok() {
+        let _ = waker.wake();
     }
 }
 
@@ -55,7 +66,7 @@ impl IoThread {
     ) -> io::Result<IoThread> {
         let poll = Poll::new()?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = queue();
         let mut reactor = Reactor {
             poll,
             rx,
@@ -66,13 +77,14 @@ impl IoThread {
                 waker: waker.clone(),
                 timers: BinaryHeap::new(),
                 ids,
-                again: Vec::new(),
+                again: Vec::with_capacity(AGAIN_CAPACITY),
                 now: Instant::now(),
             },
             stopping: false,
             index,
             siblings,
             next_sibling: index,
+            again: Vec::with_capacity(AGAIN_CAPACITY),
         };
         let join = std::thread::Builder::new()
             .name(format!("isomq-io-{index}"))
@@ -101,23 +113,35 @@ impl IoThread {
     }
 }
 
-/// The session side of pipe notifications: events become commands to this thread.
+/// The session side of pipe notifications: events become commands to this thread, at
+/// most one at a time per pipe end. A busy session can raise an event per round of its
+/// pump (it empties the pipe, the socket refills it), and each would otherwise cost a
+/// command, an eventfd write, and a redundant drive; the queue would also grow with them.
 #[derive(Debug)]
 struct IoNotify {
-    tx: Sender<IoCommand>,
+    tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
     slot: usize,
+    /// A command for this pipe end is queued and its drive has not started yet.
+    pending: Arc<AtomicBool>,
 }
 
 impl Notify for IoNotify {
-    fn notify(&self, pipe: PipeId, event: PipeEvent) {
-        let cmd = IoCommand::Pipe {
-            slot: self.slot,
-            pipe,
-            event,
-        };
-        if self.tx.send(cmd).is_ok() {
-            let _ = self.waker.wake();
+    fn notify(&self, pipe: PipeId, _event: PipeEvent) {
+        // No lost event: a notify that finds `pending` set comes before, in the flag's
+        // modification order, the swap in `Reactor::commands` that clears it for a queued
+        // command (a swap reads the latest value, so that clear cannot be earlier, and a
+        // clear that was earlier would have made this swap read false). AcqRel on both
+        // sides: that clear then reads this swap's release sequence, so what the pipe's
+        // peer did before notifying (the flush, the termination) happens before the drive
+        // that follows the clear.
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            let cmd = IoCommand::Pipe {
+                slot: self.slot,
+                pipe,
+                pending: self.pending.clone(),
+            };
+            post(&self.tx, &self.waker, cmd);
         }
     }
 }
@@ -141,7 +165,7 @@ pub(crate) enum TimerKind {
 /// What objects on this thread may use while being driven.
 #[derive(Debug)]
 pub(crate) struct Services {
-    tx: Sender<IoCommand>,
+    tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
     timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
     ids: Arc<AtomicU64>,
@@ -157,6 +181,7 @@ impl Services {
             tx: self.tx.clone(),
             waker: self.waker.clone(),
             slot,
+            pending: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -227,7 +252,7 @@ impl Slab {
 
 struct Reactor {
     poll: Poll,
-    rx: Receiver<IoCommand>,
+    rx: QueueRx<IoCommand>,
     objects: Slab,
     /// Object id (chosen by the socket) → slot, for Close commands.
     ids: HashMap<u64, usize>,
@@ -238,6 +263,8 @@ struct Reactor {
     siblings: Siblings,
     /// Round-robin position for accepted connections.
     next_sibling: usize,
+    /// The slots being driven again in this iteration (see `Services::again`).
+    again: Vec<usize>,
 }
 
 impl Reactor {
@@ -274,9 +301,14 @@ impl Reactor {
             }
             self.commands();
             self.fire_timers();
-            for slot in std::mem::take(&mut self.sv.again) {
+            // Swapped with a spare rather than taken, so that neither list gives up its
+            // capacity: busy sessions land here every few iterations.
+            let mut again = std::mem::replace(&mut self.sv.again, std::mem::take(&mut self.again));
+            for &slot in &again {
                 self.drive(slot);
             }
+            again.clear();
+            self.again = again;
             if self.stopping && self.objects.len == 0 {
                 return;
             }
@@ -364,17 +396,23 @@ impl Reactor {
     }
 
     fn commands(&mut self) {
-        while let Ok(cmd) = self.rx.try_recv() {
+        while let Some(cmd) = self.rx.try_recv() {
             match cmd {
                 // A thread on its way out takes no new connections (its socket is gone).
                 IoCommand::Adopt { .. } if self.stopping => {}
                 IoCommand::Adopt { id, stream, parent } => self.adopt(id, stream, parent),
-                IoCommand::Pipe { slot, pipe, event } => {
+                IoCommand::Pipe {
+                    slot,
+                    pipe,
+                    pending,
+                } => {
+                    // Before the drive, so that an event raised during it posts again.
+                    // AcqRel: see `IoNotify::notify`.
+                    pending.swap(false, Ordering::AcqRel);
                     if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
                         if s.owns_pipe(pipe) {
                             // Every pipe event means the same to a session: there may
                             // be progress to make (read, write, or finish).
-                            let _ = event;
                             self.drive(slot);
                         }
                     }

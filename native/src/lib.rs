@@ -37,6 +37,7 @@ mod monitor;
 mod options;
 mod poll;
 mod proxy;
+mod queue;
 mod session;
 mod socket;
 mod stream;

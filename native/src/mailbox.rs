@@ -1,17 +1,18 @@
 //! A socket's mailbox: the commands other threads send it, and a signal that wakes whoever
 //! is waiting on the socket without holding it: a [`poll`](crate::poll) over many sockets or
-//! an async task. A blocking call waits on the channel itself.
+//! an async task. A blocking call waits on the queue itself.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Condvar, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::command::SocketCommand;
 use crate::ctx::lock;
+pub(crate) use crate::queue::WaitError;
+use crate::queue::{queue, QueueRx, QueueTx};
 
 /// Wakes a thread blocked in [`poll`](crate::poll).
 #[derive(Debug, Default)]
@@ -64,8 +65,8 @@ pub(crate) struct Signal {
     /// mutex so that the socket can check it per call without locking.
     fd_pending: AtomicBool,
     /// Commands may be queued: set after each send, cleared before the socket reads the
-    /// queue. Lets send/recv skip the channel (an mpsc `try_recv` costs about as much as a
-    /// whole small send) with one load, without delaying any command.
+    /// queue. Lets send/recv skip the queue (and its lock) with one load, without delaying
+    /// any command.
     queued: AtomicBool,
 }
 
@@ -79,13 +80,15 @@ struct Watchers {
 impl Signal {
     /// Whether commands may be waiting (cheap enough for every send and recv).
     pub(crate) fn maybe_queued(&self) -> bool {
-        // Acquire: pairs with the Release in `MailboxTx::send`; the channel synchronises the
-        // command itself, this only decides whether to look.
+        // Acquire: pairs with the Release in `MailboxTx::send`; the queue's lock
+        // synchronises the command itself, this only decides whether to look.
         self.queued.load(Ordering::Acquire)
     }
 
     /// Called before reading the queue: a command sent after this sets the flag again, so
-    /// none is left unseen.
+    /// none is left unseen. (A sender pushes under the queue's lock, then sets the flag. A
+    /// push the reader's `try_recv` missed came after that `try_recv` in lock order, hence
+    /// after this store, so its `true` is the flag's latest value.)
     pub(crate) fn clear_queued(&self) {
         self.queued.store(false, Ordering::Release);
     }
@@ -147,7 +150,7 @@ impl Signal {
 /// The sending side, cloned into sessions, pipes' notifiers and registries.
 #[derive(Debug, Clone)]
 pub(crate) struct MailboxTx {
-    tx: Sender<SocketCommand>,
+    tx: QueueTx<SocketCommand>,
     signal: Arc<Signal>,
 }
 
@@ -155,6 +158,9 @@ impl MailboxTx {
     /// Posts a command. If the socket is gone the command is dropped, and any pipe in it
     /// terminates, so its peer learns.
     pub(crate) fn send(&self, cmd: SocketCommand) {
+        // Push, then flag, then wake: whoever is woken (a poller, an async task, the
+        // readiness fd's reader) looks at the flag and the queue after this, so it finds
+        // the command. A refused command is dropped here, outside the queue's lock.
         if self.tx.send(cmd).is_ok() {
             self.signal.queued.store(true, Ordering::Release);
             self.signal.raise();
@@ -165,13 +171,13 @@ impl MailboxTx {
 /// The receiving side, owned by the socket.
 #[derive(Debug)]
 pub(crate) struct Mailbox {
-    rx: Receiver<SocketCommand>,
+    rx: QueueRx<SocketCommand>,
     signal: Arc<Signal>,
 }
 
 /// A new mailbox and its sending side.
 pub(crate) fn mailbox() -> (MailboxTx, Mailbox) {
-    let (tx, rx) = mpsc::channel();
+    let (tx, rx) = queue();
     let signal = Arc::new(Signal::default());
     (
         MailboxTx {
@@ -182,30 +188,18 @@ pub(crate) fn mailbox() -> (MailboxTx, Mailbox) {
     )
 }
 
-/// Why waiting for a command ended without one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WaitError {
-    Timeout,
-    Closed,
-}
-
 impl Mailbox {
     pub(crate) fn signal(&self) -> &Arc<Signal> {
         &self.signal
     }
 
     pub(crate) fn try_recv(&self) -> Option<SocketCommand> {
-        self.rx.try_recv().ok()
+        self.rx.try_recv()
     }
 
-    /// Waits for a command; `None` waits forever.
+    /// Waits for a command; `None` waits forever. `Closed` cannot happen while the socket
+    /// keeps senders of its own (its notifier and link), which it does for its whole life.
     pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<SocketCommand, WaitError> {
-        match timeout {
-            None => self.rx.recv().map_err(|_| WaitError::Closed),
-            Some(t) => self.rx.recv_timeout(t).map_err(|e| match e {
-                RecvTimeoutError::Timeout => WaitError::Timeout,
-                RecvTimeoutError::Disconnected => WaitError::Closed,
-            }),
-        }
+        self.rx.recv(timeout)
     }
 }

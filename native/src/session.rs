@@ -497,6 +497,10 @@ impl Session {
                         }
                     }
                 }
+                if engine.transmit_len() >= OUT_BATCH {
+                    // Saturated: from now on the output buffer stays this size.
+                    engine.size_transmit_for(OUT_BATCH);
+                }
             }
         }
 

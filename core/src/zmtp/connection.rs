@@ -289,6 +289,14 @@ impl Connection {
         self.tx.advance(n);
     }
 
+    /// Tells the connection that its caller adds messages only while fewer than `limit`
+    /// bytes are pending: the output buffer is sized once for that, so that small messages
+    /// never make it grow again (call it when the limit is first reached, so that idle
+    /// connections keep a small buffer). Cheap to repeat.
+    pub fn size_transmit_for(&mut self, limit: usize) {
+        self.tx.size_for_limit(limit);
+    }
+
     fn check_failed(&self) -> Result<()> {
         match &self.failed {
             Some(e) => Err(e.clone()),

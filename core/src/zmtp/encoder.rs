@@ -14,6 +14,9 @@ use super::decoder::{COMMAND, LONG};
 /// Payloads above this many bytes are queued by reference rather than copied into the batch.
 const SHARE_THRESHOLD: usize = 1024;
 
+/// The largest data frame copied into the batch: a long-form header and a shared-threshold body.
+const MAX_COPIED_FRAME: usize = 9 + SHARE_THRESHOLD;
+
 /// Output queue: `chunks` go out first, in order, then `batch`.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
@@ -23,6 +26,8 @@ pub(crate) struct Encoder {
     batch: BytesMut,
     /// Total bytes pending in `chunks` and `batch`.
     len: usize,
+    /// The pending-bytes limit the batch has been sized for (see `size_for_limit`).
+    sized_for: usize,
 }
 
 impl Encoder {
@@ -73,6 +78,22 @@ impl Encoder {
     pub(crate) fn command(&mut self, name: &[u8], data: &[u8]) {
         // Command names are ours (READY, PING, ...), all far below 256 bytes.
         self.frame(COMMAND, &[&[name.len() as u8], name, data]);
+    }
+
+    /// Sizes the batch for a writer that adds frames only while fewer than `limit` bytes
+    /// are pending, so that copied frames never make it grow again. `BytesMut` reuses the
+    /// written front of its buffer only when that front is at least as long as what is
+    /// pending (else it reallocates); at twice the limit plus a few frames, whenever the free
+    /// end is too short for a frame, the written front is that long. Grown by doubling
+    /// instead, the batch would reallocate whenever a backlog happened to beat its record,
+    /// long after start-up. No-op once sized for `limit`.
+    pub(crate) fn size_for_limit(&mut self, limit: usize) {
+        if self.sized_for >= limit {
+            return;
+        }
+        self.sized_for = limit;
+        let room = 2 * (limit + 4 * MAX_COPIED_FRAME);
+        self.batch.reserve(room.saturating_sub(self.batch.len()));
     }
 
     /// Bytes waiting to be written.

@@ -121,6 +121,14 @@ impl Engine {
         }
     }
 
+    /// See [`Connection::size_transmit_for`](isomq_core::zmtp::Connection::size_transmit_for);
+    /// ws frames its output message by message, so there is nothing to size.
+    pub(crate) fn size_transmit_for(&mut self, limit: usize) {
+        if let Protocol::Zmtp(e) = &mut self.protocol {
+            e.conn.size_transmit_for(limit);
+        }
+    }
+
     pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.conn.poll_msg().map_err(|_| Failure::Protocol),

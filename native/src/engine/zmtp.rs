@@ -19,10 +19,14 @@ pub(crate) struct ZmtpEngine {
 
 impl ZmtpEngine {
     pub(crate) fn new(stream: Stream, config: Config) -> ZmtpEngine {
-        ZmtpEngine {
-            stream,
-            conn: Connection::new(config),
-        }
+        let mut conn = Connection::new(config);
+        // Room for two reads from the start. A read that ends inside a frame leaves that
+        // frame's start at the front of the buffer, and `BytesMut` reuses the consumed front
+        // only when it is at least as long as what is left: with room for one read, the
+        // first such read would double the buffer, at whatever moment it comes; with two,
+        // the consumed front always covers a partial small frame.
+        let _ = conn.input_buffer(2 * READ_CHUNK);
+        ZmtpEngine { stream, conn }
     }
 
     /// One read straight into the decoder's input buffer (no copy from a read buffer; a
