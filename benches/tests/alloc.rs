@@ -54,8 +54,8 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 const WARMUP: usize = 20_000;
 const MEASURED: usize = 10_000;
-/// A send blocked this long during the stall means every buffer up to the receiver is full
-/// (nothing drained them). Too short a wait under a heavy load only makes the stall end
+/// A send blocked this long, three times in a row, during the stall means every buffer up
+/// to the receiver is full (nothing drained them). Too short a wait under a heavy load only makes the stall end
 /// early, which may let a buffer grow later, in the measured window: the test then fails
 /// rather than passes wrongly.
 const STALLED: Duration = Duration::from_millis(250);
@@ -86,9 +86,16 @@ fn allocations_in_steady_state(endpoint: &str) -> u64 {
         // The receiver does not read until the next barrier: fill everything up to it.
         push.set_option(SocketOption::SndTimeout(Some(STALLED)))
             .unwrap();
-        let mut queued = 0;
-        while send(&mut push).is_ok() {
-            queued += 1;
+        // Three blocked sends in a row: a loaded machine may starve the I/O threads for one
+        // timeout, hardly for three.
+        let (mut queued, mut blocked) = (0, 0);
+        while blocked < 3 {
+            if send(&mut push).is_ok() {
+                queued += 1;
+                blocked = 0;
+            } else {
+                blocked += 1;
+            }
         }
         push.set_option(SocketOption::SndTimeout(None)).unwrap();
         sender_stalled.store(queued, Ordering::Relaxed);
