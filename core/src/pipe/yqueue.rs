@@ -15,13 +15,6 @@
 //! messages. Keeping as many spares as a full queue spans makes that steady state
 //! allocation-free, and never holds more memory than the queue at its high-water mark.
 //!
-//! The first time the writer finds no spare (the queue outgrows its first chunk), it stocks
-//! the spares at once instead of growing a chunk at a time: otherwise every backlog deeper
-//! than any before (which depends on scheduling, and on where in a chunk the backlog starts)
-//! would allocate again, long after start-up. Stocked, the queue holds `max_spares + 1`
-//! chunks, enough for a full queue wherever it starts plus one chunk on its way back from
-//! the reader, so the writer never finds the spares empty again.
-//!
 //! The queue itself does not know which slots are published to the reader: that is
 //! [`ypipe`](super::ypipe)'s job. Hence the `unsafe` entry points, whose contracts say which side
 //! may call them and what must already be published.
@@ -180,7 +173,6 @@ impl<T, const N: usize> YQueue<T, N> {
         }
         if next.is_null() {
             next = Chunk::alloc();
-            self.stock_spares();
         }
         // SAFETY: `next` is ours alone (fresh or taken from `spare`); `back.chunk` is live and
         // its `next` is not read by the reader before a slot of `next` is published.
@@ -251,30 +243,6 @@ impl<T, const N: usize> YQueue<T, N> {
             unsafe { self.recycle(done) };
         }
         value
-    }
-
-    /// Fills the empty spare slots but the last with fresh chunks (see the module docs); the
-    /// last is left for the reader, whose next emptied chunk completes the stock. Writer only.
-    fn stock_spares(&self) {
-        let mut fresh: *mut Chunk<T, N> = ptr::null_mut();
-        for spare in &self.spares[..self.max_spares - 1] {
-            if fresh.is_null() {
-                fresh = Chunk::alloc();
-            }
-            // Release: the chunk's initialisation happens before the reader frees it should
-            // it ever replace a spare (`recycle`, AcqRel). On failure (the reader has put a
-            // chunk there meanwhile) `fresh` stays ours for the next slot: Relaxed.
-            if spare
-                .compare_exchange(ptr::null_mut(), fresh, Ordering::Release, Ordering::Relaxed)
-                .is_ok()
-            {
-                fresh = ptr::null_mut();
-            }
-        }
-        if !fresh.is_null() {
-            // SAFETY: `fresh` came from `Chunk::alloc`, holds nothing and was never shared.
-            unsafe { Chunk::free(fresh) };
-        }
     }
 
     /// Keeps `chunk` as a spare; when every spare slot is taken, replaces the first one and
