@@ -93,3 +93,65 @@ fn loom_pipe_hwm_2_wakes_writer_and_reader() {
 fn loom_pipe_unlimited_wakes_reader() {
     hwm_transfer(0, 3);
 }
+
+/// An owner attaching while its peer writes: the ActivateRead of the first flush may be dropped
+/// for want of an owner, so the owner's first read after attaching must find the message.
+#[test]
+fn loom_pipe_late_reader_sees_a_flush_whose_event_was_dropped() {
+    model(|| {
+        let (mut a, mut b) = Pipe::pair(1, 0, 0);
+        let writer = thread::spawn(move || {
+            a.write(Msg::from(&[7])).unwrap();
+            a.flush();
+            // Kept alive: its Terminated would be a second chance to wake the reader.
+            a
+        });
+        let owner_b = owner(&b);
+        loop {
+            match b.read() {
+                Some(m) => break assert_eq!(m.as_slice(), [7]),
+                None => owner_b.read.wait(),
+            }
+        }
+        drop(writer.join().unwrap());
+    });
+}
+
+/// A writer refused at the HWM before its owner attaches: the ActivateWrite of the reader's
+/// publication may be dropped, so the owner's check after attaching must find the room.
+#[test]
+fn loom_pipe_late_writer_sees_a_publication_whose_event_was_dropped() {
+    model(|| {
+        let (mut a, mut b) = Pipe::pair(1, 1, 0);
+        a.write(Msg::from(&[0])).unwrap();
+        assert!(a.write(Msg::from(&[1])).is_err(), "refused at the HWM");
+        let reader = thread::spawn(move || {
+            // With an HWM of 1 the low-water mark is 1: this read publishes.
+            assert_eq!(b.read().unwrap().as_slice(), [0]);
+            b
+        });
+        let owner_a = owner(&a);
+        while !a.check_write() {
+            owner_a.write.wait();
+        }
+        a.write(Msg::from(&[1])).unwrap();
+        drop(reader.join().unwrap());
+    });
+}
+
+/// An end that never reads (PUSH) attaching while its peer goes away: the Terminated event may
+/// be dropped, so the owner's check after attaching must see the peer gone.
+#[test]
+fn loom_pipe_late_owner_sees_a_termination_whose_event_was_dropped() {
+    model(|| {
+        let (a, b) = Pipe::pair(1, 0, 0);
+        let peer = thread::spawn(move || drop(b));
+        let owner_a = owner(&a);
+        // What a PUSH asks before waiting: Terminated (counted as a read wakeup) must follow
+        // while the peer is not seen gone.
+        while !a.peer_terminated() {
+            owner_a.read.wait();
+        }
+        peer.join().unwrap();
+    });
+}

@@ -23,7 +23,19 @@
 //! end is gone by reading up to it ([`Pipe::is_terminated`]), as in libzmq's termination
 //! handshake, or at once from the [`PipeEvent::Terminated`] event (an end that never reads, say
 //! PUSH, learns it only so).
+//!
+//! # Attaching an owner
+//!
+//! Events raised before an end's owner attaches its [`Notify`] are dropped; an owner that
+//! attaches late checks the pipe right after [`Pipe::attach`]. That check and the dropped event
+//! race: the peer stores what the event announces and then finds no owner, while the owner
+//! stores itself and then looks at the pipe. Without more, both may see the other's old value
+//! (store buffering, which the C++ memory model and x86 both allow), and the event is lost for
+//! good: the ypipe still believes the reader awake, so no later flush wakes it. A SeqCst fence
+//! in `attach` and one in `raise` when it finds no owner close the race, off the per-message
+//! path.
 
+mod owner_slot;
 mod sync;
 mod ypipe;
 mod yqueue;
@@ -36,12 +48,12 @@ mod tests;
 use std::cell::Cell;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
 
 use crossbeam_utils::CachePadded;
 
 use crate::Msg;
-use sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use owner_slot::OwnerSlot;
+use sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use sync::Arc;
 
 /// Frames per chunk of a pipe's queues. Small under loom, to model chunk recycling cheaply.
@@ -85,7 +97,8 @@ struct Flow {
     /// read-modify-writes of this one word, so their single modification order decides who
     /// raises `ActivateWrite`, whatever the memory ordering: every access is `Relaxed`, because
     /// the word publishes no other memory (frames travel through the ypipe, chunks through its
-    /// spare pointer, events through the owner's mailbox).
+    /// spare pointer, events through the owner's mailbox). An `ActivateWrite` dropped because the
+    /// writer's owner attaches only now is covered by the fences of `attach` and `raise`.
     state: AtomicU64,
     /// How many messages the reader reads between publications: the writer's low-water mark,
     /// `u64::MAX` when it has no HWM. Written by the writer, loaded by the reader at each
@@ -97,7 +110,7 @@ struct Flow {
 /// What an end shares with its peer.
 struct EndShared {
     /// Receives the events for this end; set at most once, by this end's owner.
-    notify: OnceLock<std::sync::Arc<dyn Notify>>,
+    notify: OwnerSlot,
     /// This end has terminated; its delimiter is flushed. Set once, by this end.
     terminated: AtomicBool,
     /// Flow control of the messages this end writes; on its own cache line, away from the
@@ -170,7 +183,7 @@ impl Pipe {
     pub fn pair(id: PipeId, hwm_ab: usize, hwm_ba: usize) -> (Pipe, Pipe) {
         let (hwm_ab, hwm_ba) = (hwm_ab as u64, hwm_ba as u64);
         let end = |hwm| EndShared {
-            notify: OnceLock::new(),
+            notify: OwnerSlot::new(),
             terminated: AtomicBool::new(false),
             flow: CachePadded::new(Flow {
                 state: AtomicU64::new(0),
@@ -221,10 +234,14 @@ impl Pipe {
 
     /// Sets who receives this end's events (which the peer end raises). Until it is set,
     /// events for this end are dropped, so an owner that attaches late must call
-    /// check_read/check_write right after attaching. Only the first call has an effect.
+    /// check_read/check_write (or read/write) right after attaching: those see whatever a
+    /// dropped event announced. Only the first call has an effect.
     pub fn attach(&self, notify: std::sync::Arc<dyn Notify>) {
         // A second owner is a caller bug with no good answer; the first one keeps the pipe.
-        let _ = self.shared.ends[self.side].notify.set(notify);
+        self.shared.ends[self.side].notify.set(notify);
+        // SeqCst, paired with the fence in `raise` (see there): whatever event the peer dropped
+        // for want of an owner, our next check sees what it announced.
+        fence(Ordering::SeqCst);
     }
 
     /// Whether a frame can be read now. false: nothing readable (the peer sends ActivateRead
@@ -413,8 +430,24 @@ impl Pipe {
     }
 
     /// Raises `event` at the owner of end `side`, if it has attached. Nothing is held here.
+    ///
+    /// Each caller has just changed what the event announces (the ypipe's `published`, the
+    /// flow word, the `terminated` flag). An event dropped for want of an owner is safe only if
+    /// the owner, attaching meanwhile, then sees that change: this is store buffering (we store
+    /// the change and load the slot, the owner stores the slot and loads the change), where
+    /// Release/Acquire, and even x86's store buffer, let both loads miss both stores: the event
+    /// is dropped and the owner's check after attaching finds nothing (a reader asleep forever
+    /// behind a flushed message, a writer refused forever by a drained pipe). A SeqCst fence on
+    /// each side between its store and its load forbids that: whichever fence comes second in
+    /// their single total order, the load after it sees the other side's store. The fence costs
+    /// nothing once the owner is known: an attached owner stays attached.
     fn raise(&self, side: usize, event: PipeEvent) {
-        if let Some(notify) = self.shared.ends[side].notify.get() {
+        let slot = &self.shared.ends[side].notify;
+        let notify = slot.get().or_else(|| {
+            fence(Ordering::SeqCst);
+            slot.get()
+        });
+        if let Some(notify) = notify {
             notify.notify(self.shared.id, event);
         }
     }
