@@ -101,7 +101,7 @@ pub struct Cell {
     pub lat: [Option<f64>; 3],
     /// Paired ratios (median over rounds of one implementation's figure over another's in
     /// the same round): throughput isomq/libzmq, isomq/raw, latency isomq/libzmq.
-    paired: [Option<f64>; 3],
+    paired: [Option<Ratio>; 3],
 }
 
 /// The figures of every round, per implementation (`index` order); rounds run every
@@ -120,10 +120,33 @@ pub fn median(v: &[f64]) -> Option<f64> {
     }
 }
 
-/// The median over rounds of `a[i] / b[i]`.
-fn paired_ratio(a: &[f64], b: &[f64]) -> Option<f64> {
+/// A ratio over rounds: the median of the rounds' own ratios, and their range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ratio {
+    /// The median.
+    pub median: f64,
+    /// The lowest round's ratio.
+    pub low: f64,
+    /// The highest round's ratio.
+    pub high: f64,
+}
+
+/// The ratios `a[i] / b[i]` of every round.
+fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
     let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
-    median(&ratios)
+    Some(Ratio {
+        median: median(&ratios)?,
+        low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+        high: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    })
+}
+
+/// "median (low–high)", or "–".
+fn fmt_ratio(r: Option<Ratio>) -> String {
+    r.map_or_else(
+        || "–".to_owned(),
+        |r| format!("{:.2} ({:.2}–{:.2})", r.median, r.low, r.high),
+    )
 }
 
 fn fmt_opt(v: Option<f64>, digits: usize) -> String {
@@ -171,19 +194,19 @@ impl Cell {
         ];
     }
 
-    /// isomq / libzmq throughput.
+    /// isomq / libzmq throughput (median over rounds).
     pub fn thr_vs_libzmq(&self) -> Option<f64> {
-        self.paired[0]
+        self.paired[0].map(|r| r.median)
     }
 
-    /// isomq / raw throughput.
+    /// isomq / raw throughput (median over rounds).
     pub fn thr_vs_raw(&self) -> Option<f64> {
-        self.paired[1]
+        self.paired[1].map(|r| r.median)
     }
 
-    /// isomq / libzmq latency (below 1 is better).
+    /// isomq / libzmq latency (median over rounds; below 1 is better).
     pub fn lat_vs_libzmq(&self) -> Option<f64> {
-        self.paired[2]
+        self.paired[2].map(|r| r.median)
     }
 
     /// The throughput target of this cell as (minimum isomq/libzmq, minimum isomq/raw).
@@ -235,8 +258,8 @@ pub struct FanIn {
     pub io_threads: usize,
     /// Throughput in msg/s: isomq, libzmq.
     pub thr: [Option<f64>; 2],
-    /// The median of the rounds' isomq/libzmq ratios.
-    paired: Option<f64>,
+    /// The rounds' isomq/libzmq ratios.
+    paired: Option<Ratio>,
 }
 
 impl FanIn {
@@ -282,7 +305,7 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
         took.as_secs_f64()
     );
     s.push_str("### Throughput (msg/s, counted at the receiver)\n\n");
-    s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq | isomq/raw | target | verdict |\n");
+    s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq (range over rounds) | isomq/raw | target | verdict |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---|---|\n");
     for c in cells {
         let (vs_zmq, vs_raw) = c.targets();
@@ -298,14 +321,14 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
             fmt_rate(c.thr[0]),
             fmt_rate(c.thr[1]),
             fmt_rate(c.thr[2]),
-            fmt_opt(c.thr_vs_libzmq(), 2),
+            fmt_ratio(c.paired[0]),
             fmt_opt(c.thr_vs_raw(), 2),
             target,
             c.verdict(),
         );
     }
     s.push_str("\n### Latency (one way, µs; round trip / 2)\n\n");
-    s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq (≤ 1 is the target) |\n");
+    s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq (≤ 1 is the target; range over rounds) |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|\n");
     for c in cells {
         let _ = writeln!(
@@ -316,13 +339,13 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
             fmt_opt(c.lat[0], 1),
             fmt_opt(c.lat[1], 1),
             fmt_opt(c.lat[2], 1),
-            fmt_opt(c.lat_vs_libzmq(), 2),
+            fmt_ratio(c.paired[2]),
         );
     }
     let _ = writeln!(
         s,
         "\n### Fan-in: {FAN_IN_CONNECTIONS} PUSH connections → 1 PULL over tcp, {FAN_IN_SIZE} B\n\n\
-         | I/O threads per context | isomq | libzmq | isomq/libzmq |\n|---:|---:|---:|---:|"
+         | I/O threads per context | isomq | libzmq | isomq/libzmq (range over rounds) |\n|---:|---:|---:|---:|"
     );
     for f in fan {
         let _ = writeln!(
@@ -331,7 +354,7 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
             f.io_threads,
             fmt_rate(f.thr[0]),
             fmt_rate(f.thr[1]),
-            fmt_opt(f.paired, 2)
+            fmt_ratio(f.paired)
         );
     }
     s.push_str("\n![isomq/libzmq per cell](results.svg)\n");
@@ -441,6 +464,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_ratio_shows_its_range_over_rounds() {
+        let r = paired_ratio(&[3.0, 1.0, 2.0], &[1.0, 1.0, 1.0]);
+        assert_eq!(fmt_ratio(r), "2.00 (1.00–3.00)");
+        assert_eq!(fmt_ratio(None), "–");
+    }
+
+    #[test]
     fn median_of_odd_and_even_counts() {
         assert_eq!(median(&[]), None);
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
@@ -455,6 +485,7 @@ mod tests {
         let mut cell = Cell::new(Transport::Tcp, 16);
         cell.record(&thr, &lat);
         assert_eq!(cell.thr_vs_libzmq(), Some(2.0));
+        assert_eq!(fmt_ratio(cell.paired[0]), "2.00 (2.00–2.00)");
         assert_eq!(cell.lat_vs_libzmq(), Some(0.5));
         assert_eq!(cell.thr_vs_raw(), None);
         assert_eq!(cell.thr[0], Some(20.0));
