@@ -9,6 +9,8 @@ use crate::BoxError;
 
 /// Message sizes of the comparison.
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536];
+/// Message sizes measured again with each side pinned to a core of its own (ipc, tcp).
+pub const PINNED_SIZES: &[usize] = &[16, 256];
 /// Fan-in: PUSH connections into one PULL, and their message size.
 pub const FAN_IN_CONNECTIONS: usize = 4;
 /// Message size of the fan-in runs.
@@ -292,7 +294,13 @@ impl FanIn {
 }
 
 /// The generated section of RESULTS.md.
-pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> String {
+pub fn markdown(
+    plan: &Plan,
+    cells: &[Cell],
+    pinned: &[Cell],
+    fan: &[FanIn],
+    took: Duration,
+) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -341,6 +349,29 @@ pub fn markdown(plan: &Plan, cells: &[Cell], fan: &[FanIn], took: Duration) -> S
             fmt_opt(c.lat[2], 1),
             fmt_ratio(c.paired[2]),
         );
+    }
+    if !pinned.is_empty() {
+        s.push_str(
+            "\n### Throughput with each side pinned to a core of its own\n\n\
+             The receiving side (its thread and its I/O thread) on CPU 0, the sending side on \
+             CPU 1, as two processes would be placed (`benches/src/pin.rs`).\n\n\
+             | transport | size | isomq | libzmq | isomq/libzmq (range over rounds) | target | verdict |\n\
+             |---|---:|---:|---:|---:|---|---|\n",
+        );
+        for c in pinned {
+            let (vs_zmq, _) = c.targets();
+            let met = c.thr_vs_libzmq().is_some_and(|r| r >= vs_zmq);
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | ≥ {vs_zmq}× libzmq | {} |",
+                c.transport,
+                size_name(c.size),
+                fmt_rate(c.thr[0]),
+                fmt_rate(c.thr[1]),
+                fmt_ratio(c.paired[0]),
+                if met { "met" } else { "thr below target" },
+            );
+        }
     }
     let _ = writeln!(
         s,

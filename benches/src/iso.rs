@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use isomq::{Context, Msg, Socket, SocketType};
 
+use crate::pin::{self, Pin};
 use crate::BoxError;
 
 /// A context with `io_threads` I/O threads.
@@ -88,6 +89,24 @@ pub fn thr(
     size: usize,
     count: usize,
     io_threads: usize,
+    pin: Option<Pin>,
+) -> Result<Duration, BoxError> {
+    match pin {
+        Some(p) => pin::on_cpu(p.receiver, || {
+            thr_from_here(endpoint, size, count, io_threads, Some(p.sender))
+        }),
+        None => thr_from_here(endpoint, size, count, io_threads, None),
+    }
+}
+
+/// `thr` with the receiving side on this thread, the sending side on a new one (pinned to
+/// `sender_cpu` before it starts anything).
+fn thr_from_here(
+    endpoint: &str,
+    size: usize,
+    count: usize,
+    io_threads: usize,
+    sender_cpu: Option<usize>,
 ) -> Result<Duration, BoxError> {
     let ctx_local = context(io_threads);
     let inproc = endpoint.starts_with("inproc://");
@@ -99,6 +118,9 @@ pub fn thr(
     let (mut pull, ep) = bind(&ctx_local, SocketType::Pull, endpoint)?;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), BoxError> {
+        if let Some(cpu) = sender_cpu {
+            pin::pin_current_thread(cpu)?;
+        }
         let mut push = connect(&ctx_remote, SocketType::Push, &ep)?;
         send(&mut push, size, count)?;
         hold_until_received(&wait_done);

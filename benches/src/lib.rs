@@ -23,6 +23,7 @@ pub mod args;
 pub mod compare;
 pub mod iso;
 pub mod libzmq;
+pub mod pin;
 pub mod raw;
 pub mod report;
 pub mod transport;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use zmq::{Context, Message, Socket, SocketType};
 
 use crate::iso::hold_until_received;
+use crate::pin::{self, Pin};
 use crate::BoxError;
 
 /// A context with `io_threads` I/O threads (`zmq_init (n)`).
@@ -97,6 +98,24 @@ pub fn thr(
     size: usize,
     count: usize,
     io_threads: usize,
+    pin: Option<Pin>,
+) -> Result<Duration, BoxError> {
+    match pin {
+        Some(p) => pin::on_cpu(p.receiver, || {
+            thr_from_here(endpoint, size, count, io_threads, Some(p.sender))
+        }),
+        None => thr_from_here(endpoint, size, count, io_threads, None),
+    }
+}
+
+/// `thr` with the receiving side on this thread, the sending side on a new one (pinned to
+/// `sender_cpu` before it starts anything).
+fn thr_from_here(
+    endpoint: &str,
+    size: usize,
+    count: usize,
+    io_threads: usize,
+    sender_cpu: Option<usize>,
 ) -> Result<Duration, BoxError> {
     let ctx_local = context(io_threads)?;
     let inproc = endpoint.starts_with("inproc://");
@@ -108,6 +127,9 @@ pub fn thr(
     let (pull, ep) = bind(&ctx_local, SocketType::PULL, endpoint)?;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), BoxError> {
+        if let Some(cpu) = sender_cpu {
+            pin::pin_current_thread(cpu)?;
+        }
         let push = connect(&ctx_remote, SocketType::PUSH, &ep)?;
         send(&push, size, count)?;
         hold_until_received(&wait_done);

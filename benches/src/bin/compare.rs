@@ -2,8 +2,9 @@
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
-//! in interleaved rounds (medians; ratios paired within a round), then fan-in throughput
-//! with 1 and 2 I/O threads.
+//! in interleaved rounds (medians; ratios paired within a round); small-message ipc and tcp
+//! throughput again with each side pinned to a core of its own; then fan-in throughput with
+//! 1 and 2 I/O threads.
 //! Prints a table and writes it into `benches/RESULTS.md` (between the `compare` markers,
 //! keeping the rest of the file) and a chart into `benches/results.svg`.
 
@@ -11,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use isomq_benches::compare::{self, Cell, FanIn, Impl, Plan, Rounds};
+use isomq_benches::pin::Pin;
 use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq, raw, BoxError};
 
@@ -20,11 +22,12 @@ fn thr_of(
     size: usize,
     count: usize,
     io_threads: usize,
+    pin: Option<Pin>,
 ) -> Result<f64, BoxError> {
     let ep = t.bind_endpoint();
     let elapsed = match imp {
-        Impl::Isomq => iso::thr(&ep, size, count, io_threads)?,
-        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads)?,
+        Impl::Isomq => iso::thr(&ep, size, count, io_threads, pin)?,
+        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads, pin)?,
         Impl::Raw => raw::thr(t, size, count)?,
     };
     t.cleanup(&ep);
@@ -42,7 +45,10 @@ fn lat_of(imp: Impl, t: Transport, size: usize, roundtrips: usize) -> Result<f64
     Ok(isomq_benches::report::latency_us(roundtrips, elapsed))
 }
 
-fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
+/// The cells, the pinned cells, the fan-in rows.
+type Tables = (Vec<Cell>, Vec<Cell>, Vec<FanIn>);
+
+fn run(plan: &Plan) -> Result<Tables, BoxError> {
     let mut cells = Vec::new();
     for &t in &[Transport::Inproc, Transport::Ipc, Transport::Tcp] {
         for &size in compare::SIZES {
@@ -57,7 +63,7 @@ fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
             let (mut thr, mut lat): (Rounds, Rounds) = Default::default();
             for _ in 0..plan.reps {
                 for &imp in &imps {
-                    thr[imp.index()].push(thr_of(imp, t, size, count, 1)?);
+                    thr[imp.index()].push(thr_of(imp, t, size, count, 1, None)?);
                 }
             }
             for _ in 0..plan.reps {
@@ -68,6 +74,32 @@ fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
             cell.record(&thr, &lat);
             eprintln!("{}", cell.line());
             cells.push(cell);
+        }
+    }
+    // Small messages over ipc and tcp again, each side pinned to a core of its own: see
+    // `pin` for why the unpinned figures above move so much between runs.
+    let mut pinned = Vec::new();
+    let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let pin = Pin {
+        receiver: 0,
+        sender: 1,
+    };
+    for &t in &[Transport::Ipc, Transport::Tcp] {
+        for &size in compare::PINNED_SIZES {
+            if !two_cores {
+                break;
+            }
+            let (count, _) = plan.counts(size);
+            let mut thr: Rounds = Default::default();
+            for _ in 0..plan.reps {
+                for imp in [Impl::Isomq, Impl::Libzmq] {
+                    thr[imp.index()].push(thr_of(imp, t, size, count, 1, Some(pin))?);
+                }
+            }
+            let mut cell = Cell::new(t, size);
+            cell.record(&thr, &Rounds::default());
+            eprintln!("pinned {}", cell.line());
+            pinned.push(cell);
         }
     }
     let mut fan = Vec::new();
@@ -93,7 +125,7 @@ fn run(plan: &Plan) -> Result<(Vec<Cell>, Vec<FanIn>), BoxError> {
         eprintln!("{}", row.line());
         fan.push(row);
     }
-    Ok((cells, fan))
+    Ok((cells, pinned, fan))
 }
 
 fn main() -> ExitCode {
@@ -102,14 +134,14 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     };
     let started = std::time::Instant::now();
-    let (cells, fan) = match run(&plan) {
+    let (cells, pinned, fan) = match run(&plan) {
         Ok(r) => r,
         Err(e) => {
             println!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let table = compare::markdown(&plan, &cells, &fan, started.elapsed());
+    let table = compare::markdown(&plan, &cells, &pinned, &fan, started.elapsed());
     println!("{table}");
     if plan.write {
         if let Err(e) = compare::write_results(&table, &cells) {

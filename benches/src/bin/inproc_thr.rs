@@ -11,7 +11,7 @@ fn main() -> ExitCode {
         args::inproc_args(),
         |(size, count)| {
             report::print_thr_header(size, count);
-            let elapsed = iso::thr("inproc://thr_test", size, count, args::io_threads())?;
+            let elapsed = iso::thr("inproc://thr_test", size, count, args::io_threads(), None)?;
             report::print_thr_result(size, count, elapsed);
             Ok(())
         },
