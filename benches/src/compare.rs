@@ -223,11 +223,16 @@ impl Cell {
         }
     }
 
+    /// Whether the cell meets its throughput target.
+    pub fn thr_met(&self) -> bool {
+        let (vs_zmq, vs_raw) = self.targets();
+        self.thr_vs_libzmq().is_some_and(|r| r >= vs_zmq)
+            && vs_raw.is_none_or(|min| self.thr_vs_raw().is_some_and(|r| r >= min))
+    }
+
     /// Whether the cell meets its throughput and latency targets.
     pub fn verdict(&self) -> &'static str {
-        let (vs_zmq, vs_raw) = self.targets();
-        let thr_ok = self.thr_vs_libzmq().is_some_and(|r| r >= vs_zmq)
-            && vs_raw.is_none_or(|min| self.thr_vs_raw().is_some_and(|r| r >= min));
+        let thr_ok = self.thr_met();
         let lat_ok = self.lat_vs_libzmq().is_some_and(|r| r <= 1.0);
         match (thr_ok, lat_ok) {
             (true, true) => "met",
@@ -360,7 +365,6 @@ pub fn markdown(
         );
         for c in pinned {
             let (vs_zmq, _) = c.targets();
-            let met = c.thr_vs_libzmq().is_some_and(|r| r >= vs_zmq);
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | ≥ {vs_zmq}× libzmq | {} |",
@@ -369,7 +373,11 @@ pub fn markdown(
                 fmt_rate(c.thr[0]),
                 fmt_rate(c.thr[1]),
                 fmt_ratio(c.paired[0]),
-                if met { "met" } else { "thr below target" },
+                if c.thr_met() {
+                    "met"
+                } else {
+                    "thr below target"
+                },
             );
         }
     }

@@ -91,12 +91,9 @@ pub fn thr(
     io_threads: usize,
     pin: Option<Pin>,
 ) -> Result<Duration, BoxError> {
-    match pin {
-        Some(p) => pin::on_cpu(p.receiver, || {
-            thr_from_here(endpoint, size, count, io_threads, Some(p.sender))
-        }),
-        None => thr_from_here(endpoint, size, count, io_threads, None),
-    }
+    pin::two_sided(pin, |sender_cpu| {
+        thr_from_here(endpoint, size, count, io_threads, sender_cpu)
+    })
 }
 
 /// `thr` with the receiving side on this thread, the sending side on a new one (pinned to

@@ -63,6 +63,21 @@ pub fn on_cpu<T: Send>(
     })
 }
 
+/// Runs a two-sided measurement: `f(sender_cpu)` on this thread, or, with `pin`, on a new
+/// thread pinned to the receiver's CPU and told where its sending side goes.
+///
+/// # Errors
+/// Pinning fails, or `f` fails or panics.
+pub fn two_sided<T: Send>(
+    pin: Option<Pin>,
+    f: impl FnOnce(Option<usize>) -> Result<T, BoxError> + Send,
+) -> Result<T, BoxError> {
+    match pin {
+        Some(p) => on_cpu(p.receiver, || f(Some(p.sender))),
+        None => f(None),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
