@@ -16,28 +16,66 @@ export type SocketType =
 /** One frame as given to send(): strings are sent as UTF-8. */
 export type Frame = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 
-/** Socket options (ZeroMQ's, by their JavaScript names). */
+/**
+ * Socket options: every option of isomq's options table, named as libzmq names them without
+ * `ZMQ_`, in camelCase (`ZMQ_RECONNECT_IVL_MAX` is `reconnectIvlMax`). Times are in
+ * milliseconds; where libzmq uses -1 or 0 for "none", so do these. Options that shape
+ * connections apply to later connect() calls, as in libzmq. Every option can be set and
+ * read (getOption) except subscribe/unsubscribe, which are actions.
+ */
 export interface SocketOptions {
     /** ZMQ_SNDHWM: messages queued per connection before send() waits. Default 1000; 0 = none. */
     sndhwm?: number;
     /** ZMQ_RCVHWM: messages kept unread per connection; beyond, inbound messages are dropped and counted. Default 1000. */
     rcvhwm?: number;
+    /** ZMQ_LINGER in ms: how long close waits to deliver queued messages; -1 = forever (default; 0 for SUB/XSUB). */
+    linger?: number;
+    /** ZMQ_SNDTIMEO in ms (-1 default). Kept for parity with native sockets: send() here is a promise and does not block. */
+    sndtimeo?: number;
+    /** ZMQ_RCVTIMEO in ms (-1 default). Kept for parity with native sockets: recv() here is a promise and does not block. */
+    rcvtimeo?: number;
     /** ZMQ_RECONNECT_IVL in ms (default 100); -1 disables reconnection. */
     reconnectIvl?: number;
-    /** ZMQ_RECONNECT_IVL_MAX in ms: the delay doubles up to this (default 10000); 0 = fixed interval plus jitter. */
+    /** ZMQ_RECONNECT_IVL_MAX in ms: 0 (default) = the interval plus a random jitter below it; otherwise the delay doubles up to this. */
     reconnectIvlMax?: number;
-    /** ZMQ_HANDSHAKE_IVL in ms (default 30000): the WebSocket must open and the ZWS handshake finish in time, else the connection is dropped and retried. 0 or -1 = no limit. */
+    /** ZMQ_HANDSHAKE_IVL in ms (default 30000): the WebSocket must open and the ZWS handshake finish in time, else the connection is dropped and retried. 0 = no limit. */
     handshakeIvl?: number;
     /** ZMQ_MAXMSGSIZE in bytes; larger frames close the connection. -1 = no limit (default). */
-    maxMsgSize?: number;
-    /** ZMQ_ROUTING_ID (REQ, DEALER, ROUTER). */
+    maxmsgsize?: number;
+    /** ZMQ_ROUTING_ID (REQ, DEALER, ROUTER): 1 to 255 bytes. */
     routingId?: string | Uint8Array;
-    /** ZMQ_XPUB_VERBOSE (XPUB). */
+    /** ZMQ_BACKLOG (default 100). Kept for parity with native sockets: a page does not listen. */
+    backlog?: number;
+    /** ZMQ_HEARTBEAT_IVL in ms (0 = none, default). Native sockets only: a page cannot send WebSocket pings, and native servers ping their browsers. */
+    heartbeatIvl?: number;
+    /** ZMQ_HEARTBEAT_TIMEOUT in ms (-1 = the heartbeat interval, default). Native sockets only, as heartbeatIvl. */
+    heartbeatTimeout?: number;
+    /** ZMQ_HEARTBEAT_TTL in ms (0 = none, default). Native sockets only, as heartbeatIvl. */
+    heartbeatTtl?: number;
+    /** ZMQ_SUBSCRIBE (SUB, XSUB): the same as subscribe(topic). Write-only. */
+    subscribe?: string | Uint8Array;
+    /** ZMQ_UNSUBSCRIBE (SUB, XSUB): the same as unsubscribe(topic). Write-only. */
+    unsubscribe?: string | Uint8Array;
+    /** ZMQ_XPUB_VERBOSE (XPUB): pass on duplicate subscriptions too. */
     xpubVerbose?: boolean;
-    /** ZMQ_XPUB_VERBOSER (XPUB). */
+    /** ZMQ_XPUB_VERBOSER (XPUB): pass on duplicate subscriptions and unsubscriptions. */
     xpubVerboser?: boolean;
-    /** ZMQ_XPUB_NODROP (PUB, XPUB). */
+    /** ZMQ_XPUB_NODROP (PUB, XPUB): send() waits instead of dropping for a full subscriber. */
     xpubNodrop?: boolean;
+    /** ZMQ_ONLY_FIRST_SUBSCRIBE (XPUB, XSUB): only a message's first frame can be a subscription. */
+    onlyFirstSubscribe?: boolean;
+    /** ZMQ_REQ_RELAXED (REQ): a new request may go before the last one's reply arrived. */
+    reqRelaxed?: boolean;
+    /** ZMQ_REQ_CORRELATE (REQ): requests carry an id that replies must echo. */
+    reqCorrelate?: boolean;
+    /** ZMQ_ROUTER_MANDATORY (ROUTER): unroutable messages fail (EHOSTUNREACH) instead of being dropped. */
+    routerMandatory?: boolean;
+    /** ZMQ_ROUTER_HANDOVER (ROUTER): a new peer with a routing id in use takes it over. */
+    routerHandover?: boolean;
+    /** ZMQ_PROBE_ROUTER (DEALER, REQ, ROUTER): send an empty message on each new connection. */
+    probeRouter?: boolean;
+    /** ZMQ_CONNECT_ROUTING_ID (ROUTER): the routing id under which the next connect's peer is known. */
+    connectRoutingId?: string | Uint8Array;
 }
 
 /** Options of one connect(). */
@@ -71,8 +109,10 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     subscribe(topic?: Frame): void;
     /** SUB/XSUB: undo one subscribe(topic). */
     unsubscribe(topic?: Frame): void;
-    /** Sets an option; connection options apply to later connect() calls. */
+    /** Sets an option; connection options apply to later connect() calls. Throws (code EINVAL) for an unknown name, a bad value, or an option the socket type lacks. */
     setOption<K extends keyof SocketOptions>(name: K, value: SocketOptions[K]): void;
+    /** Reads an option: a number, a boolean, or the bytes of an id. Throws (code EINVAL) for subscribe/unsubscribe. */
+    getOption(name: Exclude<keyof SocketOptions, "subscribe" | "unsubscribe">): number | boolean | Uint8Array;
     /** Inbound messages dropped because RCVHWM was reached. */
     readonly dropped: number;
     /** Sends one message (a frame or an array of frames); resolves when the socket took it. */

@@ -132,6 +132,11 @@ export class Socket {
         this._raw.setOption(name, value);
     }
 
+    /** Reads an option; see index.d.ts for the names. */
+    getOption(name) {
+        return this._raw.getOption(name);
+    }
+
     /** Inbound messages dropped because RCVHWM was reached (not read fast enough). */
     get dropped() {
         return this._closed ? 0 : this._raw.dropped;

@@ -9,10 +9,12 @@
 
 mod endpoint;
 mod error;
+pub mod inproc;
 mod msg;
 mod options;
 mod pattern;
 mod pipe;
+pub mod session;
 mod socket_type;
 #[cfg(test)]
 mod test_alloc;
@@ -22,7 +24,7 @@ pub mod zws;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use msg::Msg;
-pub use options::Options;
+pub use options::{OptionName, OptionValue, Options, SocketOption};
 pub use pattern::{new_pattern, Pattern, PatternOption};
 pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;

@@ -3,15 +3,15 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use isomq_core::{Error, Result, SocketType};
 
 use crate::command::{IoCommand, SocketCommand};
-use crate::inproc;
 use crate::io_thread::{IoThread, Siblings};
 use crate::mailbox::MailboxTx;
 use crate::socket::Socket;
+use crate::sync::lock;
 use crate::ws;
 
 /// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
@@ -48,7 +48,7 @@ pub(crate) struct CtxInner {
     /// Unique ids for sockets, pipes and I/O objects; shared with the I/O threads.
     ids: Arc<AtomicU64>,
     next_thread: AtomicUsize,
-    pub(crate) inproc: Mutex<inproc::Registry>,
+    pub(crate) inproc: Mutex<isomq_core::inproc::Registry<MailboxTx>>,
     /// ws:// ports and the paths bound on each.
     pub(crate) ws: Mutex<ws::Registry>,
     sockets: Mutex<HashMap<u64, MailboxTx>>,
@@ -77,7 +77,7 @@ impl ContextBuilder {
                 io_threads: OnceLock::new(),
                 ids: Arc::new(AtomicU64::new(1)),
                 next_thread: AtomicUsize::new(0),
-                inproc: Mutex::new(inproc::Registry::default()),
+                inproc: Mutex::new(isomq_core::inproc::Registry::default()),
                 ws: Mutex::new(ws::Registry::default()),
                 sockets: Mutex::new(HashMap::new()),
                 sockets_closed: Condvar::new(),
@@ -133,11 +133,6 @@ impl Context {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
     }
-}
-
-/// Locks a mutex of the context; a panic elsewhere must not make the context unusable.
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl CtxInner {

@@ -79,6 +79,7 @@ impl IoThread {
                 ids,
                 again: Vec::with_capacity(AGAIN_CAPACITY),
                 now: Instant::now(),
+                epoch: Instant::now(),
             },
             stopping: false,
             index,
@@ -146,33 +147,20 @@ impl Notify for IoNotify {
     }
 }
 
-/// Why a timer was set; checked against the object's current state when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum TimerKind {
-    Reconnect,
-    /// The handshake of engine generation `.0` must be done by now.
-    Handshake(u64),
-    Linger,
-    /// Time to send a heartbeat on engine generation `.0`.
-    HeartbeatIvl(u64),
-    /// A heartbeat went out on generation `.0` when `.1` reads had been made: if there
-    /// were no reads since, the peer is gone (HEARTBEAT_TIMEOUT).
-    HeartbeatTimeout(u64, u64),
-    /// The peer asked (PING TTL) to be dropped if it stays silent: same check.
-    HeartbeatTtl(u64, u64),
-}
-
 /// What objects on this thread may use while being driven.
 #[derive(Debug)]
 pub(crate) struct Services {
     tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
-    timers: BinaryHeap<Reverse<(Instant, usize, u64, TimerKind)>>,
+    /// (when, slot, object id): the object looks at its own deadlines when it fires.
+    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
     ids: Arc<AtomicU64>,
     /// Slots that stopped early to let others run and must be driven again.
     again: Vec<usize>,
     /// The time at the top of this loop iteration.
     pub(crate) now: Instant,
+    /// The origin of [`Services::clock`].
+    epoch: Instant,
 }
 
 impl Services {
@@ -191,9 +179,15 @@ impl Services {
         self.ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub(crate) fn add_timer(&mut self, after: Duration, slot: usize, id: u64, kind: TimerKind) {
-        let at = self.now + after;
-        self.timers.push(Reverse((at, slot, id, kind)));
+    /// Wakes the object `id` in `slot` at `at` on [`Services::clock`]'s scale.
+    pub(crate) fn add_timer(&mut self, at: Duration, slot: usize, id: u64) {
+        self.timers.push(Reverse((self.epoch + at, slot, id)));
+    }
+
+    /// The time at the top of this loop iteration, as a duration since the thread started:
+    /// the clock the core's sans-IO state machines take.
+    pub(crate) fn clock(&self) -> Duration {
+        self.now.saturating_duration_since(self.epoch)
     }
 
     pub(crate) fn drive_again(&mut self, slot: usize) {
@@ -488,14 +482,14 @@ impl Reactor {
     }
 
     fn fire_timers(&mut self) {
-        while let Some(Reverse((at, slot, id, kind))) = self.sv.timers.peek().copied() {
+        while let Some(Reverse((at, slot, id))) = self.sv.timers.peek().copied() {
             if at > self.sv.now {
                 break;
             }
             self.sv.timers.pop();
             let outcome = match self.objects.get_mut(slot) {
                 Some(Object::Session(s)) if s.id == id => {
-                    s.on_timer(kind, &mut self.sv, self.poll.registry())
+                    s.on_timer(&mut self.sv, self.poll.registry())
                 }
                 _ => continue,
             };

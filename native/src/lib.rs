@@ -29,7 +29,6 @@
 mod command;
 mod ctx;
 mod engine;
-mod inproc;
 mod io_thread;
 mod listener;
 mod mailbox;
@@ -41,13 +40,16 @@ mod queue;
 mod session;
 mod socket;
 mod stream;
+mod sync;
 mod transport;
 mod ws;
 
 pub use ctx::{Context, ContextBuilder};
-pub use isomq_core::{Endpoint, Error, Msg, Result, SocketType};
+pub use isomq_core::{
+    Endpoint, Error, Msg, OptionName, OptionValue, Options, Result, SocketOption, SocketType,
+};
 pub use monitor::{Monitor, MonitorEvent};
-pub use options::{Flags, OptionName, SocketOption};
+pub use options::Flags;
 pub use poll::{poll, PollEvents, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use socket::Socket;

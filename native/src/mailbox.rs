@@ -10,9 +10,9 @@ use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::command::SocketCommand;
-use crate::ctx::lock;
 pub(crate) use crate::queue::WaitError;
 use crate::queue::{queue, QueueRx, QueueTx};
+use crate::sync::lock;
 
 /// Wakes a thread blocked in [`poll`](crate::poll).
 #[derive(Debug, Default)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use isomq_core::Error;
 
-use crate::ctx::lock;
+use crate::sync::lock;
 
 /// One lifecycle event of a socket's connections and listeners (libzmq's `ZMQ_EVENT_*`).
 /// `endpoint` is the endpoint as bound or connected.

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::ctx::lock;
+use crate::sync::lock;
 
 /// Room for this many commands from the start, so that the usual backlog (a few commands)
 /// never grows the deque at all.

@@ -6,13 +6,14 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use isomq_core::session::{Action, Expired, Lifecycle};
 use isomq_core::zmtp::{Config, Event};
 use isomq_core::{Msg, Options, Pipe, SocketType};
 use mio::{Registry, Token};
 
 use crate::command::{Owner, SocketCommand, SocketLink};
 use crate::engine::{Engine, Failure, Kind};
-use crate::io_thread::{Services, TimerKind};
+use crate::io_thread::Services;
 use crate::listener::Parent;
 use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
@@ -50,13 +51,13 @@ pub(crate) struct Session {
     /// The socket's end is gone and everything it sent has been read from the pipe.
     pipe_done: bool,
     lingering: bool,
-    was_connected: bool,
-    backoff: Duration,
-    generation: u64,
     /// The endpoint as connected or bound, for monitor events.
     endpoint: String,
-    /// Reads that brought data; heartbeat timers compare it to see whether the peer spoke.
-    reads: u64,
+    /// Reconnect backoff, handshake deadline, heartbeats, linger: the core's policy, shared
+    /// with the wasm host.
+    life: Lifecycle,
+    /// The earliest time a thread timer is set for this session, if any.
+    armed: Option<Duration>,
 }
 
 impl Session {
@@ -74,8 +75,9 @@ impl Session {
             endpoint,
         } = owner;
         pipe.attach(sv.notify(slot));
-        let backoff = options.reconnect_ivl.unwrap_or(Duration::ZERO);
         Session {
+            life: Lifecycle::new(&options, true),
+            armed: None,
             id,
             slot,
             link,
@@ -88,11 +90,7 @@ impl Session {
             pending_out: None,
             pipe_done: false,
             lingering: false,
-            was_connected: false,
-            backoff,
-            generation: 0,
             endpoint,
-            reads: 0,
         }
     }
 
@@ -110,6 +108,8 @@ impl Session {
         let mut s = Session {
             id,
             slot,
+            life: Lifecycle::new(&parent.options, false),
+            armed: None,
             link: parent.link,
             options: parent.options,
             connect: None,
@@ -120,11 +120,7 @@ impl Session {
             pending_out: None,
             pipe_done: false,
             lingering: false,
-            was_connected: false,
-            backoff: Duration::ZERO,
-            generation: 0,
             endpoint: parent.endpoint,
-            reads: 0,
         };
         let kind = match parent.ws {
             Some(routes) => Kind::WsServer { routes },
@@ -162,32 +158,27 @@ impl Session {
             identity: self.options.routing_id.clone(),
             max_msg_size: self.options.maxmsgsize,
         };
-        let engine = Engine::new(
-            stream,
-            kind,
-            config,
-            connecting,
-            self.generation + 1,
-            registry,
-            Token(self.slot),
-        )?;
-        self.generation += 1;
+        let engine = Engine::new(stream, kind, config, connecting, registry, Token(self.slot))?;
         self.engine = Some(engine);
         if !connecting {
-            self.arm_handshake_timer(sv);
+            // HANDSHAKE_IVL runs from the accept; for a connect, from its completion.
+            self.life.handle_started(sv.clock());
+            self.arm(sv);
         }
         Ok(())
     }
 
-    fn arm_handshake_timer(&mut self, sv: &mut Services) {
-        if let Some(ivl) = self.options.handshake_ivl {
-            sv.add_timer(
-                ivl,
-                self.slot,
-                self.id,
-                TimerKind::Handshake(self.generation),
-            );
+    /// Sets a thread timer for the lifecycle's next deadline unless one fires before it.
+    /// A timer that finds nothing due (the deadline moved) costs one look.
+    fn arm(&mut self, sv: &mut Services) {
+        let Some(at) = self.life.poll_timeout() else {
+            return;
+        };
+        if self.armed.is_some_and(|armed| armed <= at) {
+            return;
         }
+        self.armed = Some(at);
+        sv.add_timer(at, self.slot, self.id);
     }
 
     /// Starts a connection attempt (the first one at once, later ones from the timer).
@@ -200,110 +191,72 @@ impl Session {
         match addr.connect() {
             Ok(stream) => {
                 if self.start_engine(stream, kind, true, sv, registry).is_err() {
-                    self.schedule_reconnect(sv);
+                    let _ = self.schedule_reconnect(sv);
                 } else {
                     self.emit(|endpoint| MonitorEvent::ConnectDelayed { endpoint });
                 }
             }
-            Err(_) => self.schedule_reconnect(sv),
+            Err(_) => {
+                let _ = self.schedule_reconnect(sv);
+            }
         }
     }
 
-    fn schedule_reconnect(&mut self, sv: &mut Services) {
-        let Some(ivl) = self.options.reconnect_ivl else {
-            return;
+    /// The connection or the attempt is gone: schedules the next attempt by the core's
+    /// backoff. Returns false when there will be none.
+    fn schedule_reconnect(&mut self, sv: &mut Services) -> bool {
+        let Some(delay) = self.life.handle_lost(sv.clock(), random_u64()) else {
+            return false;
         };
-        let max = self.options.reconnect_ivl_max;
-        let delay = if max.is_zero() {
-            // libzmq: the interval plus a random jitter in [0, ivl), so that many clients
-            // do not reconnect in lockstep.
-            let ivl_ms = ivl.as_millis().max(1) as u64;
-            ivl + Duration::from_millis(random_u64() % ivl_ms)
-        } else {
-            let d = self.backoff.min(max);
-            self.backoff = (self.backoff * 2).min(max);
-            d
-        };
-        sv.add_timer(delay, self.slot, self.id, TimerKind::Reconnect);
+        self.arm(sv);
         self.emit(|endpoint| MonitorEvent::ConnectRetried {
             endpoint,
             interval: delay,
         });
+        true
     }
 
     fn emit(&self, event: impl FnOnce(String) -> MonitorEvent) {
         self.link.monitor.emit(|| event(self.endpoint.clone()));
     }
 
-    /// Whether the engine of `generation` is the current one and past its handshake.
-    fn live(&self, generation: u64) -> bool {
-        self.engine
-            .as_ref()
-            .is_some_and(|e| e.generation == generation && e.is_ready())
-    }
-
-    pub(crate) fn on_timer(
-        &mut self,
-        kind: TimerKind,
-        sv: &mut Services,
-        registry: &Registry,
-    ) -> Outcome {
-        match kind {
-            TimerKind::Reconnect => {
-                if self.engine.is_none() && !self.lingering_done() {
+    /// A thread timer set by [`Session::arm`] fired: acts on what the lifecycle says is due.
+    pub(crate) fn on_timer(&mut self, sv: &mut Services, registry: &Registry) -> Outcome {
+        let now = sv.clock();
+        if self.armed.is_some_and(|armed| armed <= now) {
+            self.armed = None;
+        }
+        self.life.handle_timeout(now);
+        let mut outcome = Outcome::Keep;
+        while let Some(action) = self.life.poll_action() {
+            outcome = match action {
+                Action::Connect if self.engine.is_none() && !self.lingering_done() => {
                     self.start_connect(sv, registry);
-                    return self.drive(sv, registry);
+                    self.drive(sv, registry)
                 }
-                Outcome::Keep
-            }
-            TimerKind::Handshake(generation) => {
-                let stalled = self
-                    .engine
-                    .as_ref()
-                    .is_some_and(|e| e.generation == generation && !e.is_ready());
-                if stalled {
-                    return self.engine_failed(
-                        Failure::Transient,
-                        "handshake timed out",
-                        sv,
-                        registry,
-                    );
+                Action::Connect => Outcome::Keep,
+                Action::Ping { ttl_deciseconds } => {
+                    if let Some(engine) = self.engine.as_mut().filter(|e| e.is_ready()) {
+                        engine.send_ping(ttl_deciseconds);
+                    }
+                    self.drive(sv, registry)
                 }
-                Outcome::Keep
-            }
-            TimerKind::Linger => Outcome::Close,
-            TimerKind::HeartbeatIvl(generation) => {
-                if !self.live(generation) {
-                    return Outcome::Keep;
+                Action::Disconnect(expired) if self.engine.is_some() => {
+                    let why = match expired {
+                        Expired::Handshake => "handshake timed out",
+                        Expired::Heartbeat | Expired::PeerTtl => "heartbeat timed out",
+                    };
+                    self.engine_failed(Failure::Transient, why, sv, registry)
                 }
-                let ttl = self.options.heartbeat_ttl.map_or(0, |t| {
-                    u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)
-                });
-                if let Some(engine) = &mut self.engine {
-                    engine.send_ping(ttl);
-                }
-                if let Some(ivl) = self.options.heartbeat_ivl {
-                    let timeout = self.options.heartbeat_timeout.unwrap_or(ivl);
-                    let check = TimerKind::HeartbeatTimeout(generation, self.reads);
-                    sv.add_timer(timeout, self.slot, self.id, check);
-                    sv.add_timer(ivl, self.slot, self.id, TimerKind::HeartbeatIvl(generation));
-                }
-                self.drive(sv, registry)
-            }
-            TimerKind::HeartbeatTimeout(generation, reads)
-            | TimerKind::HeartbeatTtl(generation, reads) => {
-                // Any traffic since the timer was set proves the peer alive (libzmq).
-                if self.live(generation) && self.reads == reads {
-                    return self.engine_failed(
-                        Failure::Transient,
-                        "heartbeat timed out",
-                        sv,
-                        registry,
-                    );
-                }
-                Outcome::Keep
+                Action::Disconnect(_) => Outcome::Keep,
+                Action::Finish => Outcome::Close,
+            };
+            if outcome == Outcome::Close {
+                return outcome;
             }
         }
+        self.arm(sv);
+        outcome
     }
 
     fn lingering_done(&self) -> bool {
@@ -354,18 +307,15 @@ impl Session {
         }
         if !self.lingering {
             self.lingering = true;
-            match self.link.linger_ms.load(Ordering::Relaxed) {
-                0 => return Outcome::Close,
-                ms if ms > 0 => {
-                    sv.add_timer(
-                        Duration::from_millis(ms as u64),
-                        self.slot,
-                        self.id,
-                        TimerKind::Linger,
-                    );
-                }
-                _ => {}
+            // LINGER as it is when the socket closes (libzmq reads it then too).
+            let linger = u64::try_from(self.link.linger_ms.load(Ordering::Relaxed))
+                .ok()
+                .map(Duration::from_millis);
+            if linger == Some(Duration::ZERO) {
+                return Outcome::Close;
             }
+            self.life.handle_linger(sv.clock(), linger);
+            self.arm(sv);
         }
         Outcome::Keep
     }
@@ -381,7 +331,8 @@ impl Session {
             if !engine.finish_connect()? {
                 return Ok(());
             }
-            self.arm_handshake_timer(sv);
+            self.life.handle_started(sv.clock());
+            self.arm(sv);
             self.emit(|endpoint| MonitorEvent::Connected { endpoint });
         }
         for _ in 0..BUDGET {
@@ -395,118 +346,138 @@ impl Session {
 
     /// One round of input and output; returns whether anything moved.
     fn pump_once(&mut self, sv: &mut Services) -> Result<bool, Failure> {
+        self.deliver_input()?;
+        let mut progress = self.read_input(sv)?;
+        progress |= self.handle_engine_events(sv);
+        let Some(engine) = &mut self.engine else {
+            return Ok(progress);
+        };
+        // Pipe → encoder, bounded so one busy session cannot hoard memory.
+        if engine.is_ready() {
+            self.encode_output();
+        }
+        // Encoder → stream: many messages per syscall when they have piled up.
+        let Some(engine) = &mut self.engine else {
+            return Ok(progress);
+        };
+        progress |= engine.write()?;
+        Ok(progress)
+    }
+
+    /// Decoded input → pipe, until the pipe is full.
+    fn deliver_input(&mut self) -> Result<(), Failure> {
+        let (Some(engine), Some(pipe)) = (&mut self.engine, &mut self.pipe) else {
+            return Ok(());
+        };
+        let mut wrote = false;
+        while engine.is_ready() {
+            let msg = match self.pending_in.take() {
+                Some(m) => m,
+                None => match engine.poll_msg()? {
+                    Some(m) => m,
+                    None => break,
+                },
+            };
+            match pipe.write(msg) {
+                Ok(()) => wrote = true,
+                Err(m) => {
+                    self.pending_in = Some(m);
+                    break;
+                }
+            }
+        }
+        if wrote {
+            pipe.flush();
+        }
+        Ok(())
+    }
+
+    /// Stream → decoder, unless back-pressure holds us; returns whether bytes came. Any
+    /// bytes prove the peer alive to the heartbeat; a PING may carry the peer's TTL.
+    fn read_input(&mut self, sv: &mut Services) -> Result<bool, Failure> {
         let Some(engine) = &mut self.engine else {
             return Ok(false);
         };
-        let mut progress = false;
-
-        // Decoded input → pipe, until the pipe is full.
-        if let Some(pipe) = &mut self.pipe {
-            let mut wrote = false;
-            while engine.is_ready() {
-                let msg = match self.pending_in.take() {
-                    Some(m) => m,
-                    None => match engine.poll_msg()? {
-                        Some(m) => m,
-                        None => break,
-                    },
-                };
-                match pipe.write(msg) {
-                    Ok(()) => wrote = true,
-                    Err(m) => {
-                        self.pending_in = Some(m);
-                        break;
-                    }
-                }
-            }
-            if wrote {
-                pipe.flush();
-            }
+        let read = self.pending_in.is_none() && engine.read()?;
+        let mut timers_changed = read;
+        if read {
+            self.life.handle_input(sv.clock());
         }
-
-        // Stream → decoder, unless back-pressure holds us.
-        if self.pending_in.is_none() && engine.read()? {
-            progress = true;
-            self.reads += 1;
-        }
+        // Decoded while delivering input, maybe in an earlier round than its bytes' read.
         if let Some(ttl) = engine.take_peer_ttl() {
-            let check = TimerKind::HeartbeatTtl(engine.generation, self.reads);
-            sv.add_timer(
-                Duration::from_millis(u64::from(ttl) * 100),
-                self.slot,
-                self.id,
-                check,
-            );
+            self.life.handle_peer_ttl(sv.clock(), ttl);
+            timers_changed = true;
         }
-
-        // A ws:// upgrade names the socket this connection belongs to (by its path).
+        // A ws:// upgrade names the socket this connection belongs to (by its path): its
+        // options, timers included, apply from here on.
         if let Some(route) = engine.take_route() {
             self.link = route.link;
             self.options = route.options;
             self.route_id = Some(route.id);
+            self.life = Lifecycle::new(&self.options, false);
+            self.life.handle_started(sv.clock());
         }
+        if timers_changed {
+            self.arm(sv);
+        }
+        Ok(read)
+    }
 
-        while let Some(event) = engine.poll_event() {
-            if let Event::Ready(peer) = event {
-                {
-                    progress = true;
-                    self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
-                        endpoint: self.endpoint.clone(),
-                    });
-                    if let Some(ivl) = self.options.heartbeat_ivl {
-                        let first = TimerKind::HeartbeatIvl(engine.generation);
-                        sv.add_timer(ivl, self.slot, self.id, first);
+    /// The handshake's outcome: on `Ready`, the pipe to the socket (made now for accepted
+    /// connections), the hiccup of a reconnection, and a ROUTER's peer routing id.
+    fn handle_engine_events(&mut self, sv: &mut Services) -> bool {
+        let mut progress = false;
+        while let Some(event) = self.engine.as_mut().and_then(Engine::poll_event) {
+            let Event::Ready(peer) = event else { continue };
+            progress = true;
+            self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
+                endpoint: self.endpoint.clone(),
+            });
+            let again = self.life.handle_ready(sv.clock());
+            self.arm(sv);
+            if self.connect.is_some() {
+                if let (true, Some(pipe)) = (again, &self.pipe) {
+                    self.link.send(SocketCommand::Hiccup(pipe.id()));
+                }
+            } else if self.pipe.is_none() {
+                // Sessions of bound sockets get their pipe once the peer is known.
+                let (socket_end, own_end) =
+                    Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
+                own_end.attach(sv.notify(self.slot));
+                self.pipe = Some(own_end);
+                self.link.send(SocketCommand::Attach(socket_end));
+            }
+            if self.link.socket_type == SocketType::Router {
+                push_routing_id(&mut self.pipe, &mut self.pending_in, &peer.identity);
+            }
+        }
+        progress
+    }
+
+    /// Pipe → encoder, until OUT_BATCH bytes wait for the stream.
+    fn encode_output(&mut self) {
+        let Some(engine) = &mut self.engine else {
+            return;
+        };
+        if let Some(m) = self.pending_out.take() {
+            engine.send_msg(&m);
+        }
+        let Some(pipe) = &mut self.pipe else { return };
+        while !self.pipe_done && engine.transmit_len() < OUT_BATCH {
+            match pipe.read() {
+                Some(m) => engine.send_msg(&m),
+                None => {
+                    if pipe.is_terminated() {
+                        self.pipe_done = true;
                     }
-                    if self.connect.is_some() {
-                        if self.was_connected {
-                            if let Some(pipe) = &self.pipe {
-                                self.link.send(SocketCommand::Hiccup(pipe.id()));
-                            }
-                        }
-                        self.was_connected = true;
-                        self.backoff = self.options.reconnect_ivl.unwrap_or(Duration::ZERO);
-                    } else if self.pipe.is_none() {
-                        // Sessions of bound sockets get their pipe once the peer is known.
-                        let (socket_end, own_end) =
-                            Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
-                        own_end.attach(sv.notify(self.slot));
-                        self.pipe = Some(own_end);
-                        self.link.send(SocketCommand::Attach(socket_end));
-                    }
-                    if self.link.socket_type == SocketType::Router {
-                        push_routing_id(&mut self.pipe, &mut self.pending_in, &peer.identity);
-                    }
+                    break;
                 }
             }
         }
-
-        // Pipe → encoder, bounded so one busy session cannot hoard memory.
-        if engine.is_ready() {
-            if let Some(m) = self.pending_out.take() {
-                engine.send_msg(&m);
-            }
-            if let Some(pipe) = &mut self.pipe {
-                while !self.pipe_done && engine.transmit_len() < OUT_BATCH {
-                    match pipe.read() {
-                        Some(m) => engine.send_msg(&m),
-                        None => {
-                            if pipe.is_terminated() {
-                                self.pipe_done = true;
-                            }
-                            break;
-                        }
-                    }
-                }
-                if engine.transmit_len() >= OUT_BATCH {
-                    // Saturated: from now on the output buffer stays this size.
-                    engine.size_transmit_for(OUT_BATCH);
-                }
-            }
+        if engine.transmit_len() >= OUT_BATCH {
+            // Saturated: from now on the output buffer stays this size.
+            engine.size_transmit_for(OUT_BATCH);
         }
-
-        // Encoder → stream: many messages per syscall when they have piled up.
-        progress |= engine.write()?;
-        Ok(progress)
     }
 
     fn engine_failed(
@@ -531,13 +502,13 @@ impl Session {
             }
         }
         self.pending_in = None;
-        if self.connect.is_none() || failure == Failure::Protocol || self.lingering_done() {
+        if failure == Failure::Protocol {
+            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md).
+            self.life.stop_reconnecting();
+        }
+        if self.connect.is_none() || self.lingering_done() || !self.schedule_reconnect(sv) {
             return Outcome::Close;
         }
-        if self.options.reconnect_ivl.is_none() {
-            return Outcome::Close;
-        }
-        self.schedule_reconnect(sv);
         Outcome::Keep
     }
 

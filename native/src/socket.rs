@@ -9,18 +9,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use isomq_core::inproc::Side;
 use isomq_core::{
-    new_pattern, Endpoint, Error, Msg, Notify, Options, Pattern, PatternOption, Pipe, PipeId,
-    Result, SocketType,
+    new_pattern, Endpoint, Error, Msg, Notify, OptionName, Options, Pattern, Pipe, PipeId, Result,
+    SocketOption, SocketType,
 };
 
 use crate::command::{IoCommand, Owner, SocketCommand, SocketLink, SocketNotify};
-use crate::ctx::{lock, CtxInner};
-use crate::inproc::{Connected, Side};
+use crate::ctx::CtxInner;
 use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
 use crate::monitor::{Monitor, MonitorEvent, MonitorHub};
-use crate::options::{Flags, OptionName, SocketOption};
+use crate::options::Flags;
 use crate::poll::PollEvents;
+use crate::sync::lock;
 use crate::transport;
 use crate::ws::Route;
 
@@ -185,7 +186,7 @@ impl Socket {
         let ep = Endpoint::parse(endpoint)?;
         let (resolved, attachment) = match &ep {
             Endpoint::Inproc(name) => {
-                let side = self.inproc_side();
+                let side = Side::new(self.socket_type, &self.options);
                 let pending =
                     lock(&self.ctx.inproc).bind(name, self.id, self.link.tx.clone(), side)?;
                 for pipe in pending {
@@ -277,10 +278,14 @@ impl Socket {
         let pipe_id = self.ctx.next_id();
         let attachment = match &ep {
             Endpoint::Inproc(name) => {
-                let side = self.inproc_side();
-                let (mine, _connected): (Pipe, Connected) =
-                    lock(&self.ctx.inproc).connect(name, pipe_id, side);
-                self.attach_connected(mine);
+                let side = Side::new(self.socket_type, &self.options);
+                let made = lock(&self.ctx.inproc).connect(name, pipe_id, side);
+                if let Some((binder, theirs)) = made.peer {
+                    // A binder that is closing drops the command and the pipe in it, which
+                    // terminates the pipe: this socket sees the peer go.
+                    binder.send(SocketCommand::Attach(theirs));
+                }
+                self.attach_connected(made.own);
                 Attachment::InprocConnected(pipe_id)
             }
             _ => {
@@ -651,104 +656,34 @@ impl Socket {
     /// [`Error::Inval`] for a value out of range or an option this socket type lacks.
     pub fn set_option(&mut self, option: SocketOption) -> Result<()> {
         self.check_term()?;
-        let o = &mut self.options;
-        match option {
-            SocketOption::SndHwm(n) => o.sndhwm = n,
-            SocketOption::RcvHwm(n) => o.rcvhwm = n,
-            SocketOption::Linger(l) => {
-                o.linger = l;
-                self.link.linger_ms.store(linger_ms(l), Ordering::Relaxed);
-            }
-            SocketOption::SndTimeout(t) => o.sndtimeo = t,
-            SocketOption::RcvTimeout(t) => o.rcvtimeo = t,
-            SocketOption::ReconnectIvl(t) => o.reconnect_ivl = t,
-            SocketOption::ReconnectIvlMax(t) => o.reconnect_ivl_max = t,
-            SocketOption::HandshakeIvl(t) => o.handshake_ivl = t,
-            SocketOption::MaxMsgSize(n) => o.maxmsgsize = n,
-            SocketOption::Backlog(n) => o.backlog = n,
-            SocketOption::HeartbeatIvl(t) => o.heartbeat_ivl = t,
-            SocketOption::HeartbeatTimeout(t) => o.heartbeat_timeout = t,
-            SocketOption::HeartbeatTtl(t) => {
-                // The PING carries it in deciseconds in 16 bits (libzmq's limit).
-                if t.is_some_and(|t| t.as_millis() >= 6_553_600) {
-                    return Err(Error::Inval("HEARTBEAT_TTL must be below 6553.6 s".into()));
-                }
-                o.heartbeat_ttl = t;
-            }
-            SocketOption::RoutingId(id) => {
-                if id.is_empty() || id.len() > 255 {
-                    return Err(Error::Inval("ROUTING_ID must be 1 to 255 bytes".into()));
-                }
-                o.routing_id = id.into();
-            }
-            SocketOption::Subscribe(t) => {
-                self.drain();
-                self.pattern.set_option(&PatternOption::Subscribe(t))?
-            }
-            SocketOption::Unsubscribe(t) => {
-                self.drain();
-                self.pattern.set_option(&PatternOption::Unsubscribe(t))?
-            }
-            SocketOption::XpubVerbose(b) => {
-                self.pattern.set_option(&PatternOption::XpubVerbose(b))?
-            }
-            SocketOption::XpubVerboser(b) => {
-                self.pattern.set_option(&PatternOption::XpubVerboser(b))?
-            }
-            SocketOption::XpubNodrop(b) => {
-                self.pattern.set_option(&PatternOption::XpubNodrop(b))?
-            }
-            SocketOption::OnlyFirstSubscribe(b) => self
-                .pattern
-                .set_option(&PatternOption::OnlyFirstSubscribe(b))?,
-            SocketOption::ReqRelaxed(b) => {
-                self.pattern.set_option(&PatternOption::ReqRelaxed(b))?
-            }
-            SocketOption::ReqCorrelate(b) => {
-                self.pattern.set_option(&PatternOption::ReqCorrelate(b))?
-            }
-            SocketOption::RouterMandatory(b) => self
-                .pattern
-                .set_option(&PatternOption::RouterMandatory(b))?,
-            SocketOption::RouterHandover(b) => {
-                self.pattern.set_option(&PatternOption::RouterHandover(b))?
-            }
-            SocketOption::ProbeRouter(b) => {
-                self.pattern.set_option(&PatternOption::ProbeRouter(b))?
-            }
-            SocketOption::ConnectRoutingId(id) => {
-                if id.is_empty() || id.len() > 255 {
-                    return Err(Error::Inval(
-                        "CONNECT_ROUTING_ID must be 1 to 255 bytes".into(),
-                    ));
-                }
-                self.drain();
-                self.pattern
-                    .set_option(&PatternOption::ConnectRoutingId(id))?
-            }
+        if matches!(
+            option,
+            SocketOption::Subscribe(_)
+                | SocketOption::Unsubscribe(_)
+                | SocketOption::ConnectRoutingId(_)
+        ) {
+            // Pipes attached since the last look must be known to the pattern first: a
+            // subscription goes to every attached peer, a connect routing id to the next one.
+            self.drain();
         }
+        self.options.apply(option, self.pattern.as_mut())?;
+        self.link
+            .linger_ms
+            .store(linger_ms(self.options.linger), Ordering::Relaxed);
         Ok(())
     }
 
     /// Reads an option.
-    pub fn get_option(&self, name: OptionName) -> SocketOption {
-        let o = &self.options;
-        match name {
-            OptionName::SndHwm => SocketOption::SndHwm(o.sndhwm),
-            OptionName::RcvHwm => SocketOption::RcvHwm(o.rcvhwm),
-            OptionName::Linger => SocketOption::Linger(o.linger),
-            OptionName::SndTimeout => SocketOption::SndTimeout(o.sndtimeo),
-            OptionName::RcvTimeout => SocketOption::RcvTimeout(o.rcvtimeo),
-            OptionName::ReconnectIvl => SocketOption::ReconnectIvl(o.reconnect_ivl),
-            OptionName::ReconnectIvlMax => SocketOption::ReconnectIvlMax(o.reconnect_ivl_max),
-            OptionName::HandshakeIvl => SocketOption::HandshakeIvl(o.handshake_ivl),
-            OptionName::MaxMsgSize => SocketOption::MaxMsgSize(o.maxmsgsize),
-            OptionName::RoutingId => SocketOption::RoutingId(o.routing_id.to_vec()),
-            OptionName::Backlog => SocketOption::Backlog(o.backlog),
-            OptionName::HeartbeatIvl => SocketOption::HeartbeatIvl(o.heartbeat_ivl),
-            OptionName::HeartbeatTimeout => SocketOption::HeartbeatTimeout(o.heartbeat_timeout),
-            OptionName::HeartbeatTtl => SocketOption::HeartbeatTtl(o.heartbeat_ttl),
-        }
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for the write-only options (SUBSCRIBE, UNSUBSCRIBE).
+    pub fn get_option(&self, name: OptionName) -> Result<SocketOption> {
+        self.options.get(name)
+    }
+
+    /// Every option's current value, typed.
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
     /// Closes the socket (the same as dropping it).
@@ -763,15 +698,6 @@ impl Socket {
     fn attach_connected(&mut self, pipe: Pipe) {
         pipe.attach(self.notify.clone());
         self.pattern.attach_connected(pipe);
-    }
-
-    fn inproc_side(&self) -> Side {
-        Side {
-            socket_type: self.socket_type,
-            sndhwm: self.options.sndhwm,
-            rcvhwm: self.options.rcvhwm,
-            routing_id: self.options.routing_id.clone(),
-        }
     }
 
     fn deadline(&self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Instant>> {

@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use isomq_core::{Error, Options, Result};
 
 use crate::command::SocketLink;
-use crate::ctx::lock;
 use crate::stream::Stream;
+use crate::sync::lock;
 
 /// Longest HTTP request or response head accepted during the upgrade. libzmq caps each
 /// header value at 2048 bytes; a whole head of 8 KiB is plenty for a WebSocket upgrade and

@@ -191,7 +191,7 @@ fn backlog_sets_the_listen_queue() {
     pull.set_option(SocketOption::Backlog(7)).unwrap();
     assert_eq!(
         pull.get_option(OptionName::Backlog),
-        SocketOption::Backlog(7)
+        Ok(SocketOption::Backlog(7))
     );
     let ep = bind(&mut pull, Transport::Tcp);
     let port = ep.rsplit(':').next().unwrap();

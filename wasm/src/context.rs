@@ -15,7 +15,6 @@ use std::sync::Arc;
 use isomq_core::{new_pattern, Notify, PipeEvent, PipeId, Result, SocketType};
 
 use crate::host::{Host, Input, SocketEvent};
-use crate::inproc;
 use crate::session::Change;
 use crate::socket::{Socket, SocketCore};
 
@@ -48,7 +47,7 @@ impl Notify for ChannelNotify {
 pub(crate) struct State {
     next_id: u64,
     pub(crate) sockets: HashMap<u64, SocketCore>,
-    pub(crate) inproc: inproc::Registry,
+    pub(crate) inproc: isomq_core::inproc::Registry<u64>,
     tx: Sender<(Owner, PipeId, PipeEvent)>,
     rx: Receiver<(Owner, PipeId, PipeEvent)>,
     /// Sockets whose JavaScript side should retry its waiting sends and receives.
@@ -183,7 +182,7 @@ impl Context {
                 state: RefCell::new(State {
                     next_id: 0,
                     sockets: HashMap::new(),
-                    inproc: inproc::Registry::default(),
+                    inproc: isomq_core::inproc::Registry::default(),
                     tx,
                     rx,
                     wake: BTreeSet::new(),

@@ -16,13 +16,12 @@ pub(crate) struct ConnKey {
 /// Why a timer was set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum TimerKind {
-    /// Time to try the connection again.
-    Reconnect,
+    /// The session's next lifecycle deadline (reconnect, handshake): the core's
+    /// [`Lifecycle`](isomq_core::session::Lifecycle) decides what is due.
+    Lifecycle,
     /// The WebSocket's send buffer was over its bound: look again whether it drained
     /// (browsers have no "drain" event).
     Drain,
-    /// The WebSocket opening and the ZWS handshake must be done by now (HANDSHAKE_IVL).
-    Handshake,
 }
 
 /// A timer, named by what it is for.
@@ -79,8 +78,11 @@ pub(crate) trait Host {
         protocols: &[String],
         conn: ConnKey,
     ) -> Result<Box<dyn Ws>, isomq_core::Error>;
-    /// Calls back with `Input::Timer(key)` after `delay_ms`.
+    /// Calls back with `Input::Timer(key)` after `delay_ms`, replacing a pending timer of
+    /// the same session and kind.
     fn set_timer(&self, delay_ms: u32, key: TimerKey);
+    /// A monotonic clock: the time since an origin of the host's choosing.
+    fn now(&self) -> std::time::Duration;
     /// Cancels the pending timers of `conn`'s session (whatever their generation).
     fn cancel_timers(&self, conn: ConnKey);
     /// A random number, for reconnect jitter.

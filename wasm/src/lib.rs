@@ -32,8 +32,6 @@
 
 mod context;
 mod host;
-mod inproc;
-mod options;
 mod session;
 mod socket;
 #[cfg(test)]
@@ -44,5 +42,5 @@ mod web;
 
 pub use context::Context;
 pub use host::SocketEvent;
-pub use options::SocketOption;
+pub use isomq_core::{OptionName, OptionValue, Options, SocketOption};
 pub use socket::{Socket, BROWSER_PROTOCOLS};

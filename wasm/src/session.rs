@@ -14,12 +14,14 @@
 //! socket is at RCVHWM (the application is not reading) is dropped whole and counted in
 //! [`Session::dropped`]; memory stays bounded by RCVHWM messages per connection.
 
+use std::time::Duration;
+
+use isomq_core::session::{Action, Lifecycle};
 use isomq_core::zmtp::{Config, Event};
 use isomq_core::zws::{Connection, Subprotocol};
-use isomq_core::{Msg, Pipe, PipeId, SocketType};
+use isomq_core::{Msg, Options, Pipe, PipeId, SocketType};
 
 use crate::host::{ConnKey, Host, TimerKey, TimerKind, Ws};
-use crate::options::SocketOptions;
 
 /// Stop taking messages from the pipe while the WebSocket holds this many unsent bytes.
 pub(crate) const OUT_BUFFER: u64 = 1024 * 1024;
@@ -60,13 +62,14 @@ pub(crate) struct Session {
     /// The endpoint as the user gave it.
     pub(crate) url: String,
     protocols: Vec<String>,
-    options: SocketOptions,
+    options: Options,
     pipe: Pipe,
     engine: Option<Engine>,
     generation: u64,
-    was_connected: bool,
-    /// The next reconnect delay when backing off.
-    backoff_ms: u32,
+    /// Reconnect backoff and the handshake deadline: the core's policy, as native's.
+    life: Lifecycle,
+    /// When the pending lifecycle timer fires, if one is set.
+    armed: Option<Duration>,
     /// Dropping the rest of an inbound message whose first frame found the pipe full.
     dropping: bool,
     /// Inbound messages dropped because the pipe to the socket was full.
@@ -74,8 +77,6 @@ pub(crate) struct Session {
     /// The last frame sent had MORE: the rest of its message must follow, buffer full or not.
     out_more: bool,
     drain_timer: bool,
-    /// The peer broke the protocol: libzmq does not reconnect then (PROTOCOL.md §6.1).
-    stopped: bool,
 }
 
 impl Session {
@@ -85,26 +86,30 @@ impl Session {
         socket_type: SocketType,
         url: String,
         protocols: Vec<String>,
-        options: SocketOptions,
+        options: Options,
         pipe: Pipe,
     ) -> Session {
+        // A page cannot send WebSocket pings, and a silent server is not a dead one: the
+        // heartbeat options are the native host's (a native server pings its browsers).
+        let mut timing = options.clone();
+        timing.heartbeat_ivl = None;
+        timing.heartbeat_timeout = None;
         Session {
             id,
             socket,
             socket_type,
             url,
             protocols,
-            backoff_ms: options.reconnect_ivl_ms.unwrap_or(0),
+            life: Lifecycle::new(&timing, true),
+            armed: None,
             options,
             pipe,
             engine: None,
             generation: 0,
-            was_connected: false,
             dropping: false,
             dropped: 0,
             out_more: false,
             drain_timer: false,
-            stopped: false,
         }
     }
 
@@ -141,72 +146,72 @@ impl Session {
                 self.engine = Some(Engine { ws, conn: None });
                 // A server that accepts the TCP connection but never completes the upgrade
                 // or the handshake must not hold the connection forever (as native).
-                if let Some(ivl) = self.options.handshake_ivl_ms {
-                    host.set_timer(
-                        ivl,
-                        TimerKey {
-                            conn: self.key(),
-                            kind: TimerKind::Handshake,
-                        },
-                    );
-                }
+                self.life.handle_started(host.now());
+                self.arm(host);
                 Ok(())
             }
             Err(e) => {
-                self.schedule_reconnect(host);
+                self.lost(host);
                 Err(e)
             }
         }
     }
 
-    fn schedule_reconnect(&mut self, host: &dyn Host) {
-        if self.stopped {
+    /// The connection or the attempt is gone: schedule the next one (the core's backoff).
+    fn lost(&mut self, host: &dyn Host) {
+        let _ = self.life.handle_lost(host.now(), host.random());
+        self.arm(host);
+    }
+
+    /// Sets the host timer for the lifecycle's next deadline, unless one is set for it.
+    fn arm(&mut self, host: &dyn Host) {
+        let Some(at) = self.life.poll_timeout() else {
+            return;
+        };
+        if self.armed == Some(at) {
             return;
         }
-        let Some(ivl) = self.options.reconnect_ivl_ms else {
-            return;
-        };
-        let max = self.options.reconnect_ivl_max_ms;
-        let delay = if max == 0 {
-            // libzmq: the interval plus a random jitter in [0, ivl), so that many clients do
-            // not reconnect in lockstep.
-            let jitter = (host.random() % u64::from(ivl.max(1))) as u32;
-            ivl.saturating_add(jitter)
-        } else {
-            let d = self.backoff_ms.clamp(1, max);
-            self.backoff_ms = self.backoff_ms.saturating_mul(2).min(max);
-            let jitter = (host.random() % u64::from(d / 4 + 1)) as u32;
-            d.saturating_add(jitter)
-        };
+        self.armed = Some(at);
+        let delay = at.saturating_sub(host.now());
+        // Rounded up: a timer that fires early finds nothing due and must be set again.
+        let ms = delay.as_micros().div_ceil(1000);
         host.set_timer(
-            delay,
+            u32::try_from(ms).unwrap_or(u32::MAX),
             TimerKey {
                 conn: self.key(),
-                kind: TimerKind::Reconnect,
+                kind: TimerKind::Lifecycle,
             },
         );
     }
 
     pub(crate) fn on_timer(&mut self, key: TimerKey, host: &dyn Host) {
-        if key.conn.generation != self.generation {
-            return;
-        }
         match key.kind {
-            TimerKind::Reconnect if self.engine.is_none() => {
-                // A failure schedules the next attempt.
-                let _ = self.start(host);
-            }
-            TimerKind::Reconnect => {}
-            TimerKind::Drain => {
+            TimerKind::Drain if key.conn.generation == self.generation => {
                 self.drain_timer = false;
                 self.drive(host);
             }
-            TimerKind::Handshake if self.engine.is_some() && !self.is_ready() => {
-                // Not connected yet, so there is nothing to report: just try again.
-                let _ = self.fail(false);
-                self.schedule_reconnect(host);
+            TimerKind::Drain => {}
+            TimerKind::Lifecycle => {
+                self.armed = None;
+                let now = host.now();
+                self.life.handle_timeout(now);
+                while let Some(action) = self.life.poll_action() {
+                    match action {
+                        Action::Connect if self.engine.is_none() => {
+                            // A failure schedules the next attempt.
+                            let _ = self.start(host);
+                        }
+                        Action::Disconnect(_) if self.engine.is_some() => {
+                            // Not connected yet, so there is nothing to report: try again.
+                            let _ = self.fail(false);
+                            let _ = self.life.handle_lost(now, host.random());
+                        }
+                        // Pings are off for pages; closing does not linger here.
+                        _ => {}
+                    }
+                }
+                self.arm(host);
             }
-            TimerKind::Handshake => {}
         }
     }
 
@@ -251,10 +256,8 @@ impl Session {
         while let Some(event) = zws.poll_event() {
             if let Event::Ready(peer) = event {
                 change = Change::Connected {
-                    again: self.was_connected,
+                    again: self.life.handle_ready(host.now()),
                 };
-                self.was_connected = true;
-                self.backoff_ms = self.options.reconnect_ivl_ms.unwrap_or(0);
                 // A ROUTER learns its peer's routing id in-band, as the first message of
                 // each connection (as the native session and libzmq do). Were the pipe full
                 // of an earlier connection's messages, the peer would get a generated id.
@@ -291,7 +294,7 @@ impl Session {
             return Change::Nothing;
         }
         let change = self.fail(false);
-        self.schedule_reconnect(host);
+        self.lost(host);
         change
     }
 
@@ -306,7 +309,8 @@ impl Session {
         self.dropping = false;
         self.drain_timer = false;
         if protocol {
-            self.stopped = true;
+            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md).
+            self.life.stop_reconnecting();
         }
         if was_ready {
             Change::Disconnected

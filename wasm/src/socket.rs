@@ -5,12 +5,14 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use isomq_core::{Endpoint, Error, Msg, Pattern, PatternOption, Pipe, PipeId, Result, SocketType};
+use isomq_core::inproc::Side;
+use isomq_core::{
+    Endpoint, Error, Msg, OptionName, Options, Pattern, Pipe, PipeId, Result, SocketOption,
+    SocketType,
+};
 
 use crate::context::{ChannelNotify, Context, Owner, State};
 use crate::host::Host;
-use crate::inproc::{self, Pending};
-use crate::options::{SocketOption, SocketOptions};
 use crate::session::Session;
 
 /// The ZWS subprotocols a socket offers by default: bare `ZWS2.0` only. The WebSocket API
@@ -32,7 +34,7 @@ pub(crate) struct SocketCore {
     id: u64,
     socket_type: SocketType,
     pub(crate) pattern: Box<dyn Pattern>,
-    options: SocketOptions,
+    options: Options,
     notify: Arc<ChannelNotify>,
     sessions: HashMap<u64, Session>,
     endpoints: Vec<(String, Attachment)>,
@@ -54,7 +56,7 @@ impl SocketCore {
             id,
             socket_type,
             pattern,
-            options: SocketOptions::new(socket_type),
+            options: Options::new(socket_type),
             notify,
             sessions: HashMap::new(),
             endpoints: Vec::new(),
@@ -190,12 +192,8 @@ impl Socket {
                 }
                 Err(e) => return Err(e),
             };
-            for pending in st.inproc.bind(&name, core.id)? {
-                let Pending {
-                    mut pipe,
-                    connector_rcvhwm,
-                } = pending;
-                pipe.set_out_hwm(inproc::sum_hwm(core.options.sndhwm, connector_rcvhwm));
+            let side = Side::new(core.socket_type, &core.options);
+            for pipe in st.inproc.bind(&name, core.id, core.id, side)? {
                 core.attach(pipe);
             }
             core.endpoints
@@ -224,7 +222,11 @@ impl Socket {
                     }
                 }
                 Attachment::InprocConnected(pipe) => core.pattern.terminate_pipe(pipe),
-                Attachment::InprocBound(name) => st.inproc.unbind(&name, core.id)?,
+                Attachment::InprocBound(name) => {
+                    if !st.inproc.unbind(&name, core.id) {
+                        return Err(Error::NoEnt);
+                    }
+                }
             }
             Ok(())
         })
@@ -282,9 +284,7 @@ impl Socket {
     /// # Errors
     /// [`Error::Inval`] for socket types without subscriptions.
     pub fn subscribe(&self, topic: &[u8]) -> Result<()> {
-        self.set_option(SocketOption::Pattern(PatternOption::Subscribe(
-            topic.to_vec(),
-        )))
+        self.set_option(SocketOption::Subscribe(topic.to_vec()))
     }
 
     /// `ZMQ_UNSUBSCRIBE` (SUB): undo one `subscribe` of `topic`.
@@ -292,30 +292,34 @@ impl Socket {
     /// # Errors
     /// [`Error::Inval`] for socket types without subscriptions.
     pub fn unsubscribe(&self, topic: &[u8]) -> Result<()> {
-        self.set_option(SocketOption::Pattern(PatternOption::Unsubscribe(
-            topic.to_vec(),
-        )))
+        self.set_option(SocketOption::Unsubscribe(topic.to_vec()))
     }
 
-    /// Sets an option; those about connections apply to later `connect`s.
+    /// Sets an option; those about connections apply to later `connect`s, as in libzmq.
+    /// Options of the native host's I/O (BACKLOG, SNDTIMEO, RCVTIMEO) are kept and readable
+    /// but have no effect here: a page does not listen, and JavaScript calls do not block.
     ///
     /// # Errors
-    /// [`Error::Inval`] for an option the socket type does not have.
+    /// [`Error::Inval`] for a value out of range or an option the socket type lacks.
     pub fn set_option(&self, option: SocketOption) -> Result<()> {
-        self.with(|core, _, _| {
-            let o = &mut core.options;
-            match option {
-                SocketOption::SndHwm(v) => o.sndhwm = v,
-                SocketOption::RcvHwm(v) => o.rcvhwm = v,
-                SocketOption::ReconnectIvl(v) => o.reconnect_ivl_ms = v,
-                SocketOption::ReconnectIvlMax(v) => o.reconnect_ivl_max_ms = v,
-                SocketOption::HandshakeIvl(v) => o.handshake_ivl_ms = v,
-                SocketOption::MaxMsgSize(v) => o.maxmsgsize = v,
-                SocketOption::RoutingId(v) => o.routing_id = v.into(),
-                SocketOption::Pattern(p) => core.pattern.set_option(&p)?,
-            }
-            Ok(())
-        })
+        self.with(|core, _, _| core.options.apply(option, core.pattern.as_mut()))
+    }
+
+    /// Reads an option.
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for the write-only options (SUBSCRIBE, UNSUBSCRIBE), [`Error::Term`]
+    /// after close.
+    pub fn get_option(&self, name: OptionName) -> Result<SocketOption> {
+        self.with(|core, _, _| core.options.get(name))
+    }
+
+    /// Every option's current value, typed.
+    ///
+    /// # Errors
+    /// [`Error::Term`] after close.
+    pub fn options(&self) -> Result<Options> {
+        self.with(|core, _, _| Ok(core.options.clone()))
     }
 
     /// Inbound messages dropped because the application did not read them fast enough
@@ -363,44 +367,19 @@ fn connect_inproc(core: &mut SocketCore, st: &mut State, endpoint: &str, name: &
         )));
     }
     let pipe_id = st.next_id();
-    match st.inproc.binder(name) {
-        Some(binder_id) if binder_id == core.id => {
-            let (mine, theirs) = Pipe::pair(pipe_id, core.options.sndhwm, core.options.rcvhwm);
-            core.attach(mine);
+    let side = Side::new(core.socket_type, &core.options);
+    let made = st.inproc.connect(name, pipe_id, side);
+    if let Some((binder_id, theirs)) = made.peer {
+        if binder_id == core.id {
+            // Connected to itself: the socket is out of the context's map while it runs.
             core.attach(theirs);
-        }
-        Some(binder_id) => {
+        } else {
+            // A binder that closed is out of the registry, so it is in the map.
             let binder = st.sockets.get_mut(&binder_id).ok_or(Error::ConnRefused)?;
-            let (mut mine, mut theirs) = Pipe::pair(
-                pipe_id,
-                inproc::sum_hwm(core.options.sndhwm, binder.options.rcvhwm),
-                inproc::sum_hwm(binder.options.sndhwm, core.options.rcvhwm),
-            );
-            // A ROUTER learns its peer's routing id as the pipe's first message (as over
-            // ws://, and as native inproc does); an empty one makes it generate an id.
-            for (pipe, id, peer_type) in [
-                (&mut mine, &core.options.routing_id, binder.socket_type),
-                (&mut theirs, &binder.options.routing_id, core.socket_type),
-            ] {
-                if peer_type == SocketType::Router && pipe.write(Msg::routing_id(id)).is_ok() {
-                    pipe.flush();
-                }
-            }
             binder.attach(theirs);
-            core.attach(mine);
-        }
-        None => {
-            let (mine, theirs) = Pipe::pair(pipe_id, core.options.sndhwm, core.options.rcvhwm);
-            core.attach(mine);
-            st.inproc.park(
-                name,
-                Pending {
-                    pipe: theirs,
-                    connector_rcvhwm: core.options.rcvhwm,
-                },
-            );
         }
     }
+    core.attach(made.own);
     core.endpoints
         .push((endpoint.to_owned(), Attachment::InprocConnected(pipe_id)));
     Ok(())

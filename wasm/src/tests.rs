@@ -18,6 +18,9 @@ impl Host for NoNetwork {
         Err(Error::ProtoNoSupport("no network in unit tests".into()))
     }
     fn set_timer(&self, _: u32, _: TimerKey) {}
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
     fn cancel_timers(&self, _: ConnKey) {}
     fn random(&self) -> u64 {
         4
@@ -129,4 +132,78 @@ fn closed_socket_reports_term() {
     let pull = ctx.socket(SocketType::Pull).unwrap();
     pull.close();
     assert_eq!(pull.recv(), Err(Error::Term));
+}
+
+/// The bug this guards against: a DEALER that connected to an inproc name before its ROUTER
+/// bound never wrote its routing id into the parked pipe, so the ROUTER took the first data
+/// frame for the peer's identity. libzmq: the ROUTER receives `[dealer's id, payload]`.
+#[test]
+fn connect_before_bind_gives_a_router_the_dealers_routing_id() {
+    let (ctx, _) = context();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    dealer
+        .set_option(SocketOption::RoutingId(b"dealer-1".to_vec()))
+        .unwrap();
+    dealer.connect("inproc://x", None).unwrap();
+    assert!(dealer.send(frames(&["payload"])).unwrap());
+    let router = ctx.socket(SocketType::Router).unwrap();
+    router.bind("inproc://x").unwrap();
+    assert_eq!(
+        texts(router.recv().unwrap().unwrap()),
+        ["dealer-1", "payload"]
+    );
+    // And the reply finds its way back by that id.
+    assert!(router.send(frames(&["dealer-1", "reply"])).unwrap());
+    assert_eq!(texts(dealer.recv().unwrap().unwrap()), ["reply"]);
+}
+
+/// Every option of the core's table can be set and read from JavaScript: its name must be
+/// in the typings the npm package ships, inside `SocketOptions`.
+#[test]
+fn every_core_option_is_in_the_js_typings() {
+    let dts = include_str!("../../js/index.d.ts");
+    let start = dts.find("export interface SocketOptions {").unwrap();
+    let body = &dts[start..start + dts[start..].find("\n}").unwrap()];
+    for name in crate::OptionName::ALL {
+        let field = format!("    {}?:", name.js_name());
+        assert!(
+            body.contains(&field),
+            "{} ({}) is missing from js/index.d.ts",
+            name.js_name(),
+            name.libzmq_name()
+        );
+    }
+}
+
+/// The options of a wasm socket are the core's: defaults, validation and getters are one
+/// table on both hosts.
+#[test]
+fn options_read_back_and_are_validated_as_natively() {
+    use crate::OptionName;
+    use std::time::Duration;
+    let (ctx, _) = context();
+    let dealer = ctx.socket(SocketType::Dealer).unwrap();
+    assert_eq!(
+        dealer.get_option(OptionName::ReconnectIvlMax).unwrap(),
+        SocketOption::ReconnectIvlMax(Duration::ZERO)
+    );
+    dealer
+        .set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(250))))
+        .unwrap();
+    assert_eq!(
+        dealer.options().unwrap().reconnect_ivl,
+        Some(Duration::from_millis(250))
+    );
+    assert!(matches!(
+        dealer.set_option(SocketOption::RoutingId(Vec::new())),
+        Err(Error::Inval(_))
+    ));
+    assert!(matches!(
+        dealer.set_option(SocketOption::ReqRelaxed(true)),
+        Err(Error::Inval(_))
+    ));
+    assert!(matches!(
+        dealer.get_option(OptionName::Subscribe),
+        Err(Error::Inval(_))
+    ));
 }

@@ -54,7 +54,6 @@ pub(crate) struct Engine {
     pub(crate) connecting: bool,
     pub(crate) readable: bool,
     pub(crate) writable: bool,
-    pub(crate) generation: u64,
 }
 
 impl Engine {
@@ -65,7 +64,6 @@ impl Engine {
         kind: Kind,
         config: Config,
         connecting: bool,
-        generation: u64,
         registry: &Registry,
         token: Token,
     ) -> std::io::Result<Engine> {
@@ -80,7 +78,6 @@ impl Engine {
             connecting,
             readable: false,
             writable: false,
-            generation,
         })
     }
 

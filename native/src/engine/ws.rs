@@ -24,8 +24,8 @@ use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::{Frame, FrameSocket};
 
 use super::Failure;
-use crate::ctx::lock;
 use crate::stream::Stream;
+use crate::sync::lock;
 use crate::transport::random_u64;
 use crate::ws::{HsStream, Route, Routes};
 

@@ -4,13 +4,13 @@
 
 use std::rc::Rc;
 
-use isomq_core::{Error, Msg, PatternOption, SocketType};
+use isomq_core::{Error, Msg, OptionName, OptionValue, SocketType};
 use js_sys::{Array, Function, Reflect, Uint8Array};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use super::host::WebHost;
-use crate::{Context, Socket, SocketOption};
+use crate::{Context, Socket};
 
 /// A JavaScript `Error` whose `code` is ZeroMQ's errno name (`EAGAIN`, `ENOTSUP`, ...).
 fn js_error(e: &Error) -> JsValue {
@@ -138,45 +138,42 @@ impl WasmSocket {
             .map_err(|e| js_error(&e))
     }
 
-    /// Sets an option by its JavaScript name (`sndhwm`, `rcvhwm`, `reconnectIvl`,
-    /// `reconnectIvlMax`, `handshakeIvl`, `maxMsgSize`, `routingId`, `xpubVerbose`, `xpubVerboser`,
-    /// `xpubNodrop`); numbers in messages or milliseconds, -1 for "none".
+    /// Sets an option by its JavaScript name: libzmq's name in camelCase (`sndhwm`,
+    /// `reconnectIvlMax`, `routingId`, ...; every name of the core's options table). Numbers
+    /// are libzmq's (times in milliseconds, -1 or 0 for "none" as libzmq says), flags are
+    /// booleans, ids and topics strings or bytes.
     #[wasm_bindgen(js_name = setOption)]
     pub fn set_option(&self, name: &str, value: JsValue) -> Result<(), JsValue> {
-        let number = || {
-            value
-                .as_f64()
-                .filter(|v| v.fract() == 0.0 && *v >= -1.0)
-                .ok_or_else(|| inval(&format!("{name} takes a whole number")))
-        };
-        let flag = || {
-            value
-                .as_bool()
-                .ok_or_else(|| inval(&format!("{name} takes true or false")))
-        };
-        let option = match name {
-            "sndhwm" => SocketOption::SndHwm(number()?.max(0.0) as usize),
-            "rcvhwm" => SocketOption::RcvHwm(number()?.max(0.0) as usize),
-            "reconnectIvl" => {
-                let v = number()?;
-                SocketOption::ReconnectIvl((v >= 0.0).then_some(v as u32))
+        let option_name = OptionName::from_js_name(name)
+            .ok_or_else(|| inval(&format!("unknown option {name:?}")))?;
+        let value = if let Some(b) = value.as_bool() {
+            OptionValue::Bool(b)
+        } else if let Some(n) = value.as_f64() {
+            if n.fract() != 0.0 || !(-1.0..=9_007_199_254_740_991.0).contains(&n) {
+                return Err(inval(&format!("{name} takes a whole number")));
             }
-            "reconnectIvlMax" => SocketOption::ReconnectIvlMax(number()?.max(0.0) as u32),
-            "handshakeIvl" => {
-                let v = number()?;
-                SocketOption::HandshakeIvl((v > 0.0).then_some(v as u32))
-            }
-            "maxMsgSize" => {
-                let v = number()?;
-                SocketOption::MaxMsgSize((v >= 0.0).then_some(v as u64))
-            }
-            "routingId" => SocketOption::RoutingId(frame(&value)?.to_vec()),
-            "xpubVerbose" => SocketOption::Pattern(PatternOption::XpubVerbose(flag()?)),
-            "xpubVerboser" => SocketOption::Pattern(PatternOption::XpubVerboser(flag()?)),
-            "xpubNodrop" => SocketOption::Pattern(PatternOption::XpubNodrop(flag()?)),
-            _ => return Err(inval(&format!("unknown option {name:?}"))),
+            OptionValue::Int(n as i64)
+        } else {
+            OptionValue::Bytes(frame(&value)?.to_vec())
         };
+        let option = option_name.parse(value).map_err(|e| js_error(&e))?;
         self.socket.set_option(option).map_err(|e| js_error(&e))
+    }
+
+    /// Reads an option by its JavaScript name: a number, a boolean, or a `Uint8Array`.
+    #[wasm_bindgen(js_name = getOption)]
+    pub fn get_option(&self, name: &str) -> Result<JsValue, JsValue> {
+        let option_name = OptionName::from_js_name(name)
+            .ok_or_else(|| inval(&format!("unknown option {name:?}")))?;
+        let option = self
+            .socket
+            .get_option(option_name)
+            .map_err(|e| js_error(&e))?;
+        Ok(match option.value() {
+            OptionValue::Int(n) => JsValue::from_f64(n as f64),
+            OptionValue::Bool(b) => JsValue::from_bool(b),
+            OptionValue::Bytes(b) => Uint8Array::from(b.as_slice()).into(),
+        })
     }
 
     /// Inbound messages dropped at RCVHWM.

@@ -17,6 +17,9 @@ use crate::host::{ConnKey, Host, Input, SocketEvent, TimerKey, TimerKind, Ws};
 
 #[wasm_bindgen]
 extern "C" {
+    /// `performance.now()`: milliseconds on a monotonic clock (browsers, Node ≥ 16).
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(handler: &JsValue, ms: u32) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
@@ -150,11 +153,18 @@ impl Host for WebHost {
         let Some(weak) = self.weak() else { return };
         let fire = Closure::once_into_js(move || weak.input(Input::Timer(key)));
         let handle = set_timeout(&fire, delay_ms);
-        // A session has at most one pending timer of each kind, so the latest handle is the
-        // only one that can still be pending.
-        self.timers
+        // One pending timer per session and kind: a new one replaces the old.
+        let old = self
+            .timers
             .borrow_mut()
             .insert((key.conn.socket, key.conn.session, key.kind), handle);
+        if let Some(old) = old {
+            clear_timeout(&old);
+        }
+    }
+
+    fn now(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(performance_now().max(0.0) / 1000.0)
     }
 
     fn cancel_timers(&self, conn: ConnKey) {

@@ -1,0 +1,224 @@
+//! The one options table of isomq: every libzmq socket option the project supports, with its
+//! default, its validation and its getter. Both hosts (native and wasm) and the JavaScript
+//! names come from here, so they cannot drift apart.
+//!
+//! - [`Options`]: the values a socket holds, with libzmq 4.3.5's defaults;
+//! - [`SocketOption`]: one option with its typed value, as `set_option` takes it and
+//!   `get_option` returns it;
+//! - [`OptionName`]: the name of an option, with its libzmq and JavaScript spellings and its
+//!   conversion from libzmq's C-level value ([`OptionValue`]: an integer, a flag or bytes).
+
+mod name;
+mod option;
+#[cfg(test)]
+mod tests;
+
+use bytes::Bytes;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::pattern::Pattern;
+use crate::socket_type::SocketType;
+
+pub use name::{OptionName, OptionValue};
+pub use option::SocketOption;
+
+/// The options of a socket. Defaults are libzmq 4.3.5's. Read them through the fields; change
+/// them through [`Options::apply`], which validates.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// ZMQ_SNDHWM: messages queued per outgoing pipe; 0 = unlimited. Default 1000.
+    pub sndhwm: usize,
+    /// ZMQ_RCVHWM: messages queued per incoming pipe; 0 = unlimited. Default 1000.
+    pub rcvhwm: usize,
+    /// ZMQ_LINGER: how long close waits to deliver queued messages; `None` = forever
+    /// (libzmq's -1, the default except for SUB and XSUB, where it is 0).
+    pub linger: Option<Duration>,
+    /// ZMQ_SNDTIMEO: `None` blocks forever (default).
+    pub sndtimeo: Option<Duration>,
+    /// ZMQ_RCVTIMEO: `None` blocks forever (default).
+    pub rcvtimeo: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL: `None` disables reconnection (libzmq's -1). Default 100 ms.
+    pub reconnect_ivl: Option<Duration>,
+    /// ZMQ_RECONNECT_IVL_MAX: zero (default) = fixed interval plus jitter; otherwise the
+    /// interval doubles after each failure up to this.
+    pub reconnect_ivl_max: Duration,
+    /// ZMQ_HANDSHAKE_IVL: the handshake must finish within this; `None` = no limit.
+    /// Default 30 s.
+    pub handshake_ivl: Option<Duration>,
+    /// ZMQ_MAXMSGSIZE: larger frames close the connection; `None` = unlimited (default).
+    pub maxmsgsize: Option<u64>,
+    /// ZMQ_ROUTING_ID: sent as `Identity` by REQ, DEALER and ROUTER. Empty by default.
+    pub routing_id: Bytes,
+    /// ZMQ_BACKLOG: listen() backlog. Default 100.
+    pub backlog: u32,
+    /// ZMQ_HEARTBEAT_IVL: send a PING (a WebSocket ping on ws://) this often; `None`
+    /// (default) sends none.
+    pub heartbeat_ivl: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TIMEOUT: close the connection when nothing arrives this long after a
+    /// PING; `None` (default) means the heartbeat interval.
+    pub heartbeat_timeout: Option<Duration>,
+    /// ZMQ_HEARTBEAT_TTL: asks the peer to close the connection when it hears nothing from
+    /// us this long (sent in deciseconds in each PING); `None` (default) asks nothing.
+    pub heartbeat_ttl: Option<Duration>,
+    /// ZMQ_XPUB_VERBOSE (XPUB).
+    pub xpub_verbose: bool,
+    /// ZMQ_XPUB_VERBOSER (XPUB).
+    pub xpub_verboser: bool,
+    /// ZMQ_XPUB_NODROP (PUB, XPUB).
+    pub xpub_nodrop: bool,
+    /// ZMQ_ONLY_FIRST_SUBSCRIBE (XPUB, XSUB).
+    pub only_first_subscribe: bool,
+    /// ZMQ_REQ_RELAXED (REQ).
+    pub req_relaxed: bool,
+    /// ZMQ_REQ_CORRELATE (REQ).
+    pub req_correlate: bool,
+    /// ZMQ_ROUTER_MANDATORY (ROUTER).
+    pub router_mandatory: bool,
+    /// ZMQ_ROUTER_HANDOVER (ROUTER).
+    pub router_handover: bool,
+    /// ZMQ_PROBE_ROUTER (DEALER, REQ, ROUTER).
+    pub probe_router: bool,
+    /// ZMQ_CONNECT_ROUTING_ID (ROUTER): the local name of the next connect's peer; empty
+    /// when none is pending.
+    pub connect_routing_id: Bytes,
+}
+
+impl Options {
+    /// libzmq's defaults for a socket of type `socket_type`.
+    pub fn new(socket_type: SocketType) -> Options {
+        let linger = match socket_type {
+            SocketType::Sub | SocketType::XSub => Some(Duration::ZERO),
+            _ => None,
+        };
+        Options {
+            sndhwm: 1000,
+            rcvhwm: 1000,
+            linger,
+            sndtimeo: None,
+            rcvtimeo: None,
+            reconnect_ivl: Some(Duration::from_millis(100)),
+            reconnect_ivl_max: Duration::ZERO,
+            handshake_ivl: Some(Duration::from_secs(30)),
+            maxmsgsize: None,
+            routing_id: Bytes::new(),
+            backlog: 100,
+            heartbeat_ivl: None,
+            heartbeat_timeout: None,
+            heartbeat_ttl: None,
+            xpub_verbose: false,
+            xpub_verboser: false,
+            xpub_nodrop: false,
+            only_first_subscribe: false,
+            req_relaxed: false,
+            req_correlate: false,
+            router_mandatory: false,
+            router_handover: false,
+            probe_router: false,
+            connect_routing_id: Bytes::new(),
+        }
+    }
+
+    /// Validates `option`, hands it to `pattern` when it belongs to the socket type (which
+    /// refuses options its type lacks), then records its value.
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for a value out of range or an option the socket type lacks; nothing
+    /// changes then.
+    pub fn apply(&mut self, option: SocketOption, pattern: &mut dyn Pattern) -> Result<()> {
+        option.validate()?;
+        if let Some(p) = option.pattern_option() {
+            pattern.set_option(&p)?;
+        }
+        self.store(option);
+        Ok(())
+    }
+
+    fn store(&mut self, option: SocketOption) {
+        use SocketOption as O;
+        match option {
+            O::SndHwm(v) => self.sndhwm = v,
+            O::RcvHwm(v) => self.rcvhwm = v,
+            O::Linger(v) => self.linger = v,
+            O::SndTimeout(v) => self.sndtimeo = v,
+            O::RcvTimeout(v) => self.rcvtimeo = v,
+            O::ReconnectIvl(v) => self.reconnect_ivl = v,
+            O::ReconnectIvlMax(v) => self.reconnect_ivl_max = v,
+            O::HandshakeIvl(v) => self.handshake_ivl = nonzero(v),
+            O::MaxMsgSize(v) => self.maxmsgsize = v,
+            O::RoutingId(v) => self.routing_id = v.into(),
+            O::Backlog(v) => self.backlog = v,
+            O::HeartbeatIvl(v) => self.heartbeat_ivl = nonzero(v),
+            O::HeartbeatTimeout(v) => self.heartbeat_timeout = v,
+            O::HeartbeatTtl(v) => self.heartbeat_ttl = nonzero(v),
+            // Actions, not state: the pattern keeps the subscriptions.
+            O::Subscribe(_) | O::Unsubscribe(_) => {}
+            O::XpubVerbose(v) => self.xpub_verbose = v,
+            O::XpubVerboser(v) => self.xpub_verboser = v,
+            O::XpubNodrop(v) => self.xpub_nodrop = v,
+            O::OnlyFirstSubscribe(v) => self.only_first_subscribe = v,
+            O::ReqRelaxed(v) => self.req_relaxed = v,
+            O::ReqCorrelate(v) => self.req_correlate = v,
+            O::RouterMandatory(v) => self.router_mandatory = v,
+            O::RouterHandover(v) => self.router_handover = v,
+            O::ProbeRouter(v) => self.probe_router = v,
+            O::ConnectRoutingId(v) => self.connect_routing_id = v.into(),
+        }
+    }
+
+    /// The current value of the option `name`.
+    ///
+    /// # Errors
+    /// [`Error::Inval`] for the write-only options (SUBSCRIBE, UNSUBSCRIBE), as libzmq's
+    /// `zmq_getsockopt`.
+    pub fn get(&self, name: OptionName) -> Result<SocketOption> {
+        use OptionName as N;
+        use SocketOption as O;
+        Ok(match name {
+            N::SndHwm => O::SndHwm(self.sndhwm),
+            N::RcvHwm => O::RcvHwm(self.rcvhwm),
+            N::Linger => O::Linger(self.linger),
+            N::SndTimeout => O::SndTimeout(self.sndtimeo),
+            N::RcvTimeout => O::RcvTimeout(self.rcvtimeo),
+            N::ReconnectIvl => O::ReconnectIvl(self.reconnect_ivl),
+            N::ReconnectIvlMax => O::ReconnectIvlMax(self.reconnect_ivl_max),
+            N::HandshakeIvl => O::HandshakeIvl(self.handshake_ivl),
+            N::MaxMsgSize => O::MaxMsgSize(self.maxmsgsize),
+            N::RoutingId => O::RoutingId(self.routing_id.to_vec()),
+            N::Backlog => O::Backlog(self.backlog),
+            N::HeartbeatIvl => O::HeartbeatIvl(self.heartbeat_ivl),
+            N::HeartbeatTimeout => O::HeartbeatTimeout(self.heartbeat_timeout),
+            N::HeartbeatTtl => O::HeartbeatTtl(self.heartbeat_ttl),
+            N::Subscribe | N::Unsubscribe => {
+                return Err(Error::Inval(format!(
+                    "{} can be set, not read",
+                    name.libzmq_name()
+                )))
+            }
+            N::XpubVerbose => O::XpubVerbose(self.xpub_verbose),
+            N::XpubVerboser => O::XpubVerboser(self.xpub_verboser),
+            N::XpubNodrop => O::XpubNodrop(self.xpub_nodrop),
+            N::OnlyFirstSubscribe => O::OnlyFirstSubscribe(self.only_first_subscribe),
+            N::ReqRelaxed => O::ReqRelaxed(self.req_relaxed),
+            N::ReqCorrelate => O::ReqCorrelate(self.req_correlate),
+            N::RouterMandatory => O::RouterMandatory(self.router_mandatory),
+            N::RouterHandover => O::RouterHandover(self.router_handover),
+            N::ProbeRouter => O::ProbeRouter(self.probe_router),
+            N::ConnectRoutingId => O::ConnectRoutingId(self.connect_routing_id.to_vec()),
+        })
+    }
+
+    /// HEARTBEAT_TTL as the PING command carries it: whole deciseconds (docs/wire.md).
+    pub fn heartbeat_ttl_deciseconds(&self) -> u16 {
+        self.heartbeat_ttl.map_or(0, |t| {
+            u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)
+        })
+    }
+}
+
+/// For the options where libzmq's 0 means "none" (HANDSHAKE_IVL, HEARTBEAT_IVL,
+/// HEARTBEAT_TTL): a zero duration is no duration, never a timer that fires at once.
+fn nonzero(t: Option<Duration>) -> Option<Duration> {
+    t.filter(|t| !t.is_zero())
+}

@@ -1,0 +1,161 @@
+//! One option with its typed value.
+
+use std::time::Duration;
+
+use super::name::OptionName;
+use crate::error::{Error, Result};
+use crate::pattern::PatternOption;
+
+/// The largest HEARTBEAT_TTL: the PING command carries it in deciseconds in 16 bits
+/// (libzmq refuses 6553.6 s and more).
+const MAX_HEARTBEAT_TTL: Duration = Duration::from_millis(6_553_599);
+
+/// A socket option with its value, as `set_option` takes it and `get_option` returns it.
+/// Names follow libzmq's `ZMQ_*` options; defaults are libzmq 4.3.5's (see
+/// [`Options`](crate::Options)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SocketOption {
+    /// ZMQ_SNDHWM: messages queued per peer before sending blocks or drops (0 = no limit).
+    SndHwm(usize),
+    /// ZMQ_RCVHWM: messages queued per peer on the receive side (0 = no limit).
+    RcvHwm(usize),
+    /// ZMQ_LINGER: how long closing waits to deliver queued messages (`None` = forever).
+    Linger(Option<Duration>),
+    /// ZMQ_SNDTIMEO: how long a blocking send waits (`None` = forever).
+    SndTimeout(Option<Duration>),
+    /// ZMQ_RCVTIMEO: how long a blocking receive waits (`None` = forever).
+    RcvTimeout(Option<Duration>),
+    /// ZMQ_RECONNECT_IVL (`None` = never reconnect).
+    ReconnectIvl(Option<Duration>),
+    /// ZMQ_RECONNECT_IVL_MAX (zero = fixed interval with jitter).
+    ReconnectIvlMax(Duration),
+    /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
+    HandshakeIvl(Option<Duration>),
+    /// ZMQ_MAXMSGSIZE (`None` = no limit).
+    MaxMsgSize(Option<u64>),
+    /// ZMQ_ROUTING_ID (1 to 255 bytes).
+    RoutingId(Vec<u8>),
+    /// ZMQ_BACKLOG: the listen(2) queue of endpoints bound afterwards (default 100).
+    Backlog(u32),
+    /// ZMQ_HEARTBEAT_IVL: send a heartbeat this often (`None` = never, the default).
+    HeartbeatIvl(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TIMEOUT: drop the connection when nothing arrives this long after a
+    /// heartbeat (`None` = the heartbeat interval).
+    HeartbeatTimeout(Option<Duration>),
+    /// ZMQ_HEARTBEAT_TTL: ask peers to drop the connection after this long without
+    /// traffic from us (whole deciseconds, below 6553.6 s; `None` = ask nothing).
+    HeartbeatTtl(Option<Duration>),
+    /// ZMQ_SUBSCRIBE (SUB, XSUB): receive messages whose first frame starts with these bytes.
+    /// Write-only.
+    Subscribe(Vec<u8>),
+    /// ZMQ_UNSUBSCRIBE (SUB, XSUB): undo one `Subscribe`. Write-only.
+    Unsubscribe(Vec<u8>),
+    /// ZMQ_XPUB_VERBOSE (XPUB): pass on duplicate subscriptions too.
+    XpubVerbose(bool),
+    /// ZMQ_XPUB_VERBOSER (XPUB): pass on duplicate subscriptions and unsubscriptions.
+    XpubVerboser(bool),
+    /// ZMQ_XPUB_NODROP (PUB, XPUB): fail with `Again` instead of dropping when a subscriber
+    /// is full.
+    XpubNodrop(bool),
+    /// ZMQ_ONLY_FIRST_SUBSCRIBE (XPUB, XSUB): only the first frame of a message can be a
+    /// subscription.
+    OnlyFirstSubscribe(bool),
+    /// ZMQ_REQ_RELAXED (REQ): allow a new request before the last one's reply arrived.
+    ReqRelaxed(bool),
+    /// ZMQ_REQ_CORRELATE (REQ): prefix requests with an id that replies must echo.
+    ReqCorrelate(bool),
+    /// ZMQ_ROUTER_MANDATORY (ROUTER): unroutable messages fail (`HostUnreach`, or `Again`
+    /// when the peer is full) instead of being dropped.
+    RouterMandatory(bool),
+    /// ZMQ_ROUTER_HANDOVER (ROUTER): a new peer with a routing id in use takes it over.
+    RouterHandover(bool),
+    /// ZMQ_PROBE_ROUTER (DEALER, REQ, ROUTER): send an empty message on each new connection.
+    ProbeRouter(bool),
+    /// ZMQ_CONNECT_ROUTING_ID (ROUTER, 1 to 255 bytes): the routing id under which the peer
+    /// of the next `connect` is known locally.
+    ConnectRoutingId(Vec<u8>),
+}
+
+impl SocketOption {
+    /// The option's name.
+    pub fn name(&self) -> OptionName {
+        use OptionName as N;
+        use SocketOption as O;
+        match self {
+            O::SndHwm(_) => N::SndHwm,
+            O::RcvHwm(_) => N::RcvHwm,
+            O::Linger(_) => N::Linger,
+            O::SndTimeout(_) => N::SndTimeout,
+            O::RcvTimeout(_) => N::RcvTimeout,
+            O::ReconnectIvl(_) => N::ReconnectIvl,
+            O::ReconnectIvlMax(_) => N::ReconnectIvlMax,
+            O::HandshakeIvl(_) => N::HandshakeIvl,
+            O::MaxMsgSize(_) => N::MaxMsgSize,
+            O::RoutingId(_) => N::RoutingId,
+            O::Backlog(_) => N::Backlog,
+            O::HeartbeatIvl(_) => N::HeartbeatIvl,
+            O::HeartbeatTimeout(_) => N::HeartbeatTimeout,
+            O::HeartbeatTtl(_) => N::HeartbeatTtl,
+            O::Subscribe(_) => N::Subscribe,
+            O::Unsubscribe(_) => N::Unsubscribe,
+            O::XpubVerbose(_) => N::XpubVerbose,
+            O::XpubVerboser(_) => N::XpubVerboser,
+            O::XpubNodrop(_) => N::XpubNodrop,
+            O::OnlyFirstSubscribe(_) => N::OnlyFirstSubscribe,
+            O::ReqRelaxed(_) => N::ReqRelaxed,
+            O::ReqCorrelate(_) => N::ReqCorrelate,
+            O::RouterMandatory(_) => N::RouterMandatory,
+            O::RouterHandover(_) => N::RouterHandover,
+            O::ProbeRouter(_) => N::ProbeRouter,
+            O::ConnectRoutingId(_) => N::ConnectRoutingId,
+        }
+    }
+
+    /// Checks the value's range (libzmq's `setsockopt` rules).
+    ///
+    /// # Errors
+    /// [`Error::Inval`] naming the option and the allowed range.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |rule: &str| {
+            Err(Error::Inval(format!(
+                "{} {rule}",
+                self.name().libzmq_name()
+            )))
+        };
+        match self {
+            SocketOption::RoutingId(id) | SocketOption::ConnectRoutingId(id)
+                if id.is_empty() || id.len() > 255 =>
+            {
+                bad("must be 1 to 255 bytes")
+            }
+            SocketOption::HeartbeatTtl(Some(t)) if *t > MAX_HEARTBEAT_TTL => {
+                bad("must be below 6553.6 s")
+            }
+            SocketOption::Backlog(n) if i32::try_from(*n).is_err() => bad("is too large"),
+            _ => Ok(()),
+        }
+    }
+
+    /// The same option as the socket type's pattern takes it, for the options that belong to
+    /// the type rather than to the socket.
+    pub(crate) fn pattern_option(&self) -> Option<PatternOption> {
+        use PatternOption as P;
+        use SocketOption as O;
+        Some(match self {
+            O::Subscribe(t) => P::Subscribe(t.clone()),
+            O::Unsubscribe(t) => P::Unsubscribe(t.clone()),
+            O::XpubVerbose(b) => P::XpubVerbose(*b),
+            O::XpubVerboser(b) => P::XpubVerboser(*b),
+            O::XpubNodrop(b) => P::XpubNodrop(*b),
+            O::OnlyFirstSubscribe(b) => P::OnlyFirstSubscribe(*b),
+            O::ReqRelaxed(b) => P::ReqRelaxed(*b),
+            O::ReqCorrelate(b) => P::ReqCorrelate(*b),
+            O::RouterMandatory(b) => P::RouterMandatory(*b),
+            O::RouterHandover(b) => P::RouterHandover(*b),
+            O::ProbeRouter(b) => P::ProbeRouter(*b),
+            O::ConnectRoutingId(id) => P::ConnectRoutingId(id.clone()),
+            _ => return None,
+        })
+    }
+}
