@@ -1,4 +1,4 @@
-//! Socket options with libzmq's defaults (PROTOCOL.md §6.2).
+//! Socket options with libzmq's defaults (docs/wire.md §7.5).
 
 use bytes::Bytes;
 use std::time::Duration;

@@ -1,5 +1,5 @@
 //! inproc://: sockets of one context joined by a pipe, no engine, no wire protocol
-//! (PROTOCOL.md §7.2). Bind and connect may come in either order.
+//! (docs/wire.md §8). Bind and connect may come in either order.
 
 use std::collections::HashMap;
 

@@ -154,7 +154,7 @@ fn rep_restores_envelope(t: Transport) {
         ],
         "{t:?}"
     );
-    // PROTOCOL.md §3.2: a request without delimiter is silently discarded.
+    // docs/wire.md §6.4: a request without delimiter is silently discarded.
     dealer.send("no-delimiter").unwrap();
     dealer.send_multipart(["", "second"]).unwrap();
     assert_eq!(recv_string(&mut rep), "second", "{t:?}");

@@ -74,7 +74,7 @@ pub(crate) struct Session {
     /// The last frame sent had MORE: the rest of its message must follow, buffer full or not.
     out_more: bool,
     drain_timer: bool,
-    /// The peer broke the protocol: libzmq does not reconnect then (PROTOCOL.md §6.1).
+    /// The peer broke the protocol: libzmq does not reconnect then (docs/wire.md §7.4).
     stopped: bool,
 }
 
