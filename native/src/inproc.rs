@@ -138,8 +138,9 @@ impl Registry {
                 (mine, Connected::Delivered)
             }
             None => {
-                // The binder's RCVHWM is not known yet; until then the connector's own
-                // SNDHWM bounds its side, as libzmq does for pending connections.
+                // The binder's RCVHWM is not known yet, so the connector's own SNDHWM bounds
+                // its side, as libzmq does for pending connections. Here that bound stays
+                // after the bind, which can only set the binder's end (docs/wire.md §8.2).
                 let (mut mine, theirs) = Pipe::pair(pipe_id, sndhwm, 0);
                 // The binder's type is not known yet: the routing id always goes (libzmq).
                 side.introduce(&mut mine, SocketType::Router);

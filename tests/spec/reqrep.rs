@@ -1,4 +1,4 @@
-//! RFC 28 (REQREP) rules for REQ and REP, over inproc, tcp and ipc.
+//! RFC 28 (REQREP) rules for REQ and REP, over inproc, tcp, ipc and ws.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
