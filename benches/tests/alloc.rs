@@ -1,7 +1,7 @@
-//! Speed rule: "no heap allocation per message for small messages in steady state (send ->
-//! wire -> recv)". A counting global allocator counts the allocations of every thread of this
-//! process (the I/O threads do half the work) while small messages flow PUSH → PULL, and the
-//! count must be exactly zero.
+//! Speed rule (docs/architecture.md §7.2): no heap allocation per small message in steady
+//! state (send -> wire -> recv). A counting global allocator counts the allocations of every
+//! thread of this process (the I/O threads do half the work) while small messages flow
+//! PUSH → PULL, and the count must be exactly zero.
 //!
 //! Steady state means every buffer on the path has reached its working size. Buffers that
 //! grow with the backlog (a pipe's chunks, a connection's output batch) grow when a backlog

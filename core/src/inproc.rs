@@ -1,5 +1,5 @@
 //! The inproc:// name registry of a context: sockets of one context joined by a pipe, no
-//! engine, no wire protocol (docs/wire.md, "inproc"). Bind and connect may come in either
+//! engine, no wire protocol (docs/wire.md §8). Bind and connect may come in either
 //! order, as in libzmq. Both hosts keep one of these per context; what a host needs to hand
 //! a pipe to a binding socket (a mailbox, or just the socket's id) is the type `B`.
 

@@ -1,8 +1,10 @@
 //! # isomq-core
 //!
 //! The sans-IO heart of isomq: everything that does not need a thread, a socket or a clock.
-//! Messages ([`Msg`]), the lock-free pipes that carry them between threads, the ZMTP codec as a
-//! connection state machine, and the ZeroMQ socket patterns as routing policies over pipes.
+//! Messages ([`Msg`]), the lock-free pipes that carry them between threads, the ZMTP and ZWS
+//! codecs as connection state machines ([`zmtp`], [`zws`]), the ZeroMQ socket patterns as
+//! routing policies over pipes, and what both hosts share around them: socket types, options
+//! with libzmq's defaults, endpoint parsing, errors.
 //!
 //! The native crate (`isomq`) drives this core from `mio` event loops; the wasm crate drives it
 //! from the JavaScript event loop. Neither re-implements what is here.

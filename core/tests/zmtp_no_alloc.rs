@@ -1,5 +1,5 @@
-//! DESIGN.md speed rule: "No heap allocation per message for small messages in steady state
-//! (send -> wire -> recv). Prove it with a counting global allocator."
+//! Speed rule (docs/architecture.md §7.2): no heap allocation per small message in steady
+//! state (send -> wire -> recv), proved with a counting global allocator.
 //!
 //! This is its own test binary so that the counting allocator sees only this test.
 

@@ -1,5 +1,5 @@
-//! An I/O thread: a `mio` event loop that owns listeners and sessions and talks to the rest
-//! of the world only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
+//! An I/O thread: a `mio` event loop that owns listeners and sessions; other threads reach it
+//! only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};

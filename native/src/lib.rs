@@ -1,10 +1,10 @@
 //! # isomq
 //!
 //! Brokerless messaging in the ZeroMQ tradition. Sockets with the ZeroMQ patterns
-//! (PUSH/PULL, PUB/SUB, XPUB/XSUB, PAIR) over `inproc://`, `tcp://` and `ipc://`, speaking
-//! ZMTP 3.1 on the wire, so they talk to libzmq, pyzmq and the rest of the ZeroMQ world, and
-//! over `ws://` (ZWS 2.0, RFC 45), so browsers and libzmq's ws transport can join in.
-//! Several sockets of one context may bind different paths on one ws:// port.
+//! (PUSH/PULL, PUB/SUB, XPUB/XSUB, REQ/REP, DEALER/ROUTER, PAIR) over `inproc://`, `tcp://`
+//! and `ipc://`, speaking ZMTP 3.1 on the wire, so they talk to libzmq, pyzmq and the rest of
+//! the ZeroMQ world, and over `ws://` (ZWS 2.0, RFC 45), so browsers and libzmq's ws transport
+//! can join in. Several sockets of one context may bind different paths on one ws:// port.
 //!
 //! # Examples
 //! ```
@@ -23,8 +23,10 @@
 //! # Implementation notes
 //! Each context runs I/O threads, each a `mio` event loop owning listeners and sessions.
 //! A socket and its sessions exchange messages through lock-free pipes and talk only by
-//! commands (libzmq's actor model); the routing of each socket type and the ZMTP codec live
-//! in the sans-IO crate `isomq-core`, shared with the WebAssembly build.
+//! commands (libzmq's actor model); the routing of each socket type and the ZMTP and ZWS
+//! codecs live in the sans-IO crate `isomq-core`, shared with the WebAssembly build. The
+//! repository's `docs/architecture.md` describes the layers and threads, `docs/wire.md` the
+//! protocol rules the code follows.
 
 mod command;
 mod ctx;

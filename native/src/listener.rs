@@ -1,4 +1,5 @@
-//! A listener: accepts connections and hands each to a new session on this thread.
+//! A listener: accepts connections, which its I/O thread hands round-robin to new sessions on
+//! all the context's I/O threads (libzmq's `choose_io_thread`).
 
 use std::sync::Arc;
 

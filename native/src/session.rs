@@ -503,7 +503,7 @@ impl Session {
         }
         self.pending_in = None;
         if failure == Failure::Protocol {
-            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md).
+            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
             self.life.stop_reconnecting();
         }
         if self.connect.is_none() || self.lingering_done() || !self.schedule_reconnect(sv) {

@@ -1,5 +1,5 @@
-//! The byte streams under ZMTP: TCP and Unix-domain sockets, behind one type each for
-//! listeners, streams and addresses, so engines and sessions do not care which it is.
+//! The byte streams under ZMTP and WebSocket: TCP and Unix-domain sockets, behind one type
+//! each for listeners, streams and addresses, so engines and sessions do not care which it is.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr as TcpAddr;

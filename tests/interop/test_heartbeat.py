@@ -9,10 +9,11 @@ from harness import recv_multipart
 
 
 def test_libzmq_pings_are_answered(run_isomq, ctx, transport, binder):
-    """PROTOCOL.md §2.6 (libzmq zmtp_engine): "after sending a PING, if no traffic at all
-    arrives within HEARTBEAT_TIMEOUT → close". A libzmq PULL pinging every 50 ms with a
-    200 ms timeout stays connected to an isomq PUSH only if isomq answers each PING: over a
-    second (five timeouts) libzmq reports no disconnection, and messages keep flowing.
+    """RFC 37 "Connection Heartbeating", docs/wire.md §5.1: a peer that sent a PING closes the
+    connection when nothing at all arrives within HEARTBEAT_TIMEOUT. A libzmq PULL pinging
+    every 50 ms with a 200 ms timeout stays connected to an isomq PUSH only if isomq answers
+    each PING: over a second (five timeouts) libzmq reports no disconnection, and messages
+    keep flowing.
     """
     pull = ctx.socket(zmq.PULL)
     pull.linger = 0

@@ -80,7 +80,7 @@ def test_libzmq_dealer_to_isomq_router(run_isomq, ctx, transport, binder):
 
 
 def test_libzmq_dealer_anonymous_to_isomq_router_echo(run_isomq, ctx, transport, binder):
-    """PROTOCOL.md §3.2: a peer with no Identity gets a generated 5-byte id (0x00 + counter);
+    """docs/wire.md §6.3: a peer with no Identity gets a generated 5-byte id (0x00 + counter);
     `router --echo` sends each message back by it.
     """
     router, dealer = wire(run_isomq, ctx, transport, binder, "router", zmq.DEALER, "--echo")

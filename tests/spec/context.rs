@@ -8,7 +8,8 @@ use std::time::Duration;
 use isomq::{Context, Error, SocketOption, SocketType};
 use isomq_tests::{bind, recv_string, socket, Transport};
 
-// DESIGN.md: "No global state. Two contexts in one process know nothing of each other."
+// docs/architecture.md §6.1: no global state; two contexts in one process know nothing of
+// each other.
 // The same inproc name binds in both, and each pair talks only within its context.
 #[test]
 fn two_contexts_are_independent() {

@@ -1,5 +1,5 @@
 //! RFC 28 (REQREP) rules for DEALER and ROUTER, and libzmq's routing-id rules
-//! (PROTOCOL.md §3.2), over inproc, tcp and ipc.
+//! (docs/wire.md §6.3), over inproc, tcp, ipc and ws.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -60,8 +60,8 @@ fn multipart_with_identities_all_transports() {
     }
 }
 
-// PROTOCOL.md §3.2: a peer without an Identity gets "5 bytes: 0x00 + uint32 BE counter";
-// the ROUTER can route back to it by that id.
+// docs/wire.md §6.3: a peer without an Identity gets a generated id of 5 bytes, 0x00 and a
+// big-endian u32 counter; the ROUTER can route back to it by that id.
 fn generated_identities(t: Transport) {
     let ctx = Context::new();
     let mut router = socket(&ctx, SocketType::Router);
@@ -164,8 +164,8 @@ fn mandatory_full_peer_is_eagain_all_transports() {
     }
 }
 
-// PROTOCOL.md §3.2 (checked on the wire): "Duplicate identity: the new connection is
-// ignored"; with ROUTER_HANDOVER "the new connection takes over the id".
+// docs/wire.md §6.3 (libzmq): a peer announcing a routing id already in use is ignored;
+// with ROUTER_HANDOVER it takes the id over.
 fn duplicate_identity(t: Transport, handover: bool) {
     let ctx = Context::new();
     let mut router = socket(&ctx, SocketType::Router);
@@ -279,8 +279,8 @@ fn probe_router_all_transports() {
     }
 }
 
-// PROTOCOL.md §7.2: inproc connect may precede bind; the connector's routing id still
-// reaches a ROUTER binder, and is dropped for others.
+// docs/wire.md §8.1, §8.3: inproc connect may precede bind; the connector's routing id
+// still reaches a ROUTER binder, and is dropped for others.
 #[test]
 fn inproc_connect_before_bind_keeps_routing_ids() {
     let ctx = Context::new();

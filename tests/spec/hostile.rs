@@ -1,4 +1,4 @@
-//! Hostile input on a listening socket (DESIGN.md, "Bad input and faults"): every bad
+//! Hostile input on a listening socket (docs/architecture.md §6.3): every bad
 //! connection is closed, the socket keeps serving its other peers, nothing panics.
 
 // In tests a panic is the failure report.

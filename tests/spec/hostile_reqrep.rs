@@ -1,5 +1,5 @@
 //! Hostile input on the request-reply types, from raw ZMTP peers over tcp: each case has a
-//! defined outcome and the socket keeps working (DESIGN.md, "Bad input and faults").
+//! defined outcome and the socket keeps working (docs/architecture.md §6.3).
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -23,8 +23,8 @@ fn read_until_suffix(s: &mut TcpStream, tail: &[u8]) {
     }
 }
 
-// PROTOCOL.md §3.2 (libzmq rep.cpp, checked on the wire): "A message with no empty frame is
-// silently discarded"; the connection stays up and its next, well-formed request is served.
+// docs/wire.md §6.4 (libzmq rep.cpp): a request with no empty delimiter frame is discarded
+// silently; the connection stays up and its next, well-formed request is served.
 #[test]
 fn rep_discards_a_request_without_delimiter() {
     let ctx = Context::new();
@@ -72,7 +72,7 @@ fn router_accepts_an_identity_longer_than_255_bytes() {
     ));
 }
 
-// PROTOCOL.md §3.2: a reply whose first frame is not an empty delimiter is rejected by
+// docs/wire.md §6.4: a reply whose first frame is not an empty delimiter is rejected by
 // libzmq's req_session as a protocol error and the connection is closed. isomq: the reply is
 // never delivered, the REQ closes that connection, and the process goes on.
 #[test]

@@ -1,4 +1,4 @@
-//! High-water marks: which socket types block and which drop (PROTOCOL.md §3.1, §3.3).
+//! High-water marks: which socket types block and which drop (docs/wire.md §6.1, §7.1).
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]

@@ -1,5 +1,5 @@
 //! Socket monitor events (libzmq zmq_socket_monitor(3)) and ZMTP 3.1 heartbeats (RFC 37,
-//! PROTOCOL.md §2.6).
+//! docs/wire.md §5.1).
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -150,10 +150,10 @@ fn read_some(s: &mut TcpStream, n: usize) {
     }
 }
 
-// RFC 37 / PROTOCOL.md §2.6: "after sending a PING, if no traffic at all arrives within
-// HEARTBEAT_TIMEOUT → close"; a timeout-close is not a protocol error, so the connecting
-// side reconnects. The peer here completes the handshake and then goes silent without
-// closing.
+// RFC 37 "Connection Heartbeating" / docs/wire.md §5.1: a peer that sent a PING closes the
+// connection when no traffic at all arrives within HEARTBEAT_TIMEOUT; that close is not a
+// protocol error, so the connecting side reconnects (docs/wire.md §7.4). The peer here
+// completes the handshake and then goes silent without closing.
 #[test]
 fn silent_peer_is_detected_and_reconnected() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,4 +1,4 @@
-//! RFC 31 (EXPAIR) rules for PAIR, over inproc, tcp and ipc.
+//! RFC 31 (EXPAIR) rules for PAIR, over inproc, tcp, ipc and ws.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]

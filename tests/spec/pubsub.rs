@@ -1,5 +1,5 @@
 //! RFC 29 (PUBSUB) rules for PUB and SUB, and libzmq's behaviour where it differs
-//! (PROTOCOL.md §2.7), over inproc, tcp and ipc.
+//! (docs/wire.md §6.2), over inproc, tcp, ipc and ws.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]

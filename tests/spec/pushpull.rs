@@ -1,4 +1,5 @@
-//! RFC 30 (PIPELINE) rules for PUSH and PULL, over inproc, tcp and ipc; modelled on
+//! RFC 30 (PIPELINE) rules for PUSH and PULL, and libzmq's behaviour around them (ENOTSUP
+//! in the wrong direction, connect before bind), over inproc, tcp, ipc and ws; modelled on
 //! libzmq's tests/test_spec_pushpull.cpp.
 
 // In tests a panic is the failure report.

@@ -1,4 +1,4 @@
-//! RFC 28 (REQREP) rules for REQ and REP, over inproc, tcp and ipc.
+//! RFC 28 (REQREP) rules for REQ and REP, over inproc, tcp, ipc and ws.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -154,7 +154,7 @@ fn rep_restores_envelope(t: Transport) {
         ],
         "{t:?}"
     );
-    // PROTOCOL.md §3.2: a request without delimiter is silently discarded.
+    // docs/wire.md §6.4: a request without delimiter is silently discarded.
     dealer.send("no-delimiter").unwrap();
     dealer.send_multipart(["", "second"]).unwrap();
     assert_eq!(recv_string(&mut rep), "second", "{t:?}");

@@ -37,7 +37,7 @@ fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
     })
 }
 
-// RFC 45 / PROTOCOL.md §5.2-5.3: the server answers exactly `HTTP/1.1 101 Switching
+// RFC 45 / docs/wire.md §10.2–§10.5: the server answers exactly `HTTP/1.1 101 Switching
 // Protocols` with the first supported token, then sends its READY at once as
 // `02 05 'READY' props`; data frames are `flags body` (01 = MORE), subscriptions arrive
 // as `00 01 topic` data messages.
@@ -117,8 +117,8 @@ fn bare_zws2_exchanges_routing_ids() {
     assert_eq!(recv_string(&mut pull), "hello");
 }
 
-// PROTOCOL.md §5.2: libzmq's client sends `GET <path> HTTP/1.1` offering
-// `ZWS2.0/NULL,ZWS2.0`, masks its frames, sends READY at once and subscriptions as
+// docs/wire.md §10.2–§10.5: like libzmq's client, isomq's sends `GET <path> HTTP/1.1`
+// offering `ZWS2.0/NULL,ZWS2.0`, masks its frames, sends READY at once and subscriptions as
 // `00 01 topic`.
 #[test]
 fn client_request_and_framing_bytes() {
@@ -181,8 +181,9 @@ fn pusher(ep: &str) -> RawWs {
     ws
 }
 
-// RFC 45: "If the server does not support any of the offered protocols it SHALL close
-// the connection"; an unknown path has no socket behind it.
+// RFC 45 "Handshake": a server that supports none of the offered protocols closes the
+// connection (a BAD REQUEST answer is one of the ways it allows); an unknown path has no
+// socket behind it (docs/wire.md §10.2).
 #[test]
 fn bad_upgrades_are_refused() {
     let ctx = Context::new();
@@ -249,8 +250,8 @@ fn stalled_upgrade_is_closed_after_handshake_ivl() {
     assert_still_serving(&mut pull, &mut good);
 }
 
-// RFC 45: "A ZWS message SHALL be a single, unfragmented binary WebSocket message" with a
-// flags byte. libzmq 4.3.5 stalls on these (PROTOCOL.md §5.3); isomq closes.
+// RFC 45: ZWS messages are binary WebSocket messages, one per ZMTP frame, each starting
+// with a flags byte. libzmq 4.3.5 stalls on these (docs/wire.md §10.7); isomq closes.
 #[test]
 fn bad_frames_close_the_connection() {
     let ctx = Context::new();

@@ -1,5 +1,5 @@
-//! XPUB and XSUB: subscriptions as messages (RFC 29, libzmq xpub.cpp / xsub.cpp behaviour
-//! from PROTOCOL.md §2.7), over inproc, tcp and ipc.
+//! XPUB and XSUB: subscriptions as messages (RFC 29, and libzmq's xpub.cpp / xsub.cpp
+//! behaviour described in docs/wire.md §6.2), over inproc, tcp, ipc and ws.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]

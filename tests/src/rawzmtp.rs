@@ -1,5 +1,5 @@
 //! Hand-built ZMTP 3.1 bytes for tests that play a raw (possibly hostile) peer over tcp,
-//! independent of the codec under test (PROTOCOL.md §1–2).
+//! independent of the codec under test (docs/wire.md §2–§4).
 
 use std::net::TcpStream;
 
@@ -29,7 +29,7 @@ pub fn frame(flags: u8, body: &[u8]) -> Vec<u8> {
     f
 }
 
-/// A READY command with `Socket-Type` and, when given, `Identity` (PROTOCOL.md §2.3).
+/// A READY command with `Socket-Type` and, when given, `Identity` (docs/wire.md §4.2).
 pub fn ready(socket_type: &str, identity: Option<&[u8]>) -> Vec<u8> {
     let mut body = vec![5];
     body.extend_from_slice(b"READY");

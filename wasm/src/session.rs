@@ -309,7 +309,7 @@ impl Session {
         self.dropping = false;
         self.drain_timer = false;
         if protocol {
-            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md).
+            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
             self.life.stop_reconnecting();
         }
         if was_ready {

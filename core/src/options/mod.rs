@@ -209,7 +209,7 @@ impl Options {
         })
     }
 
-    /// HEARTBEAT_TTL as the PING command carries it: whole deciseconds (docs/wire.md).
+    /// HEARTBEAT_TTL as the PING command carries it: whole deciseconds (docs/wire.md §5.1).
     pub fn heartbeat_ttl_deciseconds(&self) -> u16 {
         self.heartbeat_ttl.map_or(0, |t| {
             u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)

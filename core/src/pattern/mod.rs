@@ -6,7 +6,7 @@
 //! transports or threads: its owner hands it pipes, forwards the pipes' events, and calls
 //! `send`/`recv`, all from one thread at a time.
 //!
-//! The semantics are libzmq 4.3.5's (PROTOCOL.md §3.1): which types block at the high-water
+//! The semantics are libzmq 4.3.5's (docs/wire.md §6): which types block at the high-water
 //! mark and which drop, how subscriptions travel and are counted.
 
 mod array;

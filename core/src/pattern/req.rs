@@ -48,7 +48,7 @@ impl Req {
         let mut first = None;
         if self.correlate {
             let id = self.request_id.wrapping_add(1);
-            // Host byte order, as libzmq (a memcpy of its uint32_t): PROTOCOL.md §3.2.
+            // Host byte order, as libzmq (a memcpy of its uint32_t): docs/wire.md §6.4.
             let frame = Msg::copy_from_slice(&id.to_ne_bytes()).with_more(true);
             match self.dealer.sendpipe(frame) {
                 Ok(slot) => first = slot,

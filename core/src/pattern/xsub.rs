@@ -3,7 +3,7 @@
 //!
 //! A user frame starting with 0x01 / 0x00 is a subscription / unsubscription: it updates the
 //! refcounted [`Trie`] and is forwarded verbatim as a data frame, even on ZMTP 3.1 links (as
-//! libzmq does, PROTOCOL.md §2.7); an unsubscription only when its refcount reaches 0. The
+//! libzmq does, docs/wire.md §6.2); an unsubscription only when its refcount reaches 0. The
 //! trie is replayed as subscribe commands into every new pipe and after every reconnect.
 //! SUB (`sub == true`) also filters what it receives against the trie and cannot send.
 

@@ -72,7 +72,7 @@ fn low_water_mark_follows_libzmq() {
     assert_eq!(compute_lwm(0), u64::MAX);
 }
 
-// PROTOCOL.md 3.3 / libzmq pipe.cpp: HWM counts whole messages; a multipart message counts
+// docs/wire.md §7.1 / libzmq pipe.cpp: HWM counts whole messages; a multipart message counts
 // once, and frames after the first are always accepted.
 #[test]
 fn multipart_message_counts_once_against_the_hwm() {
@@ -252,7 +252,7 @@ fn dropping_an_end_terminates_it() {
     assert!(a.is_terminated(), "the delimiter was the only thing queued");
 }
 
-// PROTOCOL.md 3.3: "0 = unlimited".
+// docs/wire.md §7.1: an HWM of 0 means no limit.
 #[test]
 fn hwm_zero_is_unlimited() {
     let (mut a, mut b) = Pipe::pair(6, 0, 0);
@@ -290,7 +290,7 @@ fn rollback_drops_only_the_incomplete_message() {
     assert_eq!(drain(&mut b), [frame("keep", false), frame("after", false)]);
 }
 
-// DESIGN.md speed rules: no heap allocation per message for small messages in steady state.
+// docs/architecture.md §7.2: no heap allocation per small message in steady state.
 #[test]
 fn steady_state_small_messages_allocate_nothing() {
     /// Counts events without allocating (a `Recorder` would grow its Vec).

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::options::Options;
 
-/// The reconnect schedule of one connecting session (docs/wire.md, "Reconnection").
+/// The reconnect schedule of one connecting session (docs/wire.md §7.3).
 ///
 /// - RECONNECT_IVL `None`: never reconnect.
 /// - RECONNECT_IVL_MAX zero (the default): every delay is the interval plus a random jitter

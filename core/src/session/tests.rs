@@ -1,5 +1,5 @@
 //! Every timer path of a session on a simulated clock: deterministic, no sleeps. Each test
-//! quotes the libzmq behaviour it checks (docs/wire.md, "Reconnection" and "Heartbeats").
+//! quotes the libzmq behaviour it checks (docs/wire.md §5.1, §7.2, §7.3, §4.6).
 
 #![allow(clippy::unwrap_used)]
 

@@ -1,5 +1,5 @@
-//! Command bodies (PROTOCOL.md §2.2–2.8): READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL, and the
-//! metadata properties READY carries.
+//! Command bodies (docs/wire.md §3.3, §4, §5): READY, ERROR, PING, PONG, SUBSCRIBE, CANCEL,
+//! and the metadata properties READY carries.
 
 use bytes::{BufMut, Bytes};
 

@@ -105,7 +105,7 @@ pub struct Connection {
 }
 
 impl Connection {
-    /// Queues the full 64-byte greeting (PROTOCOL.md §1.1: send it all at once) and READY
+    /// Queues the full 64-byte greeting (docs/wire.md §2.2: send it all at once) and READY
     /// as soon as the peer's greeting is understood.
     pub fn new(config: Config) -> Connection {
         let mut tx = Encoder::default();

@@ -1,4 +1,4 @@
-//! ZMTP 3.x frame decoder (PROTOCOL.md §2.1), lenient in the ways libzmq's `v2_decoder` is.
+//! ZMTP 3.x frame decoder (docs/wire.md §3), lenient in the ways libzmq's `v2_decoder` is.
 //!
 //! It works in place on the connection's input buffer: a frame is only taken out once it has
 //! fully arrived; small payloads are copied inline into a [`Msg`], larger ones are split off the

@@ -74,7 +74,7 @@ impl Encoder {
         self.chunks.push_back(body);
     }
 
-    /// One command frame: `name-len name data` (PROTOCOL.md §2.2).
+    /// One command frame: `name-len name data` (docs/wire.md §3.3).
     pub(crate) fn command(&mut self, name: &[u8], data: &[u8]) {
         // Command names are ours (READY, PING, ...), all far below 256 bytes.
         self.frame(COMMAND, &[&[name.len() as u8], name, data]);

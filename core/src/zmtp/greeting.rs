@@ -1,4 +1,4 @@
-//! The 64-byte ZMTP 3.x greeting (PROTOCOL.md §1): what we send and how we read the peer's.
+//! The 64-byte ZMTP 3.x greeting (docs/wire.md §2): what we send and how we read the peer's.
 
 use crate::error::{Error, Result};
 
@@ -42,7 +42,7 @@ pub(crate) fn mechanism_field(name: &str) -> [u8; MECHANISM_LEN] {
 ///
 /// The padding holds `identity_len + 1` (big-endian), as libzmq writes it: that makes the first
 /// ten bytes a valid ZMTP 1.0 identity header, so our greeting is byte-identical to libzmq's.
-/// The as-server byte is always 0, also as libzmq (PROTOCOL.md §1, §8.3).
+/// The as-server byte is always 0, also as libzmq (docs/wire.md §2.2).
 pub fn greeting_bytes(mechanism: &str, identity_len: usize) -> [u8; GREETING_LEN] {
     let mut g = [0u8; GREETING_LEN];
     g[0] = 0xFF;

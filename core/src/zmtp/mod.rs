@@ -1,7 +1,8 @@
 //! ZMTP 3.x, the ZeroMQ wire protocol over stream transports (tcp://, ipc://), as a sans-IO
 //! [`Connection`] state machine (ExpectGreeting → ExpectReady → Traffic).
 //!
-//! The byte-level rules, and where libzmq departs from the RFCs, are in PROTOCOL.md §1–2.
+//! The byte-level rules, and where libzmq departs from the RFCs, are in docs/wire.md §2–§5
+//! (summed up in §12).
 //! What is implemented: the 64-byte greeting, the NULL mechanism, framing, READY metadata,
 //! PING/PONG, SUBSCRIBE/CANCEL, and the fallback to ZMTP 3.0 peers. ZMTP 1.0/2.0 peers are
 //! refused.

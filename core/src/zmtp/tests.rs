@@ -157,7 +157,7 @@ fn handshake_between_every_compatible_pair() {
 
 #[test]
 fn incompatible_pair_fails_on_both_sides_without_error_command() {
-    // libzmq closes on a socket-type mismatch without sending ERROR (PROTOCOL.md §2.4).
+    // libzmq closes on a socket-type mismatch without sending ERROR (docs/wire.md §4.4).
     for a in SocketType::ALL {
         for b in SocketType::ALL.into_iter().filter(|&b| !a.is_compatible(b)) {
             let pair = Pair::new(config(a), config(b));
@@ -177,7 +177,7 @@ fn incompatible_pair_fails_on_both_sides_without_error_command() {
 
 #[test]
 fn greeting_and_ready_bytes_for_dealer_abc() {
-    // PROTOCOL.md §1 and §2.3, both checked on the wire against libzmq 4.3.5.
+    // docs/wire.md §2.2 and §4.2: the bytes libzmq 4.3.5 sends.
     let mut cfg = config(SocketType::Dealer);
     cfg.identity = Bytes::from_static(b"abc");
     let mut side = Side::new(cfg);
@@ -279,7 +279,7 @@ fn ping_and_pong_between_connections() {
 
 #[test]
 fn error_command_is_fatal() {
-    // PROTOCOL.md §2.5: receiving ERROR at any handshake stage closes the connection.
+    // docs/wire.md §4.5: receiving ERROR, during the handshake or after, closes the connection.
     let mut side = Side::new(config(SocketType::Dealer));
     let mut input = greeting_bytes("NULL", 0).to_vec();
     input.extend_from_slice(b"\x04\x0a\x05ERROR\x03400");
@@ -360,7 +360,7 @@ fn mechanism_mismatch_is_refused() {
 #[test]
 fn ready_parsing_is_lenient_like_libzmq() {
     // A READY without Socket-Type is accepted; names are case-sensitive, so "socket-type" is
-    // just another property and is not checked (PROTOCOL.md §2.3).
+    // just another property and is not checked (docs/wire.md §4.3).
     for metadata in [&b""[..], &b"\x0bsocket-type\x00\x00\x00\x03PUB"[..]] {
         let mut input = greeting_bytes("NULL", 0).to_vec();
         input.extend_from_slice(&[0x04, (6 + metadata.len()) as u8, 5]);
@@ -381,7 +381,7 @@ fn ready_parsing_is_lenient_like_libzmq() {
 
 #[test]
 fn message_or_other_command_during_handshake_is_refused() {
-    // PROTOCOL.md §2.5: any other command, or a data frame, during the handshake → close.
+    // docs/wire.md §4.5: any other command, or a data frame, during the handshake → close.
     for frame in [&b"\x00\x01x"[..], &b"\x04\x05\x04PING"[..]] {
         let mut input = greeting_bytes("NULL", 0).to_vec();
         input.extend_from_slice(frame);
@@ -393,7 +393,7 @@ fn message_or_other_command_during_handshake_is_refused() {
 
 #[test]
 fn unknown_commands_after_handshake_are_ignored() {
-    // libzmq silently drops unknown commands after the handshake (PROTOCOL.md §2.8).
+    // libzmq silently drops unknown commands after the handshake (docs/wire.md §5.3).
     let mut side = ready_against(SocketType::Pull, 1, SocketType::Push);
     side.receive(b"\x04\x06\x04JOINx\x04\x06\x05READY\x04\x05\x04PONG\x00\x01!");
     assert!(side.err.is_none(), "{:?}", side.err);
@@ -510,9 +510,9 @@ fn read_like_a_transport(
 
 #[test]
 fn a_stream_of_large_frames_is_read_in_place() {
-    // Speed rule (DESIGN.md): large reads decoded in place, zero-copy large frames. Frames a
-    // little over the read size must not be moved to a bigger buffer to be finished: after
-    // the first, each lies whole inside the one read that brought it.
+    // Speed rule (docs/architecture.md §7.3): large reads decoded in place, zero-copy large
+    // frames. Frames a little over the read size must not be moved to a bigger buffer to be
+    // finished: after the first, each lies whole inside the one read that brought it.
     const MIN: usize = 64 * 1024;
     const BODY: usize = 64 * 1024;
     let mut side = ready_against(SocketType::Pull, 1, SocketType::Push);

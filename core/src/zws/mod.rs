@@ -4,7 +4,7 @@
 //! The HTTP upgrade and the WebSocket framing belong to the transport (a native listener, a
 //! browser's `WebSocket`); this module starts right after the `101 Switching Protocols`, with
 //! the subprotocol the two sides agreed on. Byte-level rules and libzmq's quirks are in
-//! PROTOCOL.md §5: one ZMTP frame per WebSocket message, `flags(1) body` with no length,
+//! docs/wire.md §10: one ZMTP frame per WebSocket message, `flags(1) body` with no length,
 //! no greeting, subscriptions as `00 01 topic` / `00 00 topic` data messages.
 
 mod connection;

@@ -140,7 +140,7 @@ fn subprotocol_tokens_and_selection() {
 
 #[test]
 fn ready_bytes_for_dealer_abc() {
-    // PROTOCOL.md §5.3: no greeting; READY goes out at once as `02 05 'READY' props`.
+    // docs/wire.md §10.4: no greeting; READY goes out at once as `02 05 'READY' props`.
     let mut cfg = config(SocketType::Dealer);
     cfg.identity = Bytes::from_static(b"abc");
     let mut side = Side::new(cfg, Subprotocol::Null);
@@ -160,7 +160,7 @@ fn ready_bytes_for_dealer_abc() {
 
 #[test]
 fn handshake_between_every_compatible_pair() {
-    // The ZMTP socket-type table applies over ZWS2.0/NULL too (PROTOCOL.md §2.4).
+    // The ZMTP socket-type table applies over ZWS2.0/NULL too (docs/wire.md §4.4, §10.4).
     for a in SocketType::ALL {
         for b in SocketType::ALL {
             let mut ca = config(a);

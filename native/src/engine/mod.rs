@@ -21,7 +21,7 @@ pub(crate) use zmtp::ZmtpEngine;
 pub(crate) enum Failure {
     /// EOF, reset, timeout: a connecting session tries again.
     Transient,
-    /// The peer broke the protocol: libzmq does not reconnect (PROTOCOL.md §6.1).
+    /// The peer broke the protocol: libzmq does not reconnect (docs/wire.md §7.4).
     Protocol,
 }
 

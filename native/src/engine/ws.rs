@@ -4,7 +4,7 @@
 //!
 //! Frames are read one by one rather than as tungstenite messages so that what libzmq
 //! refuses is refused here too, by closing the connection (libzmq 4.3.5 stalls instead,
-//! PROTOCOL.md §5.3): text frames, fragmented messages, wrong masking, and (in the codec)
+//! docs/wire.md §10.7): text frames, fragmented messages, wrong masking, and (in the codec)
 //! zero-length and oversized payloads.
 
 use std::io;
@@ -294,7 +294,7 @@ impl WsEngine {
     }
 
     /// Sends a WebSocket ping: libzmq's ws engine heartbeats with WS pings, not ZMTP PINGs
-    /// (PROTOCOL.md §5.3). A failure to write shows up on the next read or write.
+    /// (docs/wire.md §10.6). A failure to write shows up on the next read or write.
     pub(crate) fn send_ping(&mut self) {
         if matches!(self.state, State::Open(_)) {
             let _ = self.send_frame(Frame::ping(Vec::new()));

@@ -1,5 +1,5 @@
-//! DESIGN.md: "No heap allocation per message for small messages in steady state (send ->
-//! wire -> recv). Prove it with a counting global allocator."
+//! docs/architecture.md §7.2: no heap allocation per small message in steady state (send ->
+//! wire -> recv), proved with a counting global allocator.
 
 use super::Harness;
 use crate::pattern::PatternOption;

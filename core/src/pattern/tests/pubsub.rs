@@ -53,8 +53,8 @@ fn pub_filters_by_prefix_of_the_first_frame() {
     assert!(h.peer_messages(none).is_empty());
 }
 
-// PROTOCOL.md §2.7: libzmq keeps a per-prefix *set* of peers, so per peer a subscription is
-// idempotent: "A peer that sends SUBSCRIBE A twice and then CANCEL A once is unsubscribed."
+// docs/wire.md §6.2: libzmq keeps a per-prefix *set* of peers, so per peer a subscription is
+// idempotent: a peer that subscribes to A twice and cancels A once is unsubscribed.
 // Overlapping subscriptions of one peer still deliver a message once.
 #[test]
 fn pub_subscriptions_are_a_set_per_pipe() {
@@ -71,8 +71,8 @@ fn pub_subscriptions_are_a_set_per_pipe() {
     assert!(h.peer_messages(p).is_empty());
 }
 
-// PROTOCOL.md §2.7: "a PUB/XPUB receiver must accept both forms": subscriptions as data
-// frames `0x01 topic` / `0x00 topic` as well as commands.
+// docs/wire.md §6.2: PUB and XPUB accept both forms of subscription: data frames
+// `0x01 topic` / `0x00 topic` as well as commands.
 #[test]
 fn pub_accepts_data_frame_subscriptions() {
     let mut h = Harness::new(SocketType::Pub);
@@ -123,8 +123,8 @@ fn pub_discards_messages_from_subscribers() {
     assert_eq!(h.pattern.recv(), Err(Error::NotSup));
 }
 
-// PROTOCOL.md §2.7: "Every SUBSCRIBE call is sent (including duplicates)"; "CANCEL is sent
-// only when the local refcount drops to 0".
+// docs/wire.md §6.2: every subscribe is sent on, duplicates included; a cancel only when the
+// local reference count drops to 0.
 #[test]
 fn sub_counts_subscriptions_and_cancels_at_zero() {
     let mut h = Harness::new(SocketType::Sub);

@@ -90,7 +90,7 @@ fn router_drops_or_refuses_unroutable_messages() {
     assert_eq!(e, Error::HostUnreach);
 }
 
-// PROTOCOL.md §3.2 (checked on the wire): a second peer announcing a routing id already in
+// docs/wire.md §6.3 (libzmq): a second peer announcing a routing id already in
 // use is ignored, its messages never read; ROUTER_HANDOVER makes it take the id over.
 #[test]
 fn router_ignores_a_duplicate_identity_unless_handover() {

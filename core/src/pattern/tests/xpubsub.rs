@@ -117,8 +117,8 @@ fn xpub_only_first_subscribe() {
     assert_eq!(all_received(&mut h), vec![msg(&[b"data", b"\x01z"])]);
 }
 
-// libzmq ZMQ_XPUB_NODROP: "send returns EAGAIN instead of dropping when a matching subscriber
-// is full" (PROTOCOL.md §3.1); it works again once the subscriber has read.
+// libzmq ZMQ_XPUB_NODROP: send returns EAGAIN instead of dropping when a matching subscriber
+// is full (docs/wire.md §6.1); it works again once the subscriber has read.
 #[test]
 fn xpub_nodrop_blocks_at_hwm() {
     let mut h = Harness::new(SocketType::XPub);
@@ -135,10 +135,10 @@ fn xpub_nodrop_blocks_at_hwm() {
     assert_eq!(h.peer_messages(a), vec![msg(&[b"2"])]);
 }
 
-// PROTOCOL.md §2.7: "a user message whose first byte is 0x01/0x00 updates XSUB's trie and is
-// forwarded verbatim as a data frame, even to 3.1 peers. Only cached-subscription replays (new
-// peer / reconnect) are sent as SUBSCRIBE commands." RFC 29 (XSUB): "SHALL send all messages
-// to all connected publishers".
+// docs/wire.md §6.2 (libzmq): a user message whose first byte is 0x01/0x00 updates XSUB's
+// subscriptions and is forwarded unchanged as a data frame, even to 3.1 peers; only XSUB's
+// own replays (new peer, reconnect) go out as SUBSCRIBE commands. RFC 29 (XSUB): "SHALL send
+// all messages to all connected publishers".
 #[test]
 fn xsub_forwards_raw_subscriptions_as_data_frames() {
     let mut h = Harness::new(SocketType::XSub);

@@ -1,4 +1,4 @@
-//! The NULL mechanism (PROTOCOL.md §2.5): no security, each side sends READY right after the
+//! The NULL mechanism (docs/wire.md §4): no security, each side sends READY right after the
 //! greeting without waiting (libzmq is symmetric), and the handshake is over once the peer's
 //! READY has arrived.
 
