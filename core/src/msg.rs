@@ -10,10 +10,11 @@
 //! - **shared**: larger payloads are a [`Bytes`]: cloning a `Msg` bumps a reference count and never
 //!   copies payload, and a frame decoded from a large input buffer is a slice of that buffer.
 //!
-//! Next to the payload sit the frame flags: [`Msg::more`] for multipart messages, and two
-//! internal marks that let subscriptions travel through pipes without a textual prefix
-//! ([`Msg::is_subscribe`], [`Msg::is_cancel`]), as libzmq 4.3.3+ does, and a mark for the
-//! peer's routing id that a connection hands to a ROUTER socket ([`Msg::is_routing_id`]).
+//! Next to the payload sit the frame flags: [`Msg::more`] for multipart messages, and marks
+//! private to the core: subscriptions travel through pipes as marked messages rather than
+//! with a textual prefix (as libzmq 4.3.3+ does), and a connection hands a ROUTER socket its
+//! peer's routing id as a marked message ([`Pipe::write_routing_id`](crate::Pipe)). Users
+//! never see a marked message: the patterns consume them.
 
 use bytes::Bytes;
 use std::fmt;
@@ -166,14 +167,14 @@ impl Msg {
     }
 
     /// A subscription for `topic`, as it travels from SUB/XSUB towards PUB/XPUB.
-    pub fn subscribe(topic: &[u8]) -> Msg {
+    pub(crate) fn subscribe(topic: &[u8]) -> Msg {
         let mut m = Msg::copy_from_slice(topic);
         m.flags = flags::SUBSCRIBE;
         m
     }
 
     /// A cancelled subscription for `topic`.
-    pub fn cancel(topic: &[u8]) -> Msg {
+    pub(crate) fn cancel(topic: &[u8]) -> Msg {
         let mut m = Msg::copy_from_slice(topic);
         m.flags = flags::CANCEL;
         m
@@ -181,20 +182,20 @@ impl Msg {
 
     /// Whether this frame is a subscription in command form (payload = topic).
     #[inline]
-    pub fn is_subscribe(&self) -> bool {
+    pub(crate) fn is_subscribe(&self) -> bool {
         self.flags & flags::SUBSCRIBE != 0
     }
 
     /// Whether this frame is a cancelled subscription in command form (payload = topic).
     #[inline]
-    pub fn is_cancel(&self) -> bool {
+    pub(crate) fn is_cancel(&self) -> bool {
         self.flags & flags::CANCEL != 0
     }
 
     /// The peer's routing id (its ZMTP `Identity`, possibly empty), as a session passes it
     /// to a ROUTER socket: the first message of the pipe, as libzmq's `routing_id` flag.
     /// Other socket types skip such a message.
-    pub fn routing_id(id: &[u8]) -> Msg {
+    pub(crate) fn routing_id(id: &[u8]) -> Msg {
         let mut m = Msg::copy_from_slice(id);
         m.flags = flags::ROUTING_ID;
         m
@@ -202,7 +203,7 @@ impl Msg {
 
     /// Whether this frame is a peer's routing id (see [`Msg::routing_id`]).
     #[inline]
-    pub fn is_routing_id(&self) -> bool {
+    pub(crate) fn is_routing_id(&self) -> bool {
         self.flags & flags::ROUTING_ID != 0
     }
 

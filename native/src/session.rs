@@ -526,7 +526,7 @@ impl Session {
 /// ahead of the peer's data (libzmq's zmtp_engine with `recv_routing_id`).
 fn push_routing_id(pipe: &mut Option<Pipe>, pending_in: &mut Option<Msg>, identity: &[u8]) {
     if let Some(pipe) = pipe {
-        match pipe.write(Msg::routing_id(identity)) {
+        match pipe.write_routing_id(identity) {
             Ok(()) => pipe.flush(),
             // Full with messages of an earlier connection: it goes first once there is room.
             Err(m) => *pending_in = Some(m),

@@ -157,12 +157,15 @@ impl std::fmt::Debug for Context {
     }
 }
 
-/// A handle that host callbacks keep: it does not keep the context alive.
+/// A handle that host callbacks keep: it does not keep the context alive. Only the web host
+/// (wasm32) and the unit tests make hosts, so natively outside tests this is unused.
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
 #[derive(Clone)]
 pub(crate) struct WeakContext {
     shared: std::rc::Weak<Shared>,
 }
 
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
 impl WeakContext {
     /// Queues an input and runs the context, if it still exists.
     pub(crate) fn input(&self, input: Input) {
@@ -174,6 +177,8 @@ impl WeakContext {
     }
 }
 
+// Made only by the web host (wasm32) and the unit tests' hosts.
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
 impl Context {
     pub(crate) fn with_host(host: Rc<dyn Host>) -> Context {
         let (tx, rx) = mpsc::channel();

@@ -31,7 +31,9 @@ pub(crate) struct TimerKey {
     pub(crate) kind: TimerKind,
 }
 
-/// Something the environment reports; queued and handled by the context's run loop.
+/// Something the environment reports; queued and handled by the context's run loop. Only
+/// the web host (wasm32) and the unit tests' hosts report anything.
+#[cfg_attr(not(any(target_arch = "wasm32", test)), allow(dead_code))]
 #[derive(Debug)]
 pub(crate) enum Input {
     /// The WebSocket is open; `protocol` is the subprotocol the server chose.

@@ -27,9 +27,6 @@
 //! The JavaScript bindings exist only on `wasm32`; on other targets the crate builds the
 //! platform-independent part, which the unit tests exercise over `inproc://`.
 
-// Natively nothing drives the WebSocket side (the `web` module does, on wasm32).
-#![cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-
 mod context;
 mod host;
 mod session;

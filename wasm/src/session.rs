@@ -72,6 +72,10 @@ pub(crate) struct Session {
     armed: Option<Duration>,
     /// Dropping the rest of an inbound message whose first frame found the pipe full.
     dropping: bool,
+    /// A ROUTER's peer routing id that found the pipe full (of an earlier connection's
+    /// messages): it goes first once there is room, and until then this connection's
+    /// messages are dropped, never delivered under a wrong or generated id.
+    pending_routing_id: Option<Msg>,
     /// Inbound messages dropped because the pipe to the socket was full.
     pub(crate) dropped: u64,
     /// The last frame sent had MORE: the rest of its message must follow, buffer full or not.
@@ -107,6 +111,7 @@ impl Session {
             engine: None,
             generation: 0,
             dropping: false,
+            pending_routing_id: None,
             dropped: 0,
             out_more: false,
             drain_timer: false,
@@ -259,10 +264,12 @@ impl Session {
                     again: self.life.handle_ready(host.now()),
                 };
                 // A ROUTER learns its peer's routing id in-band, as the first message of
-                // each connection (as the native session and libzmq do). Were the pipe full
-                // of an earlier connection's messages, the peer would get a generated id.
+                // each connection (as the native session and libzmq do).
                 if self.socket_type == SocketType::Router {
-                    wrote |= self.pipe.write(Msg::routing_id(&peer.identity)).is_ok();
+                    match self.pipe.write_routing_id(&peer.identity) {
+                        Ok(()) => wrote = true,
+                        Err(id) => self.pending_routing_id = Some(id),
+                    }
                 }
             }
         }
@@ -272,6 +279,15 @@ impl Session {
                 Ok(None) => break,
                 Err(_) => return self.fail(true),
             };
+            wrote |= write_pending(&mut self.pipe, &mut self.pending_routing_id);
+            if self.pending_routing_id.is_some() {
+                // Dropped whole, as at RCVHWM: counted once per message.
+                if !self.dropping {
+                    self.dropped += 1;
+                }
+                self.dropping = msg.more();
+                continue;
+            }
             wrote |= deliver(&mut self.pipe, msg, &mut self.dropping, &mut self.dropped);
         }
         if wrote {
@@ -307,6 +323,7 @@ impl Session {
         // Frames of a message cut short must not be completed by the next connection.
         self.pipe.rollback();
         self.dropping = false;
+        self.pending_routing_id = None;
         self.drain_timer = false;
         if protocol {
             // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
@@ -321,6 +338,9 @@ impl Session {
 
     /// Moves messages from the pipe to the WebSocket while it is ready and its buffer has room.
     pub(crate) fn drive(&mut self, host: &dyn Host) {
+        if write_pending(&mut self.pipe, &mut self.pending_routing_id) {
+            self.pipe.flush();
+        }
         self.pump(false);
         if self.blocked() && !self.drain_timer {
             self.drain_timer = true;
@@ -371,6 +391,21 @@ impl Session {
         self.pump(true);
         if let Some(engine) = self.engine.take() {
             engine.ws.close();
+        }
+    }
+}
+
+/// Writes a waiting message (a ROUTER's peer routing id) if the pipe has room now; returns
+/// whether it did.
+fn write_pending(pipe: &mut Pipe, pending: &mut Option<Msg>) -> bool {
+    let Some(msg) = pending.take() else {
+        return false;
+    };
+    match pipe.write(msg) {
+        Ok(()) => true,
+        Err(msg) => {
+            *pending = Some(msg);
+            false
         }
     }
 }

@@ -352,6 +352,14 @@ impl Pipe {
         self.written.wrapping_sub(self.peer_read) & COUNT
     }
 
+    /// Queues the peer's routing id (its ZMTP `Identity`, possibly empty) as the pipe's next
+    /// message, for a ROUTER on the reading end: a ROUTER learns who is connected in-band,
+    /// ahead of the peer's data, as libzmq's sessions do; other socket types skip it. Err
+    /// gives the message back when the pipe is full, to be written once there is room.
+    pub fn write_routing_id(&mut self, id: &[u8]) -> Result<(), Msg> {
+        self.write(Msg::routing_id(id))
+    }
+
     /// Queues a frame (visible to the reader after flush). Err(msg) when the HWM is reached at
     /// the first frame of a message, or after terminate(), or when the peer has terminated.
     /// Frames after the first of a multipart message are always accepted.

@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use isomq_core::{Error, Msg, SocketType};
 
+mod net;
+
 use crate::host::{ConnKey, Host, SocketEvent, TimerKey, Ws};
 use crate::{Context, SocketOption};
 
@@ -161,7 +163,7 @@ fn connect_before_bind_gives_a_router_the_dealers_routing_id() {
 /// in the typings the npm package ships, inside `SocketOptions`.
 #[test]
 fn every_core_option_is_in_the_js_typings() {
-    let dts = include_str!("../../js/index.d.ts");
+    let dts = include_str!("../../../js/index.d.ts");
     let start = dts.find("export interface SocketOptions {").unwrap();
     let body = &dts[start..start + dts[start..].find("\n}").unwrap()];
     for name in crate::OptionName::ALL {
