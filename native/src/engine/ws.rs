@@ -111,6 +111,9 @@ pub(crate) struct WsEngine {
     route: Option<Route>,
     /// Frames were accepted by the frame writer but not all written out yet.
     out_pending: bool,
+    /// The peer closed its end after frames this engine decoded in the same call: those
+    /// are delivered first, the end is reported on the next read.
+    eof: bool,
 }
 
 fn max_frame(config: &Config) -> usize {
@@ -133,6 +136,7 @@ impl WsEngine {
             selected: Arc::default(),
             route: None,
             out_pending: false,
+            eof: false,
         }
     }
 
@@ -154,6 +158,7 @@ impl WsEngine {
             selected,
             route: None,
             out_pending: false,
+            eof: false,
         }
     }
 
@@ -229,6 +234,9 @@ impl WsEngine {
         if !matches!(self.state, State::Open(_)) {
             return self.handshake(readable, writable);
         }
+        if self.eof {
+            return Err(Failure::Transient);
+        }
         let mut progress = false;
         for _ in 0..READ_FRAMES {
             let (State::Open(sock), Some(config)) = (&mut self.state, &self.config) else {
@@ -239,7 +247,13 @@ impl WsEngine {
                     progress = true;
                     self.on_frame(frame)?;
                 }
-                // EOF.
+                // EOF. Frames decoded by this call are still in the ZWS connection: a sender
+                // that closes right after sending must have them all delivered (LINGER), so
+                // the end waits until the session has taken them.
+                Ok(None) if progress => {
+                    self.eof = true;
+                    return Ok(true);
+                }
                 Ok(None) => return Err(Failure::Transient),
                 Err(e) if would_block(&e) => {
                     *readable = false;
