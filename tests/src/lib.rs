@@ -116,6 +116,42 @@ pub fn sync_subscription(publisher: &mut Socket, sub: &mut Socket, probe: &[u8])
     while sub.recv().expect("the fence never arrived").as_slice() != fence.as_slice() {}
 }
 
+/// This thread's id as the kernel knows it (the `task/<tid>` of `/proc/thread-self`), for
+/// [`wait_until_asleep`]. Linux only, as the abstract ipc names of [`Transport::Ipc`].
+pub fn thread_id() -> u64 {
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    link.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.parse().ok())
+        .expect("a thread id")
+}
+
+/// Waits until thread `tid` of this process (from [`thread_id`]) sleeps in the kernel, or
+/// has ended. For a test whose other side must act only once a thread is blocked (in
+/// `poll`, in `recv`): the thread sends its id just before the blocking call, and the
+/// test waits here instead of sleeping for a guessed time. A thread also sleeps while it
+/// waits for a contended lock on its way into the call; then the other side may act a
+/// little early, and the blocking call finds its event at once: the test still passes,
+/// having checked the easier path, and can never fail because of it.
+pub fn wait_until_asleep(tid: u64) {
+    let stat = format!("/proc/self/task/{tid}/stat");
+    let start = std::time::Instant::now();
+    loop {
+        // "tid (comm) state ...": the state follows the last parenthesis (comm may hold one).
+        let Ok(text) = std::fs::read_to_string(&stat) else {
+            return; // the thread has ended
+        };
+        let state = text
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        if matches!(state, Some('S' | 'Z' | 'X')) {
+            return;
+        }
+        assert!(start.elapsed() < PATIENCE, "thread {tid} never blocked");
+        std::thread::yield_now();
+    }
+}
+
 /// Receives one message of a single frame and returns its payload as a string.
 pub fn recv_string(s: &mut Socket) -> String {
     let m = s.recv().expect("recv");
