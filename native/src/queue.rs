@@ -258,12 +258,27 @@ mod tests {
         assert_eq!(rx.recv(None), Ok(8));
     }
 
+    /// Returns once the receiver of `tx`'s queue is blocked in `recv`: it sets `waiting`
+    /// under the lock and clears it only after `Condvar::wait` has given the lock back, so
+    /// seeing the flag under the lock means the receiver is inside `wait`. Tests wait for
+    /// this instead of sleeping for a guessed time, so that the wake-up is what they test.
+    fn wait_until_receiver_waits<T>(tx: &QueueTx<T>) {
+        let start = Instant::now();
+        while !lock(&tx.shared.state).waiting {
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "the receiver never waited"
+            );
+            thread::yield_now();
+        }
+    }
+
     #[test]
     fn a_send_wakes_a_blocked_recv() {
         for timeout in [None, Some(Duration::from_secs(3600))] {
             let (tx, rx) = queue();
             let sender = thread::spawn(move || {
-                thread::sleep(Duration::from_millis(20));
+                wait_until_receiver_waits(&tx);
                 tx.send(42).unwrap();
                 tx
             });
@@ -295,9 +310,10 @@ mod tests {
             let (tx, rx) = queue::<u32>();
             let tx2 = tx.clone();
             let dropper = thread::spawn(move || {
-                thread::sleep(Duration::from_millis(10));
+                wait_until_receiver_waits(&tx);
                 drop(tx);
-                thread::sleep(Duration::from_millis(10));
+                // Not the last sender: the receiver stays asleep.
+                wait_until_receiver_waits(&tx2);
                 drop(tx2);
             });
             assert_eq!(rx.recv(timeout), Err(WaitError::Closed));

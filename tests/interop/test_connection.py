@@ -1,8 +1,6 @@
 """Connection life cycle between `isomq cat` and libzmq (pyzmq): connecting before the peer
 binds, and reconnecting after the peer restarts."""
 
-import time
-
 import zmq
 
 from harness import RETRY_INTERVAL, TIMEOUT, recv_multipart, tabbed, until
@@ -14,10 +12,17 @@ def test_isomq_pull_connects_before_pyzmq_binds(run_isomq, ctx, transport):
     connect to an endpoint nobody listens on yet succeeds, and messages flow once the peer binds
     (libzmq retries every RECONNECT_IVL, 100 ms + jitter).
     """
+    # A witness peer, bound from the start: once its message comes out, the CLI has made both
+    # of its connects (they come before it receives anything), so the bind below follows the
+    # connect to the endpoint nobody listened on.
+    witness = ctx.socket(zmq.PUSH)
+    witness.linger = 0
+    witness.sndtimeo = int(TIMEOUT * 1000)
+    witness_ep = transport.pyzmq_bind(witness)
     ep = transport.unbound_endpoint()
-    pull = run_isomq("pull", "--connect", ep)
-    # Give the first connection attempts time to fail, so the bind below really comes later.
-    time.sleep(0.5)
+    pull = run_isomq("pull", "--connect", witness_ep, "--connect", ep)
+    witness.send(b"witness")
+    assert pull.read_line() == b"witness"
     assert pull.proc.poll() is None, pull.describe()
 
     push = ctx.socket(zmq.PUSH)
@@ -33,16 +38,28 @@ def test_isomq_push_connects_before_pyzmq_binds(run_isomq, ctx, transport):
     a peer, and SHALL maintain the queue whether or not the connection is established"; messages
     written before the peer exists are queued and delivered once it binds.
     """
+    # A witness peer, bound from the start, next to one that does not exist yet. Both queues
+    # exist from the connects on and neither is full, so PUSH deals the messages to them in
+    # turn (RFC 30: "SHALL consider a peer as available only when it has an outgoing queue that
+    # is not full", "SHALL route outgoing messages to available peers using a round-robin
+    # strategy"). Once the witness has its two of four, at least one message has been queued
+    # for the absent peer before the bind below.
+    witness = ctx.socket(zmq.PULL)
+    witness.linger = 0
+    witness_ep = transport.pyzmq_bind(witness)
     ep = transport.unbound_endpoint()
-    push = run_isomq("push", "--connect", ep)
-    push.write_line(tabbed("queued", "early"))
-    time.sleep(0.5)
+    push = run_isomq("push", "--connect", witness_ep, "--connect", ep)
+    sent = [[b"queued", str(i).encode()] for i in range(4)]
+    for frames in sent:
+        push.write_line(tabbed(*frames))
+    got = [recv_multipart(witness) for _ in range(2)]
     assert push.proc.poll() is None, push.describe()
 
     pull = ctx.socket(zmq.PULL)
     pull.linger = 0
     pull.bind(ep)
-    assert recv_multipart(pull) == [b"queued", b"early"]
+    got += [recv_multipart(pull) for _ in range(2)]
+    assert sorted(got) == sent, got
     push.close_stdin()
     assert push.wait() == 0, push.describe()
 

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
-use isomq::{Context, Error, Flags, SocketOption, SocketType};
-use isomq_tests::{bind, socket, sync_subscription, Transport, ALL};
+use std::time::Instant;
+
+use isomq::{poll, Context, Error, Flags, PollEvents, PollItem, SocketOption, SocketType};
+use isomq_tests::{bind, socket, sync_subscription, Transport, ALL, PATIENCE};
 
 // libzmq zmq_socket(3), PUSH: "When a ZMQ_PUSH socket enters the mute state due to having
 // reached the high water mark for all downstream nodes ... then any zmq_send(3) operations
@@ -55,13 +57,13 @@ fn push_blocks_at_hwm_stream_transports() {
             match push.send_flags(payload.clone(), Flags::DONTWAIT) {
                 Ok(()) => sent += 1,
                 Err(Error::Again) => {
-                    // Give the I/O thread a chance to move queued data into the kernel;
-                    // a second EAGAIN after that means the whole path is full.
-                    std::thread::sleep(Duration::from_millis(50));
-                    match push.send_flags(payload.clone(), Flags::DONTWAIT) {
-                        Ok(()) => sent += 1,
-                        Err(Error::Again) => break,
-                        Err(e) => panic!("{e}"),
+                    // The pipe is at its HWM; room comes back (POLLOUT) as the I/O thread
+                    // moves queued data into the kernel. When none comes back for a while
+                    // the whole path is full. This wait orders nothing: it only decides when
+                    // the filling stops, and everything below holds wherever it stopped.
+                    let mut items = [PollItem::new(&mut push, PollEvents::OUT)];
+                    if poll(&mut items, Some(Duration::from_millis(200))).unwrap() == 0 {
+                        break;
                     }
                 }
                 Err(e) => panic!("{e}"),
@@ -108,23 +110,38 @@ fn pub_drops_for_slow_subscriber(t: Transport) {
         }
     }
     // The end marker may itself be dropped for a full subscriber: repeat it until seen.
+    // Each subscriber's messages keep their order, so once a subscriber has the marker it
+    // has every message published before it that was not dropped.
+    let resend = Some(Duration::from_millis(20));
+    let start = Instant::now();
     'outer: loop {
         publisher.send("end").unwrap();
+        // Wait for the next message rather than for a guessed time; the timeout is only
+        // how often the marker is repeated.
+        poll(&mut [PollItem::new(&mut fast, PollEvents::IN)], resend).unwrap();
         while let Ok(m) = fast.recv_flags(Flags::DONTWAIT) {
             if m.as_slice() == b"end" {
                 break 'outer;
             }
             fast_got += 1;
         }
-        std::thread::sleep(Duration::from_millis(1));
+        assert!(start.elapsed() < PATIENCE, "{t:?}: no end marker");
     }
+    // The slow subscriber is drained up to its own end marker, not until it has been quiet
+    // for a while: a slow machine cannot cut its count short.
     let mut slow_got = 0u32;
-    slow.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(500))))
-        .unwrap();
-    while let Ok(m) = slow.recv() {
-        if m.as_slice() != b"end" {
-            slow_got += 1;
+    slow.set_option(SocketOption::RcvTimeout(resend)).unwrap();
+    loop {
+        match slow.recv() {
+            Ok(m) if m.as_slice() == b"end" => break,
+            Ok(_) => slow_got += 1,
+            Err(Error::Again) => publisher.send("end").unwrap(),
+            Err(e) => panic!("{e}"),
         }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "{t:?}: no end marker at the slow one"
+        );
     }
     assert!(
         slow_got < total,

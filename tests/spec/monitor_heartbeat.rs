@@ -231,36 +231,56 @@ fn ping_ttl_from_peer_is_honoured() {
 }
 
 // Heartbeats between two isomq sockets keep a healthy connection up, over every stream
-// transport (ws:// uses WebSocket pings, as libzmq).
+// transport (ws:// uses WebSocket pings, as libzmq). docs/wire.md §5.1: a PING unanswered
+// for HEARTBEAT_TIMEOUT closes the connection, so the connection has to stay up, idle, for
+// longer than that; the transports are idle side by side.
 #[test]
 fn heartbeats_keep_healthy_connections() {
-    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
-        let ctx = Context::new();
-        let mut pull = socket(&ctx, SocketType::Pull);
-        let ep = bind(&mut pull, t);
-        let mut push = socket(&ctx, SocketType::Push);
-        for s in [&mut push, &mut pull] {
-            s.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(20))))
-                .unwrap();
-            s.set_option(SocketOption::HeartbeatTimeout(Some(Duration::from_millis(
-                500,
-            ))))
-            .unwrap();
+    let ivl = Duration::from_millis(20);
+    let timeout = Duration::from_millis(500);
+    thread::scope(|scope| {
+        for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+            scope.spawn(move || heartbeats_keep_a_healthy_connection(t, ivl, timeout));
         }
-        let events = push.monitor();
-        push.connect(&ep).unwrap();
-        expect(&events, "HandshakeSucceeded", |e| {
-            matches!(e, MonitorEvent::HandshakeSucceeded { .. })
-        });
-        thread::sleep(Duration::from_millis(300));
-        push.send("still here").unwrap();
-        assert_eq!(recv_string(&mut pull), "still here", "{t:?}");
-        while let Some(ev) = events.try_recv() {
-            assert!(
+    });
+}
+
+fn heartbeats_keep_a_healthy_connection(t: Transport, ivl: Duration, timeout: Duration) {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    let ep = bind(&mut pull, t);
+    let mut push = socket(&ctx, SocketType::Push);
+    for s in [&mut push, &mut pull] {
+        s.set_option(SocketOption::HeartbeatIvl(Some(ivl))).unwrap();
+        s.set_option(SocketOption::HeartbeatTimeout(Some(timeout)))
+            .unwrap();
+    }
+    let events = push.monitor();
+    push.connect(&ep).unwrap();
+    expect(&events, "HandshakeSucceeded", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+    // Two heartbeat timeouts without a message: the idle time is what is tested, not a wait
+    // for something to happen. The first PING goes out after one interval, so a missing
+    // answer would close the connection within this window; the monitor reports that at once.
+    let idle_until = Instant::now() + 2 * timeout;
+    while let Some(left) = idle_until.checked_duration_since(Instant::now()) {
+        match events.recv_timeout(left) {
+            Ok(ev) => assert!(
                 !matches!(ev, MonitorEvent::Disconnected { .. }),
                 "{t:?}: {ev:?}"
-            );
+            ),
+            Err(Error::Again) => break,
+            Err(e) => panic!("{t:?}: monitor ended: {e}"),
         }
+    }
+    push.send("still here").unwrap();
+    assert_eq!(recv_string(&mut pull), "still here", "{t:?}");
+    while let Some(ev) = events.try_recv() {
+        assert!(
+            !matches!(ev, MonitorEvent::Disconnected { .. }),
+            "{t:?}: {ev:?}"
+        );
     }
 }
 

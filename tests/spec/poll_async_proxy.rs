@@ -6,7 +6,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::task::{Context as TaskContext, Poll, Wake};
 use std::thread;
 use std::time::Duration;
@@ -15,11 +15,21 @@ use isomq::{
     poll, proxy, proxy_steerable, Context, Error, Flags, PollEvents, PollItem, SocketOption,
     SocketType,
 };
-use isomq_tests::{bind, recv_string, socket, Transport, ALL};
+use isomq_tests::{
+    bind, recv_string, socket, sync_subscription, thread_id, wait_until_asleep, Transport, ALL,
+    PATIENCE,
+};
 
 /// The smallest executor: polls on this thread, parks until woken. Proves the futures
 /// need nothing from a particular runtime.
 fn block_on<F: Future>(f: F) -> F::Output {
+    block_on_reporting(f, || {})
+}
+
+/// [`block_on`], calling `pending` the first time the future returns `Pending`: from then
+/// on only its waker can get it going, so a test can act exactly then instead of after a
+/// guessed time.
+fn block_on_reporting<F: Future>(f: F, pending: impl FnOnce()) -> F::Output {
     struct Unpark(thread::Thread);
     impl Wake for Unpark {
         fn wake(self: Arc<Self>) {
@@ -29,9 +39,13 @@ fn block_on<F: Future>(f: F) -> F::Output {
     let mut f = pin!(f);
     let waker = Arc::new(Unpark(thread::current())).into();
     let mut cx = TaskContext::from_waker(&waker);
+    let mut pending = Some(pending);
     loop {
         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
+        }
+        if let Some(report) = pending.take() {
+            report();
         }
         thread::park();
     }
@@ -82,7 +96,8 @@ fn poll_times_out_with_zero() {
     assert!(items[0].revents().is_empty());
 }
 
-// The poller sleeps (no busy loop) until a message arrives from another thread.
+// The poller sleeps (no busy loop) until a message arrives from another thread. The
+// message is sent once the poller is asleep, so the wake-up itself is what is tested.
 #[test]
 fn poll_wakes_when_a_message_arrives() {
     for t in ALL {
@@ -91,15 +106,18 @@ fn poll_wakes_when_a_message_arrives() {
         let ep = bind(&mut pull, t);
         let mut push = socket(&ctx, SocketType::Push);
         push.connect(&ep).unwrap();
-        let sender = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(30));
-            push.send("late").unwrap();
-            push
+        let (polling, poller_tid) = mpsc::channel();
+        let poller = thread::spawn(move || {
+            let ready = {
+                let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
+                polling.send(thread_id()).unwrap();
+                poll(&mut items, None).unwrap()
+            };
+            (ready, recv_string(&mut pull))
         });
-        let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
-        assert_eq!(poll(&mut items, None).unwrap(), 1, "{t:?}");
-        assert_eq!(recv_string(&mut pull), "late");
-        drop(sender.join().unwrap());
+        wait_until_asleep(poller_tid.recv().unwrap());
+        push.send("late").unwrap();
+        assert_eq!(poller.join().unwrap(), (1, "late".to_owned()), "{t:?}");
     }
 }
 
@@ -127,15 +145,18 @@ fn poll_returns_eterm_on_terminate() {
     let ctx = Context::new();
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind("inproc://eterm-poll").unwrap();
+    let (polling, waiter_tid) = mpsc::channel();
     let waiter = thread::spawn(move || {
         let r = {
             let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
+            polling.send(thread_id()).unwrap();
             poll(&mut items, None)
         };
         drop(pull);
         r
     });
-    thread::sleep(Duration::from_millis(20));
+    // Terminate while the poll is blocked: that is the case under test.
+    wait_until_asleep(waiter_tid.recv().unwrap());
     ctx.terminate();
     assert_eq!(waiter.join().unwrap().err(), Some(Error::Term));
 }
@@ -149,15 +170,20 @@ fn async_recv_and_send() {
         let ep = bind(&mut pull, t);
         let mut push = socket(&ctx, SocketType::Push);
         push.connect(&ep).unwrap();
+        // The sender starts once the receive is pending, so its waker is what gets it back.
+        let (pending_tx, pending) = mpsc::channel();
         let sender = thread::spawn(move || {
+            pending.recv().unwrap();
             block_on(async {
-                thread::sleep(Duration::from_millis(10));
                 push.send_multipart_async(["a", "b"]).await.unwrap();
                 push.send_async("c").await.unwrap();
             });
             push
         });
-        let frames = block_on(pull.recv_multipart_async()).unwrap();
+        let frames = block_on_reporting(pull.recv_multipart_async(), move || {
+            pending_tx.send(()).unwrap();
+        })
+        .unwrap();
         assert_eq!(frames.len(), 2, "{t:?}");
         assert_eq!(frames[1].as_slice(), b"b");
         assert_eq!(block_on(pull.recv_async()).unwrap().as_slice(), b"c");
@@ -176,12 +202,20 @@ fn async_send_waits_at_hwm() {
     push.set_option(SocketOption::SndHwm(1)).unwrap();
     push.connect(&ep).unwrap();
     while push.send_flags("fill", Flags::DONTWAIT).is_ok() {}
+    // The reader starts once the send is pending; if the send completes without waiting,
+    // the channel closes unused and the reader fails the test.
+    let (pending_tx, pending) = mpsc::channel();
     let reader = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(20));
+        pending
+            .recv()
+            .expect("send_async at the HWM completed without waiting");
         while recv_string(&mut pull) != "last" {}
         pull
     });
-    block_on(push.send_async("last")).unwrap();
+    block_on_reporting(push.send_async("last"), move || {
+        pending_tx.send(()).unwrap();
+    })
+    .unwrap();
     drop(reader.join().unwrap());
 }
 
@@ -240,15 +274,7 @@ fn proxy_forwarder_xsub_xpub() {
     let mut sub = socket(&ctx, SocketType::Sub);
     sub.subscribe("w").unwrap();
     sub.connect(&down).unwrap();
-    sub.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(20))))
-        .unwrap();
-    loop {
-        publisher.send("w: sunny").unwrap();
-        if let Ok(m) = sub.recv() {
-            assert_eq!(m.as_slice(), b"w: sunny");
-            break;
-        }
-    }
+    sync_subscription(&mut publisher, &mut sub, b"w: sunny");
     let mut ctl = socket(&ctx, SocketType::Pair);
     ctl.connect("inproc://forwarder-control").unwrap();
     ctl.send("STATISTICS").unwrap();
@@ -283,10 +309,13 @@ fn readiness_fd_drives_an_external_event_loop() {
             .unwrap();
         let mut push = socket(&ctx, SocketType::Push);
         push.connect(&ep).unwrap();
+        // Five batches of ten; each goes once the loop has received the one before, so each
+        // arrives at a socket the loop has drained and the fd must signal again.
+        let (drained, batch_done) = mpsc::channel();
         let sender = thread::spawn(move || {
             for i in 0..50 {
-                if i % 10 == 0 {
-                    thread::sleep(Duration::from_millis(5));
+                if i > 0 && i % 10 == 0 {
+                    batch_done.recv().unwrap();
                 }
                 push.send(format!("{i}")).unwrap();
             }
@@ -294,13 +323,17 @@ fn readiness_fd_drives_an_external_event_loop() {
         });
         let mut events = Events::with_capacity(4);
         let mut got = Vec::new();
+        let mut batches = 0;
         while got.len() < 50 {
-            mio_poll
-                .poll(&mut events, Some(isomq_tests::PATIENCE))
-                .unwrap();
+            mio_poll.poll(&mut events, Some(PATIENCE)).unwrap();
             assert!(!events.is_empty(), "{t:?}: the fd never signalled");
             while let Ok(m) = pull.recv_flags(Flags::DONTWAIT) {
                 got.push(String::from_utf8_lossy(m.as_slice()).into_owned());
+            }
+            while batches < got.len() / 10 {
+                batches += 1;
+                // After the last batch the sender is gone: nobody left to tell.
+                let _ = drained.send(());
             }
         }
         let expected: Vec<String> = (0..50).map(|i| i.to_string()).collect();

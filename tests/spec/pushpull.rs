@@ -6,9 +6,10 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
+use std::time::Instant;
 
-use isomq::{Context, Error, Flags, SocketOption, SocketType};
-use isomq_tests::{bind, recv_string, socket, Transport, ALL};
+use isomq::{poll, Context, Error, Flags, PollEvents, PollItem, SocketOption, SocketType};
+use isomq_tests::{bind, recv_string, socket, Transport, ALL, PATIENCE};
 
 // RFC 30: "SHALL route outgoing messages to available peers using a round-robin strategy."
 fn push_round_robin_out(t: Transport) {
@@ -23,25 +24,23 @@ fn push_round_robin_out(t: Transport) {
         })
         .collect();
     // Round-robin only spreads over peers whose connection is up: send warm-up messages
-    // until every peer has received one, then collect every warm-up still in flight.
+    // until every peer has received one. Each is awaited before the next goes (a bound PUSH
+    // makes a peer's pipe when its connection is up, so every warm-up is delivered), so
+    // none is left in flight afterwards.
     let mut seen = [false; 3];
-    let (mut sent, mut received) = (0, 0);
+    let start = Instant::now();
     while !seen.iter().all(|&s| s) {
+        assert!(start.elapsed() < PATIENCE, "{t:?}: a peer never connected");
         push.send("warmup").unwrap();
-        sent += 1;
-        for (i, p) in pulls.iter_mut().enumerate() {
-            while p.recv_flags(Flags::DONTWAIT).is_ok() {
+        let mut items: Vec<PollItem> = pulls
+            .iter_mut()
+            .map(|p| PollItem::new(p, PollEvents::IN))
+            .collect();
+        assert_eq!(poll(&mut items, Some(PATIENCE)).unwrap(), 1, "{t:?}");
+        for (i, item) in items.iter_mut().enumerate() {
+            if item.is_readable() {
+                assert_eq!(recv_string(item.socket()), "warmup", "{t:?}");
                 seen[i] = true;
-                received += 1;
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    while received < sent {
-        std::thread::yield_now();
-        for p in pulls.iter_mut() {
-            while p.recv_flags(Flags::DONTWAIT).is_ok() {
-                received += 1;
             }
         }
     }

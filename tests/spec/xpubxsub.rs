@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 use isomq::{Context, Flags, SocketOption, SocketType};
-use isomq_tests::{bind, recv_string, socket, Transport, ALL};
+use isomq_tests::{bind, recv_string, socket, sync_subscription, Transport, ALL};
 
 // RFC 29: XPUB "SHALL deliver subscription messages to the calling application", as
 // `0x01 topic`; unsubscriptions as `0x00 topic`. libzmq de-duplicates them unless
@@ -122,14 +122,12 @@ fn xsub_xpub_forwarder() {
     let s = xpub.recv().unwrap();
     assert_eq!(s.as_slice(), b"\x01k");
     xsub.send(s).unwrap();
-    // Data flows upstream → downstream.
-    loop {
-        upstream.send("k1").unwrap();
-        if let Ok(m) = xsub.recv_flags(Flags::DONTWAIT) {
-            xpub.send(m).unwrap();
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    // Data flows upstream → downstream, once the forwarded subscription has reached the
+    // upstream publisher.
+    sync_subscription(&mut upstream, &mut xsub, b"k0");
+    upstream.send("k1").unwrap();
+    let m = xsub.recv().unwrap();
+    assert_eq!(m.as_slice(), b"k1");
+    xpub.send(m).unwrap();
     assert_eq!(recv_string(&mut sub), "k1");
 }

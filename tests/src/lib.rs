@@ -1,5 +1,12 @@
 //! Shared helpers of isomq's cross-crate tests: the transports every spec test runs over,
 //! and ways to wait for asynchronous set-up without sleeping for a guessed time.
+//!
+//! The rule for every test here: tests wait on events; a deadline only bounds a failure. A
+//! test that needs a connection, a subscription or a peer's state waits for that event (the
+//! socket monitor, `poll`, a blocking receive, a channel between test threads, the helpers
+//! below), never for a guessed time, so a slow machine makes it slower, not red. A duration
+//! left in a test is the behaviour under test (a heartbeat timeout, a receive timeout) or
+//! how often a probe that may be dropped by design is repeated.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -68,21 +75,81 @@ pub fn bind(s: &mut Socket, t: Transport) -> String {
 /// Waits until a subscription made at `sub` has reached `publisher`: publishes `probe`
 /// until `sub` receives it, then drains the duplicates. Subscriptions travel
 /// asynchronously; this is the only reliable way to know they arrived.
+///
+/// `probe` must match the subscription. Probes published before the subscription arrived
+/// are dropped by the publisher, later ones are delivered, so more than one may be on its
+/// way when the first arrives. A fence (the probe followed by a unique suffix, so it matches
+/// the same subscription and comes after every probe on the same pipe) ends the drain: once
+/// it arrives no probe of this call is left in flight. Other subscribers of `publisher` that
+/// match `probe` receive the probes and the fence too.
 pub fn sync_subscription(publisher: &mut Socket, sub: &mut Socket, probe: &[u8]) {
+    // The receive timeout is how often a probe is repeated (one published before the
+    // subscription arrived is dropped by design), not a bound on anything.
     sub.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(20))))
         .expect("rcvtimeo");
+    let mut fence = probe.to_vec();
+    fence.extend_from_slice(b" fence ");
+    // A fence of an earlier call for another subscriber may arrive first: it proves the
+    // subscription as well as a probe does.
+    let is_sync = |m: &[u8]| m == probe || m.starts_with(&fence);
     let start = std::time::Instant::now();
     loop {
         publisher.send(probe).expect("publish probe");
         if let Ok(m) = sub.recv() {
-            assert_eq!(m.as_slice(), probe, "unexpected message while syncing");
+            assert!(
+                is_sync(m.as_slice()),
+                "unexpected message while syncing: {m:?}"
+            );
             break;
         }
         assert!(start.elapsed() < PATIENCE, "subscription never arrived");
     }
-    while sub.recv().is_ok() {}
     sub.set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
         .expect("rcvtimeo");
+    fence.extend_from_slice(
+        UNIQUE
+            .fetch_add(1, Ordering::Relaxed)
+            .to_string()
+            .as_bytes(),
+    );
+    publisher.send(fence.as_slice()).expect("publish fence");
+    while sub.recv().expect("the fence never arrived").as_slice() != fence.as_slice() {}
+}
+
+/// This thread's id as the kernel knows it (the `task/<tid>` of `/proc/thread-self`), for
+/// [`wait_until_asleep`]. Linux only, as the abstract ipc names of [`Transport::Ipc`].
+pub fn thread_id() -> u64 {
+    let link = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
+    link.file_name()
+        .and_then(|n| n.to_str())
+        .and_then(|n| n.parse().ok())
+        .expect("a thread id")
+}
+
+/// Waits until thread `tid` of this process (from [`thread_id`]) sleeps in the kernel, or
+/// has ended. For a test whose other side must act only once a thread is blocked (in
+/// `poll`, in `recv`): the thread sends its id just before the blocking call, and the
+/// test waits here instead of sleeping for a guessed time. A thread also sleeps while it
+/// waits for a contended lock on its way into the call; then the other side may act a
+/// little early, and the blocking call finds its event at once: the test still passes,
+/// having checked the easier path, and can never fail because of it.
+pub fn wait_until_asleep(tid: u64) {
+    let stat = format!("/proc/self/task/{tid}/stat");
+    let start = std::time::Instant::now();
+    loop {
+        // "tid (comm) state ...": the state follows the last parenthesis (comm may hold one).
+        let Ok(text) = std::fs::read_to_string(&stat) else {
+            return; // the thread has ended
+        };
+        let state = text
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.trim_start().chars().next());
+        if matches!(state, Some('S' | 'Z' | 'X')) {
+            return;
+        }
+        assert!(start.elapsed() < PATIENCE, "thread {tid} never blocked");
+        std::thread::yield_now();
+    }
 }
 
 /// Receives one message of a single frame and returns its payload as a string.
