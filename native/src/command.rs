@@ -93,6 +93,9 @@ pub(crate) enum IoCommand {
         id: u64,
         done: Option<std::sync::mpsc::Sender<()>>,
     },
+    /// The listener (or ws:// path) that accepted session `id` went away: the session
+    /// delivers what is queued for it within LINGER, then ends.
+    Orphan { id: u64 },
     /// Take over a connection another thread's listener accepted.
     Adopt {
         id: u64,

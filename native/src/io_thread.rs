@@ -375,17 +375,28 @@ impl Reactor {
                 for (thread, child) in children {
                     if thread == self.index {
                         if let Some(&k) = self.ids.get(&child) {
-                            self.remove(k);
+                            self.orphan(k);
                         }
                     } else if let Some(mailbox) = siblings.get().and_then(|s| s.get(thread)) {
-                        mailbox.send(IoCommand::Close {
-                            id: child,
-                            done: None,
-                        });
+                        mailbox.send(IoCommand::Orphan { id: child });
                     }
                 }
             }
             None => {}
+        }
+    }
+
+    /// An accepted session whose listener went away: it lingers to deliver what is queued
+    /// for it, or ends now if it has nothing (see `Session::orphan`).
+    fn orphan(&mut self, slot: usize) {
+        let lingers = match self.objects.get_mut(slot) {
+            Some(Object::Session(s)) => s.orphan(),
+            _ => false,
+        };
+        if lingers {
+            self.drive(slot);
+        } else {
+            self.remove(slot);
         }
     }
 
@@ -440,6 +451,11 @@ impl Reactor {
                     }
                     self.drive(slot);
                 }
+                IoCommand::Orphan { id } => {
+                    if let Some(&slot) = self.ids.get(&id) {
+                        self.orphan(slot);
+                    }
+                }
                 IoCommand::Close { id, done } => {
                     if let Some(&slot) = self.ids.get(&id) {
                         self.remove(slot);
@@ -476,7 +492,7 @@ impl Reactor {
                 Some(Object::Session(s)) if s.route_id == Some(route_id)
             );
             if on_path {
-                self.remove(slot);
+                self.orphan(slot);
             }
         }
     }

@@ -50,6 +50,8 @@ pub(crate) struct Session {
     pending_out: Option<Msg>,
     /// The socket's end is gone and everything it sent has been read from the pipe.
     pipe_done: bool,
+    /// Its listener went away: deliver what is queued, then end (see `orphan`).
+    orphaned: bool,
     lingering: bool,
     /// The endpoint as connected or bound, for monitor events.
     endpoint: String,
@@ -89,6 +91,7 @@ impl Session {
             pending_in: None,
             pending_out: None,
             pipe_done: false,
+            orphaned: false,
             lingering: false,
             endpoint,
         }
@@ -119,6 +122,7 @@ impl Session {
             pending_in: None,
             pending_out: None,
             pipe_done: false,
+            orphaned: false,
             lingering: false,
             endpoint: parent.endpoint,
         };
@@ -291,12 +295,21 @@ impl Session {
     fn check_done(&mut self, sv: &mut Services) -> Outcome {
         // The socket closed its end (or disconnected us): finish within LINGER. This must
         // not wait for the pipe to be read, which only happens on a live connection.
-        let socket_gone = self.pipe_done || self.pipe.as_ref().is_some_and(|p| p.peer_terminated());
+        let socket_gone = self.orphaned
+            || self.pipe_done
+            || self.pipe.as_ref().is_some_and(|p| p.peer_terminated());
         if !socket_gone {
             return Outcome::Keep;
         }
+        // What the socket queued: up to its delimiter; for an orphan (whose socket may not
+        // look at its mailbox again), what is in the pipe now.
+        let queued = if self.orphaned {
+            self.pipe.as_mut().is_some_and(Pipe::check_read)
+        } else {
+            !self.pipe_done
+        };
         // Only what the socket sent counts: bytes of a handshake in progress do not.
-        let unsent = !self.pipe_done
+        let unsent = queued
             || self.pending_out.is_some()
             || self
                 .engine
@@ -510,6 +523,23 @@ impl Session {
             return Outcome::Close;
         }
         Outcome::Keep
+    }
+
+    /// Its listener or ws:// path went away (unbind, or the socket closed): the session
+    /// stops taking messages from the peer for the socket and tells the socket it is gone,
+    /// then delivers what the socket had already queued for it within LINGER, as libzmq's
+    /// sessions do when their owner terminates (docs/wire.md §7.2). Returns false for a
+    /// session with nothing to deliver (no pipe yet: handshake unfinished), to be closed now.
+    pub(crate) fn orphan(&mut self) -> bool {
+        match &mut self.pipe {
+            Some(pipe) => {
+                pipe.terminate();
+                self.pending_in = None;
+                self.orphaned = true;
+                true
+            }
+            None => false,
+        }
     }
 
     /// Tears down the session; dropping the pipe end terminates it, so the socket learns

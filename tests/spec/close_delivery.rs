@@ -114,3 +114,45 @@ fn three_messages_and_close_arrive() {
 fn receiving(mut rx: Socket, n: u32, t: Transport, what: &'static str) -> thread::JoinHandle<()> {
     thread::spawn(move || expect_sequence(&mut rx, n, t, what))
 }
+
+/// The sender binds and the receiver connects, as a publisher or a job source usually
+/// does: libzmq lets the connections a socket accepted linger as well as those it made.
+#[test]
+fn a_bound_sender_closed_after_sending_delivers_everything() {
+    for t in ALL {
+        let ctx = Context::new();
+        let mut push = socket(&ctx, SocketType::Push);
+        push.set_option(SocketOption::Linger(None)).unwrap();
+        let ep = bind(&mut push, t);
+        let mut pull = socket(&ctx, SocketType::Pull);
+        pull.connect(&ep).unwrap();
+        let rx = receiving(pull, N, t, "PUSH (bound)/PULL");
+        for i in 0..N {
+            push.send(&i.to_be_bytes()[..]).unwrap();
+        }
+        drop(push);
+        rx.join().unwrap();
+    }
+}
+
+#[test]
+fn a_bound_publisher_closed_after_publishing_delivers_everything() {
+    for t in ALL {
+        let ctx = Context::new();
+        let mut publisher = socket(&ctx, SocketType::Pub);
+        publisher.set_option(SocketOption::SndHwm(0)).unwrap();
+        publisher.set_option(SocketOption::Linger(None)).unwrap();
+        let ep = bind(&mut publisher, t);
+        let mut sub = socket(&ctx, SocketType::Sub);
+        sub.set_option(SocketOption::RcvHwm(0)).unwrap();
+        sub.subscribe("").unwrap();
+        sub.connect(&ep).unwrap();
+        sync_subscription(&mut publisher, &mut sub, b"probe");
+        let rx = receiving(sub, N, t, "PUB (bound)/SUB");
+        for i in 0..N {
+            publisher.send(&i.to_be_bytes()[..]).unwrap();
+        }
+        drop(publisher);
+        rx.join().unwrap();
+    }
+}
