@@ -82,7 +82,8 @@ impl State {
                 }
                 Owner::Session(id, session) => {
                     if let Some(s) = self.sockets.get_mut(&id).and_then(|s| s.session(session)) {
-                        s.drive(host);
+                        // A pipe event moves messages; handshakes complete on WebSocket input.
+                        let _ = s.drive(host);
                     }
                 }
             }

@@ -1,30 +1,30 @@
-//! A session: one `ws://` connection of a socket, for the socket's whole life. It owns the
-//! pipe end that leads to the socket's pattern and, while connected, an engine: the WebSocket
-//! plus the sans-IO ZWS connection. When the WebSocket closes it reconnects after a backoff,
-//! keeping the pipe (messages queue in it up to SNDHWM meanwhile).
+//! A session: one `ws://` connection of a socket, for the socket's whole life. The policy is
+//! the core's [`isomq_core::session::Session`] (the same as native sessions run): the pipe
+//! to the socket's pattern, reconnect backoff, the handshake deadline, a ROUTER's peer id.
+//! This host adds the WebSocket and the JavaScript event loop's timers. When the WebSocket
+//! closes it reconnects after a backoff, keeping the pipe (messages queue in it up to SNDHWM
+//! meanwhile).
 //!
 //! # Flow control
 //!
 //! Outbound: messages leave the pipe only while the WebSocket's `bufferedAmount` is below
-//! [`OUT_BUFFER`], so a slow link fills the pipe and the socket's SNDHWM applies (`send`
+//! [`OUT_BATCH`], so a slow link fills the pipe and the socket's SNDHWM applies (`send`
 //! waits, or PUB drops, as in libzmq). Browsers have no "drained" event: a short timer looks
 //! again.
 //!
 //! Inbound: a browser WebSocket cannot be paused. A message arriving while the pipe to the
-//! socket is at RCVHWM (the application is not reading) is dropped whole and counted in
-//! [`Session::dropped`]; memory stays bounded by RCVHWM messages per connection.
+//! socket is at RCVHWM (the application is not reading) is dropped whole and counted
+//! ([`Inbound::DropAtHwm`]); memory stays bounded by RCVHWM messages per connection.
 
 use std::time::Duration;
 
-use isomq_core::session::{Action, Lifecycle};
+use isomq_core::session::{Action, Codec, Inbound, Session as Policy, SessionEvent, OUT_BATCH};
 use isomq_core::zmtp::{Config, Event};
 use isomq_core::zws::{Connection, Subprotocol};
-use isomq_core::{Msg, Options, Pipe, PipeId, SocketType};
+use isomq_core::{Msg, Options, Pipe, PipeId, Result, SocketType};
 
 use crate::host::{ConnKey, Host, TimerKey, TimerKind, Ws};
 
-/// Stop taking messages from the pipe while the WebSocket holds this many unsent bytes.
-pub(crate) const OUT_BUFFER: u64 = 1024 * 1024;
 /// How often a session blocked on a full WebSocket buffer looks again.
 const DRAIN_POLL_MS: u32 = 5;
 
@@ -54,6 +54,42 @@ impl std::fmt::Debug for Engine {
     }
 }
 
+/// The ZWS connection and its WebSocket as the core session drives them: what is encoded
+/// goes to the WebSocket at once, and the WebSocket's unsent bytes are the output backlog.
+struct WsCodec<'a> {
+    zws: &'a mut Connection,
+    ws: &'a dyn Ws,
+    /// Closing: hand everything over, whatever the backlog.
+    unbounded: bool,
+}
+
+impl Codec for WsCodec<'_> {
+    fn is_ready(&self) -> bool {
+        self.zws.is_ready()
+    }
+    fn poll_event(&mut self) -> Option<Event> {
+        self.zws.poll_event()
+    }
+    fn poll_msg(&mut self) -> Result<Option<Msg>> {
+        self.zws.poll_msg()
+    }
+    fn send_msg(&mut self, msg: &Msg) {
+        self.zws.send_msg(msg);
+        flush_transmit(self.zws, self.ws);
+    }
+    // A page cannot send WebSocket pings (docs/wire.md §10.6).
+    fn send_ping(&mut self, _ttl_deciseconds: u16) {}
+    fn take_peer_ttl(&mut self) -> Option<u16> {
+        None
+    }
+    fn transmit_len(&self) -> usize {
+        if self.unbounded {
+            return 0;
+        }
+        usize::try_from(self.ws.buffered_amount()).unwrap_or(usize::MAX)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) id: u64,
@@ -63,23 +99,13 @@ pub(crate) struct Session {
     pub(crate) url: String,
     protocols: Vec<String>,
     options: Options,
-    pipe: Pipe,
+    pipe_id: PipeId,
     engine: Option<Engine>,
     generation: u64,
-    /// Reconnect backoff and the handshake deadline: the core's policy, as native's.
-    life: Lifecycle,
+    /// The core's session: pipe, timers, routing id.
+    policy: Policy,
     /// When the pending lifecycle timer fires, if one is set.
     armed: Option<Duration>,
-    /// Dropping the rest of an inbound message whose first frame found the pipe full.
-    dropping: bool,
-    /// A ROUTER's peer routing id that found the pipe full (of an earlier connection's
-    /// messages): it goes first once there is room, and until then this connection's
-    /// messages are dropped, never delivered under a wrong or generated id.
-    pending_routing_id: Option<Msg>,
-    /// Inbound messages dropped because the pipe to the socket was full.
-    pub(crate) dropped: u64,
-    /// The last frame sent had MORE: the rest of its message must follow, buffer full or not.
-    out_more: bool,
     drain_timer: bool,
 }
 
@@ -98,28 +124,32 @@ impl Session {
         let mut timing = options.clone();
         timing.heartbeat_ivl = None;
         timing.heartbeat_timeout = None;
+        let mut policy = Policy::new(socket_type, &timing, true, Inbound::DropAtHwm);
+        let pipe_id = pipe.id();
+        policy.attach_pipe(pipe);
         Session {
             id,
             socket,
             socket_type,
             url,
             protocols,
-            life: Lifecycle::new(&timing, true),
-            armed: None,
             options,
-            pipe,
+            pipe_id,
             engine: None,
             generation: 0,
-            dropping: false,
-            pending_routing_id: None,
-            dropped: 0,
-            out_more: false,
+            policy,
+            armed: None,
             drain_timer: false,
         }
     }
 
     pub(crate) fn pipe_id(&self) -> PipeId {
-        self.pipe.id()
+        self.pipe_id
+    }
+
+    /// Inbound messages dropped because the pipe to the socket was full.
+    pub(crate) fn dropped(&self) -> u64 {
+        self.policy.dropped()
     }
 
     pub(crate) fn key(&self) -> ConnKey {
@@ -144,14 +174,14 @@ impl Session {
 
     /// Opens a WebSocket (the first time at once, later from the reconnect timer). Err: the
     /// environment refused to make one; a reconnect is scheduled.
-    pub(crate) fn start(&mut self, host: &dyn Host) -> isomq_core::Result<()> {
+    pub(crate) fn start(&mut self, host: &dyn Host) -> Result<()> {
         self.generation += 1;
         match host.open(&self.url, &self.protocols, self.key()) {
             Ok(ws) => {
                 self.engine = Some(Engine { ws, conn: None });
                 // A server that accepts the TCP connection but never completes the upgrade
                 // or the handshake must not hold the connection forever (as native).
-                self.life.handle_started(host.now());
+                self.policy.handle_started(host.now());
                 self.arm(host);
                 Ok(())
             }
@@ -164,13 +194,13 @@ impl Session {
 
     /// The connection or the attempt is gone: schedule the next one (the core's backoff).
     fn lost(&mut self, host: &dyn Host) {
-        let _ = self.life.handle_lost(host.now(), host.random());
+        let _ = self.policy.handle_lost(host.now(), host.random());
         self.arm(host);
     }
 
     /// Sets the host timer for the lifecycle's next deadline, unless one is set for it.
     fn arm(&mut self, host: &dyn Host) {
-        let Some(at) = self.life.poll_timeout() else {
+        let Some(at) = self.policy.lifecycle().poll_timeout() else {
             return;
         };
         if self.armed == Some(at) {
@@ -193,14 +223,15 @@ impl Session {
         match key.kind {
             TimerKind::Drain if key.conn.generation == self.generation => {
                 self.drain_timer = false;
-                self.drive(host);
+                // Only messages from the pipe move here: no handshake completes.
+                let _ = self.drive(host);
             }
             TimerKind::Drain => {}
             TimerKind::Lifecycle => {
                 self.armed = None;
                 let now = host.now();
-                self.life.handle_timeout(now);
-                while let Some(action) = self.life.poll_action() {
+                self.policy.handle_timeout(now);
+                while let Some(action) = self.policy.poll_action(None) {
                     match action {
                         Action::Connect if self.engine.is_none() => {
                             // A failure schedules the next attempt.
@@ -209,9 +240,9 @@ impl Session {
                         Action::Disconnect(_) if self.engine.is_some() => {
                             // Not connected yet, so there is nothing to report: try again.
                             let _ = self.fail(false);
-                            let _ = self.life.handle_lost(now, host.random());
+                            let _ = self.policy.handle_lost(now, host.random());
                         }
-                        // Pings are off for pages; closing does not linger here.
+                        // Closing does not linger here yet.
                         _ => {}
                     }
                 }
@@ -237,7 +268,8 @@ impl Session {
         if let Some(engine) = &mut self.engine {
             engine.conn = Some(Connection::new(config, subprotocol));
         }
-        self.drive(host);
+        // The first messages (READY) go out; the peer's come later, with `on_message`.
+        let _ = self.drive(host);
     }
 
     /// One binary WebSocket message.
@@ -256,45 +288,7 @@ impl Session {
         if zws.handle_message(data).is_err() {
             return self.fail(true);
         }
-        let mut change = Change::Nothing;
-        let mut wrote = false;
-        while let Some(event) = zws.poll_event() {
-            if let Event::Ready(peer) = event {
-                change = Change::Connected {
-                    again: self.life.handle_ready(host.now()),
-                };
-                // A ROUTER learns its peer's routing id in-band, as the first message of
-                // each connection (as the native session and libzmq do).
-                if self.socket_type == SocketType::Router {
-                    match self.pipe.write_routing_id(&peer.identity) {
-                        Ok(()) => wrote = true,
-                        Err(id) => self.pending_routing_id = Some(id),
-                    }
-                }
-            }
-        }
-        loop {
-            let msg = match zws.poll_msg() {
-                Ok(Some(m)) => m,
-                Ok(None) => break,
-                Err(_) => return self.fail(true),
-            };
-            wrote |= write_pending(&mut self.pipe, &mut self.pending_routing_id);
-            if self.pending_routing_id.is_some() {
-                // Dropped whole, as at RCVHWM: counted once per message.
-                if !self.dropping {
-                    self.dropped += 1;
-                }
-                self.dropping = msg.more();
-                continue;
-            }
-            wrote |= deliver(&mut self.pipe, msg, &mut self.dropping, &mut self.dropped);
-        }
-        if wrote {
-            self.pipe.flush();
-        }
-        self.drive(host);
-        change
+        self.drive(host)
     }
 
     /// A message ZWS cannot carry (text): the peer is not speaking ZWS.
@@ -320,14 +314,10 @@ impl Session {
         if let Some(engine) = self.engine.take() {
             engine.ws.close();
         }
-        // Frames of a message cut short must not be completed by the next connection.
-        self.pipe.rollback();
-        self.dropping = false;
-        self.pending_routing_id = None;
         self.drain_timer = false;
         if protocol {
             // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
-            self.life.stop_reconnecting();
+            self.policy.lifecycle().stop_reconnecting();
         }
         if was_ready {
             Change::Disconnected
@@ -336,12 +326,13 @@ impl Session {
         }
     }
 
-    /// Moves messages from the pipe to the WebSocket while it is ready and its buffer has room.
-    pub(crate) fn drive(&mut self, host: &dyn Host) {
-        if write_pending(&mut self.pipe, &mut self.pending_routing_id) {
-            self.pipe.flush();
-        }
-        self.pump(false);
+    /// Moves what can move between the WebSocket and the pipe; reports a completed
+    /// handshake. Sets the drain timer while the WebSocket's buffer is over its bound.
+    pub(crate) fn drive(&mut self, host: &dyn Host) -> Change {
+        let change = match self.pump(false, host.now()) {
+            Ok(change) => change,
+            Err(_) => return self.fail(true),
+        };
         if self.blocked() && !self.drain_timer {
             self.drain_timer = true;
             host.set_timer(
@@ -352,78 +343,51 @@ impl Session {
                 },
             );
         }
+        self.arm(host);
+        change
     }
 
-    /// Messages wait in the pipe for the WebSocket's buffer to drain.
-    fn blocked(&mut self) -> bool {
+    /// The WebSocket's buffer is over its bound: messages may wait in the pipe.
+    fn blocked(&self) -> bool {
         self.is_ready()
             && self
                 .engine
                 .as_ref()
-                .is_some_and(|e| e.ws.buffered_amount() >= OUT_BUFFER)
-            && self.pipe.check_read()
+                .is_some_and(|e| e.ws.buffered_amount() >= OUT_BATCH as u64)
     }
 
-    /// `all`: ignore the buffer bound (closing: hand everything over now).
-    fn pump(&mut self, all: bool) {
-        let ready = self.is_ready();
+    /// Drives the core session over the current connection. `all`: ignore the buffer bound
+    /// (closing: hand everything over now).
+    fn pump(&mut self, all: bool, now: Duration) -> Result<Change> {
         let Some(engine) = &mut self.engine else {
-            return;
+            return Ok(Change::Nothing);
         };
         let Some(zws) = &mut engine.conn else {
-            return;
+            return Ok(Change::Nothing);
         };
-        if ready {
-            while all || self.out_more || engine.ws.buffered_amount() < OUT_BUFFER {
-                let Some(msg) = self.pipe.read() else { break };
-                self.out_more = msg.more();
-                zws.send_msg(&msg);
-                flush_transmit(zws, engine.ws.as_ref());
-            }
+        let mut codec = WsCodec {
+            zws,
+            ws: engine.ws.as_ref(),
+            unbounded: all,
+        };
+        self.policy.drive(now, &mut codec)?;
+        // Handshake messages (READY) are not sent through `send_msg`.
+        flush_transmit(codec.zws, codec.ws);
+        let mut change = Change::Nothing;
+        while let Some(event) = self.policy.poll_event() {
+            let SessionEvent::Ready { hiccup, .. } = event;
+            change = Change::Connected { again: hiccup };
         }
-        flush_transmit(zws, engine.ws.as_ref());
+        Ok(change)
     }
 
     /// Hands what is queued to an open connection and closes it (socket close or
     /// disconnect). A connection not yet open loses its queued messages.
     pub(crate) fn close(mut self, host: &dyn Host) {
         host.cancel_timers(self.key());
-        self.pump(true);
+        let _ = self.pump(true, host.now());
         if let Some(engine) = self.engine.take() {
             engine.ws.close();
-        }
-    }
-}
-
-/// Writes a waiting message (a ROUTER's peer routing id) if the pipe has room now; returns
-/// whether it did.
-fn write_pending(pipe: &mut Pipe, pending: &mut Option<Msg>) -> bool {
-    let Some(msg) = pending.take() else {
-        return false;
-    };
-    match pipe.write(msg) {
-        Ok(()) => true,
-        Err(msg) => {
-            *pending = Some(msg);
-            false
-        }
-    }
-}
-
-/// Writes one inbound frame to the pipe, or drops it (and the rest of its message) when the
-/// pipe is at its HWM. Returns whether it was written.
-fn deliver(pipe: &mut Pipe, msg: Msg, dropping: &mut bool, dropped: &mut u64) -> bool {
-    let more = msg.more();
-    if *dropping {
-        *dropping = more;
-        return false;
-    }
-    match pipe.write(msg) {
-        Ok(()) => true,
-        Err(_) => {
-            *dropped += 1;
-            *dropping = more;
-            false
         }
     }
 }

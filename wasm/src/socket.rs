@@ -325,7 +325,7 @@ impl Socket {
     /// Inbound messages dropped because the application did not read them fast enough
     /// (RCVHWM reached), over all connections since the socket was made.
     pub fn dropped(&self) -> u64 {
-        self.with(|core, _, _| Ok(core.sessions.values().map(|s| s.dropped).sum()))
+        self.with(|core, _, _| Ok(core.sessions.values().map(|s| s.dropped()).sum()))
             .unwrap_or(0)
     }
 

@@ -1,0 +1,397 @@
+//! The session: one peer connection's policy between the socket's pipe and the connection's
+//! codec, as a sans-IO state machine (libzmq's `session_base_t`). The host owns the
+//! transport and the codec's I/O and calls [`Session::drive`] after reading; the session
+//! moves decoded messages into the pipe, the handshake's outcome into events, and queued
+//! messages into the codec, and it decides when the session is finished.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::codec::Codec;
+use super::lifecycle::{Action, Lifecycle};
+use crate::error::Result;
+use crate::msg::Msg;
+use crate::options::Options;
+use crate::pipe::Pipe;
+use crate::socket_type::SocketType;
+use crate::zmtp::{Event, PeerInfo};
+
+/// Stop taking messages from the pipe when this much output waits for the transport: one
+/// busy session cannot hoard memory, and a batch is large enough for one write to carry
+/// many small messages.
+pub const OUT_BATCH: usize = 256 * 1024;
+
+/// What happens to a message from the peer when the pipe to the socket is full.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inbound {
+    /// Stop decoding (and the host stops reading): the peer's sends back up to it, as in
+    /// libzmq.
+    Backpressure,
+    /// Drop it whole and count it: for transports that cannot be paused (a browser's
+    /// WebSocket), memory stays bounded by RCVHWM.
+    DropAtHwm,
+}
+
+/// What a session reports to its host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// The handshake completed. `hiccup`: an earlier connection of this session had too,
+    /// so the socket must replay its subscriptions. A session without a pipe (an accepted
+    /// connection) needs one now: [`Session::attach_pipe`].
+    Ready {
+        /// What the peer said about itself.
+        peer: PeerInfo,
+        /// A reconnection.
+        hiccup: bool,
+    },
+}
+
+/// Whether the session has finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Done {
+    /// Keep it.
+    No,
+    /// Close it now: everything the socket queued was handed over, or LINGER ran out.
+    Yes,
+}
+
+/// One peer connection's session; see the module docs.
+#[derive(Debug)]
+pub struct Session {
+    life: Lifecycle,
+    router: bool,
+    inbound: Inbound,
+    pipe: Option<Pipe>,
+    /// Backpressure: a decoded message waiting for room. Both policies: a ROUTER's peer
+    /// routing id waiting for room (it goes first).
+    pending_in: Option<Msg>,
+    /// A routing id learnt before the pipe existed (accepted connections).
+    unattached_id: Option<Bytes>,
+    /// A message taken from the pipe while no connection was ready.
+    pending_out: Option<Msg>,
+    /// The socket's end is gone and everything it sent was read from the pipe.
+    pipe_done: bool,
+    /// Its listener went away: deliver what is queued, then end.
+    orphaned: bool,
+    lingering: bool,
+    /// DropAtHwm: dropping the rest of a message whose first frame found no room.
+    dropping: bool,
+    dropped: u64,
+    events: VecDeque<SessionEvent>,
+}
+
+impl Session {
+    /// A session for a socket of `socket_type` with `options` (as they are now: libzmq
+    /// copies them too); `connecting`: this side connects, and so reconnects.
+    pub fn new(
+        socket_type: SocketType,
+        options: &Options,
+        connecting: bool,
+        inbound: Inbound,
+    ) -> Session {
+        Session {
+            life: Lifecycle::new(options, connecting),
+            router: socket_type == SocketType::Router,
+            inbound,
+            pipe: None,
+            pending_in: None,
+            unattached_id: None,
+            pending_out: None,
+            pipe_done: false,
+            orphaned: false,
+            lingering: false,
+            dropping: false,
+            dropped: 0,
+            events: VecDeque::new(),
+        }
+    }
+
+    /// Gives the session its end of the pipe to the socket (at once for a connecting
+    /// session; after the handshake for an accepted one).
+    pub fn attach_pipe(&mut self, pipe: Pipe) {
+        self.pipe = Some(pipe);
+        if let Some(id) = self.unattached_id.take() {
+            self.push_routing_id(&id);
+        }
+    }
+
+    /// The session's end of the pipe, once attached.
+    pub fn pipe(&self) -> Option<&Pipe> {
+        self.pipe.as_ref()
+    }
+
+    /// Messages from the peer dropped at RCVHWM ([`Inbound::DropAtHwm`]).
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// The timers (reconnect, handshake, heartbeats, linger).
+    pub fn lifecycle(&mut self) -> &mut Lifecycle {
+        &mut self.life
+    }
+
+    /// A transport connection exists: the handshake deadline starts.
+    pub fn handle_started(&mut self, now: Duration) {
+        self.life.handle_started(now);
+    }
+
+    /// Bytes came from the peer (proof of life for the heartbeat); a PING may have asked
+    /// for a TTL.
+    pub fn handle_input(&mut self, now: Duration, codec: &mut impl Codec) {
+        self.life.handle_input(now);
+        if let Some(ttl) = codec.take_peer_ttl() {
+            self.life.handle_peer_ttl(now, ttl);
+        }
+    }
+
+    /// Whether the host should read more from the peer now: not while a decoded message
+    /// waits for room (back-pressure), nor after the session was orphaned.
+    pub fn wants_input(&self) -> bool {
+        !self.orphaned && (self.inbound == Inbound::DropAtHwm || self.pending_in.is_none())
+    }
+
+    /// Moves what can move: decoded input into the pipe, the handshake's outcome into
+    /// events, queued messages into the codec (up to [`OUT_BATCH`] bytes waiting). Returns
+    /// whether anything moved.
+    ///
+    /// # Errors
+    /// The codec's: the peer broke the protocol.
+    pub fn drive(&mut self, now: Duration, codec: &mut impl Codec) -> Result<bool> {
+        let mut progress = self.deliver_input(codec)?;
+        while let Some(event) = codec.poll_event() {
+            let Event::Ready(peer) = event;
+            progress = true;
+            let hiccup = self.life.handle_ready(now);
+            if self.router {
+                match self.pipe {
+                    Some(_) => self.push_routing_id(&peer.identity),
+                    None => self.unattached_id = Some(peer.identity.clone()),
+                }
+            }
+            self.events.push_back(SessionEvent::Ready { peer, hiccup });
+        }
+        progress |= self.deliver_input(codec)?;
+        if codec.is_ready() {
+            progress |= self.encode_output(codec);
+        }
+        Ok(progress)
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Acts on the deadlines due at `now`; pings go straight to `codec` when there is a
+    /// ready one. The other actions are the host's: [`Session::poll_action`].
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.life.handle_timeout(now);
+    }
+
+    /// The next action for the host (connect, disconnect, finish), after sending the pings
+    /// that are due to `codec`, when it is ready.
+    pub fn poll_action(&mut self, mut codec: Option<&mut dyn Codec>) -> Option<Action> {
+        loop {
+            match self.life.poll_action()? {
+                Action::Ping { ttl_deciseconds } => {
+                    if let Some(c) = codec.as_deref_mut().filter(|c| c.is_ready()) {
+                        c.send_ping(ttl_deciseconds);
+                    }
+                }
+                other => return Some(other),
+            }
+        }
+    }
+
+    /// The connection (or the attempt) is gone. Frames of a message cut short are taken
+    /// back from the pipe (the next connection must not complete it); a decoded message
+    /// waiting for room is dropped with the connection. Returns the reconnect delay, if a
+    /// reconnect was scheduled.
+    pub fn handle_lost(&mut self, now: Duration, random: u64) -> Option<Duration> {
+        if let Some(pipe) = &mut self.pipe {
+            pipe.rollback();
+        }
+        self.pending_in = None;
+        self.dropping = false;
+        self.life.handle_lost(now, random)
+    }
+
+    /// Its listener went away: stop passing the peer's messages to the socket, tell the
+    /// socket this pipe is gone, and deliver what it had queued within LINGER (libzmq's
+    /// sessions do so when their owner terminates). Returns false when there is nothing to
+    /// deliver (no pipe yet): close the session now.
+    pub fn orphan(&mut self) -> bool {
+        let Some(pipe) = &mut self.pipe else {
+            return false;
+        };
+        pipe.terminate();
+        self.pending_in = None;
+        self.orphaned = true;
+        true
+    }
+
+    /// Whether the session is finished: the socket closed its end (or the session was
+    /// orphaned) and everything it queued went out (`unsent_bytes`: encoded bytes of the
+    /// socket's messages the host has not written yet), or LINGER ran out. The first call
+    /// that finds the socket gone with messages unsent starts LINGER (`linger` as the socket
+    /// has it then, as libzmq reads it at close).
+    pub fn check_done(
+        &mut self,
+        now: Duration,
+        linger: Option<Duration>,
+        unsent_bytes: bool,
+    ) -> Done {
+        let socket_gone = self.orphaned
+            || self.pipe_done
+            || self.pipe.as_ref().is_some_and(Pipe::peer_terminated);
+        if !socket_gone {
+            return Done::No;
+        }
+        // An orphan's socket may never read its mailbox again: what is in the pipe now is
+        // what it queued.
+        let queued = if self.orphaned {
+            self.pipe.as_mut().is_some_and(Pipe::check_read)
+        } else {
+            !self.pipe_done
+        };
+        if !(queued || self.pending_out.is_some() || unsent_bytes) {
+            return Done::Yes;
+        }
+        if !self.lingering {
+            self.lingering = true;
+            if linger == Some(Duration::ZERO) {
+                return Done::Yes;
+            }
+            self.life.handle_linger(now, linger);
+        }
+        Done::No
+    }
+
+    /// Whether the socket is gone and its messages were all taken: a connecting session
+    /// need not reconnect for them.
+    pub fn nothing_to_deliver(&self) -> bool {
+        self.pipe_done && self.pending_out.is_none()
+    }
+
+    /// Without a connection: looks for the socket's end (a message may be taken out and kept
+    /// for the next connection).
+    pub fn poll_pipe_idle(&mut self) {
+        if self.pipe_done || self.pending_out.is_some() {
+            return;
+        }
+        if let Some(pipe) = &mut self.pipe {
+            self.pending_out = pipe.read();
+            if self.pending_out.is_none() && pipe.is_terminated() {
+                self.pipe_done = true;
+            }
+        }
+    }
+
+    /// A ROUTER learns its peer's routing id in-band, as the first message of each
+    /// connection, ahead of the peer's data (docs/wire.md §6.3).
+    fn push_routing_id(&mut self, id: &[u8]) {
+        let Some(pipe) = &mut self.pipe else { return };
+        match pipe.write_routing_id(id) {
+            Ok(()) => pipe.flush(),
+            // Full of an earlier connection's messages: it goes first once there is room.
+            Err(m) => self.pending_in = Some(m),
+        }
+    }
+
+    /// Decoded input → pipe. Returns whether anything was written.
+    fn deliver_input(&mut self, codec: &mut impl Codec) -> Result<bool> {
+        let Some(pipe) = &mut self.pipe else {
+            return Ok(false);
+        };
+        if self.orphaned {
+            return Ok(false);
+        }
+        let mut wrote = false;
+        // A routing id (or, with back-pressure, a message) waiting for room goes first.
+        if let Some(m) = self.pending_in.take() {
+            match pipe.write(m) {
+                Ok(()) => wrote = true,
+                Err(m) => self.pending_in = Some(m),
+            }
+        }
+        while codec.is_ready() {
+            if self.pending_in.is_some() && self.inbound == Inbound::Backpressure {
+                break;
+            }
+            let Some(msg) = codec.poll_msg()? else { break };
+            if self.pending_in.is_some() {
+                // DropAtHwm with the peer's routing id still waiting: nothing of this
+                // connection may reach the socket before it.
+                self.drop_frame(&msg);
+                continue;
+            }
+            wrote |= self.deliver(msg);
+        }
+        if wrote {
+            if let Some(pipe) = &mut self.pipe {
+                pipe.flush();
+            }
+        }
+        Ok(wrote)
+    }
+
+    /// Writes one decoded frame, or keeps it (back-pressure) or drops it (DropAtHwm).
+    fn deliver(&mut self, msg: Msg) -> bool {
+        if self.dropping {
+            self.drop_frame(&msg);
+            return false;
+        }
+        let Some(pipe) = &mut self.pipe else {
+            return false;
+        };
+        match pipe.write(msg) {
+            Ok(()) => true,
+            Err(m) => {
+                match self.inbound {
+                    Inbound::Backpressure => self.pending_in = Some(m),
+                    Inbound::DropAtHwm => self.drop_frame(&m),
+                }
+                false
+            }
+        }
+    }
+
+    /// Drops a frame and the rest of its message, counting the message once.
+    fn drop_frame(&mut self, msg: &Msg) {
+        if !self.dropping {
+            self.dropped += 1;
+        }
+        self.dropping = msg.more();
+    }
+
+    /// Pipe → codec, until [`OUT_BATCH`] bytes wait. Returns whether anything was encoded.
+    fn encode_output(&mut self, codec: &mut impl Codec) -> bool {
+        let mut progress = false;
+        if let Some(m) = self.pending_out.take() {
+            codec.send_msg(&m);
+            progress = true;
+        }
+        let Some(pipe) = &mut self.pipe else {
+            return progress;
+        };
+        while !self.pipe_done && codec.transmit_len() < OUT_BATCH {
+            match pipe.read() {
+                Some(m) => {
+                    codec.send_msg(&m);
+                    progress = true;
+                }
+                None => {
+                    self.pipe_done = pipe.is_terminated();
+                    break;
+                }
+            }
+        }
+        if codec.transmit_len() >= OUT_BATCH {
+            // Saturated: from now on the output buffer stays this size.
+            codec.size_transmit_for(OUT_BATCH);
+        }
+        progress
+    }
+}
