@@ -27,7 +27,9 @@ use crate::error::{Error, Result};
 /// and reports what was written with [`advance_transmit`](Codec::advance_transmit). The
 /// codec queues frames of its own too: a pong for each ping, the echo of a close, and the
 /// close that answers a [`ProtocolError`]; so the host checks
-/// [`transmit_len`](Codec::transmit_len) after `poll`.
+/// [`transmit_len`](Codec::transmit_len) after `poll`. A peer that pings and does not read
+/// makes pongs pile up like any output it does not read: the host stops reading while much
+/// is pending.
 ///
 /// A protocol error is fatal and sticky: later calls return it again.
 pub struct Codec {

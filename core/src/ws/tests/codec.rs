@@ -194,3 +194,10 @@ fn small_messages_do_not_allocate_in_steady_state() {
         assert_eq!(allocations, 0, "{role:?}");
     }
 }
+
+#[test]
+fn a_codec_can_move_to_an_io_thread() {
+    fn send<T: Send>(_: &T) {}
+    send(&Codec::server(None));
+    send(&Codec::client(None, || 7));
+}

@@ -221,3 +221,39 @@ fn large_frames_are_not_copied() {
         );
     }
 }
+
+#[test]
+fn a_huge_declared_length_is_not_allocated() {
+    // A peer announcing 2^40 bytes gets at most 8 MiB of room at a time (as on ZMTP).
+    for role in ROLES {
+        let wire = frame_with_len(role, FIN | BINARY, 127, &(1u64 << 40).to_be_bytes(), b"abc");
+        let mut c = codec(role, None);
+        c.handle_input(&wire).unwrap();
+        assert_eq!(c.poll(), Ok(None));
+        let room = c.input_buffer(4096).capacity();
+        assert!(room <= (8 << 20) + wire.len(), "{room}");
+    }
+}
+
+#[test]
+fn a_large_frame_is_read_into_one_buffer() {
+    // docs/architecture.md §7.3: once a large frame's header is in, the input buffer makes
+    // room for exactly its rest, so the payload is never moved to a larger buffer.
+    for role in ROLES {
+        let wire = binary(role, &vec![3; 300_000]);
+        let mut c = codec(role, None);
+        c.input_buffer(100).put_slice(&wire[..100]);
+        c.input_added().unwrap();
+        let buf = c.input_buffer(100);
+        assert_eq!(buf.capacity() - buf.len(), wire.len() - 100);
+        let base = buf.as_ptr();
+        buf.put_slice(&wire[100..]);
+        c.input_added().unwrap();
+        let Ok(Some(Incoming::Message(m))) = c.poll() else {
+            panic!("no message");
+        };
+        assert_eq!(m.len(), 300_000);
+        let at = m.as_ptr() as usize - base as usize;
+        assert!(at <= 14, "{role:?}: the payload moved");
+    }
+}
