@@ -20,6 +20,7 @@ pub mod session;
 mod socket_type;
 #[cfg(test)]
 mod test_alloc;
+pub mod ws;
 pub mod zmtp;
 pub mod zws;
 

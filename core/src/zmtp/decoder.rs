@@ -96,7 +96,7 @@ pub(crate) struct ReadHint {
 }
 
 impl ReadHint {
-    fn saw(&mut self, total: usize) {
+    pub(crate) fn saw(&mut self, total: usize) {
         if total > LARGE_FRAME {
             self.large = total.min(MAX_HINT);
             self.small_run = 0;

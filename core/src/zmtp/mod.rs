@@ -9,11 +9,11 @@
 
 pub(crate) mod command;
 mod connection;
-mod decoder;
+pub(crate) mod decoder;
 mod encoder;
 mod greeting;
 pub(crate) mod mechanism;
-mod recycle;
+pub(crate) mod recycle;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
