@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
 
-use crate::listener::Parent;
+use crate::io_thread::Parent;
 use crate::mailbox::MailboxTx;
 use crate::monitor::MonitorHub;
 use crate::stream::{Listener, PeerAddr, Stream};

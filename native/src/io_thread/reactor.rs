@@ -1,250 +1,27 @@
-//! An I/O thread: a `mio` event loop that owns listeners and sessions; other threads reach it
-//! only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
+//! The I/O thread's event loop (the reactor): waits on `mio` events, its mailbox and its
+//! timers, and drives the listeners and sessions it owns (docs/architecture.md §5.1, §5.3).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use isomq_core::{Notify, PipeEvent, PipeId};
 use mio::{Events, Poll, Token, Waker};
 
+use super::listener::{ListenerObj, Parent};
+use super::mailbox::{Mailbox, Siblings};
+use super::services::{Services, AGAIN_CAPACITY};
+use super::session::{Outcome, Session};
+use super::slab::{Object, Slab};
 use crate::command::IoCommand;
-use crate::listener::{ListenerObj, Parent};
-use crate::queue::{queue, QueueRx, QueueTx};
-use crate::session::{Outcome, Session};
+use crate::queue::{queue, QueueRx};
 use crate::stream::Stream;
 
 const WAKER: Token = Token(usize::MAX);
 
-/// Sessions that may have to be driven again in one iteration before the lists grow (they
-/// never shrink): allocated up front, so that the first busy moment does not allocate.
-const AGAIN_CAPACITY: usize = 16;
-
-/// The handle other threads keep to post commands to an I/O thread.
-#[derive(Debug)]
-pub(crate) struct IoThread {
-    mailbox: Mailbox,
-    join: Option<JoinHandle<()>>,
-}
-
-/// An I/O thread's mailbox: commands, and the waker that interrupts its poll.
-#[derive(Debug, Clone)]
-pub(crate) struct Mailbox {
-    tx: QueueTx<IoCommand>,
-    waker: Arc<Waker>,
-}
-
-impl Mailbox {
-    /// Posts a command and wakes the loop. A stopped thread drops the command.
-    pub(crate) fn send(&self, cmd: IoCommand) {
-        post(&self.tx, &self.waker, cmd);
-    }
-}
-
-/// Pushes, then wakes: the loop reads the whole queue after every poll, so a wake-up that
-/// follows the push makes the next (or current) poll return and the command be read. A
-/// refused command (the thread has ended) is dropped here, outside the queue's lock.
-fn post(tx: &QueueTx<IoCommand>, waker: &Waker, cmd: IoCommand) {
-    if tx.send(cmd).is_ok() {
-        let _ = waker.wake();
-    }
-}
-
-/// Every I/O thread of a context, known to each of them once all have started: listeners
-/// hand accepted connections round-robin to all threads, as libzmq's `choose_io_thread`.
-pub(crate) type Siblings = Arc<OnceLock<Vec<Mailbox>>>;
-
-impl IoThread {
-    pub(crate) fn spawn(
-        index: usize,
-        ids: Arc<AtomicU64>,
-        siblings: Siblings,
-    ) -> io::Result<IoThread> {
-        let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        let (tx, rx) = queue();
-        let mut reactor = Reactor {
-            poll,
-            rx,
-            objects: Slab::default(),
-            ids: HashMap::new(),
-            sv: Services {
-                tx: tx.clone(),
-                waker: waker.clone(),
-                timers: BinaryHeap::new(),
-                ids,
-                again: Vec::with_capacity(AGAIN_CAPACITY),
-                now: Instant::now(),
-                epoch: Instant::now(),
-            },
-            stopping: false,
-            index,
-            siblings,
-            next_sibling: index,
-            again: Vec::with_capacity(AGAIN_CAPACITY),
-        };
-        let join = std::thread::Builder::new()
-            .name(format!("isomq-io-{index}"))
-            .spawn(move || reactor.run())?;
-        Ok(IoThread {
-            mailbox: Mailbox { tx, waker },
-            join: Some(join),
-        })
-    }
-
-    /// Posts a command and wakes the loop. A stopped thread drops the command.
-    pub(crate) fn send(&self, cmd: IoCommand) {
-        self.mailbox.send(cmd);
-    }
-
-    pub(crate) fn mailbox(&self) -> Mailbox {
-        self.mailbox.clone()
-    }
-
-    /// Asks the thread to finish its lingering work and waits for it to exit.
-    pub(crate) fn stop_and_join(&mut self) {
-        self.send(IoCommand::Stop);
-        if let Some(join) = self.join.take() {
-            let _ = join.join();
-        }
-    }
-}
-
-/// The session side of pipe notifications: events become commands to this thread, at
-/// most one at a time per pipe end. A busy session can raise an event per round of its
-/// pump (it empties the pipe, the socket refills it), and each would otherwise cost a
-/// command, an eventfd write, and a redundant drive; the queue would also grow with them.
-#[derive(Debug)]
-struct IoNotify {
-    tx: QueueTx<IoCommand>,
-    waker: Arc<Waker>,
-    slot: usize,
-    /// A command for this pipe end is queued and its drive has not started yet.
-    pending: Arc<AtomicBool>,
-}
-
-impl Notify for IoNotify {
-    fn notify(&self, pipe: PipeId, _event: PipeEvent) {
-        // No lost event: a notify that finds `pending` set comes before, in the flag's
-        // modification order, the swap in `Reactor::commands` that clears it for a queued
-        // command (a swap reads the latest value, so that clear cannot be earlier, and a
-        // clear that was earlier would have made this swap read false). AcqRel on both
-        // sides: that clear then reads this swap's release sequence, so what the pipe's
-        // peer did before notifying (the flush, the termination) happens before the drive
-        // that follows the clear.
-        if !self.pending.swap(true, Ordering::AcqRel) {
-            let cmd = IoCommand::Pipe {
-                slot: self.slot,
-                pipe,
-                pending: self.pending.clone(),
-            };
-            post(&self.tx, &self.waker, cmd);
-        }
-    }
-}
-
-/// What objects on this thread may use while being driven.
-#[derive(Debug)]
-pub(crate) struct Services {
-    tx: QueueTx<IoCommand>,
-    waker: Arc<Waker>,
-    /// (when, slot, object id): the object looks at its own deadlines when it fires.
-    timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
-    ids: Arc<AtomicU64>,
-    /// Slots that stopped early to let others run and must be driven again.
-    again: Vec<usize>,
-    /// The time at the top of this loop iteration.
-    pub(crate) now: Instant,
-    /// The origin of [`Services::clock`].
-    epoch: Instant,
-}
-
-impl Services {
-    pub(crate) fn notify(&self, slot: usize) -> Arc<dyn Notify> {
-        Arc::new(IoNotify {
-            tx: self.tx.clone(),
-            waker: self.waker.clone(),
-            slot,
-            pending: Arc::new(AtomicBool::new(false)),
-        })
-    }
-
-    /// A context-wide unique id, for pipes and objects alike.
-    pub(crate) fn next_id(&self) -> u64 {
-        // Relaxed: ids only need to be unique, not ordered with anything else.
-        self.ids.fetch_add(1, Ordering::Relaxed)
-    }
-
-    /// Wakes the object `id` in `slot` at `at` on [`Services::clock`]'s scale.
-    pub(crate) fn add_timer(&mut self, at: Duration, slot: usize, id: u64) {
-        self.timers.push(Reverse((self.epoch + at, slot, id)));
-    }
-
-    /// The time at the top of this loop iteration, as a duration since the thread started:
-    /// the clock the core's sans-IO state machines take.
-    pub(crate) fn clock(&self) -> Duration {
-        self.now.saturating_duration_since(self.epoch)
-    }
-
-    pub(crate) fn drive_again(&mut self, slot: usize) {
-        self.again.push(slot);
-    }
-}
-
-pub(crate) enum Object {
-    Listener(Box<ListenerObj>),
-    Session(Box<Session>),
-}
-
-/// A minimal slab: stable indices for mio tokens, reused after removal.
-#[derive(Default)]
-struct Slab {
-    entries: Vec<Option<Object>>,
-    free: Vec<usize>,
-    len: usize,
-}
-
-impl Slab {
-    fn vacant_key(&self) -> usize {
-        self.free.last().copied().unwrap_or(self.entries.len())
-    }
-
-    fn insert(&mut self, obj: Object) -> usize {
-        self.len += 1;
-        if let Some(k) = self.free.pop() {
-            self.entries[k] = Some(obj);
-            k
-        } else {
-            self.entries.push(Some(obj));
-            self.entries.len() - 1
-        }
-    }
-
-    fn get_mut(&mut self, k: usize) -> Option<&mut Object> {
-        self.entries.get_mut(k).and_then(Option::as_mut)
-    }
-
-    fn remove(&mut self, k: usize) -> Option<Object> {
-        let obj = self.entries.get_mut(k).and_then(Option::take);
-        if obj.is_some() {
-            self.len -= 1;
-            self.free.push(k);
-        }
-        obj
-    }
-
-    fn keys(&self) -> Vec<usize> {
-        (0..self.entries.len())
-            .filter(|&k| self.entries[k].is_some())
-            .collect()
-    }
-}
-
-struct Reactor {
+pub(super) struct Reactor {
     poll: Poll,
     rx: QueueRx<IoCommand>,
     objects: Slab,
@@ -262,7 +39,31 @@ struct Reactor {
 }
 
 impl Reactor {
-    fn run(&mut self) {
+    /// A reactor for the I/O thread `index` of a context, and the mailbox that reaches it.
+    pub(super) fn new(
+        index: usize,
+        ids: Arc<AtomicU64>,
+        siblings: Siblings,
+    ) -> io::Result<(Reactor, Mailbox)> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = queue();
+        let reactor = Reactor {
+            poll,
+            rx,
+            objects: Slab::default(),
+            ids: HashMap::new(),
+            sv: Services::new(tx.clone(), waker.clone(), ids),
+            stopping: false,
+            index,
+            siblings,
+            next_sibling: index,
+            again: Vec::with_capacity(AGAIN_CAPACITY),
+        };
+        Ok((reactor, Mailbox::new(tx, waker)))
+    }
+
+    pub(super) fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         loop {
             self.sv.now = Instant::now();

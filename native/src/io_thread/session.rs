@@ -11,10 +11,10 @@ use isomq_core::zmtp::{Config, Event};
 use isomq_core::{Msg, Options, Pipe, SocketType};
 use mio::{Registry, Token};
 
+use super::listener::Parent;
+use super::services::Services;
 use crate::command::{Owner, SocketCommand, SocketLink};
 use crate::engine::{Engine, Failure, Kind};
-use crate::io_thread::Services;
-use crate::listener::Parent;
 use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
 use crate::transport::random_u64;
