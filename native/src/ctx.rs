@@ -7,8 +7,8 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use isomq_core::{Error, Result, SocketType};
 
-use crate::command::{IoCommand, SocketCommand};
-use crate::io_thread::{IoThread, Siblings};
+use crate::command::SocketCommand;
+use crate::io_thread::{IoCommand, IoThread, Siblings};
 use crate::mailbox::MailboxTx;
 use crate::socket::Socket;
 use crate::sync::lock;

@@ -32,6 +32,7 @@ mod command;
 mod ctx;
 mod engine;
 mod io_thread;
+mod link;
 mod mailbox;
 mod monitor;
 mod options;

@@ -1,6 +1,8 @@
 //! A socket's mailbox: the commands other threads send it, and a signal that wakes whoever
-//! is waiting on the socket without holding it: a [`poll`](crate::poll) over many sockets or
-//! an async task. A blocking call waits on the queue itself.
+//! is waiting on the socket without holding it: a thread in `poll` over many sockets, an
+//! async task, or an external event loop on the readiness fd (docs/architecture.md §5.3). A
+//! blocking call waits on the queue itself. The mailbox knows nothing of sockets or of
+//! `poll`: they are built on it.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -14,7 +16,7 @@ pub(crate) use crate::queue::WaitError;
 use crate::queue::{queue, QueueRx, QueueTx};
 use crate::sync::lock;
 
-/// Wakes a thread blocked in [`poll`](crate::poll).
+/// Wakes a thread blocked in `poll` (`zmq_poll`) over many sockets.
 #[derive(Debug, Default)]
 pub(crate) struct Waiter {
     raised: Mutex<bool>,

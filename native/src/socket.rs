@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 
 use isomq_core::inproc::Side;
 use isomq_core::{
-    new_pattern, Endpoint, Error, Msg, Notify, OptionName, Options, Pattern, Pipe, PipeId, Result,
-    SocketOption, SocketType,
+    new_pattern, Endpoint, Error, Msg, Notify, OptionName, Options, Pattern, Pipe, PipeEvent,
+    PipeId, Result, SocketOption, SocketType,
 };
 
-use crate::command::{IoCommand, Owner, SocketCommand, SocketLink, SocketNotify};
+use crate::command::SocketCommand;
 use crate::ctx::CtxInner;
-use crate::mailbox::{mailbox, Mailbox, Signal, WaitError};
+use crate::io_thread::IoCommand;
+use crate::link::{Owner, SocketLink};
+use crate::mailbox::{mailbox, Mailbox, MailboxTx, Signal, WaitError};
 use crate::monitor::{Monitor, MonitorEvent, MonitorHub};
 use crate::options::Flags;
 use crate::poll::PollEvents;
@@ -76,6 +78,18 @@ pub struct Socket {
     /// Sends and receives since the mailbox was last read, and when that was.
     calls_since_commands: u32,
     last_commands: Instant,
+}
+
+/// The socket's end of pipe notifications: events become mailbox commands.
+#[derive(Debug)]
+pub(crate) struct SocketNotify {
+    pub(crate) tx: MailboxTx,
+}
+
+impl Notify for SocketNotify {
+    fn notify(&self, pipe: PipeId, event: PipeEvent) {
+        self.tx.send(SocketCommand::Pipe(pipe, event));
+    }
 }
 
 /// See [`Socket::process_commands_throttled`].

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use isomq_core::{Notify, PipeEvent, PipeId};
 use mio::Waker;
 
-use crate::command::IoCommand;
+use super::command::IoCommand;
 use crate::queue::QueueTx;
 
 /// An I/O thread's mailbox: commands, and the waker that interrupts its poll.

@@ -6,6 +6,7 @@
 //! and `listener` (the objects), `services` (what a session may use while driven) and
 //! `mailbox` (the thread's command queue, waker and pipe notifier).
 
+mod command;
 mod listener;
 mod mailbox;
 mod reactor;
@@ -18,9 +19,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::command::IoCommand;
-
-pub(crate) use listener::Parent;
+pub(crate) use command::IoCommand;
 pub(crate) use mailbox::{Mailbox, Siblings};
 use reactor::Reactor;
 

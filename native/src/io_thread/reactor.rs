@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token, Waker};
 
+use super::command::IoCommand;
 use super::listener::{ListenerObj, Parent};
 use super::mailbox::{Mailbox, Siblings};
 use super::services::{Services, AGAIN_CAPACITY};
 use super::session::{Outcome, Session};
 use super::slab::{Object, Slab};
-use crate::command::IoCommand;
 use crate::queue::{queue, QueueRx};
 use crate::stream::Stream;
 

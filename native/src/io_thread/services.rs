@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use isomq_core::Notify;
 use mio::Waker;
 
+use super::command::IoCommand;
 use super::mailbox::IoNotify;
-use crate::command::IoCommand;
 use crate::queue::QueueTx;
 
 /// Sessions that may have to be driven again in one iteration before the lists grow (they

@@ -13,8 +13,9 @@ use mio::{Registry, Token};
 
 use super::listener::Parent;
 use super::services::Services;
-use crate::command::{Owner, SocketCommand, SocketLink};
+use crate::command::SocketCommand;
 use crate::engine::{Engine, Failure, Kind};
+use crate::link::{Owner, SocketLink};
 use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
 use crate::transport::random_u64;
