@@ -29,6 +29,7 @@
 //! protocol rules the code follows.
 
 mod command;
+mod context;
 mod ctx;
 mod engine;
 mod io_thread;
@@ -45,7 +46,7 @@ mod sync;
 mod transport;
 mod ws;
 
-pub use ctx::{Context, ContextBuilder};
+pub use context::{Context, ContextBuilder};
 pub use isomq_core::{
     Endpoint, Error, Msg, OptionName, OptionValue, Options, Result, SocketOption, SocketType,
 };
