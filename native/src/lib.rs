@@ -40,6 +40,7 @@ mod options;
 mod poll;
 mod proxy;
 mod queue;
+mod readiness;
 mod socket;
 mod stream;
 mod sync;
@@ -52,6 +53,7 @@ pub use isomq_core::{
 };
 pub use monitor::{Monitor, MonitorEvent};
 pub use options::Flags;
-pub use poll::{poll, PollEvents, PollItem};
+pub use poll::{poll, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
+pub use readiness::PollEvents;
 pub use socket::Socket;

@@ -5,7 +5,8 @@
 use isomq_core::{Error, Msg, Result};
 
 use crate::options::Flags;
-use crate::poll::{poll, PollEvents, PollItem};
+use crate::poll::{poll, PollItem};
+use crate::readiness::PollEvents;
 use crate::socket::Socket;
 
 /// Counters a steerable proxy reports on `STATISTICS` (libzmq's eight values, in its order).

@@ -22,7 +22,7 @@ use crate::link::{Owner, SocketLink};
 use crate::mailbox::{mailbox, Mailbox, MailboxTx, Signal, WaitError};
 use crate::monitor::{Monitor, MonitorEvent, MonitorHub};
 use crate::options::Flags;
-use crate::poll::PollEvents;
+use crate::readiness::PollEvents;
 use crate::sync::lock;
 use crate::transport;
 use crate::ws::Route;
