@@ -69,7 +69,7 @@ impl IoNotify {
 impl Notify for IoNotify {
     fn notify(&self, pipe: PipeId, _event: PipeEvent) {
         // No lost event: a notify that finds `pending` set comes before, in the flag's
-        // modification order, the swap in `Reactor::commands` that clears it for a queued
+        // modification order, the swap in `Reactor::pipe_event` that clears it for a queued
         // command (a swap reads the latest value, so that clear cannot be earlier, and a
         // clear that was earlier would have made this swap read false). AcqRel on both
         // sides: that clear then reads this swap's release sequence, so what the pipe's

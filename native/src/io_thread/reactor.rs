@@ -4,10 +4,11 @@
 use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use isomq_core::{Pipe, PipeId};
 use mio::{Events, Poll, Token, Waker};
 
 use super::command::IoCommand;
@@ -16,8 +17,10 @@ use super::mailbox::{Mailbox, Siblings};
 use super::services::{Services, AGAIN_CAPACITY};
 use super::session::{Outcome, Session};
 use super::slab::{Object, Slab};
+use crate::link::Owner;
 use crate::queue::{queue, QueueRx};
-use crate::stream::Stream;
+use crate::stream::{Listener, PeerAddr, Stream};
+use crate::ws::Routes;
 
 const WAKER: Token = Token(usize::MAX);
 
@@ -203,83 +206,97 @@ impl Reactor {
 
     fn commands(&mut self) {
         while let Some(cmd) = self.rx.try_recv() {
-            match cmd {
-                // A thread on its way out takes no new connections (its socket is gone).
-                IoCommand::Adopt { .. } if self.stopping => {}
-                IoCommand::Adopt { id, stream, parent } => self.adopt(id, stream, parent),
-                IoCommand::Pipe {
-                    slot,
-                    pipe,
-                    pending,
-                } => {
-                    // Before the drive, so that an event raised during it posts again.
-                    // AcqRel: see `IoNotify::notify`.
-                    pending.swap(false, Ordering::AcqRel);
-                    if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
-                        if s.owns_pipe(pipe) {
-                            // Every pipe event means the same to a session: there may
-                            // be progress to make (read, write, or finish).
-                            self.drive(slot);
-                        }
-                    }
+            self.command(cmd);
+        }
+    }
+
+    fn command(&mut self, cmd: IoCommand) {
+        match cmd {
+            // A thread on its way out takes no new connections (its socket is gone).
+            IoCommand::Adopt { .. } if self.stopping => {}
+            IoCommand::Adopt { id, stream, parent } => self.adopt(id, stream, parent),
+            IoCommand::Pipe {
+                slot,
+                pipe,
+                pending,
+            } => self.pipe_event(slot, pipe, &pending),
+            IoCommand::Listen {
+                id,
+                listener,
+                owner,
+                ws,
+            } => self.listen(id, listener, owner, ws),
+            IoCommand::Connect {
+                id,
+                addr,
+                pipe,
+                owner,
+            } => self.connect(id, addr, pipe, owner),
+            IoCommand::Orphan { id } => {
+                if let Some(&slot) = self.ids.get(&id) {
+                    self.orphan(slot);
                 }
-                IoCommand::Listen {
-                    id,
-                    listener,
-                    owner,
-                    ws,
-                } => {
-                    let slot = self.objects.vacant_key();
-                    if let Some(l) =
-                        ListenerObj::new(id, slot, listener, owner, ws, self.poll.registry())
-                    {
-                        self.objects.insert(Object::Listener(Box::new(l)));
-                        self.ids.insert(id, slot);
-                    }
+            }
+            IoCommand::Close { id, done } => {
+                if let Some(&slot) = self.ids.get(&id) {
+                    self.remove(slot);
+                } else {
+                    self.close_path(id);
                 }
-                IoCommand::Connect {
-                    id,
-                    addr,
-                    pipe,
-                    owner,
-                } => {
-                    let slot = self.objects.vacant_key();
-                    let s = Session::connecting(id, slot, addr, pipe, owner, &self.sv);
-                    self.objects.insert(Object::Session(Box::new(s)));
-                    self.ids.insert(id, slot);
-                    if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
-                        s.start_connect(&mut self.sv, self.poll.registry());
-                    }
-                    self.drive(slot);
-                }
-                IoCommand::Orphan { id } => {
-                    if let Some(&slot) = self.ids.get(&id) {
-                        self.orphan(slot);
-                    }
-                }
-                IoCommand::Close { id, done } => {
-                    if let Some(&slot) = self.ids.get(&id) {
-                        self.remove(slot);
-                    } else {
-                        self.close_path(id);
-                    }
-                    drop(done);
-                }
-                IoCommand::Stop => {
-                    self.stopping = true;
-                    // Listeners go at once; sessions that never got a pipe have nothing to
-                    // deliver. The others finish when their socket's pipe ends (linger).
-                    for slot in self.objects.keys() {
-                        let idle = match self.objects.get_mut(slot) {
-                            Some(Object::Listener(_)) => true,
-                            Some(Object::Session(s)) => !s.has_pipe(),
-                            None => false,
-                        };
-                        if idle {
-                            self.remove(slot);
-                        }
-                    }
-                }
+                drop(done);
+            }
+            IoCommand::Stop => self.stop(),
+        }
+    }
+
+    /// Events of the pipe end `pipe` of the session in `slot` (see `IoCommand::Pipe`).
+    fn pipe_event(&mut self, slot: usize, pipe: PipeId, pending: &AtomicBool) {
+        // Before the drive, so that an event raised during it posts again.
+        // AcqRel: see `IoNotify::notify`.
+        pending.swap(false, Ordering::AcqRel);
+        if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
+            if s.owns_pipe(pipe) {
+                // Every pipe event means the same to a session: there may
+                // be progress to make (read, write, or finish).
+                self.drive(slot);
+            }
+        }
+    }
+
+    /// Starts accepting on a bound listener.
+    fn listen(&mut self, id: u64, listener: Listener, owner: Owner, ws: Option<Arc<Routes>>) {
+        let slot = self.objects.vacant_key();
+        if let Some(l) = ListenerObj::new(id, slot, listener, owner, ws, self.poll.registry()) {
+            self.objects.insert(Object::Listener(Box::new(l)));
+            self.ids.insert(id, slot);
+        }
+    }
+
+    /// Starts a connecting session that owns `pipe`.
+    fn connect(&mut self, id: u64, addr: PeerAddr, pipe: Pipe, owner: Owner) {
+        let slot = self.objects.vacant_key();
+        let s = Session::connecting(id, slot, addr, pipe, owner, &self.sv);
+        self.objects.insert(Object::Session(Box::new(s)));
+        self.ids.insert(id, slot);
+        if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
+            s.start_connect(&mut self.sv, self.poll.registry());
+        }
+        self.drive(slot);
+    }
+
+    /// Closes what has nothing left to do and lets the loop end once the rest is done.
+    fn stop(&mut self) {
+        self.stopping = true;
+        // Listeners go at once; sessions that never got a pipe have nothing to
+        // deliver. The others finish when their socket's pipe ends (linger).
+        for slot in self.objects.keys() {
+            let idle = match self.objects.get_mut(slot) {
+                Some(Object::Listener(_)) => true,
+                Some(Object::Session(s)) => !s.has_pipe(),
+                None => false,
+            };
+            if idle {
+                self.remove(slot);
             }
         }
     }
