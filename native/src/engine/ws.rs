@@ -23,7 +23,7 @@ use tungstenite::http::{HeaderValue, StatusCode};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::{Frame, FrameSocket};
 
-use super::Failure;
+use super::failure::Failure;
 use crate::stream::Stream;
 use crate::sync::lock;
 use crate::transport::random_u64;

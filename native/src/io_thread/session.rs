@@ -145,8 +145,7 @@ impl Session {
 
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
         if let Some(e) = &mut self.engine {
-            e.readable |= readable;
-            e.writable |= writable;
+            e.set_ready(readable, writable);
         }
     }
 
@@ -338,8 +337,8 @@ impl Session {
         let Some(engine) = &mut self.engine else {
             return Ok(());
         };
-        if engine.connecting {
-            if !engine.writable {
+        if engine.is_connecting() {
+            if !engine.is_writable() {
                 return Ok(());
             }
             if !engine.finish_connect()? {
@@ -511,7 +510,7 @@ impl Session {
             // is reported (as libzmq).
             if engine.is_ready() {
                 self.emit(|endpoint| MonitorEvent::Disconnected { endpoint, reason });
-            } else if !engine.connecting {
+            } else if !engine.is_connecting() {
                 self.emit(|endpoint| MonitorEvent::HandshakeFailed { endpoint, reason });
             }
         }
