@@ -13,6 +13,8 @@ mod reactor;
 mod services;
 mod session;
 mod slab;
+#[cfg(test)]
+mod tests;
 
 use std::io;
 use std::sync::atomic::AtomicU64;

@@ -68,49 +68,53 @@ impl Reactor {
 
     pub(super) fn run(&mut self) {
         let mut events = Events::with_capacity(256);
-        loop {
-            self.sv.now = Instant::now();
-            let timeout = if self.sv.again.is_empty() {
-                self.sv
-                    .timers
-                    .peek()
-                    .map(|Reverse((at, ..))| at.saturating_duration_since(self.sv.now))
-            } else {
-                Some(Duration::ZERO)
-            };
-            if let Err(e) = self.poll.poll(&mut events, timeout) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    // A broken poller cannot be recovered; end the thread, dropping its
-                    // objects (their pipes terminate, so sockets see the peers go).
-                    return;
-                }
-            }
-            self.sv.now = Instant::now();
-            for ev in events.iter() {
-                if ev.token() == WAKER {
-                    continue;
-                }
-                let slot = ev.token().0;
-                self.ready(
-                    slot,
-                    ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                    ev.is_writable() || ev.is_write_closed() || ev.is_error(),
-                );
-            }
-            self.commands();
-            self.fire_timers();
-            // Swapped with a spare rather than taken, so that neither list gives up its
-            // capacity: busy sessions land here every few iterations.
-            let mut again = std::mem::replace(&mut self.sv.again, std::mem::take(&mut self.again));
-            for &slot in &again {
-                self.drive(slot);
-            }
-            again.clear();
-            self.again = again;
-            if self.stopping && self.objects.len == 0 {
-                return;
+        while self.turn(&mut events, None) {}
+    }
+
+    /// One round of the loop: waits for readiness, a command or the next timer (and no
+    /// longer than `cap`, if given: the tests bound their waits), then handles what came.
+    /// Returns false when the thread is to end.
+    pub(super) fn turn(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
+        self.sv.now = Instant::now();
+        let timeout = if self.sv.again.is_empty() {
+            self.sv
+                .timers
+                .peek()
+                .map(|Reverse((at, ..))| at.saturating_duration_since(self.sv.now))
+        } else {
+            Some(Duration::ZERO)
+        };
+        let timeout = cap.map_or(timeout, |cap| Some(timeout.map_or(cap, |t| t.min(cap))));
+        if let Err(e) = self.poll.poll(events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                // A broken poller cannot be recovered; end the thread, dropping its
+                // objects (their pipes terminate, so sockets see the peers go).
+                return false;
             }
         }
+        self.sv.now = Instant::now();
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let slot = ev.token().0;
+            self.ready(
+                slot,
+                ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+            );
+        }
+        self.commands();
+        self.fire_timers();
+        // Swapped with a spare rather than taken, so that neither list gives up its
+        // capacity: busy sessions land here every few iterations.
+        let mut again = std::mem::replace(&mut self.sv.again, std::mem::take(&mut self.again));
+        for &slot in &again {
+            self.drive(slot);
+        }
+        again.clear();
+        self.again = again;
+        !(self.stopping && self.objects.len == 0)
     }
 
     fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
@@ -331,5 +335,19 @@ impl Reactor {
                 self.remove(slot);
             }
         }
+    }
+}
+
+/// What the tests look at.
+#[cfg(test)]
+impl Reactor {
+    /// Whether an object with this id (a listener or a session) lives on this thread.
+    pub(super) fn holds(&self, id: u64) -> bool {
+        self.ids.contains_key(&id)
+    }
+
+    /// How many objects live on this thread.
+    pub(super) fn object_count(&self) -> usize {
+        self.objects.len
     }
 }
