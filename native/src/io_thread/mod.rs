@@ -3,8 +3,9 @@
 //!
 //! Its files, each importing only files listed after it (docs/architecture.md §2.2):
 //! `reactor` (the loop and its command handling), `slab` (the objects by slot), `session`
-//! and `listener` (the objects), `services` (what a session may use while driven) and
-//! `mailbox` (the thread's command queue, waker and pipe notifier).
+//! (one peer connection's life), `services` (what a session may use while driven),
+//! `mailbox` (the thread's command queue, waker and pipe notifier), `command` (what the
+//! thread is asked to do) and `listener`.
 
 mod command;
 mod listener;
