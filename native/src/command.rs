@@ -1,17 +1,9 @@
-//! Commands: the only way objects on different threads talk (actor model, as libzmq's
-//! `command_t`). Sockets receive [`SocketCommand`]s in their mailbox; I/O threads receive
-//! [`IoCommand`]s.
+//! Commands to sockets: with pipes, the only way objects on different threads talk (actor
+//! model, as libzmq's `command_t`; docs/architecture.md §5.2). A socket receives
+//! [`SocketCommand`]s in its mailbox; what an I/O thread receives is in its own layer
+//! (`io_thread/command.rs`).
 
-use std::sync::atomic::{AtomicBool, AtomicI64};
-use std::sync::Arc;
-
-use isomq_core::{Notify, Options, Pipe, PipeEvent, PipeId, SocketType};
-
-use crate::listener::Parent;
-use crate::mailbox::MailboxTx;
-use crate::monitor::MonitorHub;
-use crate::stream::{Listener, PeerAddr, Stream};
-use crate::ws::Routes;
+use isomq_core::{Pipe, PipeEvent, PipeId};
 
 /// Sent to a socket's mailbox.
 #[derive(Debug)]
@@ -24,92 +16,4 @@ pub(crate) enum SocketCommand {
     Hiccup(PipeId),
     /// The context is terminating: blocked and later calls fail with ETERM.
     Term,
-}
-
-/// What a session needs to reach its socket.
-#[derive(Debug, Clone)]
-pub(crate) struct SocketLink {
-    pub(crate) tx: MailboxTx,
-    pub(crate) socket_type: SocketType,
-    /// LINGER in ms (-1 = forever), read when the socket closes its pipes.
-    pub(crate) linger_ms: Arc<AtomicI64>,
-    /// Where lifecycle events go.
-    pub(crate) monitor: Arc<MonitorHub>,
-}
-
-impl SocketLink {
-    /// Posts a command; a closed socket drops it (and any pipe in it, which terminates).
-    pub(crate) fn send(&self, cmd: SocketCommand) {
-        self.tx.send(cmd);
-    }
-}
-
-/// Whom a listener or connecting session works for: the socket, the options it had when
-/// it bound or connected (libzmq copies them too), and the endpoint for monitor events.
-#[derive(Debug, Clone)]
-pub(crate) struct Owner {
-    pub(crate) link: SocketLink,
-    pub(crate) options: Options,
-    pub(crate) endpoint: String,
-}
-
-/// The socket's end of pipe notifications: events become mailbox commands.
-#[derive(Debug)]
-pub(crate) struct SocketNotify {
-    pub(crate) tx: MailboxTx,
-}
-
-impl Notify for SocketNotify {
-    fn notify(&self, pipe: PipeId, event: PipeEvent) {
-        self.tx.send(SocketCommand::Pipe(pipe, event));
-    }
-}
-
-/// Sent to an I/O thread's mailbox.
-#[derive(Debug)]
-pub(crate) enum IoCommand {
-    /// Start accepting on a bound listener.
-    Listen {
-        id: u64,
-        listener: Listener,
-        /// The endpoint here is the resolved one.
-        owner: Owner,
-        /// For a ws:// port: the paths bound on it.
-        ws: Option<Arc<Routes>>,
-    },
-    /// Start a connecting session that owns `pipe` across reconnects.
-    Connect {
-        id: u64,
-        addr: PeerAddr,
-        pipe: Pipe,
-        /// The endpoint here is the one given to connect.
-        owner: Owner,
-    },
-    /// Close a listener (and the connections it accepted) or a connecting session, or,
-    /// for the id of a ws:// path binding, the connections accepted on that path. `done`
-    /// is dropped once it is closed, so the caller can wait for a listener's address to be
-    /// free again.
-    Close {
-        id: u64,
-        done: Option<std::sync::mpsc::Sender<()>>,
-    },
-    /// The listener (or ws:// path) that accepted session `id` went away: the session
-    /// delivers what is queued for it within LINGER, then ends.
-    Orphan { id: u64 },
-    /// Take over a connection another thread's listener accepted.
-    Adopt {
-        id: u64,
-        stream: Stream,
-        parent: Parent,
-    },
-    /// Events of a pipe end owned by the session in `slot`: one command stands for every
-    /// event raised while `pending` was set (they all mean "there may be progress"). The
-    /// thread clears `pending` before driving the session.
-    Pipe {
-        slot: usize,
-        pipe: PipeId,
-        pending: Arc<AtomicBool>,
-    },
-    /// Finish lingering sessions, then exit the thread.
-    Stop,
 }

@@ -1,46 +1,21 @@
-//! The context: the container of all of isomq's state. There is no global state; two
-//! contexts in one process know nothing of each other.
+//! The context's shared state: the container of all of isomq's state (docs/architecture.md
+//! §6.1). There is no global state; two contexts in one process know nothing of each other.
+//! Sockets hold it; the `Context` handle applications hold points to it.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
-use isomq_core::{Error, Result, SocketType};
+use isomq_core::{Error, Result};
 
-use crate::command::{IoCommand, SocketCommand};
-use crate::io_thread::{IoThread, Siblings};
+use crate::command::SocketCommand;
+use crate::io_thread::{IoCommand, IoThread, Siblings};
 use crate::mailbox::MailboxTx;
-use crate::socket::Socket;
 use crate::sync::lock;
 use crate::ws;
 
-/// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
-///
-/// Cloning is cheap and gives another handle to the same context.
-///
-/// # Examples
-/// ```
-/// use isomq::{Context, SocketType};
-/// let ctx = Context::new();
-/// let mut push = ctx.socket(SocketType::Push)?;
-/// push.bind("inproc://jobs")?;
-/// let mut pull = ctx.socket(SocketType::Pull)?;
-/// pull.connect("inproc://jobs")?;
-/// push.send("hello")?;
-/// assert_eq!(pull.recv()?.as_slice(), b"hello");
-/// # Ok::<(), isomq::Error>(())
-/// ```
-///
-/// # Shutdown
-/// Sockets close when dropped; the I/O threads exit once the context and all its sockets
-/// are gone, after lingering sessions delivered what they could (LINGER).
-/// [`Context::terminate`] additionally makes blocked calls in other threads fail with
-/// [`Error::Term`] and waits until every socket is closed, as `zmq_ctx_term` does.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub(crate) inner: Arc<CtxInner>,
-}
-
+/// The state behind a `Context`: I/O threads, the inproc and ws:// registries, id
+/// allocation and the live sockets.
 #[derive(Debug)]
 pub(crate) struct CtxInner {
     io_thread_count: usize,
@@ -56,87 +31,44 @@ pub(crate) struct CtxInner {
     terminating: AtomicBool,
 }
 
-/// Configures a [`Context`] before it starts.
-#[derive(Debug, Clone)]
-pub struct ContextBuilder {
-    io_threads: usize,
-}
-
-impl ContextBuilder {
-    /// ZMQ_IO_THREADS: how many I/O threads serve tcp and ipc connections (default 1).
-    pub fn io_threads(mut self, n: usize) -> ContextBuilder {
-        self.io_threads = n.max(1);
-        self
-    }
-
-    /// The context. Its I/O threads start with its first socket.
-    pub fn build(self) -> Context {
-        Context {
-            inner: Arc::new(CtxInner {
-                io_thread_count: self.io_threads,
-                io_threads: OnceLock::new(),
-                ids: Arc::new(AtomicU64::new(1)),
-                next_thread: AtomicUsize::new(0),
-                inproc: Mutex::new(isomq_core::inproc::Registry::default()),
-                ws: Mutex::new(ws::Registry::default()),
-                sockets: Mutex::new(HashMap::new()),
-                sockets_closed: Condvar::new(),
-                terminating: AtomicBool::new(false),
-            }),
+impl CtxInner {
+    pub(crate) fn new(io_thread_count: usize) -> CtxInner {
+        CtxInner {
+            io_thread_count,
+            io_threads: OnceLock::new(),
+            ids: Arc::new(AtomicU64::new(1)),
+            next_thread: AtomicUsize::new(0),
+            inproc: Mutex::new(isomq_core::inproc::Registry::default()),
+            ws: Mutex::new(ws::Registry::default()),
+            sockets: Mutex::new(HashMap::new()),
+            sockets_closed: Condvar::new(),
+            terminating: AtomicBool::new(false),
         }
     }
-}
 
-impl Default for Context {
-    fn default() -> Context {
-        Context::new()
-    }
-}
-
-impl Context {
-    /// A context with libzmq's defaults (one I/O thread).
-    pub fn new() -> Context {
-        Context::builder().build()
-    }
-
-    /// A builder to configure the context.
-    pub fn builder() -> ContextBuilder {
-        ContextBuilder { io_threads: 1 }
-    }
-
-    /// A new socket of the given type.
-    ///
-    /// # Errors
-    /// [`Error::Term`] once the context is terminating; [`Error::NotSup`] for a socket type
-    /// isomq does not implement yet; [`Error::Resource`] if I/O threads cannot start.
-    pub fn socket(&self, socket_type: SocketType) -> Result<Socket> {
-        if self.inner.terminating.load(Ordering::Acquire) {
-            return Err(Error::Term);
-        }
-        self.inner.threads()?;
-        Socket::new(self.inner.clone(), socket_type)
+    /// Whether [`CtxInner::terminate`] was called: no new sockets then.
+    pub(crate) fn is_terminating(&self) -> bool {
+        self.terminating.load(Ordering::Acquire)
     }
 
     /// Makes blocked and future calls on this context's sockets fail with
     /// [`Error::Term`], then waits until all its sockets are closed (dropped).
-    pub fn terminate(self) {
-        let inner = &self.inner;
-        inner.terminating.store(true, Ordering::Release);
-        let mut sockets = lock(&inner.sockets);
+    pub(crate) fn terminate(&self) {
+        self.terminating.store(true, Ordering::Release);
+        let mut sockets = lock(&self.sockets);
         for tx in sockets.values() {
             tx.send(SocketCommand::Term);
         }
         while !sockets.is_empty() {
-            sockets = inner
+            sockets = self
                 .sockets_closed
                 .wait(sockets)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
     }
-}
 
-impl CtxInner {
-    fn threads(&self) -> Result<&[IoThread]> {
+    /// The I/O threads, started by the first call (the context's first socket).
+    pub(crate) fn threads(&self) -> Result<&[IoThread]> {
         let threads = self.io_threads.get_or_init(|| {
             let siblings = Siblings::default();
             let threads = (0..self.io_thread_count)

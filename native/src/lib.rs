@@ -29,29 +29,31 @@
 //! protocol rules the code follows.
 
 mod command;
+mod context;
 mod ctx;
 mod engine;
 mod io_thread;
-mod listener;
+mod link;
 mod mailbox;
 mod monitor;
 mod options;
 mod poll;
 mod proxy;
 mod queue;
-mod session;
+mod readiness;
 mod socket;
 mod stream;
 mod sync;
 mod transport;
 mod ws;
 
-pub use ctx::{Context, ContextBuilder};
+pub use context::{Context, ContextBuilder};
 pub use isomq_core::{
     Endpoint, Error, Msg, OptionName, OptionValue, Options, Result, SocketOption, SocketType,
 };
 pub use monitor::{Monitor, MonitorEvent};
 pub use options::Flags;
-pub use poll::{poll, PollEvents, PollItem};
+pub use poll::{poll, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
+pub use readiness::PollEvents;
 pub use socket::Socket;

@@ -1,6 +1,8 @@
 //! A socket's mailbox: the commands other threads send it, and a signal that wakes whoever
-//! is waiting on the socket without holding it: a [`poll`](crate::poll) over many sockets or
-//! an async task. A blocking call waits on the queue itself.
+//! is waiting on the socket without holding it: a thread in `poll` over many sockets, an
+//! async task, or an external event loop on the readiness fd (docs/architecture.md §5.3). A
+//! blocking call waits on the queue itself. The mailbox knows nothing of sockets or of
+//! `poll`: they are built on it.
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
@@ -14,7 +16,7 @@ pub(crate) use crate::queue::WaitError;
 use crate::queue::{queue, QueueRx, QueueTx};
 use crate::sync::lock;
 
-/// Wakes a thread blocked in [`poll`](crate::poll).
+/// Wakes a thread blocked in `poll` (`zmq_poll`) over many sockets.
 #[derive(Debug, Default)]
 pub(crate) struct Waiter {
     raised: Mutex<bool>,
@@ -201,5 +203,197 @@ impl Mailbox {
     /// keeps senders of its own (its notifier and link), which it does for its whole life.
     pub(crate) fn recv(&self, timeout: Option<Duration>) -> Result<SocketCommand, WaitError> {
         self.rx.recv(timeout)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The mailbox against real threads and a real socket pair: nothing sleeps to order
+    //! events; each wait is for a state or an event, with a deadline as its upper bound.
+
+    use std::io::ErrorKind;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+    use std::thread;
+
+    use isomq_core::Pipe;
+
+    use super::*;
+
+    /// Upper bound of every wait: a test that waits this long has failed.
+    const LIMIT: Duration = Duration::from_secs(10);
+
+    fn is_term(cmd: &SocketCommand) -> bool {
+        matches!(cmd, SocketCommand::Term)
+    }
+
+    /// Yields until `done` holds; panics, naming `what`, after [`LIMIT`].
+    fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        let deadline = Instant::now() + LIMIT;
+        while !done() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            thread::yield_now();
+        }
+    }
+
+    /// Reads what the readiness fd holds now, without blocking.
+    fn fd_bytes(reader: &UnixStream) -> usize {
+        let mut buf = [0u8; 64];
+        let mut total = 0;
+        loop {
+            match (&*reader).read(&mut buf) {
+                Ok(0) => return total,
+                Ok(n) => total += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return total,
+                Err(e) => panic!("readiness fd: {e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn commands_arrive_in_order_and_flag_the_mailbox() {
+        let (tx, mailbox) = mailbox();
+        assert!(!mailbox.signal().maybe_queued());
+        assert!(mailbox.try_recv().is_none());
+        tx.send(SocketCommand::Hiccup(1));
+        tx.clone().send(SocketCommand::Hiccup(2));
+        tx.send(SocketCommand::Term);
+        assert!(mailbox.signal().maybe_queued());
+        mailbox.signal().clear_queued();
+        assert!(!mailbox.signal().maybe_queued());
+        assert!(matches!(mailbox.try_recv(), Some(SocketCommand::Hiccup(1))));
+        assert!(matches!(
+            mailbox.recv(Some(Duration::ZERO)),
+            Ok(SocketCommand::Hiccup(2))
+        ));
+        assert!(mailbox.recv(None).is_ok_and(|c| is_term(&c)));
+        assert!(matches!(
+            mailbox.recv(Some(Duration::ZERO)),
+            Err(WaitError::Timeout)
+        ));
+    }
+
+    #[test]
+    fn a_send_wakes_a_receiver_blocked_on_the_mailbox() {
+        for timeout in [None, Some(LIMIT)] {
+            let (tx, mailbox) = mailbox();
+            let mailbox = Arc::new(mailbox);
+            let receiver = {
+                let mailbox = mailbox.clone();
+                thread::spawn(move || mailbox.recv(timeout).is_ok_and(|c| is_term(&c)))
+            };
+            wait_for("the receiver blocks", || mailbox.rx.is_waiting());
+            tx.send(SocketCommand::Term);
+            assert!(receiver.join().unwrap());
+        }
+    }
+
+    #[test]
+    fn a_send_raises_every_poller_and_stops_after_remove() {
+        let (tx, mailbox) = mailbox();
+        let waiter = Arc::new(Waiter::default());
+        mailbox.signal().add_poller(&waiter);
+        let poller = {
+            let waiter = waiter.clone();
+            thread::spawn(move || {
+                let deadline = Instant::now() + LIMIT;
+                waiter.wait(Some(deadline));
+                Instant::now() < deadline
+            })
+        };
+        tx.send(SocketCommand::Term);
+        assert!(poller.join().unwrap(), "the poller was not woken");
+        waiter.reset();
+        mailbox.signal().remove_poller(&waiter);
+        tx.send(SocketCommand::Term);
+        assert!(!*lock(&waiter.raised));
+    }
+
+    /// Counts its wake-ups.
+    #[derive(Debug, Default)]
+    struct CountingWake(AtomicUsize);
+
+    impl Wake for CountingWake {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn a_send_wakes_the_async_task_once_per_registration() {
+        let (tx, mailbox) = mailbox();
+        let count = Arc::new(CountingWake::default());
+        let waker = Waker::from(count.clone());
+        mailbox.signal().set_waker(&waker);
+        tx.send(SocketCommand::Term);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        // The waker was used up: the task registers again when it finds nothing to do.
+        tx.send(SocketCommand::Term);
+        assert_eq!(count.0.load(Ordering::SeqCst), 1);
+        mailbox.signal().set_waker(&waker);
+        mailbox.signal().set_waker(&waker);
+        tx.send(SocketCommand::Term);
+        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn the_receiver_sees_the_mailbox_closed_once_every_sender_is_gone() {
+        let (tx, mailbox) = mailbox();
+        let mailbox = Arc::new(mailbox);
+        let receiver = {
+            let mailbox = mailbox.clone();
+            thread::spawn(move || matches!(mailbox.recv(Some(LIMIT)), Err(WaitError::Closed)))
+        };
+        wait_for("the receiver blocks", || mailbox.rx.is_waiting());
+        let other = tx.clone();
+        drop(tx);
+        // One sender left: still waiting.
+        assert!(mailbox.rx.is_waiting());
+        drop(other);
+        assert!(receiver.join().unwrap());
+        assert!(matches!(mailbox.recv(None), Err(WaitError::Closed)));
+    }
+
+    #[test]
+    fn a_send_to_a_closed_mailbox_drops_the_command_and_terminates_its_pipe() {
+        let (tx, mailbox) = mailbox();
+        let signal = mailbox.signal().clone();
+        let waiter = Arc::new(Waiter::default());
+        signal.add_poller(&waiter);
+        drop(mailbox);
+        let (ours, mut theirs) = Pipe::pair(1, 0, 0);
+        assert!(!theirs.peer_terminated());
+        tx.send(SocketCommand::Attach(ours));
+        // Dropped with the command: its peer learns, and nobody is woken for nothing.
+        assert!(theirs.peer_terminated());
+        assert!(theirs.read().is_none());
+        assert!(theirs.is_terminated());
+        assert!(!signal.maybe_queued());
+        assert!(!*lock(&waiter.raised));
+    }
+
+    #[test]
+    fn the_readiness_fd_gets_one_byte_per_wake_up_until_cleared() {
+        let (tx, mailbox) = mailbox();
+        let (reader, writer) = UnixStream::pair().unwrap();
+        reader.set_nonblocking(true).unwrap();
+        writer.set_nonblocking(true).unwrap();
+        // Signalled from the start, so that a first wait looks at the socket.
+        mailbox.signal().set_fd_writer(writer);
+        assert_eq!(fd_bytes(&reader), 1);
+        // Still pending (not cleared): further commands add nothing.
+        tx.send(SocketCommand::Term);
+        assert_eq!(fd_bytes(&reader), 0);
+        mailbox.signal().clear_fd(&reader);
+        tx.send(SocketCommand::Term);
+        tx.send(SocketCommand::Term);
+        assert_eq!(fd_bytes(&reader), 1);
+        // Clearing empties the fd of whatever is still in it.
+        mailbox.signal().clear_fd(&reader);
+        tx.send(SocketCommand::Term);
+        mailbox.signal().clear_fd(&reader);
+        assert_eq!(fd_bytes(&reader), 0);
+        tx.send(SocketCommand::Term);
+        assert_eq!(fd_bytes(&reader), 1);
     }
 }

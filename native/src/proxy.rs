@@ -5,7 +5,8 @@
 use isomq_core::{Error, Msg, Result};
 
 use crate::options::Flags;
-use crate::poll::{poll, PollEvents, PollItem};
+use crate::poll::{poll, PollItem};
+use crate::readiness::PollEvents;
 use crate::socket::Socket;
 
 /// Counters a steerable proxy reports on `STATISTICS` (libzmq's eight values, in its order).
@@ -72,48 +73,12 @@ fn run(
     let mut stats = ProxyStats::default();
     let mut paused = false;
     loop {
-        // Read a side only while the other can take what is read (libzmq 4.3 does the
-        // same), and wait for writability of a side that cannot.
-        let front_out = frontend.has_out();
-        let back_out = backend.has_out();
-        let events = |can_forward: bool, can_send: bool| {
-            let mut e = PollEvents::NONE;
-            if can_forward && !paused {
-                e = e | PollEvents::IN;
-            }
-            if !can_send {
-                e = e | PollEvents::OUT;
-            }
-            e
-        };
-        let (front_ready, back_ready, control_ready) = {
-            let mut items = vec![
-                PollItem::new(frontend, events(back_out, front_out)),
-                PollItem::new(backend, events(front_out, back_out)),
-            ];
-            if let Some(c) = control.as_deref_mut() {
-                items.push(PollItem::new(c, PollEvents::IN));
-            }
-            poll(&mut items, None)?;
-            (
-                items[0].is_readable(),
-                items[1].is_readable(),
-                items.get(2).is_some_and(PollItem::is_readable),
-            )
-        };
+        let (front_ready, back_ready, control_ready) =
+            wait_ready(frontend, backend, control.as_deref_mut(), paused)?;
         if control_ready {
             if let Some(c) = control.as_deref_mut() {
-                match c.recv_multipart() {
-                    Ok(cmd) => match cmd.first().map(Msg::as_slice) {
-                        Some(b"PAUSE") => paused = true,
-                        Some(b"RESUME") => paused = false,
-                        Some(b"TERMINATE") => return Ok(stats),
-                        Some(b"STATISTICS") => reply_stats(c, &stats)?,
-                        // libzmq ignores unknown commands ("E: invalid command").
-                        _ => {}
-                    },
-                    Err(Error::Again) => {}
-                    Err(e) => return Err(e),
+                if steer(c, &stats, &mut paused)? == Steer::Terminate {
+                    return Ok(stats);
                 }
             }
         }
@@ -139,6 +104,67 @@ fn run(
             )?;
         }
     }
+}
+
+/// Polls the sides and the control socket; returns which are readable (frontend,
+/// backend, control).
+fn wait_ready(
+    frontend: &mut Socket,
+    backend: &mut Socket,
+    control: Option<&mut Socket>,
+    paused: bool,
+) -> Result<(bool, bool, bool)> {
+    // Read a side only while the other can take what is read (libzmq 4.3 does the
+    // same), and wait for writability of a side that cannot.
+    let front_out = frontend.has_out();
+    let back_out = backend.has_out();
+    let events = |can_forward: bool, can_send: bool| {
+        let mut e = PollEvents::NONE;
+        if can_forward && !paused {
+            e = e | PollEvents::IN;
+        }
+        if !can_send {
+            e = e | PollEvents::OUT;
+        }
+        e
+    };
+    let mut items = vec![
+        PollItem::new(frontend, events(back_out, front_out)),
+        PollItem::new(backend, events(front_out, back_out)),
+    ];
+    if let Some(c) = control {
+        items.push(PollItem::new(c, PollEvents::IN));
+    }
+    poll(&mut items, None)?;
+    Ok((
+        items[0].is_readable(),
+        items[1].is_readable(),
+        items.get(2).is_some_and(PollItem::is_readable),
+    ))
+}
+
+/// What a command on the control socket asks of the proxy's loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Steer {
+    Continue,
+    Terminate,
+}
+
+/// Reads and obeys one command of the control socket.
+fn steer(control: &mut Socket, stats: &ProxyStats, paused: &mut bool) -> Result<Steer> {
+    match control.recv_multipart() {
+        Ok(cmd) => match cmd.first().map(Msg::as_slice) {
+            Some(b"PAUSE") => *paused = true,
+            Some(b"RESUME") => *paused = false,
+            Some(b"TERMINATE") => return Ok(Steer::Terminate),
+            Some(b"STATISTICS") => reply_stats(control, stats)?,
+            // libzmq ignores unknown commands ("E: invalid command").
+            _ => {}
+        },
+        Err(Error::Again) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(Steer::Continue)
 }
 
 fn reply_stats(control: &mut Socket, s: &ProxyStats) -> Result<()> {

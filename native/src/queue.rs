@@ -178,6 +178,15 @@ impl<T> QueueRx<T> {
     }
 }
 
+/// What the tests of the mailboxes built on this queue look at.
+#[cfg(test)]
+impl<T> QueueRx<T> {
+    /// Whether the receiver is blocked in [`QueueRx::recv`] now.
+    pub(crate) fn is_waiting(&self) -> bool {
+        lock(&self.shared.state).waiting
+    }
+}
+
 impl<T> Drop for QueueRx<T> {
     fn drop(&mut self) {
         let mut state = lock(&self.shared.state);

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use isomq_core::{Error, Options, Result};
 
-use crate::command::SocketLink;
+use crate::link::SocketLink;
 use crate::stream::Stream;
 use crate::sync::lock;
 

@@ -3,6 +3,7 @@
 //! and the protocol codec: ZMTP for tcp:// and ipc://, ZWS 2.0 over WebSocket for ws://.
 //! Session logic (pipe, reconnect, linger, back-pressure) stays in the session.
 
+mod failure;
 mod ws;
 mod zmtp;
 
@@ -13,17 +14,9 @@ use mio::{Registry, Token};
 use crate::stream::Stream;
 use crate::ws::{Route, Routes};
 
+pub(crate) use failure::Failure;
 pub(crate) use ws::WsEngine;
 pub(crate) use zmtp::ZmtpEngine;
-
-/// Why an engine stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// EOF, reset, timeout: a connecting session tries again.
-    Transient,
-    /// The peer broke the protocol: libzmq does not reconnect (docs/wire.md §7.4).
-    Protocol,
-}
 
 /// How a new engine talks.
 #[derive(Debug)]
@@ -51,9 +44,9 @@ enum Protocol {
 pub(crate) struct Engine {
     protocol: Protocol,
     /// Non-blocking connect still in progress.
-    pub(crate) connecting: bool,
-    pub(crate) readable: bool,
-    pub(crate) writable: bool,
+    connecting: bool,
+    readable: bool,
+    writable: bool,
 }
 
 impl Engine {
@@ -79,6 +72,23 @@ impl Engine {
             readable: false,
             writable: false,
         })
+    }
+
+    /// Records readiness from a `mio` event; it lasts until a read or write uses it up
+    /// (WouldBlock), since the events are edge-triggered.
+    pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
+        self.readable |= readable;
+        self.writable |= writable;
+    }
+
+    /// The non-blocking connect has not completed yet.
+    pub(crate) fn is_connecting(&self) -> bool {
+        self.connecting
+    }
+
+    /// The stream may take bytes (for a connecting stream: the connect has an outcome).
+    pub(crate) fn is_writable(&self) -> bool {
+        self.writable
     }
 
     /// After writability on a connecting stream: `Ok(true)` once connected.

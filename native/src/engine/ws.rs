@@ -23,7 +23,7 @@ use tungstenite::http::{HeaderValue, StatusCode};
 use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 use tungstenite::protocol::frame::{Frame, FrameSocket};
 
-use super::Failure;
+use super::failure::Failure;
 use crate::stream::Stream;
 use crate::sync::lock;
 use crate::transport::random_u64;
@@ -379,62 +379,79 @@ impl WsEngine {
 
     fn handshake(&mut self, readable: &mut bool, writable: &mut bool) -> Result<bool, Failure> {
         match std::mem::replace(&mut self.state, State::Gone) {
-            State::Server(mut mid) => {
-                mid.get_mut().get_mut().blocked_read = false;
-                mid.get_mut().get_mut().blocked_write = false;
-                match mid.handshake() {
-                    Ok(ws) => {
-                        let (route, sub) = lock(&self.selected).take().ok_or(Failure::Protocol)?;
-                        let config = Config {
-                            socket_type: route.link.socket_type,
-                            identity: route.options.routing_id.clone(),
-                            max_msg_size: route.options.maxmsgsize,
-                        };
-                        self.route = Some(route);
-                        self.open(ws.into_inner(), config, sub, readable);
-                        Ok(true)
-                    }
-                    Err(HandshakeError::Interrupted(mut mid)) => {
-                        Self::blocked(mid.get_mut().get_mut(), readable, writable);
-                        self.state = State::Server(mid);
-                        Ok(false)
-                    }
-                    // Not an upgrade, unknown path, no ZWS subprotocol, head too long...
-                    Err(HandshakeError::Failure(_)) => Err(Failure::Protocol),
-                }
-            }
-            State::Client(mut mid) => {
-                mid.get_mut().get_mut().blocked_read = false;
-                mid.get_mut().get_mut().blocked_write = false;
-                match mid.handshake() {
-                    Ok((ws, response)) => {
-                        let sub = response
-                            .headers()
-                            .get("Sec-WebSocket-Protocol")
-                            .and_then(|v| v.to_str().ok())
-                            .and_then(Subprotocol::from_token)
-                            .ok_or(Failure::Protocol)?;
-                        let config = self.config.clone().ok_or(Failure::Protocol)?;
-                        self.open(ws.into_inner(), config, sub, readable);
-                        Ok(true)
-                    }
-                    Err(HandshakeError::Interrupted(mut mid)) => {
-                        Self::blocked(mid.get_mut().get_mut(), readable, writable);
-                        self.state = State::Client(mid);
-                        Ok(false)
-                    }
-                    // A refusal (say 404 while the path is not bound yet) or a reset: like
-                    // a refused tcp connection, try again later.
-                    Err(HandshakeError::Failure(
-                        tungstenite::Error::Http(_) | tungstenite::Error::Io(_),
-                    )) => Err(Failure::Transient),
-                    Err(HandshakeError::Failure(_)) => Err(Failure::Protocol),
-                }
-            }
+            State::Server(mid) => self.server_handshake(mid, readable, writable),
+            State::Client(mid) => self.client_handshake(mid, readable, writable),
             other => {
                 self.state = other;
                 Ok(false)
             }
+        }
+    }
+
+    /// Resumes the server's upgrade; on success the route its path picked is kept for the
+    /// session.
+    fn server_handshake(
+        &mut self,
+        mut mid: MidHandshake<ServerHandshake<HsStream, PathCallback>>,
+        readable: &mut bool,
+        writable: &mut bool,
+    ) -> Result<bool, Failure> {
+        mid.get_mut().get_mut().blocked_read = false;
+        mid.get_mut().get_mut().blocked_write = false;
+        match mid.handshake() {
+            Ok(ws) => {
+                let (route, sub) = lock(&self.selected).take().ok_or(Failure::Protocol)?;
+                let config = Config {
+                    socket_type: route.link.socket_type,
+                    identity: route.options.routing_id.clone(),
+                    max_msg_size: route.options.maxmsgsize,
+                };
+                self.route = Some(route);
+                self.open(ws.into_inner(), config, sub, readable);
+                Ok(true)
+            }
+            Err(HandshakeError::Interrupted(mut mid)) => {
+                Self::blocked(mid.get_mut().get_mut(), readable, writable);
+                self.state = State::Server(mid);
+                Ok(false)
+            }
+            // Not an upgrade, unknown path, no ZWS subprotocol, head too long...
+            Err(HandshakeError::Failure(_)) => Err(Failure::Protocol),
+        }
+    }
+
+    /// Resumes the client's upgrade; the server must have picked a ZWS subprotocol.
+    fn client_handshake(
+        &mut self,
+        mut mid: MidHandshake<ClientHandshake<HsStream>>,
+        readable: &mut bool,
+        writable: &mut bool,
+    ) -> Result<bool, Failure> {
+        mid.get_mut().get_mut().blocked_read = false;
+        mid.get_mut().get_mut().blocked_write = false;
+        match mid.handshake() {
+            Ok((ws, response)) => {
+                let sub = response
+                    .headers()
+                    .get("Sec-WebSocket-Protocol")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(Subprotocol::from_token)
+                    .ok_or(Failure::Protocol)?;
+                let config = self.config.clone().ok_or(Failure::Protocol)?;
+                self.open(ws.into_inner(), config, sub, readable);
+                Ok(true)
+            }
+            Err(HandshakeError::Interrupted(mut mid)) => {
+                Self::blocked(mid.get_mut().get_mut(), readable, writable);
+                self.state = State::Client(mid);
+                Ok(false)
+            }
+            // A refusal (say 404 while the path is not bound yet) or a reset: like
+            // a refused tcp connection, try again later.
+            Err(HandshakeError::Failure(
+                tungstenite::Error::Http(_) | tungstenite::Error::Io(_),
+            )) => Err(Failure::Transient),
+            Err(HandshakeError::Failure(_)) => Err(Failure::Protocol),
         }
     }
 

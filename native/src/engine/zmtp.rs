@@ -8,7 +8,7 @@ use isomq_core::zmtp::{Config, Connection};
 /// Room made for each read: enough for many small frames at once.
 const READ_CHUNK: usize = 64 * 1024;
 
-use super::Failure;
+use super::failure::Failure;
 use crate::stream::Stream;
 
 #[derive(Debug)]

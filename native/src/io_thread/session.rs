@@ -2,22 +2,27 @@
 //! to the socket and, while connected, an [`Engine`] (the stream plus the sans-IO protocol
 //! codec: ZMTP or ZWS). A connecting session outlives its engines and reconnects; an
 //! accepted one ends with its connection (libzmq's `session_base_t` + its engines).
+//!
+//! Here: making a session, driving it, and its data path (the pump between pipe and
+//! engine). Its life around its connections (connecting, timers, reconnecting, failures,
+//! lingering and finishing) is in `session/lifecycle.rs`.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use isomq_core::session::{Action, Expired, Lifecycle};
+use isomq_core::session::Lifecycle;
 use isomq_core::zmtp::{Config, Event};
 use isomq_core::{Msg, Options, Pipe, SocketType};
 use mio::{Registry, Token};
 
-use crate::command::{Owner, SocketCommand, SocketLink};
+use super::listener::Parent;
+use super::services::Services;
+use crate::command::SocketCommand;
 use crate::engine::{Engine, Failure, Kind};
-use crate::io_thread::Services;
-use crate::listener::Parent;
+use crate::link::{Owner, SocketLink};
 use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
-use crate::transport::random_u64;
+
+mod lifecycle;
 
 /// Stop pulling from the pipe when this much output is waiting (batching bound).
 const OUT_BATCH: usize = 256 * 1024;
@@ -144,8 +149,7 @@ impl Session {
 
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
         if let Some(e) = &mut self.engine {
-            e.readable |= readable;
-            e.writable |= writable;
+            e.set_ready(readable, writable);
         }
     }
 
@@ -172,99 +176,8 @@ impl Session {
         Ok(())
     }
 
-    /// Sets a thread timer for the lifecycle's next deadline unless one fires before it.
-    /// A timer that finds nothing due (the deadline moved) costs one look.
-    fn arm(&mut self, sv: &mut Services) {
-        let Some(at) = self.life.poll_timeout() else {
-            return;
-        };
-        if self.armed.is_some_and(|armed| armed <= at) {
-            return;
-        }
-        self.armed = Some(at);
-        sv.add_timer(at, self.slot, self.id);
-    }
-
-    /// Starts a connection attempt (the first one at once, later ones from the timer).
-    pub(crate) fn start_connect(&mut self, sv: &mut Services, registry: &Registry) {
-        let Some(addr) = &self.connect else { return };
-        let kind = match addr {
-            PeerAddr::Ws { uri, .. } => Kind::WsClient { uri: uri.clone() },
-            _ => Kind::Zmtp,
-        };
-        match addr.connect() {
-            Ok(stream) => {
-                if self.start_engine(stream, kind, true, sv, registry).is_err() {
-                    let _ = self.schedule_reconnect(sv);
-                } else {
-                    self.emit(|endpoint| MonitorEvent::ConnectDelayed { endpoint });
-                }
-            }
-            Err(_) => {
-                let _ = self.schedule_reconnect(sv);
-            }
-        }
-    }
-
-    /// The connection or the attempt is gone: schedules the next attempt by the core's
-    /// backoff. Returns false when there will be none.
-    fn schedule_reconnect(&mut self, sv: &mut Services) -> bool {
-        let Some(delay) = self.life.handle_lost(sv.clock(), random_u64()) else {
-            return false;
-        };
-        self.arm(sv);
-        self.emit(|endpoint| MonitorEvent::ConnectRetried {
-            endpoint,
-            interval: delay,
-        });
-        true
-    }
-
     fn emit(&self, event: impl FnOnce(String) -> MonitorEvent) {
         self.link.monitor.emit(|| event(self.endpoint.clone()));
-    }
-
-    /// A thread timer set by [`Session::arm`] fired: acts on what the lifecycle says is due.
-    pub(crate) fn on_timer(&mut self, sv: &mut Services, registry: &Registry) -> Outcome {
-        let now = sv.clock();
-        if self.armed.is_some_and(|armed| armed <= now) {
-            self.armed = None;
-        }
-        self.life.handle_timeout(now);
-        let mut outcome = Outcome::Keep;
-        while let Some(action) = self.life.poll_action() {
-            outcome = match action {
-                Action::Connect if self.engine.is_none() && !self.lingering_done() => {
-                    self.start_connect(sv, registry);
-                    self.drive(sv, registry)
-                }
-                Action::Connect => Outcome::Keep,
-                Action::Ping { ttl_deciseconds } => {
-                    if let Some(engine) = self.engine.as_mut().filter(|e| e.is_ready()) {
-                        engine.send_ping(ttl_deciseconds);
-                    }
-                    self.drive(sv, registry)
-                }
-                Action::Disconnect(expired) if self.engine.is_some() => {
-                    let why = match expired {
-                        Expired::Handshake => "handshake timed out",
-                        Expired::Heartbeat | Expired::PeerTtl => "heartbeat timed out",
-                    };
-                    self.engine_failed(Failure::Transient, why, sv, registry)
-                }
-                Action::Disconnect(_) => Outcome::Keep,
-                Action::Finish => Outcome::Close,
-            };
-            if outcome == Outcome::Close {
-                return outcome;
-            }
-        }
-        self.arm(sv);
-        outcome
-    }
-
-    fn lingering_done(&self) -> bool {
-        self.pipe_done && self.pending_out.is_none()
     }
 
     /// Makes all the progress possible now: connect completion, handshake, reading,
@@ -292,53 +205,12 @@ impl Session {
         self.check_done(sv)
     }
 
-    fn check_done(&mut self, sv: &mut Services) -> Outcome {
-        // The socket closed its end (or disconnected us): finish within LINGER. This must
-        // not wait for the pipe to be read, which only happens on a live connection.
-        let socket_gone = self.orphaned
-            || self.pipe_done
-            || self.pipe.as_ref().is_some_and(|p| p.peer_terminated());
-        if !socket_gone {
-            return Outcome::Keep;
-        }
-        // What the socket queued: up to its delimiter; for an orphan (whose socket may not
-        // look at its mailbox again), what is in the pipe now.
-        let queued = if self.orphaned {
-            self.pipe.as_mut().is_some_and(Pipe::check_read)
-        } else {
-            !self.pipe_done
-        };
-        // Only what the socket sent counts: bytes of a handshake in progress do not.
-        let unsent = queued
-            || self.pending_out.is_some()
-            || self
-                .engine
-                .as_ref()
-                .is_some_and(|e| e.is_ready() && e.transmit_len() > 0);
-        if !unsent {
-            return Outcome::Close;
-        }
-        if !self.lingering {
-            self.lingering = true;
-            // LINGER as it is when the socket closes (libzmq reads it then too).
-            let linger = u64::try_from(self.link.linger_ms.load(Ordering::Relaxed))
-                .ok()
-                .map(Duration::from_millis);
-            if linger == Some(Duration::ZERO) {
-                return Outcome::Close;
-            }
-            self.life.handle_linger(sv.clock(), linger);
-            self.arm(sv);
-        }
-        Outcome::Keep
-    }
-
     fn pump(&mut self, sv: &mut Services) -> Result<(), Failure> {
         let Some(engine) = &mut self.engine else {
             return Ok(());
         };
-        if engine.connecting {
-            if !engine.writable {
+        if engine.is_connecting() {
+            if !engine.is_writable() {
                 return Ok(());
             }
             if !engine.finish_connect()? {
@@ -490,55 +362,6 @@ impl Session {
         if engine.transmit_len() >= OUT_BATCH {
             // Saturated: from now on the output buffer stays this size.
             engine.size_transmit_for(OUT_BATCH);
-        }
-    }
-
-    fn engine_failed(
-        &mut self,
-        failure: Failure,
-        why: &str,
-        sv: &mut Services,
-        registry: &Registry,
-    ) -> Outcome {
-        if let Some(mut engine) = self.engine.take() {
-            engine.deregister(registry);
-            let reason = match failure {
-                Failure::Protocol => format!("protocol error: {why}"),
-                Failure::Transient => why.to_owned(),
-            };
-            // A refused or failed connect attempt is not a connection: only the retry
-            // is reported (as libzmq).
-            if engine.is_ready() {
-                self.emit(|endpoint| MonitorEvent::Disconnected { endpoint, reason });
-            } else if !engine.connecting {
-                self.emit(|endpoint| MonitorEvent::HandshakeFailed { endpoint, reason });
-            }
-        }
-        self.pending_in = None;
-        if failure == Failure::Protocol {
-            // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
-            self.life.stop_reconnecting();
-        }
-        if self.connect.is_none() || self.lingering_done() || !self.schedule_reconnect(sv) {
-            return Outcome::Close;
-        }
-        Outcome::Keep
-    }
-
-    /// Its listener or ws:// path went away (unbind, or the socket closed): the session
-    /// stops taking messages from the peer for the socket and tells the socket it is gone,
-    /// then delivers what the socket had already queued for it within LINGER, as libzmq's
-    /// sessions do when their owner terminates (docs/wire.md §7.2). Returns false for a
-    /// session with nothing to deliver (no pipe yet: handshake unfinished), to be closed now.
-    pub(crate) fn orphan(&mut self) -> bool {
-        match &mut self.pipe {
-            Some(pipe) => {
-                pipe.terminate();
-                self.pending_in = None;
-                self.orphaned = true;
-                true
-            }
-            None => false,
         }
     }
 

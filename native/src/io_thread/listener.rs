@@ -6,7 +6,7 @@ use std::sync::Arc;
 use isomq_core::Options;
 use mio::{Registry, Token};
 
-use crate::command::{Owner, SocketLink};
+use crate::link::{Owner, SocketLink};
 use crate::monitor::MonitorEvent;
 use crate::stream::{Listener, Stream};
 use crate::ws::Routes;

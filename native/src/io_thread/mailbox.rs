@@ -1,0 +1,87 @@
+//! An I/O thread's mailbox: the command queue other threads post to, the waker that
+//! interrupts the thread's poll, and the notifier through which its sessions' pipe ends post
+//! their events (docs/architecture.md §5.2, §5.3).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use isomq_core::{Notify, PipeEvent, PipeId};
+use mio::Waker;
+
+use super::command::IoCommand;
+use crate::queue::QueueTx;
+
+/// An I/O thread's mailbox: commands, and the waker that interrupts its poll.
+#[derive(Debug, Clone)]
+pub(crate) struct Mailbox {
+    tx: QueueTx<IoCommand>,
+    waker: Arc<Waker>,
+}
+
+impl Mailbox {
+    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Waker>) -> Mailbox {
+        Mailbox { tx, waker }
+    }
+
+    /// Posts a command and wakes the loop. A stopped thread drops the command.
+    pub(crate) fn send(&self, cmd: IoCommand) {
+        post(&self.tx, &self.waker, cmd);
+    }
+}
+
+/// Pushes, then wakes: the loop reads the whole queue after every poll, so a wake-up that
+/// follows the push makes the next (or current) poll return and the command be read. A
+/// refused command (the thread has ended) is dropped here, outside the queue's lock.
+fn post(tx: &QueueTx<IoCommand>, waker: &Waker, cmd: IoCommand) {
+    if tx.send(cmd).is_ok() {
+        let _ = waker.wake();
+    }
+}
+
+/// Every I/O thread of a context, known to each of them once all have started: listeners
+/// hand accepted connections round-robin to all threads, as libzmq's `choose_io_thread`.
+pub(crate) type Siblings = Arc<OnceLock<Vec<Mailbox>>>;
+
+/// The session side of pipe notifications: events become commands to this thread, at
+/// most one at a time per pipe end. A busy session can raise an event per round of its
+/// pump (it empties the pipe, the socket refills it), and each would otherwise cost a
+/// command, an eventfd write, and a redundant drive; the queue would also grow with them.
+#[derive(Debug)]
+pub(super) struct IoNotify {
+    tx: QueueTx<IoCommand>,
+    waker: Arc<Waker>,
+    slot: usize,
+    /// A command for this pipe end is queued and its drive has not started yet.
+    pending: Arc<AtomicBool>,
+}
+
+impl IoNotify {
+    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Waker>, slot: usize) -> IoNotify {
+        IoNotify {
+            tx,
+            waker,
+            slot,
+            pending: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+impl Notify for IoNotify {
+    fn notify(&self, pipe: PipeId, _event: PipeEvent) {
+        // No lost event: a notify that finds `pending` set comes before, in the flag's
+        // modification order, the swap in `Reactor::pipe_event` that clears it for a queued
+        // command (a swap reads the latest value, so that clear cannot be earlier, and a
+        // clear that was earlier would have made this swap read false). AcqRel on both
+        // sides: that clear then reads this swap's release sequence, so what the pipe's
+        // peer did before notifying (the flush, the termination) happens before the drive
+        // that follows the clear.
+        if !self.pending.swap(true, Ordering::AcqRel) {
+            let cmd = IoCommand::Pipe {
+                slot: self.slot,
+                pipe,
+                pending: self.pending.clone(),
+            };
+            post(&self.tx, &self.waker, cmd);
+        }
+    }
+}

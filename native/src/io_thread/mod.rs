@@ -1,0 +1,68 @@
+//! An I/O thread: a `mio` event loop that owns listeners and sessions; other threads reach it
+//! only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
+//!
+//! Its files, each importing only files listed after it (docs/architecture.md §2.2):
+//! `reactor` (the loop and its command handling), `slab` (the objects by slot), `session`
+//! (one peer connection's life), `services` (what a session may use while driven),
+//! `mailbox` (the thread's command queue, waker and pipe notifier), `command` (what the
+//! thread is asked to do) and `listener`.
+
+mod command;
+mod listener;
+mod mailbox;
+mod reactor;
+mod services;
+mod session;
+mod slab;
+#[cfg(test)]
+mod tests;
+
+use std::io;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+pub(crate) use command::IoCommand;
+pub(crate) use mailbox::{Mailbox, Siblings};
+use reactor::Reactor;
+
+/// The handle other threads keep to post commands to an I/O thread.
+#[derive(Debug)]
+pub(crate) struct IoThread {
+    mailbox: Mailbox,
+    join: Option<JoinHandle<()>>,
+}
+
+impl IoThread {
+    pub(crate) fn spawn(
+        index: usize,
+        ids: Arc<AtomicU64>,
+        siblings: Siblings,
+    ) -> io::Result<IoThread> {
+        let (mut reactor, mailbox) = Reactor::new(index, ids, siblings)?;
+        let join = std::thread::Builder::new()
+            .name(format!("isomq-io-{index}"))
+            .spawn(move || reactor.run())?;
+        Ok(IoThread {
+            mailbox,
+            join: Some(join),
+        })
+    }
+
+    /// Posts a command and wakes the loop. A stopped thread drops the command.
+    pub(crate) fn send(&self, cmd: IoCommand) {
+        self.mailbox.send(cmd);
+    }
+
+    pub(crate) fn mailbox(&self) -> Mailbox {
+        self.mailbox.clone()
+    }
+
+    /// Asks the thread to finish its lingering work and waits for it to exit.
+    pub(crate) fn stop_and_join(&mut self) {
+        self.send(IoCommand::Stop);
+        if let Some(join) = self.join.take() {
+            let _ = join.join();
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! The I/O thread's event loop (the reactor): waits on `mio` events, its mailbox and its
+//! timers, and drives the listeners and sessions it owns (docs/architecture.md §5.1, §5.3).
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::io;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use isomq_core::{Pipe, PipeId};
+use mio::{Events, Poll, Token, Waker};
+
+use super::command::IoCommand;
+use super::listener::{ListenerObj, Parent};
+use super::mailbox::{Mailbox, Siblings};
+use super::services::{Services, AGAIN_CAPACITY};
+use super::session::{Outcome, Session};
+use super::slab::{Object, Slab};
+use crate::link::Owner;
+use crate::queue::{queue, QueueRx};
+use crate::stream::{Listener, PeerAddr, Stream};
+use crate::ws::Routes;
+
+const WAKER: Token = Token(usize::MAX);
+
+pub(super) struct Reactor {
+    poll: Poll,
+    rx: QueueRx<IoCommand>,
+    objects: Slab,
+    /// Object id (chosen by the socket) → slot, for Close commands.
+    ids: HashMap<u64, usize>,
+    sv: Services,
+    stopping: bool,
+    /// This thread's place among its siblings.
+    index: usize,
+    siblings: Siblings,
+    /// Round-robin position for accepted connections.
+    next_sibling: usize,
+    /// The slots being driven again in this iteration (see `Services::again`).
+    again: Vec<usize>,
+}
+
+impl Reactor {
+    /// A reactor for the I/O thread `index` of a context, and the mailbox that reaches it.
+    pub(super) fn new(
+        index: usize,
+        ids: Arc<AtomicU64>,
+        siblings: Siblings,
+    ) -> io::Result<(Reactor, Mailbox)> {
+        let poll = Poll::new()?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (tx, rx) = queue();
+        let reactor = Reactor {
+            poll,
+            rx,
+            objects: Slab::default(),
+            ids: HashMap::new(),
+            sv: Services::new(tx.clone(), waker.clone(), ids),
+            stopping: false,
+            index,
+            siblings,
+            next_sibling: index,
+            again: Vec::with_capacity(AGAIN_CAPACITY),
+        };
+        Ok((reactor, Mailbox::new(tx, waker)))
+    }
+
+    pub(super) fn run(&mut self) {
+        let mut events = Events::with_capacity(256);
+        while self.turn(&mut events, None) {}
+    }
+
+    /// One round of the loop: waits for readiness, a command or the next timer (and no
+    /// longer than `cap`, if given: the tests bound their waits), then handles what came.
+    /// Returns false when the thread is to end.
+    pub(super) fn turn(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
+        self.sv.now = Instant::now();
+        let timeout = if self.sv.again.is_empty() {
+            self.sv
+                .timers
+                .peek()
+                .map(|Reverse((at, ..))| at.saturating_duration_since(self.sv.now))
+        } else {
+            Some(Duration::ZERO)
+        };
+        let timeout = cap.map_or(timeout, |cap| Some(timeout.map_or(cap, |t| t.min(cap))));
+        if let Err(e) = self.poll.poll(events, timeout) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                // A broken poller cannot be recovered; end the thread, dropping its
+                // objects (their pipes terminate, so sockets see the peers go).
+                return false;
+            }
+        }
+        self.sv.now = Instant::now();
+        for ev in events.iter() {
+            if ev.token() == WAKER {
+                continue;
+            }
+            let slot = ev.token().0;
+            self.ready(
+                slot,
+                ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                ev.is_writable() || ev.is_write_closed() || ev.is_error(),
+            );
+        }
+        self.commands();
+        self.fire_timers();
+        // Swapped with a spare rather than taken, so that neither list gives up its
+        // capacity: busy sessions land here every few iterations.
+        let mut again = std::mem::replace(&mut self.sv.again, std::mem::take(&mut self.again));
+        for &slot in &again {
+            self.drive(slot);
+        }
+        again.clear();
+        self.again = again;
+        !(self.stopping && self.objects.len == 0)
+    }
+
+    fn ready(&mut self, slot: usize, readable: bool, writable: bool) {
+        let accepted = match self.objects.get_mut(slot) {
+            Some(Object::Listener(l)) => l.accept_all(),
+            Some(Object::Session(s)) => {
+                s.set_ready(readable, writable);
+                self.drive(slot);
+                return;
+            }
+            None => return,
+        };
+        for (stream, parent) in accepted {
+            let id = self.sv.next_id();
+            let siblings = self.siblings.get().map_or(&[][..], Vec::as_slice);
+            let thread = if siblings.len() > 1 {
+                self.next_sibling = (self.next_sibling + 1) % siblings.len();
+                self.next_sibling
+            } else {
+                self.index
+            };
+            if let Some(Object::Listener(l)) = self.objects.get_mut(parent.slot) {
+                l.children.push((thread, id));
+            }
+            match siblings.get(thread) {
+                Some(mailbox) if thread != self.index => {
+                    mailbox.send(IoCommand::Adopt { id, stream, parent })
+                }
+                _ => self.adopt(id, stream, parent),
+            }
+        }
+    }
+
+    /// Makes an accepted connection a session of this thread.
+    fn adopt(&mut self, id: u64, stream: Stream, parent: Parent) {
+        let slot = self.objects.vacant_key();
+        let session =
+            Session::accepted(id, slot, stream, parent, &mut self.sv, self.poll.registry());
+        if let Some(session) = session {
+            let key = self.objects.insert(Object::Session(Box::new(session)));
+            self.ids.insert(id, key);
+            self.drive(key);
+        }
+    }
+
+    fn drive(&mut self, slot: usize) {
+        let outcome = match self.objects.get_mut(slot) {
+            Some(Object::Session(s)) => s.drive(&mut self.sv, self.poll.registry()),
+            _ => return,
+        };
+        if outcome == Outcome::Close {
+            self.remove(slot);
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        match self.objects.remove(slot) {
+            Some(Object::Session(mut s)) => {
+                self.ids.remove(&s.id);
+                s.close(self.poll.registry());
+            }
+            Some(Object::Listener(l)) => {
+                self.ids.remove(&l.id);
+                let children = l.close(self.poll.registry());
+                let siblings = self.siblings.clone();
+                for (thread, child) in children {
+                    if thread == self.index {
+                        if let Some(&k) = self.ids.get(&child) {
+                            self.orphan(k);
+                        }
+                    } else if let Some(mailbox) = siblings.get().and_then(|s| s.get(thread)) {
+                        mailbox.send(IoCommand::Orphan { id: child });
+                    }
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// An accepted session whose listener went away: it lingers to deliver what is queued
+    /// for it, or ends now if it has nothing (see `Session::orphan`).
+    fn orphan(&mut self, slot: usize) {
+        let lingers = match self.objects.get_mut(slot) {
+            Some(Object::Session(s)) => s.orphan(),
+            _ => false,
+        };
+        if lingers {
+            self.drive(slot);
+        } else {
+            self.remove(slot);
+        }
+    }
+
+    fn commands(&mut self) {
+        while let Some(cmd) = self.rx.try_recv() {
+            self.command(cmd);
+        }
+    }
+
+    fn command(&mut self, cmd: IoCommand) {
+        match cmd {
+            // A thread on its way out takes no new connections (its socket is gone).
+            IoCommand::Adopt { .. } if self.stopping => {}
+            IoCommand::Adopt { id, stream, parent } => self.adopt(id, stream, parent),
+            IoCommand::Pipe {
+                slot,
+                pipe,
+                pending,
+            } => self.pipe_event(slot, pipe, &pending),
+            IoCommand::Listen {
+                id,
+                listener,
+                owner,
+                ws,
+            } => self.listen(id, listener, owner, ws),
+            IoCommand::Connect {
+                id,
+                addr,
+                pipe,
+                owner,
+            } => self.connect(id, addr, pipe, owner),
+            IoCommand::Orphan { id } => {
+                if let Some(&slot) = self.ids.get(&id) {
+                    self.orphan(slot);
+                }
+            }
+            IoCommand::Close { id, done } => {
+                if let Some(&slot) = self.ids.get(&id) {
+                    self.remove(slot);
+                } else {
+                    self.close_path(id);
+                }
+                drop(done);
+            }
+            IoCommand::Stop => self.stop(),
+        }
+    }
+
+    /// Events of the pipe end `pipe` of the session in `slot` (see `IoCommand::Pipe`).
+    fn pipe_event(&mut self, slot: usize, pipe: PipeId, pending: &AtomicBool) {
+        // Before the drive, so that an event raised during it posts again.
+        // AcqRel: see `IoNotify::notify`.
+        pending.swap(false, Ordering::AcqRel);
+        if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
+            if s.owns_pipe(pipe) {
+                // Every pipe event means the same to a session: there may
+                // be progress to make (read, write, or finish).
+                self.drive(slot);
+            }
+        }
+    }
+
+    /// Starts accepting on a bound listener.
+    fn listen(&mut self, id: u64, listener: Listener, owner: Owner, ws: Option<Arc<Routes>>) {
+        let slot = self.objects.vacant_key();
+        if let Some(l) = ListenerObj::new(id, slot, listener, owner, ws, self.poll.registry()) {
+            self.objects.insert(Object::Listener(Box::new(l)));
+            self.ids.insert(id, slot);
+        }
+    }
+
+    /// Starts a connecting session that owns `pipe`.
+    fn connect(&mut self, id: u64, addr: PeerAddr, pipe: Pipe, owner: Owner) {
+        let slot = self.objects.vacant_key();
+        let s = Session::connecting(id, slot, addr, pipe, owner, &self.sv);
+        self.objects.insert(Object::Session(Box::new(s)));
+        self.ids.insert(id, slot);
+        if let Some(Object::Session(s)) = self.objects.get_mut(slot) {
+            s.start_connect(&mut self.sv, self.poll.registry());
+        }
+        self.drive(slot);
+    }
+
+    /// Closes what has nothing left to do and lets the loop end once the rest is done.
+    fn stop(&mut self) {
+        self.stopping = true;
+        // Listeners go at once; sessions that never got a pipe have nothing to
+        // deliver. The others finish when their socket's pipe ends (linger).
+        for slot in self.objects.keys() {
+            let idle = match self.objects.get_mut(slot) {
+                Some(Object::Listener(_)) => true,
+                Some(Object::Session(s)) => !s.has_pipe(),
+                None => false,
+            };
+            if idle {
+                self.remove(slot);
+            }
+        }
+    }
+
+    /// Closes the connections upgraded on the ws:// path bound with `route_id` (the path
+    /// is not an object here: its port's listener is).
+    fn close_path(&mut self, route_id: u64) {
+        for slot in self.objects.keys() {
+            let on_path = matches!(
+                self.objects.get_mut(slot),
+                Some(Object::Session(s)) if s.route_id == Some(route_id)
+            );
+            if on_path {
+                self.orphan(slot);
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        while let Some(Reverse((at, slot, id))) = self.sv.timers.peek().copied() {
+            if at > self.sv.now {
+                break;
+            }
+            self.sv.timers.pop();
+            let outcome = match self.objects.get_mut(slot) {
+                Some(Object::Session(s)) if s.id == id => {
+                    s.on_timer(&mut self.sv, self.poll.registry())
+                }
+                _ => continue,
+            };
+            if outcome == Outcome::Close {
+                self.remove(slot);
+            }
+        }
+    }
+}
+
+/// What the tests look at.
+#[cfg(test)]
+impl Reactor {
+    /// Whether an object with this id (a listener or a session) lives on this thread.
+    pub(super) fn holds(&self, id: u64) -> bool {
+        self.ids.contains_key(&id)
+    }
+
+    /// How many objects live on this thread.
+    pub(super) fn object_count(&self) -> usize {
+        self.objects.len
+    }
+}

@@ -1,0 +1,75 @@
+//! What the objects of an I/O thread (its sessions) may use while being driven: the
+//! thread's clock, its timers, id allocation, pipe notifiers that post to the thread, and
+//! the list of objects to drive again (docs/architecture.md §5.1).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use isomq_core::Notify;
+use mio::Waker;
+
+use super::command::IoCommand;
+use super::mailbox::IoNotify;
+use crate::queue::QueueTx;
+
+/// Sessions that may have to be driven again in one iteration before the lists grow (they
+/// never shrink): allocated up front, so that the first busy moment does not allocate.
+pub(super) const AGAIN_CAPACITY: usize = 16;
+
+/// What objects on this thread may use while being driven.
+#[derive(Debug)]
+pub(crate) struct Services {
+    tx: QueueTx<IoCommand>,
+    waker: Arc<Waker>,
+    /// (when, slot, object id): the object looks at its own deadlines when it fires.
+    pub(super) timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    ids: Arc<AtomicU64>,
+    /// Slots that stopped early to let others run and must be driven again.
+    pub(super) again: Vec<usize>,
+    /// The time at the top of this loop iteration.
+    pub(crate) now: Instant,
+    /// The origin of [`Services::clock`].
+    epoch: Instant,
+}
+
+impl Services {
+    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Waker>, ids: Arc<AtomicU64>) -> Services {
+        Services {
+            tx,
+            waker,
+            timers: BinaryHeap::new(),
+            ids,
+            again: Vec::with_capacity(AGAIN_CAPACITY),
+            now: Instant::now(),
+            epoch: Instant::now(),
+        }
+    }
+
+    pub(crate) fn notify(&self, slot: usize) -> Arc<dyn Notify> {
+        Arc::new(IoNotify::new(self.tx.clone(), self.waker.clone(), slot))
+    }
+
+    /// A context-wide unique id, for pipes and objects alike.
+    pub(crate) fn next_id(&self) -> u64 {
+        // Relaxed: ids only need to be unique, not ordered with anything else.
+        self.ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Wakes the object `id` in `slot` at `at` on [`Services::clock`]'s scale.
+    pub(crate) fn add_timer(&mut self, at: Duration, slot: usize, id: u64) {
+        self.timers.push(Reverse((self.epoch + at, slot, id)));
+    }
+
+    /// The time at the top of this loop iteration, as a duration since the thread started:
+    /// the clock the core's sans-IO state machines take.
+    pub(crate) fn clock(&self) -> Duration {
+        self.now.saturating_duration_since(self.epoch)
+    }
+
+    pub(crate) fn drive_again(&mut self, slot: usize) {
+        self.again.push(slot);
+    }
+}

@@ -1,0 +1,71 @@
+//! Session driving: a connecting session against a real loopback listener connects,
+//! carries messages both ways between its pipe and the connection, and reconnects after
+//! the peer closes.
+
+use std::net::TcpListener;
+use std::thread;
+
+use isomq_core::{Msg, SocketType};
+
+use super::peer::Peer;
+use super::{in_order, write_all, FakeSocket, IoCommand, Loop};
+use crate::monitor::MonitorEvent;
+use crate::stream::PeerAddr;
+
+#[test]
+fn a_connecting_session_delivers_both_ways_and_reconnects() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let socket = FakeSocket::new(SocketType::Dealer, -1);
+    let (mut ours, theirs) = socket.pipe(1);
+    // Queued before the connection exists: the session holds them until it is up.
+    write_all(&mut ours, &["a", "b", "c"]);
+    let mut l = Loop::new();
+    l.send(IoCommand::Connect {
+        id: 7,
+        addr: PeerAddr::Tcp(addr),
+        pipe: theirs,
+        owner: socket.owner(&format!("tcp://{addr}")),
+    });
+    let peer = thread::spawn(move || {
+        let mut peer = Peer::accept(&listener, SocketType::Dealer);
+        let first: Vec<Msg> = (0..3).map(|_| peer.recv()).collect();
+        peer.send("x");
+        // The peer goes away; the session comes back.
+        drop(peer);
+        let mut peer = Peer::accept(&listener, SocketType::Dealer);
+        (first, peer.recv())
+    });
+    let mut from_peer = None;
+    l.run_until("the peer's message reaches the socket's end", |_| {
+        from_peer = from_peer.take().or_else(|| ours.read());
+        from_peer.is_some()
+    });
+    assert_eq!(from_peer.unwrap().as_slice(), b"x");
+    // A reconnection tells the socket (SUB and XSUB resend their subscriptions on it).
+    l.run_until("the session reconnects", |_| socket.hiccup_queued(1));
+    write_all(&mut ours, &["d"]);
+    l.run_until("the peer has received", |_| peer.is_finished());
+    let (first, after) = peer.join().unwrap();
+    let first: Vec<&[u8]> = first.iter().map(Msg::as_slice).collect();
+    assert_eq!(first, [b"a", b"b", b"c"]);
+    assert_eq!(after.as_slice(), b"d");
+    let events = socket.events();
+    assert!(
+        in_order(
+            &events,
+            &[
+                |e| matches!(e, MonitorEvent::Connected { .. }),
+                |e| matches!(e, MonitorEvent::HandshakeSucceeded { .. }),
+                |e| matches!(e, MonitorEvent::Disconnected { .. }),
+                |e| matches!(e, MonitorEvent::ConnectRetried { .. }),
+                |e| matches!(e, MonitorEvent::Connected { .. }),
+                |e| matches!(e, MonitorEvent::HandshakeSucceeded { .. }),
+            ]
+        ),
+        "{events:?}"
+    );
+    // The socket closes: with nothing left to send, the session ends at once.
+    drop(ours);
+    l.run_until("the session ends", |r| !r.holds(7));
+}

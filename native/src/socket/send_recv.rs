@@ -1,0 +1,130 @@
+//! Sending and receiving on the caller's thread: single frames and multipart messages,
+//! blocking up to SNDTIMEO or RCVTIMEO, or not at all with DONTWAIT.
+
+use std::time::{Duration, Instant};
+
+use isomq_core::{Error, Msg, Result};
+
+use super::Socket;
+use crate::options::Flags;
+
+impl Socket {
+    /// Sends one frame, blocking up to SNDTIMEO. The frame's own MORE flag says whether
+    /// more frames follow.
+    ///
+    /// # Errors
+    /// [`Error::Again`] on timeout, [`Error::NotSup`] for a type that cannot send,
+    /// [`Error::Term`] when the context terminates.
+    pub fn send(&mut self, msg: impl Into<Msg>) -> Result<()> {
+        self.send_flags(msg, Flags::NONE)
+    }
+
+    /// Sends one frame with flags ([`Flags::DONTWAIT`], [`Flags::SNDMORE`]).
+    ///
+    /// # Errors
+    /// As [`Socket::send`]; with DONTWAIT, [`Error::Again`] instead of blocking.
+    pub fn send_flags(&mut self, msg: impl Into<Msg>, flags: Flags) -> Result<()> {
+        let mut msg = msg.into();
+        if flags.contains(Flags::SNDMORE) {
+            msg.set_more(true);
+        }
+        self.process_commands_throttled()?;
+        let deadline = self.deadline(flags, self.options.sndtimeo);
+        loop {
+            match self.pattern.send(msg) {
+                Ok(()) => return Ok(()),
+                Err((Error::Again, m)) => {
+                    msg = m;
+                    self.wait(deadline)?;
+                }
+                Err((e, _)) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends a multipart message: every frame but the last gets MORE.
+    ///
+    /// # Errors
+    /// As [`Socket::send`].
+    pub fn send_multipart<I, M>(&mut self, frames: I) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
+        self.send_multipart_flags(frames, Flags::NONE)
+    }
+
+    /// Sends a multipart message with flags ([`Flags::DONTWAIT`] applies to the first
+    /// frame; once it is accepted the rest of the message always is).
+    ///
+    /// # Errors
+    /// As [`Socket::send_flags`].
+    pub fn send_multipart_flags<I, M>(&mut self, frames: I, flags: Flags) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
+        let mut frames = frames.into_iter().peekable();
+        let mut flags = flags;
+        while let Some(frame) = frames.next() {
+            let more = frames.peek().is_some();
+            self.send_flags(frame.into().with_more(more), flags)?;
+            flags = Flags::NONE;
+        }
+        Ok(())
+    }
+
+    /// Receives one frame, blocking up to RCVTIMEO. [`Msg::more`] tells whether more frames
+    /// of the message follow.
+    ///
+    /// # Errors
+    /// [`Error::Again`] on timeout, [`Error::NotSup`] for a type that cannot receive,
+    /// [`Error::Term`] when the context terminates.
+    pub fn recv(&mut self) -> Result<Msg> {
+        self.recv_flags(Flags::NONE)
+    }
+
+    /// Receives one frame with flags ([`Flags::DONTWAIT`]).
+    ///
+    /// # Errors
+    /// As [`Socket::recv`]; with DONTWAIT, [`Error::Again`] instead of blocking.
+    pub fn recv_flags(&mut self, flags: Flags) -> Result<Msg> {
+        self.process_commands_throttled()?;
+        let deadline = self.deadline(flags, self.options.rcvtimeo);
+        loop {
+            match self.pattern.recv() {
+                Ok(m) => return Ok(m),
+                Err(Error::Again) => self.wait(deadline)?,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Receives all frames of one message.
+    ///
+    /// # Errors
+    /// As [`Socket::recv`]. Once the first frame arrived, the others are already queued.
+    pub fn recv_multipart(&mut self) -> Result<Vec<Msg>> {
+        self.recv_multipart_flags(Flags::NONE)
+    }
+
+    /// Receives all frames of one message, with flags for the first frame
+    /// ([`Flags::DONTWAIT`]); pipes carry whole messages, so the rest never waits.
+    ///
+    /// # Errors
+    /// As [`Socket::recv_flags`].
+    pub fn recv_multipart_flags(&mut self, flags: Flags) -> Result<Vec<Msg>> {
+        let mut frames = vec![self.recv_flags(flags)?];
+        while frames.last().is_some_and(Msg::more) {
+            frames.push(self.recv()?);
+        }
+        Ok(frames)
+    }
+
+    fn deadline(&self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Instant>> {
+        if flags.contains(Flags::DONTWAIT) {
+            return None;
+        }
+        Some(timeout.map(|t| Instant::now() + t))
+    }
+}
