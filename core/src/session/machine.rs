@@ -137,13 +137,22 @@ impl Session {
         self.life.handle_started(now);
     }
 
-    /// Bytes came from the peer (proof of life for the heartbeat); a PING may have asked
-    /// for a TTL.
-    pub fn handle_input(&mut self, now: Duration, codec: &mut impl Codec) {
-        self.life.handle_input(now);
+    /// After a read: `bytes_came` proves the peer alive to the heartbeat, and a PING decoded
+    /// since the last call may have asked for a TTL (decoding happens as input is
+    /// delivered, so a PING may surface a round after its bytes were read).
+    pub fn handle_input(&mut self, now: Duration, bytes_came: bool, codec: &mut impl Codec) {
+        if bytes_came {
+            self.life.handle_input(now);
+        }
         if let Some(ttl) = codec.take_peer_ttl() {
             self.life.handle_peer_ttl(now, ttl);
         }
+    }
+
+    /// Drops the session's end of the pipe: the socket learns the peer is gone after
+    /// reading everything that arrived.
+    pub fn detach_pipe(&mut self) {
+        self.pipe = None;
     }
 
     /// Whether the host should read more from the peer now: not while a decoded message

@@ -7,8 +7,9 @@ mod failure;
 mod ws;
 mod zmtp;
 
+use isomq_core::session::Codec;
 use isomq_core::zmtp::{Config, Event};
-use isomq_core::Msg;
+use isomq_core::{Error, Msg};
 use mio::{Registry, Token};
 
 use crate::stream::Stream;
@@ -128,52 +129,6 @@ impl Engine {
         }
     }
 
-    /// See [`Connection::size_transmit_for`](isomq_core::zmtp::Connection::size_transmit_for);
-    /// ws frames its output message by message, so there is nothing to size.
-    pub(crate) fn size_transmit_for(&mut self, limit: usize) {
-        if let Protocol::Zmtp(e) = &mut self.protocol {
-            e.conn.size_transmit_for(limit);
-        }
-    }
-
-    pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
-        match &mut self.protocol {
-            Protocol::Zmtp(e) => e.conn.poll_msg().map_err(|_| Failure::Protocol),
-            Protocol::Ws(e) => e.poll_msg(),
-        }
-    }
-
-    pub(crate) fn poll_event(&mut self) -> Option<Event> {
-        match &mut self.protocol {
-            Protocol::Zmtp(e) => e.conn.poll_event(),
-            Protocol::Ws(e) => e.poll_event(),
-        }
-    }
-
-    pub(crate) fn send_msg(&mut self, msg: &Msg) {
-        match &mut self.protocol {
-            Protocol::Zmtp(e) => e.conn.send_msg(msg),
-            Protocol::Ws(e) => e.send_msg(msg),
-        }
-    }
-
-    /// Queues a heartbeat: a ZMTP PING carrying `ttl` (deciseconds), or a WebSocket ping.
-    pub(crate) fn send_ping(&mut self, ttl: u16) {
-        match &mut self.protocol {
-            Protocol::Zmtp(e) => e.conn.send_ping(ttl, &[]),
-            Protocol::Ws(e) => e.send_ping(),
-        }
-    }
-
-    /// The TTL a peer's PING asked for (deciseconds), once (ZMTP only: WebSocket pings
-    /// carry none).
-    pub(crate) fn take_peer_ttl(&mut self) -> Option<u16> {
-        match &mut self.protocol {
-            Protocol::Zmtp(e) => e.conn.take_peer_ttl(),
-            Protocol::Ws(_) => None,
-        }
-    }
-
     /// Stream → codec, once; `Ok(true)` when something was read.
     pub(crate) fn read(&mut self) -> Result<bool, Failure> {
         if !self.readable {
@@ -206,6 +161,64 @@ impl Engine {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.stream.deregister(registry),
             Protocol::Ws(e) => e.deregister(registry),
+        }
+    }
+}
+
+/// The session drives the engine's codec through the core's interface; the engine keeps
+/// the stream and its I/O.
+impl Codec for Engine {
+    fn is_ready(&self) -> bool {
+        Engine::is_ready(self)
+    }
+
+    fn poll_event(&mut self) -> Option<Event> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.poll_event(),
+            Protocol::Ws(e) => e.poll_event(),
+        }
+    }
+
+    fn poll_msg(&mut self) -> isomq_core::Result<Option<Msg>> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.poll_msg(),
+            Protocol::Ws(e) => e
+                .poll_msg()
+                .map_err(|_| Error::Proto("malformed ZWS message".into())),
+        }
+    }
+
+    fn send_msg(&mut self, msg: &Msg) {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.send_msg(msg),
+            Protocol::Ws(e) => e.send_msg(msg),
+        }
+    }
+
+    /// A ZMTP PING carrying `ttl` (deciseconds), or a WebSocket ping (docs/wire.md §10.6).
+    fn send_ping(&mut self, ttl_deciseconds: u16) {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.send_ping(ttl_deciseconds, &[]),
+            Protocol::Ws(e) => e.send_ping(),
+        }
+    }
+
+    /// ZMTP only: WebSocket pings carry no TTL.
+    fn take_peer_ttl(&mut self) -> Option<u16> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.take_peer_ttl(),
+            Protocol::Ws(_) => None,
+        }
+    }
+
+    fn transmit_len(&self) -> usize {
+        Engine::transmit_len(self)
+    }
+
+    /// ws frames its output message by message, so there is nothing to size.
+    fn size_transmit_for(&mut self, limit: usize) {
+        if let Protocol::Zmtp(e) = &mut self.protocol {
+            e.conn.size_transmit_for(limit);
         }
     }
 }

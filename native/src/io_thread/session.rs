@@ -1,17 +1,19 @@
-//! A session: one peer connection's life on an I/O thread. It owns the pipe end that leads
-//! to the socket and, while connected, an [`Engine`] (the stream plus the sans-IO protocol
-//! codec: ZMTP or ZWS). A connecting session outlives its engines and reconnects; an
-//! accepted one ends with its connection (libzmq's `session_base_t` + its engines).
+//! A session: one peer connection's life on an I/O thread. The policy is the core's
+//! [`isomq_core::session::Session`] (the same as the wasm host runs): the pipe to the
+//! socket, back-pressure, a ROUTER's peer id, hiccups, timers, linger. This host adds, while
+//! connected, an [`Engine`] (the stream plus the sans-IO protocol codec: ZMTP or ZWS), the
+//! thread's timers and the monitor events. A connecting session outlives its engines and
+//! reconnects; an accepted one ends with its connection (libzmq's `session_base_t`).
 //!
-//! Here: making a session, driving it, and its data path (the pump between pipe and
-//! engine). Its life around its connections (connecting, timers, reconnecting, failures,
-//! lingering and finishing) is in `session/lifecycle.rs`.
+//! Here: making a session, driving it, and its data path (read, drive the policy, write).
+//! Its life around its connections (connecting, timers, reconnecting, failures, lingering
+//! and finishing) is in `session/lifecycle.rs`.
 
 use std::time::Duration;
 
-use isomq_core::session::Lifecycle;
-use isomq_core::zmtp::{Config, Event};
-use isomq_core::{Msg, Options, Pipe, SocketType};
+use isomq_core::session::{Inbound, Session as Policy, SessionEvent};
+use isomq_core::zmtp::Config;
+use isomq_core::{Options, Pipe};
 use mio::{Registry, Token};
 
 use super::listener::Parent;
@@ -24,8 +26,6 @@ use crate::stream::{PeerAddr, Stream};
 
 mod lifecycle;
 
-/// Stop pulling from the pipe when this much output is waiting (batching bound).
-const OUT_BATCH: usize = 256 * 1024;
 /// Iterations of the pump per readiness event before letting other sessions run.
 const BUDGET: usize = 64;
 
@@ -47,22 +47,11 @@ pub(crate) struct Session {
     /// For sessions accepted on a ws:// port: the bind (path) that took the connection,
     /// so that unbinding the path closes it.
     pub(crate) route_id: Option<u64>,
-    pipe: Option<Pipe>,
     engine: Option<Engine>,
-    /// A decoded message waiting for room in the pipe (back-pressure).
-    pending_in: Option<Msg>,
-    /// A message taken from the pipe while no engine was up.
-    pending_out: Option<Msg>,
-    /// The socket's end is gone and everything it sent has been read from the pipe.
-    pipe_done: bool,
-    /// Its listener went away: deliver what is queued, then end (see `orphan`).
-    orphaned: bool,
-    lingering: bool,
+    /// The core's session: pipe, back-pressure, routing id, hiccup, timers, linger.
+    policy: Policy,
     /// The endpoint as connected or bound, for monitor events.
     endpoint: String,
-    /// Reconnect backoff, handshake deadline, heartbeats, linger: the core's policy, shared
-    /// with the wasm host.
-    life: Lifecycle,
     /// The earliest time a thread timer is set for this session, if any.
     armed: Option<Duration>,
 }
@@ -82,8 +71,10 @@ impl Session {
             endpoint,
         } = owner;
         pipe.attach(sv.notify(slot));
+        let mut policy = Policy::new(link.socket_type, &options, true, Inbound::Backpressure);
+        policy.attach_pipe(pipe);
         Session {
-            life: Lifecycle::new(&options, true),
+            policy,
             armed: None,
             id,
             slot,
@@ -91,13 +82,7 @@ impl Session {
             options,
             connect: Some(addr),
             route_id: None,
-            pipe: Some(pipe),
             engine: None,
-            pending_in: None,
-            pending_out: None,
-            pipe_done: false,
-            orphaned: false,
-            lingering: false,
             endpoint,
         }
     }
@@ -116,19 +101,18 @@ impl Session {
         let mut s = Session {
             id,
             slot,
-            life: Lifecycle::new(&parent.options, false),
+            policy: Policy::new(
+                parent.link.socket_type,
+                &parent.options,
+                false,
+                Inbound::Backpressure,
+            ),
             armed: None,
             link: parent.link,
             options: parent.options,
             connect: None,
             route_id: None,
-            pipe: None,
             engine: None,
-            pending_in: None,
-            pending_out: None,
-            pipe_done: false,
-            orphaned: false,
-            lingering: false,
             endpoint: parent.endpoint,
         };
         let kind = match parent.ws {
@@ -140,11 +124,11 @@ impl Session {
     }
 
     pub(crate) fn has_pipe(&self) -> bool {
-        self.pipe.is_some()
+        self.policy.pipe().is_some()
     }
 
     pub(crate) fn owns_pipe(&self, id: isomq_core::PipeId) -> bool {
-        self.pipe.as_ref().is_some_and(|p| p.id() == id)
+        self.policy.pipe().is_some_and(|p| p.id() == id)
     }
 
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
@@ -170,7 +154,7 @@ impl Session {
         self.engine = Some(engine);
         if !connecting {
             // HANDSHAKE_IVL runs from the accept; for a connect, from its completion.
-            self.life.handle_started(sv.clock());
+            self.policy.handle_started(sv.clock());
             self.arm(sv);
         }
         Ok(())
@@ -192,15 +176,10 @@ impl Session {
                 };
                 return self.engine_failed(failure, why, sv, registry);
             }
-        } else if !self.pipe_done && self.pending_out.is_none() {
+        } else {
             // No engine: only look for the socket's termination. One message may be taken
             // out and kept for the next engine.
-            if let Some(pipe) = &mut self.pipe {
-                self.pending_out = pipe.read();
-                if self.pending_out.is_none() && pipe.is_terminated() {
-                    self.pipe_done = true;
-                }
-            }
+            self.policy.poll_pipe_idle();
         }
         self.check_done(sv)
     }
@@ -216,7 +195,7 @@ impl Session {
             if !engine.finish_connect()? {
                 return Ok(());
             }
-            self.life.handle_started(sv.clock());
+            self.policy.handle_started(sv.clock());
             self.arm(sv);
             self.emit(|endpoint| MonitorEvent::Connected { endpoint });
         }
@@ -229,17 +208,14 @@ impl Session {
         Ok(())
     }
 
-    /// One round of input and output; returns whether anything moved.
+    /// One round of input and output; returns whether anything moved. What was decoded is
+    /// delivered before the next read, so that a read meeting the peer's end of file never
+    /// finds decoded messages still waiting (a sender that closes right after sending).
     fn pump_once(&mut self, sv: &mut Services) -> Result<bool, Failure> {
-        self.deliver_input()?;
-        let mut progress = self.read_input(sv)?;
-        progress |= self.handle_engine_events(sv);
-        let Some(engine) = &mut self.engine else {
-            return Ok(progress);
-        };
-        // Pipe → encoder, bounded so one busy session cannot hoard memory.
-        if engine.is_ready() {
-            self.encode_output();
+        let mut progress = self.drive_policy(sv)?;
+        if self.read_input(sv)? {
+            progress = true;
+            self.drive_policy(sv)?;
         }
         // Encoder → stream: many messages per syscall when they have piled up.
         let Some(engine) = &mut self.engine else {
@@ -249,32 +225,16 @@ impl Session {
         Ok(progress)
     }
 
-    /// Decoded input → pipe, until the pipe is full.
-    fn deliver_input(&mut self) -> Result<(), Failure> {
-        let (Some(engine), Some(pipe)) = (&mut self.engine, &mut self.pipe) else {
-            return Ok(());
+    /// Decoded input → pipe, handshake → events, pipe → encoder (bounded).
+    fn drive_policy(&mut self, sv: &mut Services) -> Result<bool, Failure> {
+        let Some(engine) = &mut self.engine else {
+            return Ok(false);
         };
-        let mut wrote = false;
-        while engine.is_ready() {
-            let msg = match self.pending_in.take() {
-                Some(m) => m,
-                None => match engine.poll_msg()? {
-                    Some(m) => m,
-                    None => break,
-                },
-            };
-            match pipe.write(msg) {
-                Ok(()) => wrote = true,
-                Err(m) => {
-                    self.pending_in = Some(m);
-                    break;
-                }
-            }
-        }
-        if wrote {
-            pipe.flush();
-        }
-        Ok(())
+        let moved = self
+            .policy
+            .drive(sv.clock(), engine)
+            .map_err(|_| Failure::Protocol)?;
+        Ok(self.handle_policy_events(sv) || moved)
     }
 
     /// Stream → decoder, unless back-pressure holds us; returns whether bytes came. Any
@@ -283,86 +243,54 @@ impl Session {
         let Some(engine) = &mut self.engine else {
             return Ok(false);
         };
-        let read = self.pending_in.is_none() && engine.read()?;
-        let mut timers_changed = read;
-        if read {
-            self.life.handle_input(sv.clock());
-        }
-        // Decoded while delivering input, maybe in an earlier round than its bytes' read.
-        if let Some(ttl) = engine.take_peer_ttl() {
-            self.life.handle_peer_ttl(sv.clock(), ttl);
-            timers_changed = true;
-        }
+        let read = self.policy.wants_input() && engine.read()?;
+        // Also after no read: a PING is decoded while input is delivered, maybe in an
+        // earlier round than its bytes' read.
+        self.policy.handle_input(sv.clock(), read, engine);
         // A ws:// upgrade names the socket this connection belongs to (by its path): its
         // options, timers included, apply from here on.
         if let Some(route) = engine.take_route() {
             self.link = route.link;
             self.options = route.options;
             self.route_id = Some(route.id);
-            self.life = Lifecycle::new(&self.options, false);
-            self.life.handle_started(sv.clock());
+            self.policy = Policy::new(
+                self.link.socket_type,
+                &self.options,
+                false,
+                Inbound::Backpressure,
+            );
+            self.policy.handle_started(sv.clock());
         }
-        if timers_changed {
-            self.arm(sv);
-        }
+        self.arm(sv);
         Ok(read)
     }
 
-    /// The handshake's outcome: on `Ready`, the pipe to the socket (made now for accepted
-    /// connections), the hiccup of a reconnection, and a ROUTER's peer routing id.
-    fn handle_engine_events(&mut self, sv: &mut Services) -> bool {
+    /// The handshake's outcome: the monitor event, the pipe to the socket (made now for
+    /// accepted connections), the hiccup of a reconnection.
+    fn handle_policy_events(&mut self, sv: &mut Services) -> bool {
         let mut progress = false;
-        while let Some(event) = self.engine.as_mut().and_then(Engine::poll_event) {
-            let Event::Ready(peer) = event else { continue };
+        while let Some(SessionEvent::Ready { hiccup, .. }) = self.policy.poll_event() {
             progress = true;
             self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
                 endpoint: self.endpoint.clone(),
             });
-            let again = self.life.handle_ready(sv.clock());
             self.arm(sv);
-            if self.connect.is_some() {
-                if let (true, Some(pipe)) = (again, &self.pipe) {
+            match self.policy.pipe() {
+                Some(pipe) if hiccup && self.connect.is_some() => {
                     self.link.send(SocketCommand::Hiccup(pipe.id()));
                 }
-            } else if self.pipe.is_none() {
-                // Sessions of bound sockets get their pipe once the peer is known.
-                let (socket_end, own_end) =
-                    Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
-                own_end.attach(sv.notify(self.slot));
-                self.pipe = Some(own_end);
-                self.link.send(SocketCommand::Attach(socket_end));
-            }
-            if self.link.socket_type == SocketType::Router {
-                push_routing_id(&mut self.pipe, &mut self.pending_in, &peer.identity);
+                Some(_) => {}
+                None => {
+                    // Sessions of bound sockets get their pipe once the peer is known.
+                    let (socket_end, own_end) =
+                        Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
+                    own_end.attach(sv.notify(self.slot));
+                    self.policy.attach_pipe(own_end);
+                    self.link.send(SocketCommand::Attach(socket_end));
+                }
             }
         }
         progress
-    }
-
-    /// Pipe → encoder, until OUT_BATCH bytes wait for the stream.
-    fn encode_output(&mut self) {
-        let Some(engine) = &mut self.engine else {
-            return;
-        };
-        if let Some(m) = self.pending_out.take() {
-            engine.send_msg(&m);
-        }
-        let Some(pipe) = &mut self.pipe else { return };
-        while !self.pipe_done && engine.transmit_len() < OUT_BATCH {
-            match pipe.read() {
-                Some(m) => engine.send_msg(&m),
-                None => {
-                    if pipe.is_terminated() {
-                        self.pipe_done = true;
-                    }
-                    break;
-                }
-            }
-        }
-        if engine.transmit_len() >= OUT_BATCH {
-            // Saturated: from now on the output buffer stays this size.
-            engine.size_transmit_for(OUT_BATCH);
-        }
     }
 
     /// Tears down the session; dropping the pipe end terminates it, so the socket learns
@@ -371,18 +299,6 @@ impl Session {
         if let Some(mut engine) = self.engine.take() {
             engine.deregister(registry);
         }
-        self.pipe = None;
-    }
-}
-
-/// A ROUTER learns its peer's routing id in-band: as the first message of each connection,
-/// ahead of the peer's data (libzmq's zmtp_engine with `recv_routing_id`).
-fn push_routing_id(pipe: &mut Option<Pipe>, pending_in: &mut Option<Msg>, identity: &[u8]) {
-    if let Some(pipe) = pipe {
-        match pipe.write_routing_id(identity) {
-            Ok(()) => pipe.flush(),
-            // Full with messages of an earlier connection: it goes first once there is room.
-            Err(m) => *pending_in = Some(m),
-        }
+        self.policy.detach_pipe();
     }
 }

@@ -1,13 +1,12 @@
 //! A session's life around its connections (docs/wire.md §7.2–§7.4): connecting and
 //! reconnecting by the core's backoff, the thread timers behind its deadlines (handshake,
 //! heartbeat, linger), what a failed engine leads to, and finishing once its socket is
-//! gone. The policy is the core's `Lifecycle`; this is the I/O thread's side of it.
+//! gone. The policy is the core session's; this is the I/O thread's side of it.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use isomq_core::session::{Action, Expired};
-use isomq_core::Pipe;
+use isomq_core::session::{Action, Codec, Done, Expired};
 use mio::Registry;
 
 use super::{Outcome, Session};
@@ -21,7 +20,7 @@ impl Session {
     /// Sets a thread timer for the lifecycle's next deadline unless one fires before it.
     /// A timer that finds nothing due (the deadline moved) costs one look.
     pub(super) fn arm(&mut self, sv: &mut Services) {
-        let Some(at) = self.life.poll_timeout() else {
+        let Some(at) = self.policy.lifecycle().poll_timeout() else {
             return;
         };
         if self.armed.is_some_and(|armed| armed <= at) {
@@ -55,7 +54,7 @@ impl Session {
     /// The connection or the attempt is gone: schedules the next attempt by the core's
     /// backoff. Returns false when there will be none.
     fn schedule_reconnect(&mut self, sv: &mut Services) -> bool {
-        let Some(delay) = self.life.handle_lost(sv.clock(), random_u64()) else {
+        let Some(delay) = self.policy.handle_lost(sv.clock(), random_u64()) else {
             return false;
         };
         self.arm(sv);
@@ -72,21 +71,21 @@ impl Session {
         if self.armed.is_some_and(|armed| armed <= now) {
             self.armed = None;
         }
-        self.life.handle_timeout(now);
+        self.policy.handle_timeout(now);
         let mut outcome = Outcome::Keep;
-        while let Some(action) = self.life.poll_action() {
+        loop {
+            // Pings due go straight to a ready engine.
+            let codec = self.engine.as_mut().map(|e| e as &mut dyn Codec);
+            let Some(action) = self.policy.poll_action(codec) else {
+                break;
+            };
             outcome = match action {
-                Action::Connect if self.engine.is_none() && !self.lingering_done() => {
+                Action::Connect if self.engine.is_none() && !self.policy.nothing_to_deliver() => {
                     self.start_connect(sv, registry);
                     self.drive(sv, registry)
                 }
                 Action::Connect => Outcome::Keep,
-                Action::Ping { ttl_deciseconds } => {
-                    if let Some(engine) = self.engine.as_mut().filter(|e| e.is_ready()) {
-                        engine.send_ping(ttl_deciseconds);
-                    }
-                    self.drive(sv, registry)
-                }
+                Action::Ping { .. } => Outcome::Keep,
                 Action::Disconnect(expired) if self.engine.is_some() => {
                     let why = match expired {
                         Expired::Handshake => "handshake timed out",
@@ -101,53 +100,35 @@ impl Session {
                 return outcome;
             }
         }
-        self.arm(sv);
+        // Pings are written by the next drive.
+        let outcome = match outcome {
+            Outcome::Keep if self.engine.is_some() => self.drive(sv, registry),
+            other => other,
+        };
+        if outcome == Outcome::Keep {
+            self.arm(sv);
+        }
         outcome
     }
 
-    fn lingering_done(&self) -> bool {
-        self.pipe_done && self.pending_out.is_none()
-    }
-
+    /// The socket closed its end (or disconnected us, or the listener went): finish once
+    /// everything it queued is out, or within LINGER (as the socket has it now: libzmq
+    /// reads it at close too). Bytes of a handshake in progress are not the socket's.
     pub(super) fn check_done(&mut self, sv: &mut Services) -> Outcome {
-        // The socket closed its end (or disconnected us): finish within LINGER. This must
-        // not wait for the pipe to be read, which only happens on a live connection.
-        let socket_gone = self.orphaned
-            || self.pipe_done
-            || self.pipe.as_ref().is_some_and(|p| p.peer_terminated());
-        if !socket_gone {
-            return Outcome::Keep;
-        }
-        // What the socket queued: up to its delimiter; for an orphan (whose socket may not
-        // look at its mailbox again), what is in the pipe now.
-        let queued = if self.orphaned {
-            self.pipe.as_mut().is_some_and(Pipe::check_read)
-        } else {
-            !self.pipe_done
-        };
-        // Only what the socket sent counts: bytes of a handshake in progress do not.
-        let unsent = queued
-            || self.pending_out.is_some()
-            || self
-                .engine
-                .as_ref()
-                .is_some_and(|e| e.is_ready() && e.transmit_len() > 0);
-        if !unsent {
-            return Outcome::Close;
-        }
-        if !self.lingering {
-            self.lingering = true;
-            // LINGER as it is when the socket closes (libzmq reads it then too).
-            let linger = u64::try_from(self.link.linger_ms.load(Ordering::Relaxed))
-                .ok()
-                .map(Duration::from_millis);
-            if linger == Some(Duration::ZERO) {
-                return Outcome::Close;
+        let unsent = self
+            .engine
+            .as_ref()
+            .is_some_and(|e| e.is_ready() && e.transmit_len() > 0);
+        let linger = u64::try_from(self.link.linger_ms.load(Ordering::Relaxed))
+            .ok()
+            .map(Duration::from_millis);
+        match self.policy.check_done(sv.clock(), linger, unsent) {
+            Done::Yes => Outcome::Close,
+            Done::No => {
+                self.arm(sv);
+                Outcome::Keep
             }
-            self.life.handle_linger(sv.clock(), linger);
-            self.arm(sv);
         }
-        Outcome::Keep
     }
 
     pub(super) fn engine_failed(
@@ -171,31 +152,25 @@ impl Session {
                 self.emit(|endpoint| MonitorEvent::HandshakeFailed { endpoint, reason });
             }
         }
-        self.pending_in = None;
         if failure == Failure::Protocol {
             // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
-            self.life.stop_reconnecting();
+            self.policy.lifecycle().stop_reconnecting();
         }
-        if self.connect.is_none() || self.lingering_done() || !self.schedule_reconnect(sv) {
+        if self.connect.is_none() {
+            // Takes back a message cut short; nothing more will come.
+            let _ = self.policy.handle_lost(sv.clock(), 0);
+            return Outcome::Close;
+        }
+        if self.policy.nothing_to_deliver() || !self.schedule_reconnect(sv) {
             return Outcome::Close;
         }
         Outcome::Keep
     }
 
-    /// Its listener or ws:// path went away (unbind, or the socket closed): the session
-    /// stops taking messages from the peer for the socket and tells the socket it is gone,
-    /// then delivers what the socket had already queued for it within LINGER, as libzmq's
-    /// sessions do when their owner terminates (docs/wire.md §7.2). Returns false for a
-    /// session with nothing to deliver (no pipe yet: handshake unfinished), to be closed now.
+    /// Its listener or ws:// path went away (unbind, or the socket closed): see the core's
+    /// `Session::orphan`. Returns false for a session with nothing to deliver (no pipe yet:
+    /// handshake unfinished), to be closed now.
     pub(crate) fn orphan(&mut self) -> bool {
-        match &mut self.pipe {
-            Some(pipe) => {
-                pipe.terminate();
-                self.pending_in = None;
-                self.orphaned = true;
-                true
-            }
-            None => false,
-        }
+        self.policy.orphan()
     }
 }
