@@ -162,9 +162,10 @@ impl HsStream {
         }
     }
 
-    /// The upgrade is over: from now on bytes flow through unchanged.
-    pub(crate) fn end_head(&mut self) {
-        self.in_head = false;
+    /// The upgrade is over: the stream, and the bytes read past the HTTP head.
+    pub(crate) fn into_parts(mut self) -> (Stream, Vec<u8>) {
+        let ahead = self.ahead.split_off(self.ahead_pos.min(self.ahead.len()));
+        (self.stream, ahead)
     }
 
     fn read_head(&mut self, out: &mut [u8]) -> io::Result<usize> {

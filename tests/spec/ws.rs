@@ -259,12 +259,8 @@ fn bad_frames_close_the_connection() {
         s.set_option(SocketOption::MaxMsgSize(Some(64))).unwrap();
     });
     type Case = (&'static str, fn(&mut RawWs));
-    let cases: [Case; 7] = [
+    let cases: [Case; 6] = [
         ("text frame", |ws| ws.send_frame(true, TEXT, b"\x00hi")),
-        ("fragmented message", |ws| {
-            ws.send_frame(false, BINARY, b"\x00h");
-            ws.send_frame(true, 0x0, b"i");
-        }),
         ("stray continuation", |ws| {
             ws.send_frame(true, 0x0, b"\x00i")
         }),
@@ -288,6 +284,24 @@ fn bad_frames_close_the_connection() {
         ws.assert_closed();
         assert_still_serving(&mut pull, &mut good);
     }
+}
+
+// RFC 6455 §5.4: "an intermediary MAY change the fragmentation of a message", so a message
+// may arrive in fragments, with control frames between them (§5.5); it is one ZWS message.
+// (libzmq 4.3.5 stalls on fragments, docs/wire.md §10.7.)
+#[test]
+fn a_fragmented_message_is_one_message() {
+    let ctx = Context::new();
+    let (mut pull, mut good, ep) = server(&ctx, |_| {});
+    let mut ws = pusher(&ep);
+    ws.send_frame(false, BINARY, b"\x00fr");
+    ws.send_frame(true, PING, b"mid");
+    ws.send_frame(false, 0x0, b"ag");
+    ws.send_frame(true, 0x0, b"ment");
+    assert_eq!(recv_string(&mut pull), "fragment");
+    let pong = ws.recv_frame().unwrap();
+    assert_eq!((pong.opcode, pong.payload.as_slice()), (PONG, &b"mid"[..]));
+    assert_still_serving(&mut pull, &mut good);
 }
 
 // Beyond libzmq (whose ws server ignores the path): sockets of one context bind different

@@ -5,6 +5,7 @@
 
 mod failure;
 mod ws;
+mod ws_open;
 mod zmtp;
 
 use isomq_core::session::Codec;

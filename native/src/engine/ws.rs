@@ -1,16 +1,12 @@
-//! The ZWS engine (ws://): the HTTP upgrade and WebSocket framing over the non-blocking
-//! stream, on the I/O thread (tungstenite's handshake, resumed on WouldBlock, and its frame
-//! codec), and the sans-IO ZWS 2.0 connection from the core above them.
-//!
-//! Frames are read one by one rather than as tungstenite messages so that what libzmq
-//! refuses is refused here too, by closing the connection (libzmq 4.3.5 stalls instead,
-//! docs/wire.md §10.7): text frames, fragmented messages, wrong masking, and (in the codec)
-//! zero-length and oversized payloads.
+//! The ZWS engine (ws://): the HTTP upgrade over the non-blocking stream, on the I/O thread
+//! (tungstenite's handshake, resumed on WouldBlock), then the core's WebSocket frame codec
+//! (`engine/ws_open.rs`) and the sans-IO ZWS 2.0 connection above it. What the framing
+//! refuses closes the connection with the matching close code (docs/wire.md §10.7, §10.8).
 
 use std::io;
 use std::sync::{Arc, Mutex};
 
-use bytes::BytesMut;
+use isomq_core::ws::Codec;
 use isomq_core::zmtp::{Config, Event};
 use isomq_core::zws::{self, Subprotocol, CLIENT_PROTOCOLS};
 use isomq_core::Msg;
@@ -20,21 +16,13 @@ use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::server::{Callback, ErrorResponse, Request, Response, ServerHandshake};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::http::{HeaderValue, StatusCode};
-use tungstenite::protocol::frame::coding::{Control, Data, OpCode};
-use tungstenite::protocol::frame::{Frame, FrameSocket};
 
 use super::failure::Failure;
+use super::ws_open::OpenWs;
 use crate::stream::Stream;
 use crate::sync::lock;
 use crate::transport::random_u64;
 use crate::ws::{HsStream, Route, Routes};
-
-/// Largest WebSocket frame accepted when MAXMSGSIZE is unset. The frame reader reserves a
-/// frame's declared length before its payload arrives, so some bound is needed; ZMTP over
-/// tcp has none.
-const DEFAULT_MAX_FRAME: usize = 256 * 1024 * 1024;
-/// Frames read per call, so that one busy connection yields to the pipe and to others.
-const READ_FRAMES: usize = 64;
 
 /// What the server's upgrade picked: the socket bound on the path, and the subprotocol.
 type Selected = Arc<Mutex<Option<(Route, Subprotocol)>>>;
@@ -94,7 +82,7 @@ enum State {
     },
     Server(MidHandshake<ServerHandshake<HsStream, PathCallback>>),
     Client(MidHandshake<ClientHandshake<HsStream>>),
-    Open(FrameSocket<HsStream>),
+    Open(OpenWs),
     /// Only while moving between states.
     Gone,
 }
@@ -109,21 +97,6 @@ pub(crate) struct WsEngine {
     selected: Selected,
     /// The route picked by the upgrade, until the session takes it.
     route: Option<Route>,
-    /// Frames were accepted by the frame writer but not all written out yet.
-    out_pending: bool,
-    /// The peer closed its end after frames this engine decoded in the same call: those
-    /// are delivered first, the end is reported on the next read.
-    eof: bool,
-}
-
-fn max_frame(config: &Config) -> usize {
-    config.max_msg_size.map_or(DEFAULT_MAX_FRAME, |max| {
-        usize::try_from(max.saturating_add(1)).unwrap_or(usize::MAX)
-    })
-}
-
-fn would_block(e: &tungstenite::Error) -> bool {
-    matches!(e, tungstenite::Error::Io(e) if e.kind() == io::ErrorKind::WouldBlock)
 }
 
 impl WsEngine {
@@ -135,8 +108,6 @@ impl WsEngine {
             conn: None,
             selected: Arc::default(),
             route: None,
-            out_pending: false,
-            eof: false,
         }
     }
 
@@ -157,8 +128,6 @@ impl WsEngine {
             conn: None,
             selected,
             route: None,
-            out_pending: false,
-            eof: false,
         }
     }
 
@@ -192,7 +161,11 @@ impl WsEngine {
     }
 
     pub(crate) fn transmit_len(&self) -> usize {
-        self.conn.as_ref().map_or(0, |c| c.transmit_len()) + usize::from(self.out_pending)
+        let framed = match &self.state {
+            State::Open(open) => open.transmit_len(),
+            _ => 0,
+        };
+        self.conn.as_ref().map_or(0, |c| c.transmit_len()) + framed
     }
 
     pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
@@ -221,7 +194,7 @@ impl WsEngine {
             State::Connecting { stream, .. } => stream.deregister(registry),
             State::Server(mid) => mid.get_mut().get_mut().stream.deregister(registry),
             State::Client(mid) => mid.get_mut().get_mut().stream.deregister(registry),
-            State::Open(sock) => sock.get_mut().stream.deregister(registry),
+            State::Open(open) => open.stream.deregister(registry),
             State::Gone => {}
         }
     }
@@ -231,41 +204,10 @@ impl WsEngine {
         readable: &mut bool,
         writable: &mut bool,
     ) -> Result<bool, Failure> {
-        if !matches!(self.state, State::Open(_)) {
-            return self.handshake(readable, writable);
+        match (&mut self.state, &mut self.conn) {
+            (State::Open(open), Some(conn)) => open.read(conn, readable),
+            _ => self.handshake(readable, writable),
         }
-        if self.eof {
-            return Err(Failure::Transient);
-        }
-        let mut progress = false;
-        for _ in 0..READ_FRAMES {
-            let (State::Open(sock), Some(config)) = (&mut self.state, &self.config) else {
-                return Ok(progress);
-            };
-            match sock.read(Some(max_frame(config))) {
-                Ok(Some(frame)) => {
-                    progress = true;
-                    self.on_frame(frame)?;
-                }
-                // EOF. Frames decoded by this call are still in the ZWS connection: a sender
-                // that closes right after sending must have them all delivered (LINGER), so
-                // the end waits until the session has taken them.
-                Ok(None) if progress => {
-                    self.eof = true;
-                    return Ok(true);
-                }
-                Ok(None) => return Err(Failure::Transient),
-                Err(e) if would_block(&e) => {
-                    *readable = false;
-                    return Ok(progress);
-                }
-                Err(tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(tungstenite::Error::Io(_)) => return Err(Failure::Transient),
-                // Bad header, oversized frame.
-                Err(_) => return Err(Failure::Protocol),
-            }
-        }
-        Ok(progress)
     }
 
     pub(crate) fn write(
@@ -276,104 +218,17 @@ impl WsEngine {
         if !*writable {
             return Ok(false);
         }
-        if !matches!(self.state, State::Open(_)) {
-            return self.handshake(readable, writable);
+        match (&mut self.state, &mut self.conn) {
+            (State::Open(open), Some(conn)) => open.write(conn, writable),
+            _ => self.handshake(readable, writable),
         }
-        let mut progress = false;
-        if self.out_pending {
-            let State::Open(sock) = &mut self.state else {
-                return Ok(false);
-            };
-            match sock.flush() {
-                Ok(()) => {
-                    self.out_pending = false;
-                    progress = true;
-                }
-                Err(e) if would_block(&e) => {
-                    *writable = false;
-                    return Ok(false);
-                }
-                Err(_) => return Err(Failure::Transient),
-            }
-        }
-        while let Some(payload) = self.conn.as_mut().and_then(|c| c.poll_transmit()) {
-            progress = true;
-            let frame = Frame::message(payload, OpCode::Data(Data::Binary), true);
-            if !self.send_frame(frame)? {
-                *writable = false;
-                break;
-            }
-        }
-        Ok(progress)
     }
 
     /// Sends a WebSocket ping: libzmq's ws engine heartbeats with WS pings, not ZMTP PINGs
-    /// (docs/wire.md §10.6). A failure to write shows up on the next read or write.
+    /// (docs/wire.md §10.6). It leaves with the next write.
     pub(crate) fn send_ping(&mut self) {
-        if matches!(self.state, State::Open(_)) {
-            let _ = self.send_frame(Frame::ping(Vec::new()));
-        }
-    }
-
-    /// Queues a frame (masked on a client, as RFC 6455 requires) and writes what the stream
-    /// takes; `Ok(false)` when the stream is full (the rest goes out on the next write).
-    fn send_frame(&mut self, mut frame: Frame) -> Result<bool, Failure> {
-        let State::Open(sock) = &mut self.state else {
-            return Ok(true);
-        };
-        if self.client {
-            frame.header_mut().mask = Some((random_u64() as u32).to_ne_bytes());
-        }
-        match sock.write(frame) {
-            Ok(()) => Ok(true),
-            Err(e) if would_block(&e) => {
-                self.out_pending = true;
-                Ok(false)
-            }
-            Err(_) => Err(Failure::Transient),
-        }
-    }
-
-    fn on_frame(&mut self, frame: Frame) -> Result<(), Failure> {
-        let header = frame.header();
-        if header.rsv1 || header.rsv2 || header.rsv3 {
-            return Err(Failure::Protocol);
-        }
-        // Clients mask, servers do not; libzmq enforces both directions.
-        let mask = header.mask;
-        if mask.is_some() == self.client {
-            return Err(Failure::Protocol);
-        }
-        let (opcode, is_final) = (header.opcode, header.is_final);
-        let mut payload = frame.into_payload();
-        if let Some(mask) = mask {
-            let mut data = BytesMut::from(&payload[..]);
-            for (i, b) in data.iter_mut().enumerate() {
-                *b ^= mask[i & 3];
-            }
-            payload = data.freeze();
-        }
-        match opcode {
-            // One ZWS frame per whole binary message; text, fragments and continuations
-            // are refused.
-            OpCode::Data(Data::Binary) if is_final => {
-                let conn = self.conn.as_mut().ok_or(Failure::Protocol)?;
-                conn.handle_message(payload).map_err(|_| Failure::Protocol)
-            }
-            OpCode::Data(_) => Err(Failure::Protocol),
-            OpCode::Control(_) if !is_final || payload.len() > 125 => Err(Failure::Protocol),
-            OpCode::Control(Control::Ping) => {
-                // RFC 6455: the pong echoes the ping's payload (libzmq sends it empty).
-                self.send_frame(Frame::pong(payload))?;
-                Ok(())
-            }
-            OpCode::Control(Control::Pong) => Ok(()),
-            OpCode::Control(Control::Close) => {
-                // Echo the close, then end the connection (as libzmq).
-                let _ = self.send_frame(Frame::close(None));
-                Err(Failure::Transient)
-            }
-            OpCode::Control(Control::Reserved(_)) => Err(Failure::Protocol),
+        if let State::Open(open) = &mut self.state {
+            open.send_ping();
         }
     }
 
@@ -407,7 +262,7 @@ impl WsEngine {
                     max_msg_size: route.options.maxmsgsize,
                 };
                 self.route = Some(route);
-                self.open(ws.into_inner(), config, sub, readable);
+                self.open(ws.into_inner(), config, sub, readable)?;
                 Ok(true)
             }
             Err(HandshakeError::Interrupted(mut mid)) => {
@@ -438,7 +293,7 @@ impl WsEngine {
                     .and_then(Subprotocol::from_token)
                     .ok_or(Failure::Protocol)?;
                 let config = self.config.clone().ok_or(Failure::Protocol)?;
-                self.open(ws.into_inner(), config, sub, readable);
+                self.open(ws.into_inner(), config, sub, readable)?;
                 Ok(true)
             }
             Err(HandshakeError::Interrupted(mut mid)) => {
@@ -467,12 +322,29 @@ impl WsEngine {
     /// Switches to framing. Bytes the peer sent right after its head (libzmq and jszmq send
     /// their first message with the `101`) may already sit in the stream's read-ahead, and
     /// the readiness that announced them may have been used up by the handshake: read again
-    /// rather than wait for an edge that will not come.
-    fn open(&mut self, mut hs: HsStream, config: Config, sub: Subprotocol, readable: &mut bool) {
+    /// rather than wait for an edge that will not come. The handshake's buffers go with it.
+    fn open(
+        &mut self,
+        hs: HsStream,
+        config: Config,
+        sub: Subprotocol,
+        readable: &mut bool,
+    ) -> Result<(), Failure> {
         *readable = true;
-        hs.end_head();
+        // MAXMSGSIZE bounds a ZWS frame's body; its WebSocket message adds the flags byte.
+        let max = config
+            .max_msg_size
+            .and_then(|m| usize::try_from(m.saturating_add(1)).ok());
+        let codec = if self.client {
+            Codec::client(max, || random_u64() as u32)
+        } else {
+            Codec::server(max)
+        };
+        let (stream, ahead) = hs.into_parts();
+        let open = OpenWs::new(stream, codec, &ahead)?;
         self.conn = Some(zws::Connection::new(config.clone(), sub));
         self.config = Some(config);
-        self.state = State::Open(FrameSocket::new(hs));
+        self.state = State::Open(open);
+        Ok(())
     }
 }

@@ -1,0 +1,192 @@
+//! An open ws:// connection: the stream and the core's WebSocket frame codec
+//! (`isomq_core::ws`, RFC 6455 data framing) under the ZWS 2.0 connection. Reads go straight
+//! into the codec's input buffer (no zero-fill, no copy); frames pile up in its output and
+//! leave with one `writev` (docs/wire.md §10.8).
+
+use std::io::{self, IoSlice};
+
+use bytes::BufMut;
+use isomq_core::ws::{Codec, Incoming};
+use isomq_core::zws;
+
+use super::failure::Failure;
+use crate::stream::Stream;
+
+/// Room made for each read.
+const READ_CHUNK: usize = 16 * 1024;
+/// Messages decoded per call, so that one busy connection yields to the pipe and to others.
+const READ_MESSAGES: usize = 256;
+
+#[derive(Debug)]
+pub(crate) struct OpenWs {
+    pub(crate) stream: Stream,
+    codec: Codec,
+    /// The peer ended its side (end of file, or its close frame): reported once the
+    /// messages decoded before it have been taken.
+    ended: bool,
+}
+
+impl OpenWs {
+    /// After the upgrade; `ahead`: bytes the peer sent right behind its HTTP head.
+    pub(crate) fn new(stream: Stream, mut codec: Codec, ahead: &[u8]) -> Result<OpenWs, Failure> {
+        if !ahead.is_empty() {
+            codec.handle_input(ahead).map_err(|_| Failure::Protocol)?;
+        }
+        Ok(OpenWs {
+            stream,
+            codec,
+            ended: false,
+        })
+    }
+
+    /// Decodes buffered frames into `conn`, reading from the stream when they run out;
+    /// `Ok(true)` when something was decoded or read.
+    pub(crate) fn read(
+        &mut self,
+        conn: &mut zws::Connection,
+        readable: &mut bool,
+    ) -> Result<bool, Failure> {
+        let (progress, full) = self.decode(conn).map_err(|f| self.failing(f))?;
+        if full {
+            return Ok(true);
+        }
+        if self.ended {
+            // Everything decoded before the end was handed over on an earlier call.
+            return if progress {
+                Ok(true)
+            } else {
+                Err(Failure::Transient)
+            };
+        }
+        if !*readable {
+            return Ok(progress);
+        }
+        match self.read_once() {
+            Ok(0) => {
+                self.ended = true;
+                if progress {
+                    Ok(true)
+                } else {
+                    Err(Failure::Transient)
+                }
+            }
+            Ok(_) => {
+                self.decode(conn).map_err(|f| self.failing(f))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                *readable = false;
+                Ok(progress)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                Err(self.failing(Failure::Protocol))
+            }
+            Err(_) => Err(Failure::Transient),
+        }
+    }
+
+    /// On a protocol error the codec queued a close frame with its code (RFC 6455 §7.4.1):
+    /// one non-blocking attempt to send it before the connection is dropped.
+    fn failing(&mut self, failure: Failure) -> Failure {
+        if failure == Failure::Protocol {
+            let chunk = self.codec.transmit_chunk();
+            if !chunk.is_empty() {
+                let _ = self.stream.write(chunk);
+            }
+        }
+        failure
+    }
+
+    /// One `read(2)` into the codec's spare input capacity.
+    fn read_once(&mut self) -> io::Result<usize> {
+        let fd = self.stream.raw_fd();
+        let buf = self.codec.input_buffer(READ_CHUNK);
+        let spare = buf.chunk_mut();
+        // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
+        // read(2) writes at most that many bytes into it and touches nothing else.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // Cannot truncate: n is non-negative and at most spare.len().
+        let n = n as usize;
+        // SAFETY: read(2) initialised the first n bytes of the spare capacity.
+        unsafe { buf.advance_mut(n) };
+        if n > 0 {
+            self.codec.input_added().map_err(|_| io_protocol())?;
+        }
+        Ok(n)
+    }
+
+    /// Hands complete messages to the ZWS connection, up to [`READ_MESSAGES`]; returns
+    /// whether any came and whether the limit stopped it.
+    fn decode(&mut self, conn: &mut zws::Connection) -> Result<(bool, bool), Failure> {
+        let mut n = 0;
+        while n < READ_MESSAGES {
+            match self.codec.poll().map_err(|_| Failure::Protocol)? {
+                Some(Incoming::Message(payload)) => {
+                    conn.handle_message(payload)
+                        .map_err(|_| Failure::Protocol)?;
+                    n += 1;
+                }
+                // The pong is queued by the codec; pongs need no answer.
+                Some(Incoming::Ping(_) | Incoming::Pong(_)) => {}
+                // Its echo is queued: the session writes it, then sees the end.
+                Some(Incoming::Close { .. }) => {
+                    self.ended = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok((n > 0, n == READ_MESSAGES))
+    }
+
+    /// ZWS payloads → frames → stream, many per `writev`; `Ok(true)` when bytes went out.
+    pub(crate) fn write(
+        &mut self,
+        conn: &mut zws::Connection,
+        writable: &mut bool,
+    ) -> Result<bool, Failure> {
+        while let Some(payload) = conn.poll_transmit() {
+            self.codec
+                .send_binary_bytes(payload)
+                .map_err(|_| Failure::Transient)?;
+        }
+        let mut progress = false;
+        while *writable && self.codec.transmit_len() > 0 {
+            let mut slices = [IoSlice::new(&[]); 32];
+            let n = self.codec.transmit_slices(&mut slices);
+            match self
+                .stream
+                .write_vectored(slices.get(..n).unwrap_or_default())
+            {
+                Ok(0) => return Err(Failure::Transient),
+                Ok(k) => {
+                    self.codec.advance_transmit(k);
+                    progress = true;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Failure::Transient),
+            }
+        }
+        Ok(progress)
+    }
+
+    /// A WebSocket ping with an empty payload: libzmq's ws engine heartbeats with these,
+    /// not with ZMTP PINGs (docs/wire.md §10.6). It leaves with the next write.
+    pub(crate) fn send_ping(&mut self) {
+        let _ = self.codec.send_ping(&[]);
+    }
+
+    /// Frame bytes not yet written.
+    pub(crate) fn transmit_len(&self) -> usize {
+        self.codec.transmit_len()
+    }
+}
+
+fn io_protocol() -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, "WebSocket protocol error")
+}
