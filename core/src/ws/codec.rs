@@ -175,6 +175,15 @@ impl Codec {
         Ok(())
     }
 
+    /// One binary message whose payload is `head` then `body`, both copied (small
+    /// payloads: into the batch that leaves with the next write).
+    pub fn send_binary_slices(&mut self, head: &[u8], body: &[u8]) -> Result<()> {
+        self.check_can_send()?;
+        let key = self.next_key();
+        self.enc.frame(BINARY, head, body, key);
+        Ok(())
+    }
+
     /// Queues a ping (RFC 6455 §5.5.2); `Err(Inval)` for a payload over 125 bytes,
     /// `Err(Fsm)` once a close has been sent or after a protocol error.
     pub fn send_ping(&mut self, payload: &[u8]) -> Result<()> {

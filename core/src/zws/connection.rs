@@ -34,6 +34,20 @@ enum State {
     Traffic,
 }
 
+/// One WebSocket binary message to send.
+#[derive(Debug, Clone)]
+pub enum Transmit {
+    /// The whole payload (handshake messages, commands, subscriptions).
+    Payload(Bytes),
+    /// A data frame: the flags byte, then the frame's body.
+    Frame {
+        /// `00`, or `01` (MORE).
+        flags: u8,
+        /// The body (its own MORE mark is not used).
+        body: Msg,
+    },
+}
+
 /// A ZWS 2.0 connection (`ZWS2.0/NULL` or bare `ZWS2.0`), without I/O.
 ///
 /// Feed it each binary WebSocket message ([`handle_message`](Connection::handle_message)),
@@ -53,7 +67,7 @@ pub struct Connection {
     /// Whether the last data frame taken out by `poll_msg` had MORE (the next one continues
     /// a message and is never read as a subscription).
     rx_more: bool,
-    tx: VecDeque<Bytes>,
+    tx: VecDeque<Transmit>,
     tx_len: usize,
     events: VecDeque<Event>,
     /// The error that ended the connection, returned again by later calls.
@@ -137,7 +151,7 @@ impl Connection {
             .inspect_err(|e| self.failed = Some(e.clone()))
     }
 
-    /// Encodes one frame (only valid once ready; before that, debug_assert and ignore).
+    /// Encodes one frame (only valid once ready; before that, ignored).
     /// [`Msg::subscribe`] / [`Msg::cancel`] become `00 01 topic` / `00 00 topic` data
     /// messages (the ZWS form), data frames `flags(00 | 01 MORE) body`.
     pub fn send_msg(&mut self, msg: &Msg) {
@@ -154,14 +168,37 @@ impl Connection {
             return;
         }
         let flags = if msg.more() { MORE } else { 0 };
-        self.push_frame(flags, msg.as_slice());
+        // Kept as the flags byte and the frame itself: a small frame is copied once, into
+        // the WebSocket encoder's batch, and a large one is shared, never joined here.
+        self.tx_len += 1 + msg.len();
+        self.tx.push_back(Transmit::Frame {
+            flags,
+            body: msg.clone().with_more(false),
+        });
     }
 
     /// The next WebSocket binary message to send, whole (never to be fragmented).
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
-        let payload = self.tx.pop_front()?;
-        self.tx_len -= payload.len();
-        Some(payload)
+        Some(match self.poll_transmit_parts()? {
+            Transmit::Payload(payload) => payload,
+            Transmit::Frame { flags, body } => {
+                let mut buf = BytesMut::with_capacity(1 + body.len());
+                buf.put_u8(flags);
+                buf.put_slice(body.as_slice());
+                buf.freeze()
+            }
+        })
+    }
+
+    /// Like [`poll_transmit`](Connection::poll_transmit), without joining a data frame's
+    /// flags byte and body: for a WebSocket encoder that takes them apart.
+    pub fn poll_transmit_parts(&mut self) -> Option<Transmit> {
+        let out = self.tx.pop_front()?;
+        self.tx_len -= match &out {
+            Transmit::Payload(payload) => payload.len(),
+            Transmit::Frame { body, .. } => 1 + body.len(),
+        };
+        Some(out)
     }
 
     /// Bytes waiting in [`poll_transmit`](Connection::poll_transmit).
@@ -186,7 +223,7 @@ impl Connection {
 
     fn push(&mut self, payload: Bytes) {
         self.tx_len += payload.len();
-        self.tx.push_back(payload);
+        self.tx.push_back(Transmit::Payload(payload));
     }
 
     fn push_frame(&mut self, flags: u8, body: &[u8]) {

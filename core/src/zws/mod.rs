@@ -13,7 +13,7 @@ mod connection;
 #[allow(clippy::unwrap_used)]
 mod tests;
 
-pub use connection::Connection;
+pub use connection::{Connection, Transmit};
 
 /// The ZWS 2.0 subprotocols isomq speaks (`Sec-WebSocket-Protocol` tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

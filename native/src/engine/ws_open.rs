@@ -7,7 +7,7 @@ use std::io::{self, IoSlice};
 
 use bytes::BufMut;
 use isomq_core::ws::{Codec, Incoming};
-use isomq_core::zws;
+use isomq_core::zws::{self, Transmit};
 
 use super::failure::Failure;
 use crate::stream::Stream;
@@ -149,10 +149,18 @@ impl OpenWs {
         conn: &mut zws::Connection,
         writable: &mut bool,
     ) -> Result<bool, Failure> {
-        while let Some(payload) = conn.poll_transmit() {
-            self.codec
-                .send_binary_bytes(payload)
-                .map_err(|_| Failure::Transient)?;
+        while let Some(out) = conn.poll_transmit_parts() {
+            let sent = match out {
+                Transmit::Payload(payload) => self.codec.send_binary_bytes(payload),
+                // Small frames are copied once, into the batch; large ones are shared.
+                Transmit::Frame { flags, body } if body.is_inline() => {
+                    self.codec.send_binary_slices(&[flags], body.as_slice())
+                }
+                Transmit::Frame { flags, body } => {
+                    self.codec.send_binary_parts(&[flags], body.into_bytes())
+                }
+            };
+            sent.map_err(|_| Failure::Transient)?;
         }
         let mut progress = false;
         while *writable && self.codec.transmit_len() > 0 {
