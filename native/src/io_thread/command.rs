@@ -39,9 +39,9 @@ pub(crate) enum IoCommand {
         id: u64,
         done: Option<std::sync::mpsc::Sender<()>>,
     },
-    /// The listener (or ws:// path) that accepted session `id` went away: the session
-    /// delivers what is queued for it within LINGER, then ends.
-    Orphan { id: u64 },
+    /// The listener `listener` closed: the sessions it accepted, on every I/O thread,
+    /// deliver what is queued for them within LINGER, then end.
+    Orphan { listener: u64 },
     /// Take over a connection another thread's listener accepted.
     Adopt {
         id: u64,

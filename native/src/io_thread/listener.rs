@@ -14,7 +14,8 @@ use crate::ws::Routes;
 /// What an accepted connection inherits from its listener.
 #[derive(Debug, Clone)]
 pub(crate) struct Parent {
-    pub(crate) slot: usize,
+    /// The listener's id: its sessions are orphaned when it closes.
+    pub(crate) listener: u64,
     pub(crate) link: SocketLink,
     pub(crate) options: Options,
     /// Set on a ws:// port: the upgrade's path picks the socket (link and options above
@@ -27,13 +28,9 @@ pub(crate) struct Parent {
 #[derive(Debug)]
 pub(crate) struct ListenerObj {
     pub(crate) id: u64,
-    slot: usize,
     listener: Listener,
     owner: Owner,
     ws: Option<Arc<Routes>>,
-    /// Sessions accepted here (I/O thread, id); they close with the listener (unbind), as
-    /// in libzmq where they are the listener's children.
-    pub(crate) children: Vec<(usize, u64)>,
 }
 
 impl ListenerObj {
@@ -48,11 +45,9 @@ impl ListenerObj {
         listener.register(registry, Token(slot)).ok()?;
         Some(ListenerObj {
             id,
-            slot,
             listener,
             owner,
             ws,
-            children: Vec::new(),
         })
     }
 
@@ -66,7 +61,7 @@ impl ListenerObj {
                     out.push((
                         stream,
                         Parent {
-                            slot: self.slot,
+                            listener: self.id,
                             link: self.owner.link.clone(),
                             options: self.owner.options.clone(),
                             ws: self.ws.clone(),
@@ -91,11 +86,11 @@ impl ListenerObj {
         out
     }
 
-    /// Closes the listener; returns the sessions it accepted (I/O thread, id).
-    pub(crate) fn close(self, registry: &Registry) -> Vec<(usize, u64)> {
+    /// Closes the listener. The sessions it accepted know it by id (they are its children,
+    /// as in libzmq): no list of them is kept here, which would grow with every connection.
+    pub(crate) fn close(self, registry: &Registry) {
         self.listener.close(registry);
         let Owner { link, endpoint, .. } = self.owner;
         link.monitor.emit(|| MonitorEvent::Closed { endpoint });
-        self.children
     }
 }

@@ -1,7 +1,6 @@
 //! The I/O thread's event loop (the reactor): waits on `mio` events, its mailbox and its
 //! timers, and drives the listeners and sessions it owns (docs/architecture.md §5.1, §5.3).
 
-use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -79,8 +78,8 @@ impl Reactor {
         let timeout = if self.sv.again.is_empty() {
             self.sv
                 .timers
-                .peek()
-                .map(|Reverse((at, ..))| at.saturating_duration_since(self.sv.now))
+                .first()
+                .map(|(at, ..)| at.saturating_duration_since(self.sv.now))
         } else {
             Some(Duration::ZERO)
         };
@@ -136,9 +135,6 @@ impl Reactor {
             } else {
                 self.index
             };
-            if let Some(Object::Listener(l)) = self.objects.get_mut(parent.slot) {
-                l.children.push((thread, id));
-            }
             match siblings.get(thread) {
                 Some(mailbox) if thread != self.index => {
                     mailbox.send(IoCommand::Adopt { id, stream, parent })
@@ -174,21 +170,21 @@ impl Reactor {
         match self.objects.remove(slot) {
             Some(Object::Session(mut s)) => {
                 self.ids.remove(&s.id);
-                s.close(self.poll.registry());
+                s.close(&mut self.sv, self.poll.registry());
             }
             Some(Object::Listener(l)) => {
-                self.ids.remove(&l.id);
-                let children = l.close(self.poll.registry());
+                let listener = l.id;
+                self.ids.remove(&listener);
+                l.close(self.poll.registry());
+                // Its sessions may be on any thread. Each thread's mailbox is FIFO, so an
+                // Adopt this thread sent before comes before this.
                 let siblings = self.siblings.clone();
-                for (thread, child) in children {
-                    if thread == self.index {
-                        if let Some(&k) = self.ids.get(&child) {
-                            self.orphan(k);
-                        }
-                    } else if let Some(mailbox) = siblings.get().and_then(|s| s.get(thread)) {
-                        mailbox.send(IoCommand::Orphan { id: child });
+                for (thread, mailbox) in siblings.get().into_iter().flatten().enumerate() {
+                    if thread != self.index {
+                        mailbox.send(IoCommand::Orphan { listener });
                     }
                 }
+                self.orphan_children(listener);
             }
             None => {}
         }
@@ -236,11 +232,7 @@ impl Reactor {
                 pipe,
                 owner,
             } => self.connect(id, addr, pipe, owner),
-            IoCommand::Orphan { id } => {
-                if let Some(&slot) = self.ids.get(&id) {
-                    self.orphan(slot);
-                }
-            }
+            IoCommand::Orphan { listener } => self.orphan_children(listener),
             IoCommand::Close { id, done } => {
                 if let Some(&slot) = self.ids.get(&id) {
                     self.remove(slot);
@@ -305,6 +297,19 @@ impl Reactor {
         }
     }
 
+    /// Orphans this thread's sessions accepted by `listener`.
+    fn orphan_children(&mut self, listener: u64) {
+        for slot in self.objects.keys() {
+            let child = matches!(
+                self.objects.get_mut(slot),
+                Some(Object::Session(s)) if s.parent() == Some(listener)
+            );
+            if child {
+                self.orphan(slot);
+            }
+        }
+    }
+
     /// Closes the connections upgraded on the ws:// path bound with `route_id` (the path
     /// is not an object here: its port's listener is).
     fn close_path(&mut self, route_id: u64) {
@@ -320,11 +325,11 @@ impl Reactor {
     }
 
     fn fire_timers(&mut self) {
-        while let Some(Reverse((at, slot, id))) = self.sv.timers.peek().copied() {
+        while let Some(&(at, slot, id)) = self.sv.timers.first() {
             if at > self.sv.now {
                 break;
             }
-            self.sv.timers.pop();
+            self.sv.timers.pop_first();
             let outcome = match self.objects.get_mut(slot) {
                 Some(Object::Session(s)) if s.id == id => {
                     s.on_timer(&mut self.sv, self.poll.registry())
@@ -349,5 +354,10 @@ impl Reactor {
     /// How many objects live on this thread.
     pub(super) fn object_count(&self) -> usize {
         self.objects.len
+    }
+
+    /// How many timers are set on this thread.
+    pub(super) fn timer_count(&self) -> usize {
+        self.sv.timers.len()
     }
 }

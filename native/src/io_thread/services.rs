@@ -2,8 +2,7 @@
 //! thread's clock, its timers, id allocation, pipe notifiers that post to the thread, and
 //! the list of objects to drive again (docs/architecture.md §5.1).
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -24,8 +23,11 @@ pub(super) const AGAIN_CAPACITY: usize = 16;
 pub(crate) struct Services {
     tx: QueueTx<IoCommand>,
     waker: Arc<Waker>,
-    /// (when, slot, object id): the object looks at its own deadlines when it fires.
-    pub(super) timers: BinaryHeap<Reverse<(Instant, usize, u64)>>,
+    /// (when, slot, object id), earliest first: the object looks at its own deadlines when
+    /// it fires. An ordered set rather than a heap so that an object's timer goes when the
+    /// object does (or moves its deadline): the set holds at most one timer per live
+    /// object, and its memory follows the number of objects, not the connection rate.
+    pub(super) timers: BTreeSet<(Instant, usize, u64)>,
     ids: Arc<AtomicU64>,
     /// Slots that stopped early to let others run and must be driven again.
     pub(super) again: Vec<usize>,
@@ -40,7 +42,7 @@ impl Services {
         Services {
             tx,
             waker,
-            timers: BinaryHeap::new(),
+            timers: BTreeSet::new(),
             ids,
             again: Vec::with_capacity(AGAIN_CAPACITY),
             now: Instant::now(),
@@ -60,7 +62,12 @@ impl Services {
 
     /// Wakes the object `id` in `slot` at `at` on [`Services::clock`]'s scale.
     pub(crate) fn add_timer(&mut self, at: Duration, slot: usize, id: u64) {
-        self.timers.push(Reverse((self.epoch + at, slot, id)));
+        self.timers.insert((self.epoch + at, slot, id));
+    }
+
+    /// Removes a timer set with [`Services::add_timer`], if it has not fired.
+    pub(crate) fn cancel_timer(&mut self, at: Duration, slot: usize, id: u64) {
+        self.timers.remove(&(self.epoch + at, slot, id));
     }
 
     /// The time at the top of this loop iteration, as a duration since the thread started:

@@ -44,6 +44,8 @@ pub(crate) struct Session {
     options: Options,
     /// Set for connecting sessions: where to (re)connect.
     connect: Option<PeerAddr>,
+    /// For accepted sessions: the listener that accepted it (orphaned when it closes).
+    parent: Option<u64>,
     /// For sessions accepted on a ws:// port: the bind (path) that took the connection,
     /// so that unbinding the path closes it.
     pub(crate) route_id: Option<u64>,
@@ -81,6 +83,7 @@ impl Session {
             link,
             options,
             connect: Some(addr),
+            parent: None,
             route_id: None,
             engine: None,
             endpoint,
@@ -111,6 +114,7 @@ impl Session {
             link: parent.link,
             options: parent.options,
             connect: None,
+            parent: Some(parent.listener),
             route_id: None,
             engine: None,
             endpoint: parent.endpoint,
@@ -121,6 +125,11 @@ impl Session {
         };
         s.start_engine(stream, kind, false, sv, registry).ok()?;
         Some(s)
+    }
+
+    /// The listener that accepted it, for an accepted session.
+    pub(crate) fn parent(&self) -> Option<u64> {
+        self.parent
     }
 
     pub(crate) fn has_pipe(&self) -> bool {
@@ -295,7 +304,10 @@ impl Session {
 
     /// Tears down the session; dropping the pipe end terminates it, so the socket learns
     /// the peer is gone after reading everything that arrived.
-    pub(crate) fn close(&mut self, registry: &Registry) {
+    pub(crate) fn close(&mut self, sv: &mut Services, registry: &Registry) {
+        if let Some(at) = self.armed.take() {
+            sv.cancel_timer(at, self.slot, self.id);
+        }
         if let Some(mut engine) = self.engine.take() {
             engine.deregister(registry);
         }

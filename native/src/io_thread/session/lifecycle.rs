@@ -26,7 +26,10 @@ impl Session {
         if self.armed.is_some_and(|armed| armed <= at) {
             return;
         }
-        self.armed = Some(at);
+        // One timer per session: an earlier deadline replaces the one set.
+        if let Some(old) = self.armed.replace(at) {
+            sv.cancel_timer(old, self.slot, self.id);
+        }
         sv.add_timer(at, self.slot, self.id);
     }
 

@@ -35,7 +35,7 @@ fn accepted_stream() -> (Stream, TcpStream) {
 
 fn parent(socket: &FakeSocket) -> Parent {
     Parent {
-        slot: 0,
+        listener: 0,
         link: socket.link.clone(),
         options: socket.options.clone(),
         ws: None,
@@ -104,6 +104,35 @@ fn listen_accepts_and_close_takes_the_accepted_sessions_along() {
         ),
         "{events:?}"
     );
+}
+
+/// A service that runs for weeks meets thousands of connections coming and going: each one
+/// closed must leave nothing behind on the thread, neither its session nor its timers (the
+/// handshake deadline of HANDSHAKE_IVL, 30 s by default, outlives a short connection).
+#[test]
+fn connections_that_come_and_go_leave_no_objects_or_timers() {
+    let endpoint = Endpoint::parse("tcp://127.0.0.1:*").unwrap();
+    let (listener, resolved) = transport::bind(&endpoint).unwrap();
+    let addr: SocketAddr = resolved.trim_start_matches("tcp://").parse().unwrap();
+    let socket = FakeSocket::new(SocketType::Pull, -1);
+    let mut l = Loop::new();
+    l.send(IoCommand::Listen {
+        id: 3,
+        listener,
+        owner: socket.owner(&resolved),
+        ws: None,
+    });
+    l.run_until("the listener exists", |r| r.holds(3));
+    for _ in 0..200 {
+        let client = TcpStream::connect(addr).unwrap();
+        l.run_until("the connection is accepted", |r| r.object_count() == 2);
+        assert_eq!(l.reactor.timer_count(), 1, "the handshake deadline");
+        drop(client);
+        l.run_until("the session is gone", |r| r.object_count() == 1);
+        assert_eq!(l.reactor.timer_count(), 0, "no timer outlives its session");
+    }
+    close(&mut l, 3);
+    assert_eq!(l.reactor.object_count(), 0);
 }
 
 #[test]
