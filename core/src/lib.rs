@@ -14,6 +14,7 @@ mod error;
 pub mod inproc;
 mod msg;
 mod options;
+mod outq;
 mod pattern;
 mod pipe;
 pub mod session;

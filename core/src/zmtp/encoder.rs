@@ -4,28 +4,21 @@
 //! payload is queued as its own shared chunk (the `Bytes` the user sent), so it is never copied
 //! on its way to `writev`.
 
-use std::collections::VecDeque;
 use std::io::IoSlice;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
+
+use crate::outq::{OutQueue, SHARE_THRESHOLD};
 
 use super::decoder::{COMMAND, LONG};
-
-/// Payloads above this many bytes are queued by reference rather than copied into the batch.
-const SHARE_THRESHOLD: usize = 1024;
 
 /// The largest data frame copied into the batch: a long-form header and a shared-threshold body.
 const MAX_COPIED_FRAME: usize = 9 + SHARE_THRESHOLD;
 
-/// Output queue: `chunks` go out first, in order, then `batch`.
+/// Output queue, with ZMTP framing on top.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
-    /// Sealed pieces: parts of the batch cut off before a shared payload, and shared payloads.
-    chunks: VecDeque<Bytes>,
-    /// Where frames are being appended.
-    batch: BytesMut,
-    /// Total bytes pending in `chunks` and `batch`.
-    len: usize,
+    out: OutQueue,
     /// The pending-bytes limit the batch has been sized for (see `size_for_limit`).
     sized_for: usize,
 }
@@ -33,21 +26,22 @@ pub(crate) struct Encoder {
 impl Encoder {
     /// Appends bytes as they are (the greeting).
     pub(crate) fn raw(&mut self, bytes: &[u8]) {
-        self.batch.extend_from_slice(bytes);
-        self.len += bytes.len();
+        self.out.batch().extend_from_slice(bytes);
+        self.out.added(bytes.len());
     }
 
     fn header(&mut self, flags: u8, body_len: usize) {
         // libzmq's encoder uses the LONG form iff the size does not fit in one byte.
+        let batch = self.out.batch();
         if let Ok(short) = u8::try_from(body_len) {
-            self.batch.put_u8(flags);
-            self.batch.put_u8(short);
-            self.len += 2;
+            batch.put_u8(flags);
+            batch.put_u8(short);
+            self.out.added(2);
         } else {
-            self.batch.put_u8(flags | LONG);
+            batch.put_u8(flags | LONG);
             // usize -> u64 never truncates on supported targets (≤ 64-bit).
-            self.batch.put_u64(body_len as u64);
-            self.len += 9;
+            batch.put_u64(body_len as u64);
+            self.out.added(9);
         }
     }
 
@@ -55,11 +49,12 @@ impl Encoder {
     pub(crate) fn frame(&mut self, flags: u8, parts: &[&[u8]]) {
         let body_len = parts.iter().map(|p| p.len()).sum();
         self.header(flags, body_len);
-        self.batch.reserve(body_len);
+        let batch = self.out.batch();
+        batch.reserve(body_len);
         for p in parts {
-            self.batch.extend_from_slice(p);
+            batch.extend_from_slice(p);
         }
-        self.len += body_len;
+        self.out.added(body_len);
     }
 
     /// One frame whose body is `body`: shared when large, copied when small.
@@ -69,9 +64,7 @@ impl Encoder {
             return;
         }
         self.header(flags, body.len());
-        self.chunks.push_back(self.batch.split().freeze());
-        self.len += body.len();
-        self.chunks.push_back(body);
+        self.out.push_shared(body);
     }
 
     /// One command frame: `name-len name data` (docs/wire.md §3.3).
@@ -93,55 +86,28 @@ impl Encoder {
         }
         self.sized_for = limit;
         let room = 2 * (limit + 4 * MAX_COPIED_FRAME);
-        self.batch.reserve(room.saturating_sub(self.batch.len()));
+        let batch = self.out.batch();
+        batch.reserve(room.saturating_sub(batch.len()));
     }
 
     /// Bytes waiting to be written.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.out.len()
     }
 
-    /// Fills `out` with the pending bytes in order; returns how many slices were filled.
+    /// See [`OutQueue::slices`].
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
-        let pieces = self
-            .chunks
-            .iter()
-            .map(|c| &c[..])
-            .chain(std::iter::once(&self.batch[..]))
-            .filter(|p| !p.is_empty());
-        let mut n = 0;
-        for (slot, piece) in out.iter_mut().zip(pieces) {
-            *slot = IoSlice::new(piece);
-            n += 1;
-        }
-        n
+        self.out.slices(out)
     }
 
-    /// The first contiguous pending piece, empty when nothing is pending.
+    /// See [`OutQueue::chunk`].
     pub(crate) fn chunk(&self) -> &[u8] {
-        self.chunks
-            .iter()
-            .find(|c| !c.is_empty())
-            .map_or(&self.batch[..], |c| &c[..])
+        self.out.chunk()
     }
 
-    /// Drops the first `n` pending bytes (they were written). More than pending is clamped.
-    pub(crate) fn advance(&mut self, mut n: usize) {
-        debug_assert!(n <= self.len, "advance past the pending output");
-        n = n.min(self.len);
-        self.len -= n;
-        while n > 0 {
-            let Some(front) = self.chunks.front_mut() else {
-                break;
-            };
-            if n < front.len() {
-                front.advance(n);
-                return;
-            }
-            n -= front.len();
-            self.chunks.pop_front();
-        }
-        self.batch.advance(n);
+    /// See [`OutQueue::advance`].
+    pub(crate) fn advance(&mut self, n: usize) {
+        self.out.advance(n);
     }
 }
 
