@@ -299,26 +299,19 @@ impl Reactor {
 
     /// Orphans this thread's sessions accepted by `listener`.
     fn orphan_children(&mut self, listener: u64) {
-        for slot in self.objects.keys() {
-            let child = matches!(
-                self.objects.get_mut(slot),
-                Some(Object::Session(s)) if s.parent() == Some(listener)
-            );
-            if child {
-                self.orphan(slot);
-            }
-        }
+        self.orphan_where(|s| s.parent() == Some(listener));
     }
 
     /// Closes the connections upgraded on the ws:// path bound with `route_id` (the path
-    /// is not an object here: its port's listener is).
+    /// is not an object here: its port's listener is): they deliver what is queued first.
     fn close_path(&mut self, route_id: u64) {
+        self.orphan_where(|s| s.route_id == Some(route_id));
+    }
+
+    fn orphan_where(&mut self, which: impl Fn(&Session) -> bool) {
         for slot in self.objects.keys() {
-            let on_path = matches!(
-                self.objects.get_mut(slot),
-                Some(Object::Session(s)) if s.route_id == Some(route_id)
-            );
-            if on_path {
+            let chosen = matches!(self.objects.get_mut(slot), Some(Object::Session(s)) if which(s));
+            if chosen {
                 self.orphan(slot);
             }
         }
