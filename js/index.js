@@ -72,6 +72,11 @@ function toFrames(msg) {
     return Array.isArray(msg) ? msg.map(toFrame) : [toFrame(msg)];
 }
 
+// Messages taken from the socket per call into WebAssembly: one call per batch instead of
+// one per message, so that a message costs JavaScript a few array operations. They leave the
+// socket's RCVHWM count when taken: the wrapper holds at most this many more.
+const RECV_BATCH = 256;
+
 function termError() {
     const e = new Error("socket closed (ETERM)");
     e.code = "ETERM";
@@ -86,6 +91,9 @@ export class Socket {
         this.type = String(type).toLowerCase();
         this._sends = [];
         this._recvs = [];
+        // Messages taken from the socket in one batch and not yet handed out.
+        this._inbox = [];
+        this._inboxAt = 0;
         this._listeners = new Map();
         this._closed = false;
         sockets.set(this._id, this);
@@ -166,7 +174,7 @@ export class Socket {
         }
         if (this._recvs.length === 0) {
             try {
-                const msg = this._raw.recv();
+                const msg = this._take();
                 if (msg !== undefined) {
                     return Promise.resolve(msg);
                 }
@@ -179,19 +187,42 @@ export class Socket {
 
     /** `for await (const frames of socket)`: ends when the socket is closed. */
     [Symbol.asyncIterator]() {
+        const done = { value: undefined, done: true };
         return {
-            next: async () => {
-                try {
-                    return { value: await this.recv(), done: false };
-                } catch (e) {
-                    if (e.code === "ETERM") {
-                        return { value: undefined, done: true };
+            next: () => {
+                // A message already taken is handed out without another promise in between.
+                if (!this._closed && this._recvs.length === 0) {
+                    try {
+                        const msg = this._take();
+                        if (msg !== undefined) {
+                            return Promise.resolve({ value: msg, done: false });
+                        }
+                    } catch (e) {
+                        return Promise.reject(e);
                     }
-                    throw e;
                 }
+                return this.recv().then(
+                    (value) => ({ value, done: false }),
+                    (e) => (e.code === "ETERM" ? done : Promise.reject(e)),
+                );
             },
-            return: async () => ({ value: undefined, done: true }),
+            return: () => Promise.resolve(done),
         };
+    }
+
+    // The next whole message, from the batch taken last or a new one; undefined when none.
+    _take() {
+        if (this._inboxAt === this._inbox.length) {
+            const batch = this._raw.recvBatch(RECV_BATCH);
+            if (batch === undefined) {
+                return undefined;
+            }
+            this._inbox = batch;
+            this._inboxAt = 0;
+        }
+        const msg = this._inbox[this._inboxAt];
+        this._inbox[this._inboxAt++] = undefined;
+        return msg;
     }
 
     /** Listens for "connect" and "disconnect" (argument: the endpoint). */
@@ -218,6 +249,8 @@ export class Socket {
             return;
         }
         this._closed = true;
+        this._inbox = [];
+        this._inboxAt = 0;
         sockets.delete(this._id);
         this._raw.close();
         const err = termError();
@@ -256,7 +289,7 @@ export class Socket {
         while (this._recvs.length > 0 && !this._closed) {
             let msg;
             try {
-                msg = this._raw.recv();
+                msg = this._take();
             } catch (e) {
                 this._recvs.shift().reject(e);
                 continue;
