@@ -94,6 +94,12 @@ export class Socket {
         // Messages taken from the socket in one batch and not yet handed out.
         this._inbox = [];
         this._inboxAt = 0;
+        // Whether the socket may hold messages: false once a batch came short (the socket
+        // was empty), true again at the next "wake", which follows any arrival. Saves a call
+        // into WebAssembly that would find nothing.
+        this._mayHave = true;
+        // Inside a call into WebAssembly: a "wake" it causes is handled after it returns.
+        this._taking = false;
         this._listeners = new Map();
         this._closed = false;
         sockets.set(this._id, this);
@@ -182,6 +188,10 @@ export class Socket {
                 return Promise.reject(e);
             }
         }
+        return this._wait();
+    }
+
+    _wait() {
         return new Promise((resolve, reject) => this._recvs.push({ resolve, reject }));
     }
 
@@ -190,8 +200,11 @@ export class Socket {
         const done = { value: undefined, done: true };
         return {
             next: () => {
+                if (this._closed) {
+                    return Promise.resolve(done);
+                }
                 // A message already taken is handed out without another promise in between.
-                if (!this._closed && this._recvs.length === 0) {
+                if (this._recvs.length === 0) {
                     try {
                         const msg = this._take();
                         if (msg !== undefined) {
@@ -201,7 +214,7 @@ export class Socket {
                         return Promise.reject(e);
                     }
                 }
-                return this.recv().then(
+                return this._wait().then(
                     (value) => ({ value, done: false }),
                     (e) => (e.code === "ETERM" ? done : Promise.reject(e)),
                 );
@@ -213,9 +226,26 @@ export class Socket {
     // The next whole message, from the batch taken last or a new one; undefined when none.
     _take() {
         if (this._inboxAt === this._inbox.length) {
-            const batch = this._raw.recvBatch(RECV_BATCH);
+            if (!this._mayHave) {
+                return undefined;
+            }
+            this._mayHave = false;
+            this._taking = true;
+            let batch;
+            try {
+                batch = this._raw.recvBatch(RECV_BATCH);
+            } catch (e) {
+                // Errors (EFSM, ETERM, ...) come again on the next call.
+                this._mayHave = true;
+                throw e;
+            } finally {
+                this._taking = false;
+            }
             if (batch === undefined) {
                 return undefined;
+            }
+            if (batch.length === RECV_BATCH) {
+                this._mayHave = true;
             }
             this._inbox = batch;
             this._inboxAt = 0;
@@ -260,6 +290,13 @@ export class Socket {
 
     _event(kind, endpoint) {
         if (kind === "wake") {
+            this._mayHave = true;
+            if (this._taking) {
+                // Woken from inside _take(): its batch is not handed out yet, so this one
+                // waits for it (messages keep their order).
+                queueMicrotask(() => this._retry());
+                return;
+            }
             this._retry();
             return;
         }

@@ -2,7 +2,7 @@
 //! `ws://` connections. The routing is the core's (`isomq_core::new_pattern`), the same code
 //! as native sockets run.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use isomq_core::inproc::Side;
@@ -37,7 +37,7 @@ pub(crate) struct SocketCore {
     pub(crate) pattern: Box<dyn Pattern>,
     options: Options,
     notify: Arc<ChannelNotify>,
-    sessions: HashMap<u64, Session>,
+    sessions: BTreeMap<u64, Session>,
     endpoints: Vec<(String, Attachment)>,
     /// Frames of a message being received, until its last frame.
     partial_in: Vec<Msg>,
@@ -59,7 +59,7 @@ impl SocketCore {
             pattern,
             options: Options::new(socket_type),
             notify,
-            sessions: HashMap::new(),
+            sessions: BTreeMap::new(),
             endpoints: Vec::new(),
             partial_in: Vec::new(),
             partial_out: VecDeque::new(),
