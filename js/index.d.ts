@@ -3,9 +3,11 @@
  * between sockets of one page. The routing is isomq's Rust core compiled to WebAssembly.
  *
  * Flow control: `send()` waits while the socket's SNDHWM is reached (PUB and XPUB drop
- * instead, as in ZeroMQ). A browser WebSocket cannot be paused, so inbound messages that
- * arrive while RCVHWM messages are already waiting unread on that connection are dropped and
- * counted in {@link Socket.dropped}: read promptly, or raise `rcvhwm`.
+ * instead, as in ZeroMQ). A browser WebSocket cannot be paused: inbound messages that arrive
+ * while RCVHWM messages are already waiting unread on that connection wait for room up to
+ * 256 KiB, beyond which they are dropped, whole messages, and counted in
+ * {@link Socket.dropped}: read promptly, or raise `rcvhwm`. `recv()` and `for await` take
+ * messages from the socket up to 256 at a time, which then no longer count against RCVHWM.
  */
 
 /** Socket types; REQ, REP, DEALER and ROUTER too. Case does not matter. */
@@ -80,7 +82,11 @@ export interface SocketOptions {
 
 /** Options of one connect(). */
 export interface ConnectOptions {
-    /** ZWS subprotocols to offer, best first. Default ["ZWS2.0"]. */
+    /**
+     * ZWS subprotocols to offer, best first. Default `["ZWS2.0.isomq-batch1", "ZWS2.0"]`:
+     * isomq's batch extension (many messages per WebSocket message, with native isomq
+     * servers), else bare ZWS 2.0 (libzmq, jszmq, other servers).
+     */
     subprotocols?: string[];
 }
 

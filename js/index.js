@@ -72,6 +72,11 @@ function toFrames(msg) {
     return Array.isArray(msg) ? msg.map(toFrame) : [toFrame(msg)];
 }
 
+// Messages taken from the socket per call into WebAssembly: one call per batch instead of
+// one per message, so that a message costs JavaScript a few array operations. They leave the
+// socket's RCVHWM count when taken: the wrapper holds at most this many more.
+const RECV_BATCH = 256;
+
 function termError() {
     const e = new Error("socket closed (ETERM)");
     e.code = "ETERM";
@@ -86,6 +91,15 @@ export class Socket {
         this.type = String(type).toLowerCase();
         this._sends = [];
         this._recvs = [];
+        // Messages taken from the socket in one batch and not yet handed out.
+        this._inbox = [];
+        this._inboxAt = 0;
+        // Whether the socket may hold messages: false once a batch came short (the socket
+        // was empty), true again at the next "wake", which follows any arrival. Saves a call
+        // into WebAssembly that would find nothing.
+        this._mayHave = true;
+        // Inside a call into WebAssembly: a "wake" it causes is handled after it returns.
+        this._taking = false;
         this._listeners = new Map();
         this._closed = false;
         sockets.set(this._id, this);
@@ -166,7 +180,7 @@ export class Socket {
         }
         if (this._recvs.length === 0) {
             try {
-                const msg = this._raw.recv();
+                const msg = this._take();
                 if (msg !== undefined) {
                     return Promise.resolve(msg);
                 }
@@ -174,24 +188,71 @@ export class Socket {
                 return Promise.reject(e);
             }
         }
+        return this._wait();
+    }
+
+    _wait() {
         return new Promise((resolve, reject) => this._recvs.push({ resolve, reject }));
     }
 
     /** `for await (const frames of socket)`: ends when the socket is closed. */
     [Symbol.asyncIterator]() {
+        const done = { value: undefined, done: true };
         return {
-            next: async () => {
-                try {
-                    return { value: await this.recv(), done: false };
-                } catch (e) {
-                    if (e.code === "ETERM") {
-                        return { value: undefined, done: true };
-                    }
-                    throw e;
+            next: () => {
+                if (this._closed) {
+                    return Promise.resolve(done);
                 }
+                // A message already taken is handed out without another promise in between.
+                if (this._recvs.length === 0) {
+                    try {
+                        const msg = this._take();
+                        if (msg !== undefined) {
+                            return Promise.resolve({ value: msg, done: false });
+                        }
+                    } catch (e) {
+                        return Promise.reject(e);
+                    }
+                }
+                return this._wait().then(
+                    (value) => ({ value, done: false }),
+                    (e) => (e.code === "ETERM" ? done : Promise.reject(e)),
+                );
             },
-            return: async () => ({ value: undefined, done: true }),
+            return: () => Promise.resolve(done),
         };
+    }
+
+    // The next whole message, from the batch taken last or a new one; undefined when none.
+    _take() {
+        if (this._inboxAt === this._inbox.length) {
+            if (!this._mayHave) {
+                return undefined;
+            }
+            this._mayHave = false;
+            this._taking = true;
+            let batch;
+            try {
+                batch = this._raw.recvBatch(RECV_BATCH);
+            } catch (e) {
+                // Errors (EFSM, ETERM, ...) come again on the next call.
+                this._mayHave = true;
+                throw e;
+            } finally {
+                this._taking = false;
+            }
+            if (batch === undefined) {
+                return undefined;
+            }
+            if (batch.length === RECV_BATCH) {
+                this._mayHave = true;
+            }
+            this._inbox = batch;
+            this._inboxAt = 0;
+        }
+        const msg = this._inbox[this._inboxAt];
+        this._inbox[this._inboxAt++] = undefined;
+        return msg;
     }
 
     /** Listens for "connect" and "disconnect" (argument: the endpoint). */
@@ -218,6 +279,8 @@ export class Socket {
             return;
         }
         this._closed = true;
+        this._inbox = [];
+        this._inboxAt = 0;
         sockets.delete(this._id);
         this._raw.close();
         const err = termError();
@@ -227,6 +290,13 @@ export class Socket {
 
     _event(kind, endpoint) {
         if (kind === "wake") {
+            this._mayHave = true;
+            if (this._taking) {
+                // Woken from inside _take(): its batch is not handed out yet, so this one
+                // waits for it (messages keep their order).
+                queueMicrotask(() => this._retry());
+                return;
+            }
             this._retry();
             return;
         }
@@ -256,7 +326,7 @@ export class Socket {
         while (this._recvs.length > 0 && !this._closed) {
             let msg;
             try {
-                msg = this._raw.recv();
+                msg = this._take();
             } catch (e) {
                 this._recvs.shift().reject(e);
                 continue;

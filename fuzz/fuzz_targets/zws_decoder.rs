@@ -35,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
     if params[1] & 0x40 != 0 {
         match sub {
             Subprotocol::Bare => payloads.push(b"\x00peer".to_vec()),
-            Subprotocol::Null => {
+            // The batch extension has a target of its own (zws_batch).
+            Subprotocol::Null | Subprotocol::Batch => {
                 if let Some(peer) = SocketType::ALL
                     .into_iter()
                     .find(|&t| local.is_compatible(t))

@@ -2,7 +2,11 @@
 // events without timed asserts (each test has a timeout only as a guard against hanging).
 
 import http from "node:http";
+import { spawn } from "node:child_process";
 import { once } from "node:events";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { setWebSocket } from "isomq";
 
 export const text = (frame) => new TextDecoder().decode(frame);
 
@@ -65,4 +69,85 @@ export function bytes(n, seed = 1) {
         out[i] = x & 0xff;
     }
     return out;
+}
+
+const BIN = process.env.ISOMQ_BIN ?? fileURLToPath(new URL("../../target/debug/isomq", import.meta.url));
+
+/** Starts `isomq cat ...`; resolves once it is bound: { proc, endpoint, line(), close() }. */
+export async function cli(...args) {
+    const proc = spawn(BIN, ["cat", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const lines = [];
+    const waiters = [];
+    createInterface({ input: proc.stdout }).on("line", (l) => {
+        const w = waiters.shift();
+        if (w) w(l);
+        else lines.push(l);
+    });
+    let stderr = "";
+    const endpoint = await new Promise((resolve, reject) => {
+        proc.stderr.on("data", (d) => {
+            stderr += d;
+            const m = stderr.match(/bound (\S+)/);
+            if (m) resolve(m[1]);
+        });
+        proc.on("exit", (code) => reject(new Error(`isomq exited (${code}): ${stderr}`)));
+    });
+    return {
+        proc,
+        endpoint,
+        line: () => (lines.length > 0 ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r))),
+        close: async () => {
+            if (proc.exitCode === null && proc.signalCode === null) {
+                proc.kill();
+                await once(proc, "exit");
+            }
+        },
+    };
+}
+
+export const TOKEN = "ZWS2.0.isomq-batch1";
+
+/** Data frames in one batch message (ZMTP framing: flags, 1- or 8-byte size, body). */
+function dataFrames(buffer) {
+    const b = new Uint8Array(buffer);
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    let n = 0;
+    for (let pos = 0; pos < b.length; ) {
+        const flags = b[pos];
+        const long = (flags & 0x02) !== 0;
+        const size = long ? Number(view.getBigUint64(pos + 1)) : b[pos + 1];
+        pos += (long ? 9 : 2) + size;
+        if ((flags & 0x04) === 0) n++;
+    }
+    return n;
+}
+
+/**
+ * The global WebSocket, counting the messages and bytes that come in (and, with the batch
+ * extension, data frames); `Spy.last` is the newest. Installed by withSpy().
+ */
+export class Spy extends globalThis.WebSocket {
+    constructor(url, protocols) {
+        super(url, protocols);
+        Spy.last = this;
+        this.messages = 0;
+        this.bytes = 0;
+        this.frames = 0;
+        this.addEventListener("message", (e) => {
+            this.messages++;
+            this.bytes += e.data.byteLength ?? 0;
+            if (this.protocol === TOKEN && e.data instanceof ArrayBuffer) {
+                this.frames += dataFrames(e.data);
+            }
+        });
+    }
+}
+
+export async function withSpy(body) {
+    setWebSocket(Spy);
+    try {
+        await body();
+    } finally {
+        setWebSocket(null);
+    }
 }

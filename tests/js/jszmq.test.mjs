@@ -7,7 +7,8 @@ import jszmq from "jszmq";
 import { Socket } from "isomq";
 import { bytes, jszmqBound, jszmqNext, next, text } from "./helpers.mjs";
 
-// The default offer (bare ZWS2.0, see BROWSER_PROTOCOLS), spelled out once to test the option.
+// Bare ZWS2.0 only, what jszmq speaks. The default offer puts isomq's batch extension first,
+// which jszmq's server echoes without speaking it; batch.test.mjs checks the fallback.
 const BARE = { subprotocols: ["ZWS2.0"] };
 
 /** Waits until the jszmq XPUB has seen the subscription `topic` (a `01 topic` message). */

@@ -4,46 +4,8 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { Socket } from "isomq";
-import { next, text } from "./helpers.mjs";
-
-const BIN = process.env.ISOMQ_BIN ?? fileURLToPath(new URL("../../target/debug/isomq", import.meta.url));
-
-/** Starts `isomq cat ...`; resolves once it is bound: { proc, endpoint, line(), close() }. */
-async function cli(...args) {
-    const proc = spawn(BIN, ["cat", ...args], { stdio: ["pipe", "pipe", "pipe"] });
-    const lines = [];
-    const waiters = [];
-    createInterface({ input: proc.stdout }).on("line", (l) => {
-        const w = waiters.shift();
-        if (w) w(l);
-        else lines.push(l);
-    });
-    let stderr = "";
-    const endpoint = await new Promise((resolve, reject) => {
-        proc.stderr.on("data", (d) => {
-            stderr += d;
-            const m = stderr.match(/bound (\S+)/);
-            if (m) resolve(m[1]);
-        });
-        proc.on("exit", (code) => reject(new Error(`isomq exited (${code}): ${stderr}`)));
-    });
-    return {
-        proc,
-        endpoint,
-        line: () => (lines.length > 0 ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r))),
-        close: async () => {
-            if (proc.exitCode === null && proc.signalCode === null) {
-                proc.kill();
-                await once(proc, "exit");
-            }
-        },
-    };
-}
+import { cli, next, text } from "./helpers.mjs";
 
 test("native XPUB to wasm SUB: subscription arrives, only matching topics come back", { timeout: 20000 }, async () => {
     const xpub = await cli("xpub", "--bind", "ws://127.0.0.1:*/metrics");

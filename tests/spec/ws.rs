@@ -118,8 +118,8 @@ fn bare_zws2_exchanges_routing_ids() {
 }
 
 // docs/wire.md §10.2–§10.5: like libzmq's client, isomq's sends `GET <path> HTTP/1.1`
-// offering `ZWS2.0/NULL,ZWS2.0`, masks its frames, sends READY at once and subscriptions as
-// `00 01 topic`.
+// offering `ZWS2.0/NULL,ZWS2.0` (behind the batch extension's token, §10.9), masks its
+// frames, sends READY at once and subscriptions as `00 01 topic`.
 #[test]
 fn client_request_and_framing_bytes() {
     let server = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -134,7 +134,7 @@ fn client_request_and_framing_bytes() {
     assert!(head.starts_with("GET /a/b HTTP/1.1\r\n"), "{head}");
     assert_eq!(
         header(&head, "Sec-WebSocket-Protocol"),
-        Some("ZWS2.0/NULL,ZWS2.0")
+        Some("ZWS2.0.isomq-batch1,ZWS2.0/NULL,ZWS2.0")
     );
     let key = header(&head, "Sec-WebSocket-Key").unwrap();
     let accept = tungstenite::handshake::derive_accept_key(key.as_bytes());

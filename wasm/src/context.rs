@@ -7,7 +7,7 @@
 //! returns at once: the outer one picks up what the handler caused.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
@@ -46,7 +46,9 @@ impl Notify for ChannelNotify {
 #[derive(Debug)]
 pub(crate) struct State {
     next_id: u64,
-    pub(crate) sockets: HashMap<u64, SocketCore>,
+    /// A B-tree: looked up on every call and every input, and a page has few sockets; no
+    /// hashing on that path.
+    pub(crate) sockets: BTreeMap<u64, SocketCore>,
     pub(crate) inproc: isomq_core::inproc::Registry<u64>,
     tx: Sender<(Owner, PipeId, PipeEvent)>,
     rx: Receiver<(Owner, PipeId, PipeEvent)>,
@@ -105,7 +107,6 @@ impl State {
         let Some(session) = socket.session(conn.session) else {
             return;
         };
-        let url = session.url.clone();
         let pipe = session.pipe_id();
         let change = match input {
             Input::Open { protocol, .. } => {
@@ -119,6 +120,14 @@ impl State {
                 session.on_timer(key, host);
                 Change::Nothing
             }
+        };
+        // The endpoint is copied for events only: most inputs are messages, and change
+        // nothing.
+        if change == Change::Nothing {
+            return;
+        }
+        let Some(url) = socket.session(conn.session).map(|s| s.url.clone()) else {
+            return;
         };
         match change {
             Change::Nothing => {}
@@ -187,7 +196,7 @@ impl Context {
             shared: Rc::new(Shared {
                 state: RefCell::new(State {
                     next_id: 0,
-                    sockets: HashMap::new(),
+                    sockets: BTreeMap::new(),
                     inproc: isomq_core::inproc::Registry::default(),
                     tx,
                     rx,

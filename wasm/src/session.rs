@@ -12,9 +12,11 @@
 //! waits, or PUB drops, as in libzmq). Browsers have no "drained" event: a short timer looks
 //! again.
 //!
-//! Inbound: a browser WebSocket cannot be paused. A message arriving while the pipe to the
-//! socket is at RCVHWM (the application is not reading) is dropped whole and counted
-//! ([`Inbound::DropAtHwm`]); memory stays bounded by RCVHWM messages per connection.
+//! Inbound: a browser WebSocket cannot be paused. What WebSocket messages bring waits for
+//! room while the pipe to the socket is at RCVHWM (the application is not reading), up to
+//! [`HELD_INPUT`] bytes; when a new message would take it over that, what still finds no
+//! room is dropped whole and counted ([`Inbound::DropAtHwm`]). Memory stays bounded by
+//! RCVHWM messages plus `HELD_INPUT` bytes and one WebSocket message per connection.
 
 use std::time::Duration;
 
@@ -27,6 +29,12 @@ use crate::host::{ConnKey, Host, TimerKey, TimerKind, Ws};
 
 /// How often a session blocked on a full WebSocket buffer looks again.
 const DRAIN_POLL_MS: u32 = 5;
+
+/// Input that waits for room in the pipe (at RCVHWM) is dropped only when a new WebSocket
+/// message would take it over this many bytes: browsers and Node dispatch the messages of
+/// one network read one after another, with no chance for the application to read in
+/// between, and a burst of a few batches (docs/wire.md §10.9) must not be lost to that.
+pub(crate) const HELD_INPUT: usize = 256 * 1024;
 
 /// What happened to a session that its socket must act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,9 +81,10 @@ impl Codec for WsCodec<'_> {
     fn poll_msg(&mut self) -> Result<Option<Msg>> {
         self.zws.poll_msg()
     }
+    // What is encoded goes to the WebSocket after the session's drive (`pump`): frames
+    // encoded together leave packed with the batch extension (docs/wire.md §10.9).
     fn send_msg(&mut self, msg: &Msg) {
         self.zws.send_msg(msg);
-        flush_transmit(self.zws, self.ws);
     }
     // A page cannot send WebSocket pings (docs/wire.md §10.6).
     fn send_ping(&mut self, _ttl_deciseconds: u16) {}
@@ -86,7 +95,8 @@ impl Codec for WsCodec<'_> {
         if self.unbounded {
             return 0;
         }
-        usize::try_from(self.ws.buffered_amount()).unwrap_or(usize::MAX)
+        let buffered = usize::try_from(self.ws.buffered_amount()).unwrap_or(usize::MAX);
+        buffered.saturating_add(self.zws.transmit_len())
     }
 }
 
@@ -266,7 +276,9 @@ impl Session {
             max_msg_size: self.options.maxmsgsize,
         };
         if let Some(engine) = &mut self.engine {
-            engine.conn = Some(Connection::new(config, subprotocol));
+            // The page is the client: with the batch extension it waits for the server's
+            // first message, in case the server only echoed the token (docs/wire.md §10.9).
+            engine.conn = Some(Connection::client(config, subprotocol));
         }
         // The first messages (READY) go out; the peer's come later, with `on_message`.
         let _ = self.drive(host);
@@ -282,10 +294,24 @@ impl Session {
         if !self.current(conn) {
             return Change::Nothing;
         }
-        let Some(zws) = self.engine.as_mut().and_then(|e| e.conn.as_mut()) else {
+        let Some(engine) = &mut self.engine else {
             return Change::Nothing;
         };
-        if zws.handle_message(data).is_err() {
+        let Some(zws) = &mut engine.conn else {
+            return Change::Nothing;
+        };
+        // The WebSocket cannot be paused: past HELD_INPUT, what earlier messages brought and
+        // still finds no room in the pipe is dropped, whole messages, and counted
+        // (docs/wire.md §7.1).
+        let mut codec = WsCodec {
+            zws,
+            ws: engine.ws.as_ref(),
+            unbounded: false,
+        };
+        let over = codec.zws.input_bytes().saturating_add(data.len()) > HELD_INPUT;
+        if (over && self.policy.make_room(&mut codec).is_err())
+            || codec.zws.handle_message(data).is_err()
+        {
             return self.fail(true);
         }
         self.drive(host)
@@ -311,7 +337,17 @@ impl Session {
     /// Drops the engine. A protocol error also stops reconnection.
     fn fail(&mut self, protocol: bool) -> Change {
         let was_ready = self.is_ready();
-        if let Some(engine) = self.engine.take() {
+        if let Some(mut engine) = self.engine.take() {
+            // What arrived whole and waits for room goes to the pipe if it fits now; the
+            // rest is lost with the connection, and counted as dropped.
+            if let Some(zws) = &mut engine.conn {
+                let mut codec = WsCodec {
+                    zws,
+                    ws: engine.ws.as_ref(),
+                    unbounded: false,
+                };
+                let _ = self.policy.make_room(&mut codec);
+            }
             engine.ws.close();
         }
         self.drain_timer = false;

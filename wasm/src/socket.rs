@@ -2,7 +2,7 @@
 //! `ws://` connections. The routing is the core's (`isomq_core::new_pattern`), the same code
 //! as native sockets run.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use isomq_core::inproc::Side;
@@ -15,11 +15,12 @@ use crate::context::{ChannelNotify, Context, Owner, State};
 use crate::host::Host;
 use crate::session::Session;
 
-/// The ZWS subprotocols a socket offers by default: bare `ZWS2.0` only. The WebSocket API
-/// (browsers, Node's `WebSocket`, the `ws` package) refuses `ZWS2.0/NULL`, since `/` may not
-/// appear in a subprotocol token (RFC 6455 §4.1); over bare `ZWS2.0` socket types are not
-/// checked, as in libzmq.
-pub const BROWSER_PROTOCOLS: [&str; 1] = ["ZWS2.0"];
+/// The ZWS subprotocols a socket offers by default: isomq's batch extension first (many
+/// frames per WebSocket message, docs/wire.md §10.9), then bare `ZWS2.0` for other servers.
+/// The WebSocket API (browsers, Node's `WebSocket`, the `ws` package) refuses `ZWS2.0/NULL`,
+/// since `/` may not appear in a subprotocol token (RFC 6455 §4.1); over bare `ZWS2.0` socket
+/// types are not checked, as in libzmq. The extension checks them (NULL READY).
+pub const BROWSER_PROTOCOLS: [&str; 2] = [isomq_core::zws::BATCH_TOKEN, "ZWS2.0"];
 
 /// What an endpoint of the socket is attached to, for disconnect/unbind.
 #[derive(Debug)]
@@ -36,7 +37,7 @@ pub(crate) struct SocketCore {
     pub(crate) pattern: Box<dyn Pattern>,
     options: Options,
     notify: Arc<ChannelNotify>,
-    sessions: HashMap<u64, Session>,
+    sessions: BTreeMap<u64, Session>,
     endpoints: Vec<(String, Attachment)>,
     /// Frames of a message being received, until its last frame.
     partial_in: Vec<Msg>,
@@ -58,7 +59,7 @@ impl SocketCore {
             pattern,
             options: Options::new(socket_type),
             notify,
-            sessions: HashMap::new(),
+            sessions: BTreeMap::new(),
             endpoints: Vec::new(),
             partial_in: Vec::new(),
             partial_out: VecDeque::new(),
@@ -276,6 +277,33 @@ impl Socket {
                 Err(Error::Again) => return Ok(None),
                 Err(e) => return Err(e),
             }
+        })
+    }
+
+    /// Receives up to `max` whole messages at once (at least one when any is waiting), so
+    /// that a caller that pays per call (JavaScript through wasm-bindgen) pays once per
+    /// batch. Ok(empty): nothing now, as [`recv`](Socket::recv)'s Ok(None).
+    ///
+    /// # Errors
+    /// As [`recv`](Socket::recv); messages taken before an error are returned first.
+    pub fn recv_batch(&self, max: usize) -> Result<Vec<Vec<Msg>>> {
+        self.with(|core, _, _| {
+            let mut out = Vec::new();
+            while out.len() < max {
+                match core.pattern.recv() {
+                    Ok(frame) => {
+                        let more = frame.more();
+                        core.partial_in.push(frame);
+                        if !more {
+                            out.push(std::mem::take(&mut core.partial_in));
+                        }
+                    }
+                    Err(Error::Again) => break,
+                    Err(_) if !out.is_empty() => break,
+                    Err(e) => return Err(e),
+                }
+            }
+            Ok(out)
         })
     }
 

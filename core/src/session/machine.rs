@@ -29,8 +29,11 @@ pub enum Inbound {
     /// Stop decoding (and the host stops reading): the peer's sends back up to it, as in
     /// libzmq.
     Backpressure,
-    /// Drop it whole and count it: for transports that cannot be paused (a browser's
-    /// WebSocket), memory stays bounded by RCVHWM.
+    /// For transports that cannot be paused (a browser's WebSocket): what has arrived waits
+    /// for room like [`Inbound::Backpressure`], until the host has more input it cannot
+    /// refuse and calls [`Session::make_room`], which drops what still finds no room, whole
+    /// messages, and counts them. Memory stays bounded by RCVHWM plus one transport message
+    /// (with the batch extension, docs/wire.md §10.9, a batch of frames).
     DropAtHwm,
 }
 
@@ -64,9 +67,11 @@ pub struct Session {
     router: bool,
     inbound: Inbound,
     pipe: Option<Pipe>,
-    /// Backpressure: a decoded message waiting for room. Both policies: a ROUTER's peer
-    /// routing id waiting for room (it goes first).
+    /// A decoded message waiting for room, or a ROUTER's peer routing id waiting for room
+    /// (it goes first).
     pending_in: Option<Msg>,
+    /// `pending_in` is the peer's routing id.
+    pending_is_id: bool,
     /// A routing id learnt before the pipe existed (accepted connections).
     unattached_id: Option<Bytes>,
     /// A message taken from the pipe while no connection was ready.
@@ -97,6 +102,7 @@ impl Session {
             inbound,
             pipe: None,
             pending_in: None,
+            pending_is_id: false,
             unattached_id: None,
             pending_out: None,
             pipe_done: false,
@@ -223,6 +229,7 @@ impl Session {
             pipe.rollback();
         }
         self.pending_in = None;
+        self.pending_is_id = false;
         self.dropping = false;
         self.life.handle_lost(now, random)
     }
@@ -237,6 +244,7 @@ impl Session {
         };
         pipe.terminate();
         self.pending_in = None;
+        self.pending_is_id = false;
         self.orphaned = true;
         true
     }
@@ -305,11 +313,39 @@ impl Session {
         match pipe.write_routing_id(id) {
             Ok(()) => pipe.flush(),
             // Full of an earlier connection's messages: it goes first once there is room.
-            Err(m) => self.pending_in = Some(m),
+            Err(m) => {
+                self.pending_in = Some(m);
+                self.pending_is_id = true;
+            }
         }
     }
 
-    /// Decoded input → pipe. Returns whether anything was written.
+    /// [`Inbound::DropAtHwm`]: the host has new input it cannot refuse. What was decoded
+    /// before moves into the pipe where there is room; what still finds none is dropped,
+    /// whole messages, and counted (the peer's routing id stays: it goes first). Err: the
+    /// codec's.
+    pub fn make_room(&mut self, codec: &mut impl Codec) -> Result<()> {
+        if self.inbound != Inbound::DropAtHwm || self.pipe.is_none() || self.orphaned {
+            return Ok(());
+        }
+        self.deliver_input(codec)?;
+        if self.pending_in.is_none() {
+            return Ok(());
+        }
+        if !self.pending_is_id {
+            if let Some(m) = self.pending_in.take() {
+                self.drop_frame(&m);
+            }
+        }
+        while codec.is_ready() {
+            let Some(msg) = codec.poll_msg()? else { break };
+            self.drop_frame(&msg);
+        }
+        Ok(())
+    }
+
+    /// Decoded input → pipe, until a message finds no room (it waits in `pending_in`).
+    /// Returns whether anything was written.
     fn deliver_input(&mut self, codec: &mut impl Codec) -> Result<bool> {
         let Some(pipe) = &mut self.pipe else {
             return Ok(false);
@@ -318,24 +354,18 @@ impl Session {
             return Ok(false);
         }
         let mut wrote = false;
-        // A routing id (or, with back-pressure, a message) waiting for room goes first.
+        // A routing id or a message waiting for room goes first.
         if let Some(m) = self.pending_in.take() {
             match pipe.write(m) {
-                Ok(()) => wrote = true,
+                Ok(()) => {
+                    wrote = true;
+                    self.pending_is_id = false;
+                }
                 Err(m) => self.pending_in = Some(m),
             }
         }
-        while codec.is_ready() {
-            if self.pending_in.is_some() && self.inbound == Inbound::Backpressure {
-                break;
-            }
+        while codec.is_ready() && self.pending_in.is_none() {
             let Some(msg) = codec.poll_msg()? else { break };
-            if self.pending_in.is_some() {
-                // DropAtHwm with the peer's routing id still waiting: nothing of this
-                // connection may reach the socket before it.
-                self.drop_frame(&msg);
-                continue;
-            }
             wrote |= self.deliver(msg);
         }
         if wrote {
@@ -346,7 +376,8 @@ impl Session {
         Ok(wrote)
     }
 
-    /// Writes one decoded frame, or keeps it (back-pressure) or drops it (DropAtHwm).
+    /// Writes one decoded frame, or keeps it for when there is room, or (the rest of a
+    /// message [`Session::make_room`] dropped) drops it.
     fn deliver(&mut self, msg: Msg) -> bool {
         if self.dropping {
             self.drop_frame(&msg);
@@ -358,10 +389,7 @@ impl Session {
         match pipe.write(msg) {
             Ok(()) => true,
             Err(m) => {
-                match self.inbound {
-                    Inbound::Backpressure => self.pending_in = Some(m),
-                    Inbound::DropAtHwm => self.drop_frame(&m),
-                }
+                self.pending_in = Some(m);
                 false
             }
         }

@@ -148,7 +148,8 @@ fn a_full_pipe_holds_input_back_without_loss() {
     assert_eq!(pull.session.dropped(), 0);
 }
 
-/// A transport that cannot be paused drops whole messages at RCVHWM and counts them.
+/// A transport that cannot be paused: what arrived waits for room until more input comes,
+/// then what still finds none is dropped, whole messages, and counted.
 #[test]
 fn drop_at_hwm_drops_whole_messages_and_counts_them() {
     let mut push = Side::new(SocketType::Push, true, Inbound::Backpressure, |_| {});
@@ -163,11 +164,40 @@ fn drop_at_hwm_drops_whole_messages_and_counts_them() {
     }
     exchange(&mut push, &mut pull);
     assert!(pull.session.wants_input());
+    assert_eq!(pull.session.dropped(), 0, "held until more input comes");
+    pull.session.make_room(&mut pull.codec).unwrap();
+    assert_eq!(pull.session.dropped(), 2);
     let frames: Vec<_> = std::iter::from_fn(|| pull.recv())
         .map(|m| m.to_vec())
         .collect();
     assert_eq!(frames, [b"a1".to_vec(), b"2".to_vec()]);
-    assert_eq!(pull.session.dropped(), 2);
+    pull.drive();
+    assert_eq!(pull.recv(), None);
+}
+
+/// Below RCVHWM plus what the transport delivered at once, nothing is dropped: held input
+/// moves into the pipe as the socket reads.
+#[test]
+fn drop_at_hwm_holds_what_arrived_until_the_socket_reads() {
+    let mut push = Side::new(SocketType::Push, true, Inbound::Backpressure, |_| {});
+    let mut pull = Side::new(SocketType::Pull, false, Inbound::DropAtHwm, |o| {
+        o.rcvhwm = 1
+    });
+    for i in 0..5 {
+        push.send(&i.to_string());
+    }
+    exchange(&mut push, &mut pull);
+    let mut got = Vec::new();
+    while got.len() < 5 {
+        match pull.recv() {
+            Some(m) => got.push(String::from_utf8(m.to_vec()).unwrap()),
+            None => {
+                pull.drive();
+            }
+        }
+    }
+    assert_eq!(got, ["0", "1", "2", "3", "4"]);
+    assert_eq!(pull.session.dropped(), 0);
 }
 
 /// A connection lost in the middle of a multipart message: its frames are taken back,

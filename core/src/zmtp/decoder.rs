@@ -26,18 +26,19 @@ pub(crate) enum Frame {
     Command(Bytes),
 }
 
+/// A frame header as read by [`peek_header`].
 #[derive(Debug, Clone, Copy)]
-struct Header {
-    flags: u8,
-    header_len: usize,
-    body_len: usize,
+pub(crate) struct Header {
+    pub(crate) flags: u8,
+    pub(crate) header_len: usize,
+    pub(crate) body_len: usize,
 }
 
 /// Reads the header at the start of `buf`, or `None` when it has not all arrived.
 ///
 /// Reserved flag bits are ignored and a LONG header may carry a small size (libzmq accepts
 /// both). `MAXMSGSIZE` is checked here, so an oversized frame is refused before its body comes.
-fn peek_header(buf: &[u8], max_msg_size: Option<u64>) -> Result<Option<Header>> {
+pub(crate) fn peek_header(buf: &[u8], max_msg_size: Option<u64>) -> Result<Option<Header>> {
     let Some(&flags) = buf.first() else {
         return Ok(None);
     };

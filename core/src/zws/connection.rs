@@ -6,19 +6,25 @@ use std::collections::VecDeque;
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+mod receive;
+
+use super::batch::{Packer, Sealed};
 use super::Subprotocol;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
-use crate::socket_type::SocketType;
-use crate::zmtp::command::{self, Command};
+use crate::zmtp::command;
 use crate::zmtp::mechanism::null;
-use crate::zmtp::{Config, Event, PeerInfo};
+use crate::zmtp::{self, Config, Event};
 
 /// Payload flag: more frames of this message follow (RFC 45).
 const MORE: u8 = 0x01;
 /// Payload flag: the body is a command (`name-len name data`). ZWS has no LONG flag: the
 /// WebSocket frame carries the length.
 const COMMAND: u8 = 0x02;
+/// The COMMAND flag of ZMTP 3.x framing, which the batch extension uses (docs/wire.md §10.9);
+/// a reserved bit in RFC 45's flags byte, so that the first byte of a message tells the two
+/// framings apart.
+const BATCH_COMMAND: u8 = 0x04;
 
 /// The version [`PeerInfo::version`] reports on ZWS connections: ZWS 2.0.
 const ZWS_VERSION: (u8, u8) = (2, 0);
@@ -26,6 +32,10 @@ const ZWS_VERSION: (u8, u8) = (2, 0);
 /// Where the handshake stands, named after what it waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// A client that offered the batch extension and was answered with its token: the
+    /// server's first message, which tells whether it speaks the extension (docs/wire.md
+    /// §10.9, "Fallback").
+    ExpectServerFirst,
     /// `ZWS2.0/NULL`: the peer's READY command.
     ExpectReady,
     /// `ZWS2.0`: the peer's routing-id message.
@@ -46,6 +56,30 @@ pub enum Transmit {
         /// The body (its own MORE mark is not used).
         body: Msg,
     },
+    /// Batch extension: a frame too long to share a message, as its ZMTP header and its
+    /// body (shared, so that a large body is not copied on its way to the transport).
+    Parts {
+        /// The ZMTP frame header (2 or 9 bytes).
+        head: Bytes,
+        /// The frame's body.
+        body: Bytes,
+    },
+}
+
+impl Transmit {
+    /// The WebSocket message's length.
+    pub fn len(&self) -> usize {
+        match self {
+            Transmit::Payload(payload) => payload.len(),
+            Transmit::Frame { body, .. } => 1 + body.len(),
+            Transmit::Parts { head, body } => head.len() + body.len(),
+        }
+    }
+
+    /// Never true: every WebSocket message of ZWS holds at least a flags byte.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// A ZWS 2.0 connection (`ZWS2.0/NULL` or bare `ZWS2.0`), without I/O.
@@ -61,58 +95,102 @@ pub struct Connection {
     config: Config,
     subprotocol: Subprotocol,
     state: State,
-    /// Frames received after the handshake, waiting for `poll_msg` (so a full pipe applies
-    /// back-pressure by not calling it).
+    /// Messages received after the handshake, waiting for `poll_msg` (so a full pipe applies
+    /// back-pressure by not calling it): one frame each, or (batch) frames from `rx_pos` of
+    /// the first one on.
     rx: VecDeque<Bytes>,
+    rx_pos: usize,
+    /// Frames in `rx`.
+    rx_frames: usize,
+    /// Bytes of the messages in `rx`.
+    rx_bytes: usize,
     /// Whether the last data frame taken out by `poll_msg` had MORE (the next one continues
     /// a message and is never read as a subscription).
     rx_more: bool,
     tx: VecDeque<Transmit>,
+    /// Bytes in `tx`.
     tx_len: usize,
+    /// Batch extension: the open batch, behind `tx`.
+    packer: Packer,
     events: VecDeque<Event>,
     /// The error that ended the connection, returned again by later calls.
     failed: Option<Error>,
 }
 
 impl Connection {
-    /// After the WebSocket upgrade. Queues READY (`ZWS2.0/NULL`: `02 05 'READY' props`) or,
-    /// for bare `ZWS2.0`, the routing-id message (`00 <id>`), at once, as libzmq does; there
-    /// is no ZMTP greeting on ZWS.
+    /// After the WebSocket upgrade, as the server or for a subprotocol of RFC 45. Queues
+    /// READY (`ZWS2.0/NULL`: `02 05 'READY' props`; batch: the ZMTP READY frame) or, for bare
+    /// `ZWS2.0`, the routing-id message (`00 <id>`), at once, as libzmq does; there is no
+    /// ZMTP greeting on ZWS.
     pub fn new(config: Config, subprotocol: Subprotocol) -> Connection {
-        let mut conn = Connection {
-            state: match subprotocol {
-                Subprotocol::Null => State::ExpectReady,
-                Subprotocol::Bare => State::ExpectRoutingId,
-            },
-            subprotocol,
-            rx: VecDeque::new(),
-            rx_more: false,
-            tx: VecDeque::new(),
-            tx_len: 0,
-            events: VecDeque::new(),
-            failed: None,
-            config,
-        };
-        match subprotocol {
-            Subprotocol::Null => {
-                let ready = null::ready_data(conn.config.socket_type, &conn.config.identity);
-                conn.push_command(command::READY, &ready);
-            }
-            Subprotocol::Bare => {
-                let id = conn.config.identity.clone();
-                conn.push_frame(0, &id);
-            }
-        }
+        let mut conn = Connection::waiting(config, subprotocol);
+        conn.start(subprotocol);
         conn
     }
 
-    /// The subprotocol this connection speaks.
+    /// After the WebSocket upgrade, as the client. Like [`new`](Connection::new), except
+    /// with the batch extension: a server that is not isomq may have echoed the token it
+    /// does not speak (the `ws` package's servers echo the first token offered), so the
+    /// client waits for the server's first message and speaks the framing that message is
+    /// in (docs/wire.md §10.9, "Fallback").
+    pub fn client(config: Config, subprotocol: Subprotocol) -> Connection {
+        if subprotocol != Subprotocol::Batch {
+            return Connection::new(config, subprotocol);
+        }
+        let mut conn = Connection::waiting(config, subprotocol);
+        conn.state = State::ExpectServerFirst;
+        conn
+    }
+
+    fn waiting(config: Config, subprotocol: Subprotocol) -> Connection {
+        Connection {
+            state: State::ExpectReady,
+            subprotocol,
+            rx: VecDeque::new(),
+            rx_pos: 0,
+            rx_frames: 0,
+            rx_bytes: 0,
+            rx_more: false,
+            tx: VecDeque::new(),
+            tx_len: 0,
+            packer: Packer::default(),
+            events: VecDeque::new(),
+            failed: None,
+            config,
+        }
+    }
+
+    /// Queues the first message of `subprotocol` and waits for the peer's.
+    fn start(&mut self, subprotocol: Subprotocol) {
+        self.subprotocol = subprotocol;
+        match subprotocol {
+            Subprotocol::Null => {
+                self.state = State::ExpectReady;
+                let ready = null::ready_data(self.config.socket_type, &self.config.identity);
+                self.push_command(command::READY, &ready);
+            }
+            Subprotocol::Bare => {
+                self.state = State::ExpectRoutingId;
+                let id = self.config.identity.clone();
+                self.push_frame(0, &id);
+            }
+            Subprotocol::Batch => {
+                self.state = State::ExpectReady;
+                let ready = zmtp::ready_frame(self.config.socket_type, &self.config.identity);
+                self.tx_len += ready.len();
+                self.tx.push_back(Transmit::Payload(Bytes::from(ready)));
+            }
+        }
+    }
+
+    /// The subprotocol this connection speaks (a batch client that fell back reports the
+    /// subprotocol it fell back to).
     pub fn subprotocol(&self) -> Subprotocol {
         self.subprotocol
     }
 
-    /// One binary WebSocket message (flags byte + body). Err = fatal for the connection:
-    /// an empty payload (the flags byte is mandatory), reserved flag bits set, a handshake
+    /// One binary WebSocket message. Err = fatal for the connection: an empty payload (the
+    /// flags byte is mandatory), reserved flag bits set, a malformed batch, a handshake
     /// violation, an incompatible socket type, ERROR received, or a frame over MAXMSGSIZE.
     pub fn handle_message(&mut self, payload: Bytes) -> Result<()> {
         self.check_failed()?;
@@ -132,7 +210,12 @@ impl Connection {
 
     /// Frames received and not yet taken by `poll_msg`.
     pub fn input_len(&self) -> usize {
-        self.rx.len()
+        self.rx_frames
+    }
+
+    /// Bytes of the WebSocket messages whose frames are not all taken by `poll_msg` yet.
+    pub fn input_bytes(&self) -> usize {
+        self.rx_bytes
     }
 
     /// Next received frame (MORE set on all but the last of a message), `Ok(None)` when none.
@@ -153,12 +236,26 @@ impl Connection {
 
     /// Encodes one frame (only valid once ready; before that, ignored).
     /// [`Msg::subscribe`] / [`Msg::cancel`] become `00 01 topic` / `00 00 topic` data
-    /// messages (the ZWS form), data frames `flags(00 | 01 MORE) body`.
+    /// messages (the ZWS form), data frames `flags(00 | 01 MORE) body`; with the batch
+    /// extension the same frames in ZMTP framing, packed.
     pub fn send_msg(&mut self, msg: &Msg) {
         if !self.can_send() {
             return;
         }
         let subscribe = msg.is_subscribe();
+        let flags = if msg.more() { MORE } else { 0 };
+        if self.subprotocol == Subprotocol::Batch {
+            let sealed = if subscribe || msg.is_cancel() {
+                let mark = [u8::from(subscribe)];
+                self.packer.push(0, &[&mark, msg.as_slice()], None)
+            } else if msg.is_inline() {
+                self.packer.push(flags, &[msg.as_slice()], None)
+            } else {
+                self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
+            };
+            self.sealed(sealed);
+            return;
+        }
         if subscribe || msg.is_cancel() {
             let mut buf = BytesMut::with_capacity(2 + msg.len());
             buf.put_u8(0);
@@ -167,7 +264,6 @@ impl Connection {
             self.push(buf.freeze());
             return;
         }
-        let flags = if msg.more() { MORE } else { 0 };
         // Kept as the flags byte and the frame itself: a small frame is copied once, into
         // the WebSocket encoder's batch, and a large one is shared, never joined here.
         self.tx_len += 1 + msg.len();
@@ -181,29 +277,27 @@ impl Connection {
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         Some(match self.poll_transmit_parts()? {
             Transmit::Payload(payload) => payload,
-            Transmit::Frame { flags, body } => {
-                let mut buf = BytesMut::with_capacity(1 + body.len());
-                buf.put_u8(flags);
-                buf.put_slice(body.as_slice());
-                buf.freeze()
-            }
+            Transmit::Frame { flags, body } => join(&[flags], body.as_slice()),
+            Transmit::Parts { head, body } => join(&head, &body),
         })
     }
 
-    /// Like [`poll_transmit`](Connection::poll_transmit), without joining a data frame's
-    /// flags byte and body: for a WebSocket encoder that takes them apart.
+    /// Like [`poll_transmit`](Connection::poll_transmit), without joining a frame's header
+    /// and body: for a WebSocket encoder that takes them apart. The open batch is sealed
+    /// when nothing else waits: a message never waits for more to join it.
     pub fn poll_transmit_parts(&mut self) -> Option<Transmit> {
+        if self.tx.is_empty() {
+            let open = self.packer.seal()?;
+            self.push(open);
+        }
         let out = self.tx.pop_front()?;
-        self.tx_len -= match &out {
-            Transmit::Payload(payload) => payload.len(),
-            Transmit::Frame { body, .. } => 1 + body.len(),
-        };
+        self.tx_len -= out.len();
         Some(out)
     }
 
     /// Bytes waiting in [`poll_transmit`](Connection::poll_transmit).
     pub fn transmit_len(&self) -> usize {
-        self.tx_len
+        self.tx_len + self.packer.len()
     }
 
     fn check_failed(&self) -> Result<()> {
@@ -226,11 +320,23 @@ impl Connection {
         self.tx.push_back(Transmit::Payload(payload));
     }
 
+    /// Batch extension: what the packer sealed on its way joins `tx`.
+    fn sealed(&mut self, sealed: Sealed) {
+        match sealed {
+            Sealed::None => {}
+            Sealed::One(batch) => self.push(batch),
+            Sealed::Alone { before, head, body } => {
+                if !before.is_empty() {
+                    self.push(before);
+                }
+                self.tx_len += head.len() + body.len();
+                self.tx.push_back(Transmit::Parts { head, body });
+            }
+        }
+    }
+
     fn push_frame(&mut self, flags: u8, body: &[u8]) {
-        let mut buf = BytesMut::with_capacity(1 + body.len());
-        buf.put_u8(flags);
-        buf.put_slice(body);
-        self.push(buf.freeze());
+        self.push(join(&[flags], body));
     }
 
     fn push_command(&mut self, name: &[u8], data: &[u8]) {
@@ -242,93 +348,11 @@ impl Connection {
         buf.put_slice(data);
         self.push(buf.freeze());
     }
+}
 
-    fn receive(&mut self, payload: Bytes) -> Result<()> {
-        let Some(&flags) = payload.first() else {
-            return Err(Error::Proto(
-                "empty WebSocket message (the flags byte is mandatory)".into(),
-            ));
-        };
-        if flags & !(MORE | COMMAND) != 0 {
-            return Err(Error::Proto(format!(
-                "reserved ZWS flag bits set: {flags:#04x}"
-            )));
-        }
-        if self
-            .config
-            .max_msg_size
-            .is_some_and(|max| (payload.len() - 1) as u64 > max)
-        {
-            return Err(Error::MsgSize);
-        }
-        match self.state {
-            State::ExpectReady => {
-                if flags & COMMAND == 0 {
-                    return Err(Error::Proto(
-                        "message frame before the handshake completed".into(),
-                    ));
-                }
-                let peer = null::process_handshake_command(&payload[1..], self.config.socket_type)?;
-                self.ready(PeerInfo {
-                    socket_type: peer.socket_type,
-                    identity: peer.identity,
-                    version: ZWS_VERSION,
-                    properties: peer.properties,
-                });
-            }
-            State::ExpectRoutingId => {
-                if flags & COMMAND != 0 {
-                    return Err(Error::Proto(
-                        "command before the routing id on bare ZWS2.0".into(),
-                    ));
-                }
-                // No socket-type check on bare ZWS2.0, as libzmq.
-                self.ready(PeerInfo {
-                    socket_type: None,
-                    identity: payload.slice(1..),
-                    version: ZWS_VERSION,
-                    properties: Vec::new(),
-                });
-            }
-            State::Traffic => self.rx.push_back(payload),
-        }
-        Ok(())
-    }
-
-    fn ready(&mut self, peer: PeerInfo) {
-        self.events.push_back(Event::Ready(peer));
-        self.state = State::Traffic;
-    }
-
-    fn next_msg(&mut self) -> Result<Option<Msg>> {
-        while let Some(payload) = self.rx.pop_front() {
-            // receive() checked that the flags byte is there.
-            let flags = payload.first().copied().unwrap_or_default();
-            if flags & COMMAND != 0 {
-                if let Command::Error(reason) = command::parse(&payload[1..])? {
-                    return Err(Error::Proto(format!(
-                        "peer sent ERROR: {}",
-                        String::from_utf8_lossy(reason)
-                    )));
-                }
-                continue;
-            }
-            let more = flags & MORE != 0;
-            let first = !self.rx_more;
-            self.rx_more = more;
-            if first && !more && self.accepts_subscriptions() {
-                match payload.get(1) {
-                    Some(1) => return Ok(Some(Msg::subscribe(&payload[2..]))),
-                    Some(0) => return Ok(Some(Msg::cancel(&payload[2..]))),
-                    _ => {}
-                }
-            }
-            return Ok(Some(Msg::from_bytes(payload.slice(1..)).with_more(more)));
-        }
-        Ok(None)
-    }
-
-    fn accepts_subscriptions(&self) -> bool {
-        matches!(self.config.socket_type, SocketType::Pub | SocketType::XPub)
-    }
+fn join(head: &[u8], body: &[u8]) -> Bytes {
+    let mut buf = BytesMut::with_capacity(head.len() + body.len());
+    buf.put_slice(head);
+    buf.put_slice(body);
+    buf.freeze()
 }

@@ -6,16 +6,24 @@
 //! the subprotocol the two sides agreed on. Byte-level rules and libzmq's quirks are in
 //! docs/wire.md §10: one ZMTP frame per WebSocket message, `flags(1) body` with no length,
 //! no greeting, subscriptions as `00 01 topic` / `00 00 topic` data messages.
+//!
+//! Between two isomq ends, the batch extension (docs/wire.md §10.9) carries many ZMTP 3.x
+//! frames in one WebSocket message ([`batch`]): a browser pays its cost per WebSocket
+//! message once per batch instead of once per frame.
 
+pub mod batch;
 mod connection;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod batch_tests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests;
 
 pub use connection::{Connection, Transmit};
 
-/// The ZWS 2.0 subprotocols isomq speaks (`Sec-WebSocket-Protocol` tokens).
+/// The subprotocols isomq speaks over ws:// (`Sec-WebSocket-Protocol` tokens).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Subprotocol {
     /// `ZWS2.0/NULL`: the NULL mechanism, a READY command each way with the socket type.
@@ -23,23 +31,33 @@ pub enum Subprotocol {
     /// `ZWS2.0`: no mechanism; like ZMTP 2.0 the first message each way is the routing id,
     /// and socket types are not checked (as libzmq).
     Bare,
+    /// `ZWS2.0.isomq-batch1`: isomq's batch extension (docs/wire.md §10.9), the NULL
+    /// mechanism with ZMTP 3.x frames, one or more per WebSocket message.
+    Batch,
 }
 
-/// What a client offers, in order: `Sec-WebSocket-Protocol: ZWS2.0/NULL,ZWS2.0`, as libzmq.
-pub const CLIENT_PROTOCOLS: [&str; 2] = ["ZWS2.0/NULL", "ZWS2.0"];
+/// The batch extension's token: a valid RFC 7230 token (no `/`), so that the WebSocket API
+/// of browsers and Node lets a page offer it (docs/wire.md §10.1, §10.9).
+pub const BATCH_TOKEN: &str = "ZWS2.0.isomq-batch1";
+
+/// What a native client offers, in order: the batch extension first, then libzmq's offer in
+/// libzmq's order, `ZWS2.0/NULL,ZWS2.0` (docs/wire.md §10.2, §10.9).
+pub const CLIENT_PROTOCOLS: [&str; 3] = [BATCH_TOKEN, "ZWS2.0/NULL", "ZWS2.0"];
 
 impl Subprotocol {
     /// The token as it appears in `Sec-WebSocket-Protocol`.
     pub fn token(self) -> &'static str {
         match self {
-            Subprotocol::Null => CLIENT_PROTOCOLS[0],
-            Subprotocol::Bare => CLIENT_PROTOCOLS[1],
+            Subprotocol::Batch => BATCH_TOKEN,
+            Subprotocol::Null => "ZWS2.0/NULL",
+            Subprotocol::Bare => "ZWS2.0",
         }
     }
 
     /// Parses one token exactly (tokens are case-sensitive, as libzmq's `strcmp`).
     pub fn from_token(token: &str) -> Option<Subprotocol> {
         match token {
+            BATCH_TOKEN => Some(Subprotocol::Batch),
             "ZWS2.0/NULL" => Some(Subprotocol::Null),
             "ZWS2.0" => Some(Subprotocol::Bare),
             _ => None,

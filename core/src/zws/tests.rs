@@ -9,19 +9,23 @@ use crate::msg::Msg;
 use crate::socket_type::SocketType;
 use crate::zmtp::{Config, Event, PeerInfo};
 
-struct Side {
-    conn: Connection,
+pub(super) struct Side {
+    pub(super) conn: Connection,
     /// Every payload this side has sent, in order.
-    sent: Vec<Vec<u8>>,
-    inbox: Vec<Msg>,
-    events: Vec<Event>,
-    err: Option<Error>,
+    pub(super) sent: Vec<Vec<u8>>,
+    pub(super) inbox: Vec<Msg>,
+    pub(super) events: Vec<Event>,
+    pub(super) err: Option<Error>,
 }
 
 impl Side {
-    fn new(config: Config, sub: Subprotocol) -> Side {
+    pub(super) fn new(config: Config, sub: Subprotocol) -> Side {
+        Side::with(Connection::new(config, sub))
+    }
+
+    pub(super) fn with(conn: Connection) -> Side {
         Side {
-            conn: Connection::new(config, sub),
+            conn,
             sent: Vec::new(),
             inbox: Vec::new(),
             events: Vec::new(),
@@ -29,7 +33,7 @@ impl Side {
         }
     }
 
-    fn take_output(&mut self) -> Vec<Vec<u8>> {
+    pub(super) fn take_output(&mut self) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         let mut expected = self.conn.transmit_len();
         while let Some(p) = self.conn.poll_transmit() {
@@ -42,7 +46,7 @@ impl Side {
         out
     }
 
-    fn receive(&mut self, payload: &[u8]) {
+    pub(super) fn receive(&mut self, payload: &[u8]) {
         if self.err.is_some() {
             return;
         }
@@ -64,7 +68,7 @@ impl Side {
         }
     }
 
-    fn peer(&self) -> &PeerInfo {
+    pub(super) fn peer(&self) -> &PeerInfo {
         match self.events.first() {
             Some(Event::Ready(p)) => p,
             _ => panic!("no Ready event; error: {:?}", self.err),
@@ -72,22 +76,24 @@ impl Side {
     }
 }
 
-struct Pair {
-    a: Side,
-    b: Side,
+pub(super) struct Pair {
+    pub(super) a: Side,
+    pub(super) b: Side,
 }
 
 impl Pair {
-    fn new(a: Config, b: Config, sub: Subprotocol) -> Pair {
-        let mut pair = Pair {
-            a: Side::new(a, sub),
-            b: Side::new(b, sub),
-        };
+    pub(super) fn new(a: Config, b: Config, sub: Subprotocol) -> Pair {
+        Pair::of(Side::new(a, sub), Side::new(b, sub))
+    }
+
+    /// `a` and `b` as made; drives the handshake.
+    pub(super) fn of(a: Side, b: Side) -> Pair {
+        let mut pair = Pair { a, b };
         pair.drive();
         pair
     }
 
-    fn drive(&mut self) {
+    pub(super) fn drive(&mut self) {
         loop {
             let to_b = self.a.take_output();
             for p in &to_b {
@@ -104,7 +110,7 @@ impl Pair {
     }
 }
 
-fn config(t: SocketType) -> Config {
+pub(super) fn config(t: SocketType) -> Config {
     Config::new(t)
 }
 
@@ -124,7 +130,10 @@ fn subprotocol_tokens_and_selection() {
     // after a comma (browsers send "a, b").
     assert_eq!(Subprotocol::Null.token(), "ZWS2.0/NULL");
     assert_eq!(Subprotocol::Bare.token(), "ZWS2.0");
-    assert_eq!(CLIENT_PROTOCOLS.join(","), "ZWS2.0/NULL,ZWS2.0");
+    assert_eq!(
+        CLIENT_PROTOCOLS.join(","),
+        "ZWS2.0.isomq-batch1,ZWS2.0/NULL,ZWS2.0"
+    );
     assert_eq!(
         Subprotocol::select("ZWS2.0/NULL,ZWS2.0"),
         Some(Subprotocol::Null)

@@ -28,7 +28,8 @@ use crate::ws::{HsStream, Route, Routes};
 type Selected = Arc<Mutex<Option<(Route, Subprotocol)>>>;
 
 /// Looks at the upgrade request: the path must be bound in this context (404 otherwise)
-/// and a ZWS 2.0 subprotocol offered (400 otherwise; libzmq just closes).
+/// and a ZWS 2.0 subprotocol offered (400 otherwise; libzmq just closes). The first offered
+/// token it supports wins, the batch extension's included (docs/wire.md §10.2, §10.9).
 #[derive(Debug)]
 struct PathCallback {
     routes: Arc<Routes>,
@@ -275,7 +276,8 @@ impl WsEngine {
         }
     }
 
-    /// Resumes the client's upgrade; the server must have picked a ZWS subprotocol.
+    /// Resumes the client's upgrade; the server must have picked a ZWS subprotocol (the
+    /// offer: the batch extension first, then libzmq's, docs/wire.md §10.9).
     fn client_handshake(
         &mut self,
         mut mid: MidHandshake<ClientHandshake<HsStream>>,
@@ -331,10 +333,14 @@ impl WsEngine {
         readable: &mut bool,
     ) -> Result<(), Failure> {
         *readable = true;
-        // MAXMSGSIZE bounds a ZWS frame's body; its WebSocket message adds the flags byte.
-        let max = config
-            .max_msg_size
-            .and_then(|m| usize::try_from(m.saturating_add(1)).ok());
+        // MAXMSGSIZE bounds a ZWS frame's body; its WebSocket message adds the flags byte
+        // (docs/wire.md §10.3), or is a batch of frames (§10.9).
+        let max = match sub {
+            Subprotocol::Batch => zws::batch::max_message_len(config.max_msg_size),
+            Subprotocol::Null | Subprotocol::Bare => config
+                .max_msg_size
+                .and_then(|m| usize::try_from(m.saturating_add(1)).ok()),
+        };
         let codec = if self.client {
             Codec::client(max, || random_u64() as u32)
         } else {
@@ -342,7 +348,11 @@ impl WsEngine {
         };
         let (stream, ahead) = hs.into_parts();
         let open = OpenWs::new(stream, codec, &ahead)?;
-        self.conn = Some(zws::Connection::new(config.clone(), sub));
+        self.conn = Some(if self.client {
+            zws::Connection::client(config.clone(), sub)
+        } else {
+            zws::Connection::new(config.clone(), sub)
+        });
         self.config = Some(config);
         self.state = State::Open(open);
         Ok(())

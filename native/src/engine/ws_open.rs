@@ -159,6 +159,7 @@ impl OpenWs {
                 Transmit::Frame { flags, body } => {
                     self.codec.send_binary_parts(&[flags], body.into_bytes())
                 }
+                Transmit::Parts { head, body } => self.codec.send_binary_parts(&head, body),
             };
             sent.map_err(|_| Failure::Transient)?;
         }

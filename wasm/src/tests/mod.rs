@@ -5,6 +5,7 @@ use std::rc::Rc;
 
 use isomq_core::{Error, Msg, SocketType};
 
+mod batch;
 mod net;
 
 use crate::host::{ConnKey, Host, SocketEvent, TimerKey, Ws};

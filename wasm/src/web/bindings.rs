@@ -122,6 +122,30 @@ impl WasmSocket {
         }))
     }
 
+    /// Up to `max` whole messages, each an array of Uint8Arrays, in one array; undefined
+    /// when none is waiting. One call for many messages: the wrapper's `recv()` and async
+    /// iterator take messages from such a batch.
+    #[wasm_bindgen(js_name = recvBatch)]
+    pub fn recv_batch(&self, max: u32) -> Result<Option<Array>, JsValue> {
+        let max = usize::try_from(max).unwrap_or(usize::MAX).max(1);
+        let batch = self.socket.recv_batch(max).map_err(|e| js_error(&e))?;
+        if batch.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(
+            batch
+                .iter()
+                .map(|frames| -> JsValue {
+                    frames
+                        .iter()
+                        .map(|f| JsValue::from(Uint8Array::from(f.as_slice())))
+                        .collect::<Array>()
+                        .into()
+                })
+                .collect(),
+        ))
+    }
+
     /// `ZMQ_SUBSCRIBE`.
     pub fn subscribe(&self, topic: JsValue) -> Result<(), JsValue> {
         let topic = frame(&topic)?;

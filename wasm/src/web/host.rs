@@ -36,6 +36,9 @@ pub(crate) struct WebHost {
     /// Timers per session and kind, cleared when the session closes so that a closed
     /// socket does not keep Node alive.
     timers: RefCell<HashMap<(u64, u64, TimerKind), JsValue>>,
+    /// `"wake"`, made once: a wake goes out for every received WebSocket message, and a
+    /// string made from wasm memory costs a UTF-8 decode each time.
+    wake: JsValue,
 }
 
 impl WebHost {
@@ -45,6 +48,7 @@ impl WebHost {
             on_event,
             ctx: RefCell::new(None),
             timers: RefCell::new(HashMap::new()),
+            wake: JsValue::from_str("wake"),
         }
     }
 
@@ -185,16 +189,16 @@ impl Host for WebHost {
 
     fn emit(&self, socket: u64, event: SocketEvent) {
         let (kind, endpoint) = match event {
-            SocketEvent::Wake => ("wake", JsValue::UNDEFINED),
-            SocketEvent::Connect(e) => ("connect", JsValue::from_str(&e)),
-            SocketEvent::Disconnect(e) => ("disconnect", JsValue::from_str(&e)),
+            SocketEvent::Wake => (self.wake.clone(), JsValue::UNDEFINED),
+            SocketEvent::Connect(e) => (JsValue::from_str("connect"), JsValue::from_str(&e)),
+            SocketEvent::Disconnect(e) => (JsValue::from_str("disconnect"), JsValue::from_str(&e)),
         };
         // A throwing handler must not unwind through the run loop; the wrapper reports its
         // own errors.
         let _ = self.on_event.call3(
             &JsValue::NULL,
             &JsValue::from_f64(socket as f64),
-            &JsValue::from_str(kind),
+            &kind,
             &endpoint,
         );
     }

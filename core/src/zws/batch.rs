@@ -1,0 +1,178 @@
+//! The framing of isomq's batch extension (docs/wire.md §10.9): one binary WebSocket message
+//! carries one or more whole ZMTP 3.x frames (RFC 37 "Framing": a flags byte, a 1- or 8-byte
+//! size, the body), so that a peer that pays per WebSocket message (a browser) pays once per
+//! batch. Headers are read with the ZMTP decoder's `peek_header`; unlike ZMTP over a stream
+//! (docs/wire.md §3.2), reserved flag bits are refused: only isomq speaks this framing.
+//!
+//! A sender packs frames while they pile up, up to [`BATCH_LIMIT`] bytes per message; a frame
+//! that does not fit in that bound travels alone. A frame never spans two messages.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::error::{Error, Result};
+use crate::zmtp::decoder::{peek_header, COMMAND, LONG, MORE};
+
+/// Frames are packed into one WebSocket message up to this many bytes, headers included;
+/// a longer message holds exactly one frame (docs/wire.md §10.9).
+pub const BATCH_LIMIT: usize = 64 * 1024;
+
+/// The longest frame header: flags and an 8-byte size.
+const LONG_HEADER: usize = 9;
+
+/// The longest WebSocket message a receiver with this MAXMSGSIZE accepts: a full batch, or
+/// one frame of the largest allowed body with a long header. `None`: no limit.
+pub fn max_message_len(max_msg_size: Option<u64>) -> Option<usize> {
+    let max = max_msg_size?;
+    let frame = usize::try_from(max.saturating_add(LONG_HEADER as u64)).unwrap_or(usize::MAX);
+    Some(frame.max(BATCH_LIMIT))
+}
+
+/// Where one frame of a batch lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameAt {
+    /// The flags byte: MORE `01`, LONG `02`, COMMAND `04`.
+    pub(crate) flags: u8,
+    /// The body: `payload[start..end]`.
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+impl FrameAt {
+    pub(crate) fn more(&self) -> bool {
+        self.flags & MORE != 0
+    }
+
+    pub(crate) fn command(&self) -> bool {
+        self.flags & COMMAND != 0
+    }
+}
+
+fn malformed(what: &str) -> Error {
+    Error::Proto(format!("malformed ZWS batch: {what}"))
+}
+
+/// Reads the frame that starts at `pos` of a batch (docs/wire.md §10.9, in the order the
+/// errors are checked there): reserved flag bits, MORE on a command, a size over MAXMSGSIZE
+/// ([`Error::MsgSize`]), a header or body cut off by the end of the message.
+pub(crate) fn frame_at(payload: &[u8], pos: usize, max_msg_size: Option<u64>) -> Result<FrameAt> {
+    let rest = payload.get(pos..).unwrap_or_default();
+    let Some(&flags) = rest.first() else {
+        return Err(malformed("a frame header is cut off"));
+    };
+    if flags & !(MORE | LONG | COMMAND) != 0 {
+        return Err(malformed(&format!("reserved flag bits set: {flags:#04x}")));
+    }
+    if flags & (MORE | COMMAND) == MORE | COMMAND {
+        // RFC 37 "Framing": a command is a single frame.
+        return Err(malformed("MORE set on a command"));
+    }
+    let Some(header) = peek_header(rest, max_msg_size)? else {
+        return Err(malformed("a frame header is cut off"));
+    };
+    let start = pos + header.header_len;
+    let end = start
+        .checked_add(header.body_len)
+        .filter(|&end| end <= payload.len())
+        .ok_or_else(|| malformed("a frame body is cut off"))?;
+    Ok(FrameAt { flags, start, end })
+}
+
+/// Checks a whole batch before any frame of it is used, so that a bad message is refused
+/// whole: at least one frame, every frame valid and whole, and a message longer than
+/// [`BATCH_LIMIT`] holding only one. Returns the number of frames.
+pub fn check(payload: &[u8], max_msg_size: Option<u64>) -> Result<usize> {
+    if payload.is_empty() {
+        return Err(malformed(
+            "an empty message (a batch holds at least one frame)",
+        ));
+    }
+    let (mut pos, mut frames) = (0, 0);
+    while pos < payload.len() {
+        pos = frame_at(payload, pos, max_msg_size)?.end;
+        frames += 1;
+    }
+    if frames > 1 && payload.len() > BATCH_LIMIT {
+        return Err(malformed("a message over 64 KiB holds more than one frame"));
+    }
+    Ok(frames)
+}
+
+/// A frame header as the ZMTP encoder writes it: the short form up to 255 bytes of body,
+/// the long form above (docs/wire.md §3.2).
+pub(crate) fn header(flags: u8, body_len: usize) -> ([u8; LONG_HEADER], usize) {
+    let mut out = [0; LONG_HEADER];
+    if let Ok(short) = u8::try_from(body_len) {
+        out[0] = flags;
+        out[1] = short;
+        (out, 2)
+    } else {
+        out[0] = flags | LONG;
+        // usize -> u64 never truncates on supported targets (≤ 64-bit).
+        out[1..].copy_from_slice(&(body_len as u64).to_be_bytes());
+        (out, LONG_HEADER)
+    }
+}
+
+/// The outgoing side: frames are appended to an open batch, which is sealed into a message
+/// when the next frame would take it over [`BATCH_LIMIT`], or when the transport asks for
+/// the next message (so nothing waits for company: no Nagle).
+#[derive(Debug, Default)]
+pub(crate) struct Packer {
+    open: BytesMut,
+}
+
+/// What [`Packer::push`] gives back: messages sealed on the way, in order.
+#[derive(Debug)]
+pub(crate) enum Sealed {
+    None,
+    /// The open batch, sealed because the frame did not fit after it.
+    One(Bytes),
+    /// A frame too long for any batch, alone: the batch sealed before it (possibly empty),
+    /// then its header and its body (shared, never copied).
+    Alone {
+        before: Bytes,
+        head: Bytes,
+        body: Bytes,
+    },
+}
+
+impl Packer {
+    /// Bytes in the open batch.
+    pub(crate) fn len(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Seals the open batch, if it holds anything.
+    pub(crate) fn seal(&mut self) -> Option<Bytes> {
+        (!self.open.is_empty()).then(|| self.open.split().freeze())
+    }
+
+    /// Appends one frame whose body is `parts` joined (copied), or `shared` when given
+    /// (large bodies are then not copied when they travel alone).
+    pub(crate) fn push(&mut self, flags: u8, parts: &[&[u8]], shared: Option<Bytes>) -> Sealed {
+        let body_len = match &shared {
+            Some(b) => b.len(),
+            None => parts.iter().map(|p| p.len()).sum(),
+        };
+        let (head, head_len) = header(flags, body_len);
+        let frame_len = head_len + body_len;
+        if frame_len > BATCH_LIMIT {
+            let before = self.open.split().freeze();
+            let head = Bytes::copy_from_slice(&head[..head_len]);
+            let body = shared.unwrap_or_else(|| Bytes::from(parts.concat()));
+            return Sealed::Alone { before, head, body };
+        }
+        let sealed = if self.open.len() + frame_len > BATCH_LIMIT {
+            self.seal().map_or(Sealed::None, Sealed::One)
+        } else {
+            Sealed::None
+        };
+        self.open.reserve(frame_len);
+        self.open.put_slice(&head[..head_len]);
+        match &shared {
+            Some(b) => self.open.put_slice(b),
+            None => parts.iter().for_each(|p| self.open.put_slice(p)),
+        }
+        sealed
+    }
+}
