@@ -12,12 +12,14 @@
 // seals must pass the receiver's own check.
 #![no_main]
 
-use bytes::Bytes;
 use isomq_core::zmtp::{ready_frame, Config};
 use isomq_core::zws::batch::{check, BATCH_LIMIT};
 use isomq_core::zws::{Connection, Subprotocol};
 use isomq_core::SocketType;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "zws_common.rs"]
+mod zws_common;
 
 fuzz_target!(|data: &[u8]| {
     let Some((params, rest)) = data.split_first_chunk::<2>() else {
@@ -39,51 +41,11 @@ fuzz_target!(|data: &[u8]| {
             payloads.push(ready_frame(peer, b"peer"));
         }
     }
-    let mut cur = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        if rest[i] == 0xFF && rest.get(i + 1) == Some(&0xFE) {
-            payloads.push(std::mem::take(&mut cur));
-            i += 2;
-        } else {
-            cur.push(rest[i]);
-            i += 1;
+    zws_common::split_payloads(rest, &mut payloads);
+    zws_common::exercise(&mut conn, payloads, b"\x00\x00", |sub, out| {
+        if sub == Subprotocol::Batch {
+            let frames = check(out, None).expect("a sealed batch is malformed");
+            assert!(frames == 1 || out.len() <= BATCH_LIMIT, "batch over the limit");
         }
-    }
-    payloads.push(cur);
-
-    for p in payloads {
-        if conn.handle_message(Bytes::from(p)).is_err() {
-            assert!(
-                conn.handle_message(Bytes::from_static(b"\x00\x00")).is_err(),
-                "error is not sticky"
-            );
-            assert!(conn.poll_msg().is_err(), "error is not sticky");
-            assert!(!conn.is_ready());
-            return;
-        }
-        while conn.poll_event().is_some() {}
-        loop {
-            match conn.poll_msg() {
-                Ok(Some(msg)) => conn.send_msg(&msg),
-                Ok(None) => break,
-                Err(_) => {
-                    assert!(conn.poll_msg().is_err(), "error is not sticky");
-                    return;
-                }
-            }
-        }
-        let batch = conn.subprotocol() == Subprotocol::Batch;
-        let mut left = conn.transmit_len();
-        while let Some(out) = conn.poll_transmit() {
-            assert!(!out.is_empty(), "an empty payload was produced");
-            if batch {
-                let frames = check(&out, None).expect("a sealed batch is malformed");
-                assert!(frames == 1 || out.len() <= BATCH_LIMIT, "batch over the limit");
-            }
-            left -= out.len();
-            assert_eq!(conn.transmit_len(), left);
-        }
-        assert_eq!(left, 0);
-    }
+    });
 });

@@ -10,11 +10,13 @@
 // Messages received are sent back, so the encoder runs on fuzzed input too.
 #![no_main]
 
-use bytes::Bytes;
 use isomq_core::zmtp::{ready_frame, Config};
 use isomq_core::zws::{Connection, Subprotocol};
 use isomq_core::SocketType;
 use libfuzzer_sys::fuzz_target;
+
+#[path = "zws_common.rs"]
+mod zws_common;
 
 fuzz_target!(|data: &[u8]| {
     let Some((params, rest)) = data.split_first_chunk::<2>() else {
@@ -48,46 +50,6 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let mut cur = Vec::new();
-    let mut i = 0;
-    while i < rest.len() {
-        if rest[i] == 0xFF && rest.get(i + 1) == Some(&0xFE) {
-            payloads.push(std::mem::take(&mut cur));
-            i += 2;
-        } else {
-            cur.push(rest[i]);
-            i += 1;
-        }
-    }
-    payloads.push(cur);
-
-    for p in payloads {
-        if conn.handle_message(Bytes::from(p)).is_err() {
-            assert!(
-                conn.handle_message(Bytes::from_static(b"\x00x")).is_err(),
-                "error is not sticky"
-            );
-            assert!(conn.poll_msg().is_err(), "error is not sticky");
-            assert!(!conn.is_ready());
-            return;
-        }
-        while conn.poll_event().is_some() {}
-        loop {
-            match conn.poll_msg() {
-                Ok(Some(msg)) => conn.send_msg(&msg),
-                Ok(None) => break,
-                Err(_) => {
-                    assert!(conn.poll_msg().is_err(), "error is not sticky");
-                    return;
-                }
-            }
-        }
-        let mut left = conn.transmit_len();
-        while let Some(out) = conn.poll_transmit() {
-            assert!(!out.is_empty(), "an empty payload was produced");
-            left -= out.len();
-            assert_eq!(conn.transmit_len(), left);
-        }
-        assert_eq!(left, 0);
-    }
+    zws_common::split_payloads(rest, &mut payloads);
+    zws_common::exercise(&mut conn, payloads, b"\x00x", |_, _| {});
 });
