@@ -149,13 +149,16 @@ impl Lifecycle {
     }
 
     /// The peer's PING asked to be dropped after `ttl_deciseconds` of silence from it.
-    pub fn handle_peer_ttl(&mut self, now: Duration, ttl_deciseconds: u16) {
+    /// Returns whether it set a deadline (the host may have to wake up earlier).
+    pub fn handle_peer_ttl(&mut self, now: Duration, ttl_deciseconds: u16) -> bool {
         // The PING may be decoded in the same read as the handshake, before the host has
         // reported it ready: any connection counts.
         if ttl_deciseconds > 0 && self.phase != Phase::Down && self.deadlines.peer_ttl.is_none() {
             let ttl = Duration::from_millis(u64::from(ttl_deciseconds) * 100);
             self.deadlines.peer_ttl = Some(now.saturating_add(ttl));
+            return true;
         }
+        false
     }
 
     /// The peer broke the protocol: libzmq does not reconnect after that.

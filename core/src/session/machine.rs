@@ -145,14 +145,21 @@ impl Session {
 
     /// After a read: `bytes_came` proves the peer alive to the heartbeat, and a PING decoded
     /// since the last call may have asked for a TTL (decoding happens as input is
-    /// delivered, so a PING may surface a round after its bytes were read).
-    pub fn handle_input(&mut self, now: Duration, bytes_came: bool, codec: &mut impl Codec) {
+    /// delivered, so a PING may surface a round after its bytes were read). Returns whether
+    /// a deadline was set, so the host needs to look at [`Lifecycle::poll_timeout`] again;
+    /// input only ever cancels deadlines otherwise.
+    pub fn handle_input(
+        &mut self,
+        now: Duration,
+        bytes_came: bool,
+        codec: &mut impl Codec,
+    ) -> bool {
         if bytes_came {
             self.life.handle_input(now);
         }
-        if let Some(ttl) = codec.take_peer_ttl() {
-            self.life.handle_peer_ttl(now, ttl);
-        }
+        codec
+            .take_peer_ttl()
+            .is_some_and(|ttl| self.life.handle_peer_ttl(now, ttl))
     }
 
     /// Drops the session's end of the pipe: the socket learns the peer is gone after

@@ -254,8 +254,9 @@ impl Session {
         };
         let read = self.policy.wants_input() && engine.read()?;
         // Also after no read: a PING is decoded while input is delivered, maybe in an
-        // earlier round than its bytes' read.
-        self.policy.handle_input(sv.clock(), read, engine);
+        // earlier round than its bytes' read. Only a new deadline needs a timer: on the
+        // per-message path the thread's timers are left alone.
+        let mut earlier = self.policy.handle_input(sv.clock(), read, engine);
         // A ws:// upgrade names the socket this connection belongs to (by its path): its
         // options, timers included, apply from here on.
         if let Some(route) = engine.take_route() {
@@ -269,8 +270,11 @@ impl Session {
                 Inbound::Backpressure,
             );
             self.policy.handle_started(sv.clock());
+            earlier = true;
         }
-        self.arm(sv);
+        if earlier {
+            self.arm(sv);
+        }
         Ok(read)
     }
 
