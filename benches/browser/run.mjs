@@ -18,6 +18,8 @@ import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { createInterface } from "node:readline";
 
+import { CHROMIUM_FLAGS } from "../../tests/browser/harness.mjs";
+
 const ROOT = new URL("../..", import.meta.url).pathname;
 const PUB = `${ROOT}target/release/browser_pub`;
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -91,13 +93,7 @@ async function runOnce(server, mode) {
     CHROMIUM,
     [
       "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
+      ...CHROMIUM_FLAGS,
       `--user-data-dir=${profile}`,
       page,
     ],

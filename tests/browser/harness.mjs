@@ -48,20 +48,27 @@ export function stop(proc) {
   });
 }
 
-/** Headless Chromium with the flags this machine needs (TOOLCHAIN.md). */
+/**
+ * Chromium's flags for a sandbox without a GPU or outside network: as root it needs
+ * --no-sandbox, and without the background-networking flags it keeps trying to reach
+ * Google's hosts, which this network refuses. Shared with benches/browser/run.mjs.
+ */
+export const CHROMIUM_FLAGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Headless Chromium (Debian's) with the flags above. */
 export function launchBrowser() {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
+    args: CHROMIUM_FLAGS,
   });
 }
 
