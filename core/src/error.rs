@@ -21,6 +21,11 @@ pub enum Error {
     ProtoNoSupport(String),
     /// `EPROTO`: the peer broke the protocol; the text says how. The connection is closed.
     Proto(String),
+    /// `EACCES`: the security handshake did not authenticate the peer (libzmq's
+    /// HANDSHAKE_FAILED_AUTH). The code is the ZAP status (300, 400 or 500), or 0 when the
+    /// mechanism needs a ZAP handler and none is bound (a PLAIN server, or ZAP_ENFORCE_DOMAIN).
+    /// The connection is closed.
+    Auth(u16),
     /// `EMSGSIZE`: a frame exceeds `MAXMSGSIZE`.
     MsgSize,
     /// `EADDRINUSE`: the address is already bound.
@@ -50,6 +55,7 @@ impl Error {
             Error::Inval(_) => "EINVAL",
             Error::ProtoNoSupport(_) => "EPROTONOSUPPORT",
             Error::Proto(_) => "EPROTO",
+            Error::Auth(_) => "EACCES",
             Error::MsgSize => "EMSGSIZE",
             Error::AddrInUse => "EADDRINUSE",
             Error::AddrNotAvail => "EADDRNOTAVAIL",
@@ -72,6 +78,8 @@ impl fmt::Display for Error {
             Error::Inval(why) => write!(f, "invalid argument (EINVAL): {why}"),
             Error::ProtoNoSupport(t) => write!(f, "unsupported transport (EPROTONOSUPPORT): {t}"),
             Error::Proto(why) => write!(f, "protocol error (EPROTO): {why}"),
+            Error::Auth(0) => f.write_str("authentication failed (EACCES): no ZAP handler"),
+            Error::Auth(code) => write!(f, "authentication failed (EACCES): ZAP status {code}"),
             Error::MsgSize => f.write_str("message too long (EMSGSIZE)"),
             Error::AddrInUse => f.write_str("address already in use (EADDRINUSE)"),
             Error::AddrNotAvail => f.write_str("address not available (EADDRNOTAVAIL)"),

@@ -17,6 +17,7 @@ mod options;
 mod outq;
 mod pattern;
 mod pipe;
+pub mod security;
 pub mod session;
 mod socket_type;
 #[cfg(test)]
@@ -28,7 +29,7 @@ pub mod zws;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use msg::Msg;
-pub use options::{OptionName, OptionValue, Options, SocketOption};
+pub use options::{OptionName, OptionValue, Options, SecurityOptions, SocketOption};
 pub use pattern::{new_pattern, Pattern, PatternOption};
 pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;

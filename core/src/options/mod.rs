@@ -10,6 +10,7 @@
 
 mod name;
 mod option;
+mod security;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use crate::socket_type::SocketType;
 
 pub use name::{OptionName, OptionValue};
 pub use option::SocketOption;
+pub use security::SecurityOptions;
 
 /// The options of a socket. Defaults are libzmq 4.3.5's. Read them through the fields; change
 /// them through [`Options::apply`], which validates.
@@ -83,6 +85,8 @@ pub struct Options {
     /// ZMQ_CONNECT_ROUTING_ID (ROUTER): the local name of the next connect's peer; empty
     /// when none is pending.
     pub connect_routing_id: Bytes,
+    /// PLAIN, CURVE and ZAP options; [`SecurityOptions::auth`] gives what connections use.
+    pub security: SecurityOptions,
 }
 
 impl Options {
@@ -117,6 +121,7 @@ impl Options {
             router_handover: false,
             probe_router: false,
             connect_routing_id: Bytes::new(),
+            security: SecurityOptions::default(),
         }
     }
 
@@ -137,6 +142,9 @@ impl Options {
 
     fn store(&mut self, option: SocketOption) {
         use SocketOption as O;
+        if self.security.store(&option) {
+            return;
+        }
         match option {
             O::SndHwm(v) => self.sndhwm = v,
             O::RcvHwm(v) => self.rcvhwm = v,
@@ -164,6 +172,16 @@ impl Options {
             O::RouterHandover(v) => self.router_handover = v,
             O::ProbeRouter(v) => self.probe_router = v,
             O::ConnectRoutingId(v) => self.connect_routing_id = v.into(),
+            // Stored above.
+            O::PlainServer(_)
+            | O::PlainUsername(_)
+            | O::PlainPassword(_)
+            | O::CurveServer(_)
+            | O::CurvePublicKey(_)
+            | O::CurveSecretKey(_)
+            | O::CurveServerKey(_)
+            | O::ZapDomain(_)
+            | O::ZapEnforceDomain(_) => {}
         }
     }
 
@@ -175,6 +193,9 @@ impl Options {
     pub fn get(&self, name: OptionName) -> Result<SocketOption> {
         use OptionName as N;
         use SocketOption as O;
+        if let Some(option) = self.security.get(name) {
+            return Ok(option);
+        }
         Ok(match name {
             N::SndHwm => O::SndHwm(self.sndhwm),
             N::RcvHwm => O::RcvHwm(self.rcvhwm),
@@ -206,6 +227,15 @@ impl Options {
             N::RouterHandover => O::RouterHandover(self.router_handover),
             N::ProbeRouter => O::ProbeRouter(self.probe_router),
             N::ConnectRoutingId => O::ConnectRoutingId(self.connect_routing_id.to_vec()),
+            N::PlainServer
+            | N::PlainUsername
+            | N::PlainPassword
+            | N::CurveServer
+            | N::CurvePublicKey
+            | N::CurveSecretKey
+            | N::CurveServerKey
+            | N::ZapDomain
+            | N::ZapEnforceDomain => unreachable_security(name)?,
         })
     }
 
@@ -215,6 +245,15 @@ impl Options {
             u16::try_from(t.as_millis() / 100).unwrap_or(u16::MAX)
         })
     }
+}
+
+/// The security options are all answered by `SecurityOptions::get`; reaching here is a
+/// missing row there, reported instead of panicking.
+fn unreachable_security(name: OptionName) -> Result<SocketOption> {
+    Err(Error::Inval(format!(
+        "{} is not readable",
+        name.libzmq_name()
+    )))
 }
 
 /// For the options where libzmq's 0 means "none" (HANDSHAKE_IVL, HEARTBEAT_IVL,

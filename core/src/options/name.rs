@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use super::option::SocketOption;
 use crate::error::{Error, Result};
+use crate::security::{PublicKey, SecretKey};
 
 /// An option's value as libzmq's `zmq_setsockopt` takes it: an integer (milliseconds for
 /// times, with -1 or 0 meaning "none" as each option says), a flag, or bytes. Hosts convert
@@ -34,6 +35,8 @@ enum Kind {
     OptSize,
     Flag,
     Bytes,
+    /// A CURVE key.
+    Key,
 }
 
 macro_rules! option_names {
@@ -98,6 +101,15 @@ option_names! {
     RouterHandover => "ZMQ_ROUTER_HANDOVER", "routerHandover", Kind::Flag;
     ProbeRouter => "ZMQ_PROBE_ROUTER", "probeRouter", Kind::Flag;
     ConnectRoutingId => "ZMQ_CONNECT_ROUTING_ID", "connectRoutingId", Kind::Bytes;
+    PlainServer => "ZMQ_PLAIN_SERVER", "plainServer", Kind::Flag;
+    PlainUsername => "ZMQ_PLAIN_USERNAME", "plainUsername", Kind::Bytes;
+    PlainPassword => "ZMQ_PLAIN_PASSWORD", "plainPassword", Kind::Bytes;
+    CurveServer => "ZMQ_CURVE_SERVER", "curveServer", Kind::Flag;
+    CurvePublicKey => "ZMQ_CURVE_PUBLICKEY", "curvePublickey", Kind::Key;
+    CurveSecretKey => "ZMQ_CURVE_SECRETKEY", "curveSecretkey", Kind::Key;
+    CurveServerKey => "ZMQ_CURVE_SERVERKEY", "curveServerkey", Kind::Key;
+    ZapDomain => "ZMQ_ZAP_DOMAIN", "zapDomain", Kind::Bytes;
+    ZapEnforceDomain => "ZMQ_ZAP_ENFORCE_DOMAIN", "zapEnforceDomain", Kind::Flag;
 }
 
 impl OptionName {
@@ -148,6 +160,7 @@ impl OptionName {
             (Kind::Flag, OptionValue::Bool(b)) => self.with_flag(b),
             (Kind::Flag, OptionValue::Int(n @ (0 | 1))) => self.with_flag(n == 1),
             (Kind::Bytes, OptionValue::Bytes(b)) => self.with_bytes(b),
+            (Kind::Key, OptionValue::Bytes(b)) => self.with_key(&b)?,
             (kind, _) => return Err(bad(&format!("takes {}", kind.describe()))),
         };
         option.validate()?;
@@ -185,6 +198,9 @@ impl OptionName {
             OptionName::ReqCorrelate => SocketOption::ReqCorrelate(b),
             OptionName::RouterMandatory => SocketOption::RouterMandatory(b),
             OptionName::RouterHandover => SocketOption::RouterHandover(b),
+            OptionName::PlainServer => SocketOption::PlainServer(b),
+            OptionName::CurveServer => SocketOption::CurveServer(b),
+            OptionName::ZapEnforceDomain => SocketOption::ZapEnforceDomain(b),
             _ => SocketOption::ProbeRouter(b),
         }
     }
@@ -194,8 +210,20 @@ impl OptionName {
             OptionName::RoutingId => SocketOption::RoutingId(b),
             OptionName::Subscribe => SocketOption::Subscribe(b),
             OptionName::Unsubscribe => SocketOption::Unsubscribe(b),
+            OptionName::PlainUsername => SocketOption::PlainUsername(b),
+            OptionName::PlainPassword => SocketOption::PlainPassword(b.into()),
+            OptionName::ZapDomain => SocketOption::ZapDomain(b),
             _ => SocketOption::ConnectRoutingId(b),
         }
+    }
+
+    /// A CURVE key: 32 bytes raw, 40 of Z85, or 41 (Z85 and a NUL), as libzmq takes them.
+    fn with_key(self, b: &[u8]) -> Result<SocketOption> {
+        Ok(match self {
+            OptionName::CurvePublicKey => SocketOption::CurvePublicKey(PublicKey::parse(b)?),
+            OptionName::CurveSecretKey => SocketOption::CurveSecretKey(SecretKey::parse(b)?),
+            _ => SocketOption::CurveServerKey(PublicKey::parse(b)?),
+        })
     }
 }
 
@@ -206,6 +234,7 @@ impl Kind {
             Kind::OptMillis { .. } | Kind::Millis => "a time in ms",
             Kind::Flag => "a flag",
             Kind::Bytes => "bytes",
+            Kind::Key => "a key (32 bytes, or 40 characters of Z85)",
         }
     }
 }
@@ -236,7 +265,14 @@ impl SocketOption {
             SocketOption::RoutingId(b)
             | SocketOption::Subscribe(b)
             | SocketOption::Unsubscribe(b)
-            | SocketOption::ConnectRoutingId(b) => OptionValue::Bytes(b.clone()),
+            | SocketOption::ConnectRoutingId(b)
+            | SocketOption::PlainUsername(b)
+            | SocketOption::ZapDomain(b) => OptionValue::Bytes(b.clone()),
+            SocketOption::PlainPassword(b) => OptionValue::Bytes(b.as_bytes().to_vec()),
+            SocketOption::CurvePublicKey(k) | SocketOption::CurveServerKey(k) => {
+                OptionValue::Bytes(k.as_bytes().to_vec())
+            }
+            SocketOption::CurveSecretKey(k) => OptionValue::Bytes(k.as_bytes().to_vec()),
             SocketOption::XpubVerbose(b)
             | SocketOption::XpubVerboser(b)
             | SocketOption::XpubNodrop(b)
@@ -245,7 +281,10 @@ impl SocketOption {
             | SocketOption::ReqCorrelate(b)
             | SocketOption::RouterMandatory(b)
             | SocketOption::RouterHandover(b)
-            | SocketOption::ProbeRouter(b) => OptionValue::Bool(*b),
+            | SocketOption::ProbeRouter(b)
+            | SocketOption::PlainServer(b)
+            | SocketOption::CurveServer(b)
+            | SocketOption::ZapEnforceDomain(b) => OptionValue::Bool(*b),
         }
     }
 }

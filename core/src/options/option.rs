@@ -5,6 +5,7 @@ use std::time::Duration;
 use super::name::OptionName;
 use crate::error::{Error, Result};
 use crate::pattern::PatternOption;
+use crate::security::{PublicKey, SecretBytes, SecretKey};
 
 /// The largest HEARTBEAT_TTL: the PING command carries it in deciseconds in 16 bits
 /// (libzmq refuses 6553.6 s and more).
@@ -75,6 +76,28 @@ pub enum SocketOption {
     /// ZMQ_CONNECT_ROUTING_ID (ROUTER, 1 to 255 bytes): the routing id under which the peer
     /// of the next `connect` is known locally.
     ConnectRoutingId(Vec<u8>),
+    /// ZMQ_PLAIN_SERVER: this side is a PLAIN server (false: back to NULL).
+    PlainServer(bool),
+    /// ZMQ_PLAIN_USERNAME (at most 255 bytes): makes this side a PLAIN client.
+    PlainUsername(Vec<u8>),
+    /// ZMQ_PLAIN_PASSWORD (at most 255 bytes): makes this side a PLAIN client.
+    PlainPassword(SecretBytes),
+    /// ZMQ_CURVE_SERVER: this side is a CURVE server (false: back to NULL); needs
+    /// CURVE_SECRETKEY.
+    CurveServer(bool),
+    /// ZMQ_CURVE_PUBLICKEY: this side's long-term public key (derived from the secret key
+    /// when unset).
+    CurvePublicKey(PublicKey),
+    /// ZMQ_CURVE_SECRETKEY: this side's long-term secret key.
+    CurveSecretKey(SecretKey),
+    /// ZMQ_CURVE_SERVERKEY: the server's public key; makes this side a CURVE client.
+    CurveServerKey(PublicKey),
+    /// ZMQ_ZAP_DOMAIN (at most 255 bytes): the domain ZAP requests name; with NULL, setting
+    /// it makes connections ask ZAP too.
+    ZapDomain(Vec<u8>),
+    /// ZMQ_ZAP_ENFORCE_DOMAIN: without a ZAP handler, fail handshakes that would ask it
+    /// instead of accepting them.
+    ZapEnforceDomain(bool),
 }
 
 impl SocketOption {
@@ -109,6 +132,15 @@ impl SocketOption {
             O::RouterHandover(_) => N::RouterHandover,
             O::ProbeRouter(_) => N::ProbeRouter,
             O::ConnectRoutingId(_) => N::ConnectRoutingId,
+            O::PlainServer(_) => N::PlainServer,
+            O::PlainUsername(_) => N::PlainUsername,
+            O::PlainPassword(_) => N::PlainPassword,
+            O::CurveServer(_) => N::CurveServer,
+            O::CurvePublicKey(_) => N::CurvePublicKey,
+            O::CurveSecretKey(_) => N::CurveSecretKey,
+            O::CurveServerKey(_) => N::CurveServerKey,
+            O::ZapDomain(_) => N::ZapDomain,
+            O::ZapEnforceDomain(_) => N::ZapEnforceDomain,
         }
     }
 
@@ -133,6 +165,12 @@ impl SocketOption {
                 bad("must be below 6553.6 s")
             }
             SocketOption::Backlog(n) if i32::try_from(*n).is_err() => bad("is too large"),
+            SocketOption::PlainUsername(b) | SocketOption::ZapDomain(b) if b.len() > 255 => {
+                bad("must be at most 255 bytes")
+            }
+            SocketOption::PlainPassword(b) if b.as_bytes().len() > 255 => {
+                bad("must be at most 255 bytes")
+            }
             _ => Ok(()),
         }
     }

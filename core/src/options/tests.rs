@@ -65,8 +65,13 @@ fn defaults_are_libzmq_4_3_5s() {
 /// A value each option accepts that differs from its default.
 fn sample(name: OptionName) -> OptionValue {
     match name {
-        OptionName::RoutingId | OptionName::ConnectRoutingId => {
-            OptionValue::Bytes(b"peer".to_vec())
+        OptionName::RoutingId
+        | OptionName::ConnectRoutingId
+        | OptionName::PlainUsername
+        | OptionName::PlainPassword
+        | OptionName::ZapDomain => OptionValue::Bytes(b"peer".to_vec()),
+        OptionName::CurvePublicKey | OptionName::CurveSecretKey | OptionName::CurveServerKey => {
+            OptionValue::Bytes(vec![7; 32])
         }
         OptionName::Subscribe | OptionName::Unsubscribe => OptionValue::Bytes(b"topic".to_vec()),
         n => match Options::new(SocketType::Dealer).get(n).unwrap().value() {

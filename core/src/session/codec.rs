@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::msg::Msg;
-use crate::zmtp::{self, Event};
+use crate::zmtp::{self, Event, ZapOutcome};
 use crate::zws;
 
 /// A connection's codec as the session drives it: the handshake's outcome, decoded
@@ -26,6 +26,9 @@ pub trait Codec {
     /// The session adds messages only while fewer than `limit` bytes wait: size the output
     /// buffer for that once.
     fn size_transmit_for(&mut self, _limit: usize) {}
+    /// The outcome of a ZAP request the codec's mechanism made. Err: the handshake failed
+    /// (an ERROR for the peer may be pending: write it out before closing).
+    fn handle_zap(&mut self, outcome: ZapOutcome) -> Result<()>;
 }
 
 impl Codec for zmtp::Connection {
@@ -53,6 +56,9 @@ impl Codec for zmtp::Connection {
     fn size_transmit_for(&mut self, limit: usize) {
         zmtp::Connection::size_transmit_for(self, limit);
     }
+    fn handle_zap(&mut self, outcome: ZapOutcome) -> Result<()> {
+        zmtp::Connection::handle_zap(self, outcome)
+    }
 }
 
 /// ZWS heartbeats are WebSocket pings, below the codec (docs/wire.md §10.6): the transport
@@ -76,5 +82,8 @@ impl Codec for zws::Connection {
     }
     fn transmit_len(&self) -> usize {
         zws::Connection::transmit_len(self)
+    }
+    fn handle_zap(&mut self, outcome: ZapOutcome) -> Result<()> {
+        zws::Connection::handle_zap(self, outcome)
     }
 }

@@ -49,6 +49,10 @@ pub enum SessionEvent {
         /// A reconnection.
         hiccup: bool,
     },
+    /// The mechanism asks for ZAP authentication of the peer (RFC 27): the host sends the
+    /// request's frames to the context's handler, then passes the outcome to the codec's
+    /// [`handle_zap`](crate::session::Codec::handle_zap).
+    Zap(crate::zmtp::ZapRequest),
 }
 
 /// Whether the session has finished.
@@ -183,8 +187,14 @@ impl Session {
     pub fn drive(&mut self, now: Duration, codec: &mut impl Codec) -> Result<bool> {
         let mut progress = self.deliver_input(codec)?;
         while let Some(event) = codec.poll_event() {
-            let Event::Ready(peer) = event;
             progress = true;
+            let peer = match event {
+                Event::Ready(peer) => peer,
+                Event::Zap(request) => {
+                    self.events.push_back(SessionEvent::Zap(request));
+                    continue;
+                }
+            };
             let hiccup = self.life.handle_ready(now);
             if self.router {
                 match self.pipe {

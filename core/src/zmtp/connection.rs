@@ -7,13 +7,17 @@ use std::io::IoSlice;
 use bytes::{Bytes, BytesMut};
 
 use super::command::{self, Command, PING_MAX_CONTEXT};
-use super::decoder::{self, Frame, MORE};
+use super::decoder::{self, Frame, COMMAND, MORE};
 use super::encoder::Encoder;
 use super::greeting::{self, Version, GREETING_LEN};
-use super::mechanism::null;
+use super::mechanism::curve::Cipher;
+use super::mechanism::zap::{ZapOutcome, ZapRequest};
+use super::mechanism::{Auth, Mechanism, Out, Step};
 use super::recycle::Recycler;
+use super::secure;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
+use crate::security::Random;
 use crate::socket_type::SocketType;
 
 /// How a connection presents itself and what it accepts.
@@ -25,6 +29,8 @@ pub struct Config {
     pub identity: Bytes,
     /// MAXMSGSIZE: frames larger than this are a protocol error (Error::MsgSize). None = unlimited.
     pub max_msg_size: Option<u64>,
+    /// The security mechanism and how it uses ZAP (NULL without ZAP by default).
+    pub auth: Auth,
 }
 
 impl Config {
@@ -34,6 +40,7 @@ impl Config {
             socket_type,
             identity: Bytes::new(),
             max_msg_size: None,
+            auth: Auth::default(),
         }
     }
 }
@@ -44,6 +51,10 @@ impl Config {
 pub enum Event {
     /// Handshake complete (greeting + READY both ways); data may flow.
     Ready(PeerInfo),
+    /// The mechanism asks the host to authenticate the peer through ZAP (RFC 27): send the
+    /// request to the context's handler and pass the outcome to
+    /// [`handle_zap`](Connection::handle_zap).
+    Zap(ZapRequest),
 }
 
 /// What the peer told us about itself during the handshake.
@@ -65,13 +76,13 @@ pub struct PeerInfo {
 enum State {
     /// The peer's 64-byte greeting.
     ExpectGreeting,
-    /// The peer's READY command.
-    ExpectReady,
+    /// The mechanism's handshake commands (NULL: the peer's READY).
+    Handshake,
     /// Handshake done: message and command frames.
     Traffic,
 }
 
-/// A ZMTP 3.x connection with the NULL mechanism, without I/O.
+/// A ZMTP 3.x connection (NULL, PLAIN or CURVE mechanism), without I/O.
 ///
 /// Feed it what the transport reads ([`handle_input`](Connection::handle_input)), write out
 /// what it has to send ([`transmit_slices`](Connection::transmit_slices) /
@@ -102,14 +113,48 @@ pub struct Connection {
     failed: Option<Error>,
     /// The TTL of the last PING received with one, until taken.
     peer_ttl: Option<u16>,
+    /// The mechanism, until the handshake is over.
+    mechanism: Option<Mechanism>,
+    /// What the mechanism said at start (its first commands are queued once the peer's
+    /// greeting shows it speaks the same mechanism).
+    first: Option<(Out, Step)>,
+    /// CURVE: every frame after the handshake is a MESSAGE boxed by this.
+    cipher: Option<Cipher>,
 }
 
 impl Connection {
-    /// Queues the full 64-byte greeting (docs/wire.md §2.2: send it all at once) and READY
-    /// as soon as the peer's greeting is understood.
+    /// Queues the full 64-byte greeting (docs/wire.md §2.2: send it all at once), and the
+    /// mechanism's first commands as soon as the peer's greeting is understood. For NULL and
+    /// PLAIN; a CURVE configuration needs randomness ([`with_random`](Connection::with_random))
+    /// and fails here with `Error::Inval`.
     pub fn new(config: Config) -> Connection {
+        Connection::start(config, None)
+    }
+
+    /// Like [`new`](Connection::new), drawing what CURVE needs (short-term keys, cookie key,
+    /// nonces) from the host's random source.
+    pub fn with_random(config: Config, rng: &mut dyn Random) -> Connection {
+        Connection::start(config, Some(rng))
+    }
+
+    fn start(config: Config, rng: Option<&mut dyn Random>) -> Connection {
+        let mut out = Out::default();
+        let started = Mechanism::start(
+            &config.auth,
+            config.socket_type,
+            config.identity.clone(),
+            rng,
+            &mut out,
+        );
+        let (mechanism, first, failed) = match started {
+            Ok((m, step)) => (Some(m), Some((out, step)), None),
+            Err(e) => (None, None, Some(e)),
+        };
         let mut tx = Encoder::default();
-        tx.raw(&greeting::greeting_bytes(null::NAME, config.identity.len()));
+        tx.raw(&greeting::greeting_bytes(
+            config.auth.security.mechanism(),
+            config.identity.len(),
+        ));
         Connection {
             config,
             state: State::ExpectGreeting,
@@ -119,9 +164,31 @@ impl Connection {
             recycler: Recycler::default(),
             tx,
             events: VecDeque::new(),
-            failed: None,
+            failed,
             peer_ttl: None,
+            mechanism,
+            first,
+            cipher: None,
         }
+    }
+
+    /// The outcome of the ZAP request of an [`Event::Zap`]. Err = the handshake failed
+    /// (authentication refused, or a malformed reply); an ERROR command may be queued to
+    /// tell the peer, so write out what is pending before closing.
+    pub fn handle_zap(&mut self, outcome: ZapOutcome) -> Result<()> {
+        self.check_failed()?;
+        let result = match self.mechanism.as_mut() {
+            Some(m) => {
+                let mut out = Out::default();
+                let step = m.handle_zap(outcome, &mut out);
+                self.send_commands(&mut out);
+                step.and_then(|step| self.apply(step))
+            }
+            None => Err(Error::Proto("ZAP reply without a request".into())),
+        };
+        result
+            .and_then(|()| self.handshake())
+            .inspect_err(|e| self.failed = Some(e.clone()))
     }
 
     /// The TTL (deciseconds) of the last PING received that carried one, once: the peer
@@ -210,6 +277,11 @@ impl Connection {
         (self.state != State::ExpectGreeting).then(|| self.version.pair())
     }
 
+    /// Whether frames are boxed by CURVE after the handshake.
+    pub fn is_encrypted(&self) -> bool {
+        self.cipher.is_some()
+    }
+
     /// Next message frame received (MORE flag set on all but last). Commands are handled
     /// inside: PING → PONG queued (context echoed, ≤16 bytes), SUBSCRIBE/CANCEL → returned
     /// as Msg::subscribe/Msg::cancel, unknown commands ignored, ERROR → Err. Ok(None) = need
@@ -240,18 +312,48 @@ impl Connection {
                     } else {
                         command::CANCEL
                     };
-                    self.tx.command(name, msg.as_slice());
+                    self.send_command(name, msg.as_slice());
                 }
-                Version::V3_0 => self.tx.frame(0, &[&[u8::from(subscribe)], msg.as_slice()]),
+                Version::V3_0 => {
+                    let sub = [u8::from(subscribe)];
+                    self.send_frame(0, &[&sub, msg.as_slice()]);
+                }
             }
             return;
         }
         let flags = if msg.more() { MORE } else { 0 };
-        if msg.is_inline() {
+        if self.cipher.is_some() {
+            self.send_frame(flags, &[msg.as_slice()]);
+        } else if msg.is_inline() {
             self.tx.frame(flags, &[msg.as_slice()]);
         } else {
             // A clone of a shared Msg is a reference-count bump, not a copy.
             self.tx.frame_bytes(flags, msg.clone().into_bytes());
+        }
+    }
+
+    /// A data frame: as it is, or boxed in a CURVE MESSAGE.
+    fn send_frame(&mut self, flags: u8, parts: &[&[u8]]) {
+        let Some(cipher) = self.cipher.as_mut() else {
+            self.tx.frame(flags, parts);
+            return;
+        };
+        if let Err(e) = secure::send(cipher, &mut self.tx, flags & MORE, parts) {
+            self.failed = Some(e);
+        }
+    }
+
+    /// A command after the handshake: a command frame, or under CURVE a MESSAGE whose inner
+    /// flags say COMMAND (as libzmq tunnels PING, PONG, SUBSCRIBE and CANCEL).
+    fn send_command(&mut self, name: &[u8], data: &[u8]) {
+        let Some(cipher) = self.cipher.as_mut() else {
+            self.tx.command(name, data);
+            return;
+        };
+        // Names are ours (PING, SUBSCRIBE, ...), all far below 256 bytes.
+        let parts: [&[u8]; 3] = [&[name.len() as u8], name, data];
+        if let Err(e) = secure::send(cipher, &mut self.tx, secure::COMMAND, &parts) {
+            self.failed = Some(e);
         }
     }
 
@@ -265,7 +367,7 @@ impl Connection {
         let mut data = [0u8; 2 + PING_MAX_CONTEXT];
         data[..2].copy_from_slice(&ttl.to_be_bytes());
         data[2..2 + context.len()].copy_from_slice(context);
-        self.tx.command(command::PING, &data[..2 + context.len()]);
+        self.send_command(command::PING, &data[..2 + context.len()]);
     }
 
     /// Bytes waiting to be written (0 = nothing).
@@ -316,17 +418,20 @@ impl Connection {
         loop {
             match self.state {
                 State::ExpectGreeting => {
-                    let mechanism = greeting::mechanism_field(null::NAME);
+                    let name = self.config.auth.security.mechanism();
+                    let mechanism = greeting::mechanism_field(name);
                     let Some(version) = greeting::check(&self.rx, &mechanism)? else {
                         return Ok(());
                     };
                     let _ = self.rx.split_to(GREETING_LEN);
                     self.version = version;
-                    let ready = null::ready_data(self.config.socket_type, &self.config.identity);
-                    self.tx.command(command::READY, &ready);
-                    self.state = State::ExpectReady;
+                    self.state = State::Handshake;
+                    if let Some((mut out, step)) = self.first.take() {
+                        self.send_commands(&mut out);
+                        self.apply(step)?;
+                    }
                 }
-                State::ExpectReady => {
+                State::Handshake => {
                     let Some(frame) = decoder::next_frame(
                         &mut self.rx,
                         self.config.max_msg_size,
@@ -340,25 +445,72 @@ impl Connection {
                             "message frame before the handshake completed".into(),
                         ));
                     };
-                    let peer = null::process_handshake_command(&body, self.config.socket_type)?;
-                    self.events.push_back(Event::Ready(PeerInfo {
-                        socket_type: peer.socket_type,
-                        identity: peer.identity,
-                        version: self.version.pair(),
-                        properties: peer.properties,
-                    }));
-                    self.state = State::Traffic;
+                    let Some(mechanism) = self.mechanism.as_mut() else {
+                        return Err(Error::Proto("handshake command after the handshake".into()));
+                    };
+                    let mut out = Out::default();
+                    let step = mechanism.handle_command(&body, &mut out);
+                    // An ERROR the mechanism queued goes out even when the step failed.
+                    self.send_commands(&mut out);
+                    self.apply(step?)?;
                 }
                 State::Traffic => return Ok(()),
             }
         }
     }
 
+    /// Queues the mechanism's handshake commands as command frames.
+    fn send_commands(&mut self, out: &mut Out) {
+        for body in out.take() {
+            self.tx.frame(COMMAND, &[&body]);
+        }
+    }
+
+    /// Acts on where the mechanism stands: a ZAP request for the host, or the handshake done.
+    fn apply(&mut self, step: Step) -> Result<()> {
+        match step {
+            Step::Continue => {}
+            Step::Zap(request) => self.events.push_back(Event::Zap(request)),
+            Step::Ready(peer) => {
+                if let Some(mechanism) = self.mechanism.take() {
+                    let curve = mechanism.is_curve();
+                    self.cipher = mechanism.into_cipher();
+                    if curve && self.cipher.is_none() {
+                        return Err(Error::Proto("CURVE handshake ended without keys".into()));
+                    }
+                }
+                self.events.push_back(Event::Ready(PeerInfo {
+                    socket_type: peer.socket_type,
+                    identity: peer.identity,
+                    version: self.version.pair(),
+                    properties: peer.properties,
+                }));
+                self.state = State::Traffic;
+            }
+        }
+        Ok(())
+    }
+
+    /// The next frame after the handshake: as it came, or opened from its CURVE MESSAGE.
+    fn next_frame(&mut self) -> Result<Option<Frame>> {
+        let Some(cipher) = self.cipher.as_mut() else {
+            return decoder::next_frame(
+                &mut self.rx,
+                self.config.max_msg_size,
+                &mut self.read_hint,
+            );
+        };
+        let Some((_, body)) =
+            decoder::next_raw_frame(&mut self.rx, self.config.max_msg_size, &mut self.read_hint)?
+        else {
+            return Ok(None);
+        };
+        secure::open(cipher, body).map(Some)
+    }
+
     fn next_msg(&mut self) -> Result<Option<Msg>> {
         loop {
-            let Some(frame) =
-                decoder::next_frame(&mut self.rx, self.config.max_msg_size, &mut self.read_hint)?
-            else {
+            let Some(frame) = self.next_frame()? else {
                 return Ok(None);
             };
             let body = match frame {
@@ -374,14 +526,9 @@ impl Connection {
                     }
                     // libzmq answers every PING, heartbeats configured or not.
                     let context = &context[..context.len().min(PING_MAX_CONTEXT)];
-                    self.tx.command(command::PONG, context);
+                    self.send_command(command::PONG, context);
                 }
-                Command::Error(reason) => {
-                    return Err(Error::Proto(format!(
-                        "peer sent ERROR: {}",
-                        String::from_utf8_lossy(reason)
-                    )))
-                }
+                Command::Error(reason) => return Err(super::mechanism::peer_error(reason)),
                 // PONG only proves the peer is alive, which the caller sees from the input.
                 Command::Pong(_) | Command::Ready(_) | Command::Other(_) => {}
             }

@@ -147,6 +147,25 @@ pub(crate) fn next_frame(
     Ok(Some(Frame::Data(msg)))
 }
 
+/// Like [`next_frame`], but hands over the raw flags and body, which stays mutable (a CURVE
+/// MESSAGE is opened in place, never copied).
+pub(crate) fn next_raw_frame(
+    rx: &mut BytesMut,
+    max_msg_size: Option<u64>,
+    hint: &mut ReadHint,
+) -> Result<Option<(u8, BytesMut)>> {
+    let Some(h) = peek_header(rx, max_msg_size)? else {
+        return Ok(None);
+    };
+    let total = h.header_len + h.body_len;
+    if rx.len() < total {
+        return Ok(None);
+    }
+    hint.saw(total);
+    rx.advance(h.header_len);
+    Ok(Some((h.flags, rx.split_to(h.body_len))))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

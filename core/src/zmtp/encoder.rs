@@ -57,6 +57,23 @@ impl Encoder {
         self.out.added(body_len);
     }
 
+    /// One frame of `body_len` bytes written in place by `fill` (a CURVE MESSAGE sealed
+    /// straight into the batch, with no buffer of its own).
+    pub(crate) fn frame_with<R>(
+        &mut self,
+        flags: u8,
+        body_len: usize,
+        fill: impl FnOnce(&mut [u8]) -> R,
+    ) -> R {
+        self.header(flags, body_len);
+        let batch = self.out.batch();
+        let start = batch.len();
+        batch.resize(start + body_len, 0);
+        let r = fill(&mut batch[start..]);
+        self.out.added(body_len);
+        r
+    }
+
     /// One frame whose body is `body`: shared when large, copied when small.
     pub(crate) fn frame_bytes(&mut self, flags: u8, body: Bytes) {
         if body.len() <= SHARE_THRESHOLD {

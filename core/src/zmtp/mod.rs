@@ -3,7 +3,8 @@
 //!
 //! The byte-level rules, and where libzmq departs from the RFCs, are in docs/wire.md §2–§5
 //! (summed up in §12).
-//! What is implemented: the 64-byte greeting, the NULL mechanism, framing, READY metadata,
+//! What is implemented: the 64-byte greeting, the NULL, PLAIN and CURVE mechanisms (with ZAP;
+//! docs/security.md), framing, READY metadata,
 //! PING/PONG, SUBSCRIBE/CANCEL, and the fallback to ZMTP 3.0 peers. ZMTP 1.0/2.0 peers are
 //! refused.
 
@@ -14,6 +15,7 @@ mod encoder;
 mod greeting;
 pub(crate) mod mechanism;
 pub(crate) mod recycle;
+mod secure;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -21,6 +23,8 @@ mod tests;
 
 pub use connection::{Config, Connection, Event, PeerInfo};
 pub use greeting::greeting_bytes;
+pub use mechanism::zap::{ZapOutcome, ZapReply, ZapRequest, ZAP_ENDPOINT};
+pub use mechanism::{Auth, USER_ID};
 
 use crate::socket_type::SocketType;
 

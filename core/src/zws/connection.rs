@@ -143,6 +143,10 @@ impl Connection {
     }
 
     fn waiting(config: Config, subprotocol: Subprotocol) -> Connection {
+        // Only NULL runs over ZWS so far: a socket configured for PLAIN, CURVE or ZAP must
+        // not fall back to clear text.
+        let failed = (config.auth.security.mechanism() != "NULL" || config.auth.zap_domain)
+            .then_some(Error::NotSup);
         Connection {
             state: State::ExpectReady,
             subprotocol,
@@ -155,9 +159,16 @@ impl Connection {
             tx_len: 0,
             packer: Packer::default(),
             events: VecDeque::new(),
-            failed: None,
+            failed,
             config,
         }
+    }
+
+    /// ZAP is not used over ZWS yet (only NULL without a ZAP domain runs here), so any
+    /// outcome is unexpected.
+    pub fn handle_zap(&mut self, _outcome: zmtp::ZapOutcome) -> Result<()> {
+        self.check_failed()?;
+        Err(Error::Proto("ZAP reply without a request".into()))
     }
 
     /// Queues the first message of `subprotocol` and waits for the peer's.

@@ -294,10 +294,14 @@ fn bad_payloads_are_fatal_and_sticky() {
     // ERROR during and after the handshake.
     let mut side = Side::new(config(SocketType::Pull), Subprotocol::Null);
     side.receive(b"\x02\x05ERROR\x03400");
-    assert!(matches!(&side.err, Some(Error::Proto(w)) if w.contains("400")));
+    assert_eq!(
+        side.err,
+        Some(Error::Auth(400)),
+        "a ZAP status in ERROR is an authentication failure"
+    );
     let mut side = ready_against(SocketType::Pull, SocketType::Push);
     side.receive(b"\x02\x05ERROR\x03500");
-    assert!(matches!(side.err, Some(Error::Proto(_))));
+    assert_eq!(side.err, Some(Error::Auth(500)));
     // A malformed command after the handshake.
     let mut side = ready_against(SocketType::Pull, SocketType::Push);
     side.receive(b"\x02\x09SUB");

@@ -151,10 +151,7 @@ impl Connection {
         while let Some((more, is_command, body)) = self.next_frame()? {
             if is_command {
                 if let Command::Error(reason) = command::parse(&body)? {
-                    return Err(Error::Proto(format!(
-                        "peer sent ERROR: {}",
-                        String::from_utf8_lossy(reason)
-                    )));
+                    return Err(crate::zmtp::mechanism::peer_error(reason));
                 }
                 continue;
             }

@@ -1,0 +1,108 @@
+//! CURVE MESSAGE boxes, once the handshake is done (RFC 26; libzmq's layout in
+//! docs/security.md §CURVE): `07 'MESSAGE' nonce(8) box(flags(1) payload)`, with the flags
+//! byte's bit 0 as MORE and bit 1 as COMMAND, boxed between the two short-term keys.
+
+use std::ops::Range;
+
+use crypto_box::aead::AeadInPlace;
+use crypto_box::SalsaBox;
+
+use super::{next_nonce, nonce, short_nonce, TAG_LEN};
+use crate::error::{Error, Result};
+
+const MESSAGE: &[u8] = b"\x07MESSAGE";
+/// Where the authenticator starts: after the name and the short nonce.
+const TAG_AT: usize = MESSAGE.len() + 8;
+/// Where the boxed flags byte is.
+const FLAGS_AT: usize = TAG_AT + TAG_LEN;
+
+/// The client's MESSAGE nonce prefix; the server's ends in `S`.
+pub(crate) const CLIENT_PREFIX: &[u8; 16] = b"CurveZMQMESSAGEC";
+/// The server's MESSAGE nonce prefix.
+pub(crate) const SERVER_PREFIX: &[u8; 16] = b"CurveZMQMESSAGES";
+
+/// Inner flag: more frames follow.
+pub(crate) const MORE: u8 = 0x01;
+/// Inner flag: the payload is a command (PING, PONG, SUBSCRIBE, CANCEL), as libzmq tunnels
+/// them.
+pub(crate) const COMMAND: u8 = 0x02;
+
+/// The traffic state of a CURVE connection: the precomputed short-term box and both nonce
+/// counters.
+pub(crate) struct Cipher {
+    sbox: SalsaBox,
+    send_prefix: &'static [u8; 16],
+    recv_prefix: &'static [u8; 16],
+    /// The next nonce we send.
+    send_nonce: u64,
+    /// The last nonce received; the next must be greater.
+    recv_nonce: u64,
+}
+
+impl std::fmt::Debug for Cipher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cipher")
+            .field("send_nonce", &self.send_nonce)
+            .field("recv_nonce", &self.recv_nonce)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cipher {
+    /// Bytes a MESSAGE adds to its payload: name, nonce, authenticator, flags.
+    pub(crate) const OVERHEAD: usize = FLAGS_AT + 1;
+
+    pub(crate) fn new(sbox: SalsaBox, client: bool, send_nonce: u64, recv_nonce: u64) -> Cipher {
+        let (send_prefix, recv_prefix) = if client {
+            (CLIENT_PREFIX, SERVER_PREFIX)
+        } else {
+            (SERVER_PREFIX, CLIENT_PREFIX)
+        };
+        Cipher {
+            sbox,
+            send_prefix,
+            recv_prefix,
+            send_nonce,
+            recv_nonce,
+        }
+    }
+
+    /// Writes the MESSAGE command body for `payload` into `dst`, which is exactly
+    /// [`OVERHEAD`](Cipher::OVERHEAD) + `payload.len()` bytes long.
+    pub(crate) fn seal_into(&mut self, flags: u8, payload: &[u8], dst: &mut [u8]) -> Result<()> {
+        if dst.len() != Self::OVERHEAD + payload.len() {
+            return Err(Error::Inval(
+                "CURVE MESSAGE buffer of the wrong size".into(),
+            ));
+        }
+        let short = next_nonce(&mut self.send_nonce)?;
+        dst[..MESSAGE.len()].copy_from_slice(MESSAGE);
+        dst[MESSAGE.len()..TAG_AT].copy_from_slice(&short);
+        dst[FLAGS_AT] = flags;
+        dst[FLAGS_AT + 1..].copy_from_slice(payload);
+        let tag = self
+            .sbox
+            .encrypt_in_place_detached(&nonce(self.send_prefix, &short), b"", &mut dst[FLAGS_AT..])
+            .map_err(|_| Error::Inval("message too large for one CURVE box".into()))?;
+        dst[TAG_AT..FLAGS_AT].copy_from_slice(&tag);
+        Ok(())
+    }
+
+    /// Opens a MESSAGE command body in place. Returns the inner flags (MORE, COMMAND) and
+    /// where the payload is in `body`. A nonce not above the last one, a box that does not
+    /// open, or anything but a MESSAGE is a protocol error.
+    pub(crate) fn open_in_place(&mut self, body: &mut [u8]) -> Result<(u8, Range<usize>)> {
+        if body.len() < Self::OVERHEAD || !body.starts_with(MESSAGE) {
+            return Err(Error::Proto("expected a CURVE MESSAGE".into()));
+        }
+        let n = short_nonce(body, MESSAGE.len(), self.recv_nonce)?;
+        let (head, boxed) = body.split_at_mut(FLAGS_AT);
+        let tag = crypto_box::Tag::clone_from_slice(&head[TAG_AT..FLAGS_AT]);
+        self.sbox
+            .decrypt_in_place_detached(&nonce(self.recv_prefix, &n.to_be_bytes()), b"", boxed, &tag)
+            .map_err(|_| Error::Proto("CURVE MESSAGE box does not open".into()))?;
+        self.recv_nonce = n;
+        // libzmq reads only the MORE and COMMAND bits.
+        Ok((boxed[0] & (MORE | COMMAND), FLAGS_AT + 1..body.len()))
+    }
+}
