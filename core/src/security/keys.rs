@@ -99,10 +99,13 @@ impl SecretKey {
     }
 
     /// A new secret key from the host's random source.
-    pub fn generate(rng: &mut dyn Random) -> SecretKey {
+    ///
+    /// # Errors
+    /// The source's, when it cannot deliver.
+    pub fn generate(rng: &mut dyn Random) -> Result<SecretKey> {
         let mut key = SecretKey([0u8; KEY_LEN]);
-        rng.fill(&mut key.0);
-        key
+        rng.fill(&mut key.0)?;
+        Ok(key)
     }
 
     /// The public key that belongs to this secret key (libzmq's `zmq_curve_public`).
@@ -144,12 +147,15 @@ impl Eq for SecretKey {}
 
 impl KeyPair {
     /// A new key pair from the host's random source (libzmq's `zmq_curve_keypair`).
-    pub fn generate(rng: &mut dyn Random) -> KeyPair {
-        let secret = SecretKey::generate(rng);
-        KeyPair {
+    ///
+    /// # Errors
+    /// The source's, when it cannot deliver.
+    pub fn generate(rng: &mut dyn Random) -> Result<KeyPair> {
+        let secret = SecretKey::generate(rng)?;
+        Ok(KeyPair {
             public: secret.public_key(),
             secret,
-        }
+        })
     }
 }
 

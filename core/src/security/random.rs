@@ -7,5 +7,9 @@
 /// must be unpredictable to anyone on the network: an OS CSPRNG, never a seeded PRNG.
 pub trait Random {
     /// Fills `buf` with random bytes.
-    fn fill(&mut self, buf: &mut [u8]);
+    ///
+    /// # Errors
+    /// When the source cannot deliver (the OS generator failed): whatever needed the bytes
+    /// fails with it, rather than going on with predictable ones.
+    fn fill(&mut self, buf: &mut [u8]) -> crate::Result<()>;
 }

@@ -68,7 +68,7 @@ impl Mechanism {
             Security::CurveServer { keys } => {
                 let rng = rng.ok_or_else(needs_rng)?;
                 let server =
-                    curve::Server::new(socket_type, identity, keys.clone(), auth.zap_enforce, rng);
+                    curve::Server::new(socket_type, identity, keys.clone(), auth.zap_enforce, rng)?;
                 (Mechanism::CurveServer(Box::new(server)), Step::Continue)
             }
         })

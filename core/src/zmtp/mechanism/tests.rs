@@ -16,7 +16,7 @@ use crate::zmtp::{Config, Connection, Event};
 struct TestRng(u64);
 
 impl Random for TestRng {
-    fn fill(&mut self, buf: &mut [u8]) {
+    fn fill(&mut self, buf: &mut [u8]) -> crate::Result<()> {
         for b in buf {
             // xorshift64*
             self.0 ^= self.0 >> 12;
@@ -24,11 +24,12 @@ impl Random for TestRng {
             self.0 ^= self.0 >> 27;
             *b = (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
         }
+        Ok(())
     }
 }
 
 fn keys(seed: u64) -> KeyPair {
-    KeyPair::generate(&mut TestRng(seed))
+    KeyPair::generate(&mut TestRng(seed)).unwrap()
 }
 
 /// How the test answers ZAP requests.

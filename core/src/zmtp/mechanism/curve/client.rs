@@ -60,9 +60,9 @@ impl Client {
         rng: &mut dyn Random,
         out: &mut Out,
     ) -> Result<Client> {
-        let transient = KeyPair::generate(rng);
+        let transient = KeyPair::generate(rng)?;
         let mut vouch_nonce = [0u8; 16];
-        rng.fill(&mut vouch_nonce);
+        rng.fill(&mut vouch_nonce)?;
         let mut client = Client {
             socket_type,
             identity,

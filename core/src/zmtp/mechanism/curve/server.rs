@@ -75,15 +75,15 @@ impl Server {
         keys: KeyPair,
         enforce: bool,
         rng: &mut dyn Random,
-    ) -> Server {
-        let transient = KeyPair::generate(rng);
+    ) -> Result<Server> {
+        let transient = KeyPair::generate(rng)?;
         let mut cookie_key = Zeroizing::new([0u8; 32]);
-        rng.fill(&mut cookie_key[..]);
+        rng.fill(&mut cookie_key[..])?;
         let mut cookie_nonce = [0u8; 16];
-        rng.fill(&mut cookie_nonce);
+        rng.fill(&mut cookie_nonce)?;
         let mut welcome_nonce = [0u8; 16];
-        rng.fill(&mut welcome_nonce);
-        Server {
+        rng.fill(&mut welcome_nonce)?;
+        Ok(Server {
             socket_type,
             identity,
             keys,
@@ -98,7 +98,7 @@ impl Server {
             nonce: 1,
             peer: None,
             state: State::ExpectHello,
-        }
+        })
     }
 
     pub(crate) fn handle_command(&mut self, body: &[u8], out: &mut Out) -> Result<Step> {
