@@ -78,6 +78,24 @@ export interface SocketOptions {
     probeRouter?: boolean;
     /** ZMQ_CONNECT_ROUTING_ID (ROUTER): the routing id under which the next connect's peer is known. */
     connectRoutingId?: string | Uint8Array;
+    /** ZMQ_PLAIN_SERVER. PLAIN and CURVE run over tcp:// and ipc:// only so far: a page's ws:// connections with them set fail instead of talking in clear. */
+    plainServer?: boolean;
+    /** ZMQ_PLAIN_USERNAME (at most 255 bytes): makes the socket a PLAIN client. */
+    plainUsername?: string | Uint8Array;
+    /** ZMQ_PLAIN_PASSWORD (at most 255 bytes): makes the socket a PLAIN client. Never readable back in logs. */
+    plainPassword?: string | Uint8Array;
+    /** ZMQ_CURVE_SERVER: the socket is a CURVE server (needs curveSecretkey). */
+    curveServer?: boolean;
+    /** ZMQ_CURVE_PUBLICKEY: 40 characters of Z85 or 32 bytes. */
+    curvePublickey?: string | Uint8Array;
+    /** ZMQ_CURVE_SECRETKEY: 40 characters of Z85 or 32 bytes. */
+    curveSecretkey?: string | Uint8Array;
+    /** ZMQ_CURVE_SERVERKEY: the server's public key, 40 characters of Z85 or 32 bytes; makes the socket a CURVE client. */
+    curveServerkey?: string | Uint8Array;
+    /** ZMQ_ZAP_DOMAIN (at most 255 bytes). */
+    zapDomain?: string | Uint8Array;
+    /** ZMQ_ZAP_ENFORCE_DOMAIN. */
+    zapEnforceDomain?: boolean;
 }
 
 /** Options of one connect(). */

@@ -5,9 +5,17 @@ use std::time::Duration;
 
 use isomq::SocketType;
 
-pub(crate) const USAGE: &str = "\
+use crate::security::SecurityArgs;
+
+/// `isomq cat --help`.
+pub(crate) fn usage() -> String {
+    USAGE.replace("{SECURITY}", crate::security::USAGE)
+}
+
+const USAGE: &str = "\
 usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
                  [--count N] [--timeout-ms MS] [--hwm N] [--identity ID] [--echo]
+                 [security flags]
 
   TYPE            push, pull, pub, sub, xpub, xsub, pair, req, rep, dealer, router
   --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name,
@@ -21,6 +29,9 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
   --hwm N         SNDHWM and RCVHWM
   --identity ID   ROUTING_ID (req, dealer, router): how a ROUTER peer names this socket
   --echo          rep, router: answer every request with the request itself
+
+Security (tcp:// and ipc://; keys are 40 characters of Z85, see isomq keygen):
+{SECURITY}
 
 Sending sockets send each stdin line as a message, TAB separating frames. Receiving sockets
 print each message as a line, frames separated by TAB. A bind prints 'bound <endpoint>' on
@@ -42,6 +53,7 @@ pub(crate) struct CatArgs {
     pub(crate) hwm: Option<usize>,
     pub(crate) identity: Option<String>,
     pub(crate) echo: bool,
+    pub(crate) security: SecurityArgs,
 }
 
 pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
@@ -83,6 +95,7 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
         hwm: None,
         identity: None,
         echo: false,
+        security: SecurityArgs::default(),
     };
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -101,9 +114,14 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
             "--hwm" => out.hwm = Some(number(flag, &value()?)?),
             "--identity" => out.identity = Some(value()?),
             "--echo" => out.echo = true,
-            other => return Err(format!("unknown argument {other:?}")),
+            other => {
+                if !out.security.take(other, &mut value)? {
+                    return Err(format!("unknown argument {other:?}"));
+                }
+            }
         }
     }
+    out.security.check()?;
     if out.echo && !matches!(out.socket_type, SocketType::Rep | SocketType::Router) {
         return Err("--echo is for rep and router".into());
     }

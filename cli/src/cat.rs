@@ -4,7 +4,7 @@ use std::io::{self, BufRead, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use isomq::{Context, Error, Msg, Socket, SocketOption, SocketType};
+use isomq::{Authenticator, Context, Error, Msg, Socket, SocketOption, SocketType};
 
 use crate::args::CatArgs;
 
@@ -63,9 +63,11 @@ fn strip_newline(mut line: Vec<u8>) -> Vec<u8> {
     line
 }
 
-/// Sets the socket up as the arguments say. Errors are reported by the caller.
-fn open(ctx: &Context, args: &CatArgs) -> Result<Socket, Error> {
+/// Sets the socket up as the arguments say, with the ZAP handler its security flags need
+/// (kept alive by the caller). Errors are reported by the caller.
+fn open(ctx: &Context, args: &CatArgs) -> Result<(Socket, Option<Authenticator>), Error> {
     let mut sock = ctx.socket(args.socket_type)?;
+    let auth = args.security.apply(ctx, &mut sock)?;
     if let Some(id) = &args.identity {
         sock.set_option(SocketOption::RoutingId(id.as_bytes().to_vec()))?;
     }
@@ -95,13 +97,13 @@ fn open(ctx: &Context, args: &CatArgs) -> Result<Socket, Error> {
             sock.send(sub)?;
         }
     }
-    Ok(sock)
+    Ok((sock, auth))
 }
 
 /// Runs `isomq cat`; returns the process exit status.
 pub(crate) fn run(args: CatArgs) -> i32 {
     let ctx = Context::new();
-    let sock = match open(&ctx, &args) {
+    let (sock, auth) = match open(&ctx, &args) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("isomq: {e}");
@@ -118,7 +120,9 @@ pub(crate) fn run(args: CatArgs) -> i32 {
         (false, true) => recv_only(sock, &args),
         _ => both(sock, &args),
     };
-    // Dropping the context after the socket waits for lingering deliveries.
+    // The ZAP handler goes first (its sockets close), then the context, which waits for
+    // lingering deliveries.
+    drop(auth);
     drop(ctx);
     status
 }

@@ -7,6 +7,10 @@
 mod args;
 mod cat;
 mod proxy;
+mod security;
+
+const KEYGEN_USAGE: &str =
+    "usage: isomq keygen    prints a new CURVE key pair: 'public <Z85>', 'secret <Z85>'";
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
@@ -14,7 +18,7 @@ fn main() {
         Some("cat") => {
             let rest = &argv[1..];
             if rest.iter().any(|a| a == "--help" || a == "-h") {
-                println!("{}", args::USAGE);
+                println!("{}", args::usage());
                 0
             } else {
                 match args::parse(rest) {
@@ -26,6 +30,7 @@ fn main() {
                 }
             }
         }
+        Some("keygen") => security::keygen(),
         Some("proxy") => {
             let rest = &argv[1..];
             if rest.iter().any(|a| a == "--help" || a == "-h") {
@@ -37,9 +42,9 @@ fn main() {
         }
         Some("--help") | Some("-h") => {
             println!(
-                "isomq: ZeroMQ sockets from the command line\n\n{}\n\n{}",
-                args::USAGE,
-                proxy::USAGE
+                "isomq: ZeroMQ sockets from the command line\n\n{}\n\n{}\n\n{KEYGEN_USAGE}",
+                args::usage(),
+                proxy::USAGE,
             );
             0
         }
@@ -48,7 +53,7 @@ fn main() {
             2
         }
         None => {
-            eprintln!("{}", args::USAGE);
+            eprintln!("{}", args::usage());
             2
         }
     };

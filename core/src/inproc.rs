@@ -169,6 +169,19 @@ impl<B: Clone> Registry<B> {
         }
     }
 
+    /// Like [`connect`](Registry::connect), but only to a bound name: None leaves nothing
+    /// pending (a ZAP request finds a handler now or not at all, as in libzmq).
+    pub fn connect_bound(
+        &mut self,
+        name: &str,
+        pipe_id: PipeId,
+        side: Side,
+    ) -> Option<Connection<B>> {
+        self.bound
+            .contains_key(name)
+            .then(|| self.connect(name, pipe_id, side))
+    }
+
     /// Removes `name` if `socket` bound it; returns whether it did.
     pub fn unbind(&mut self, name: &str, socket: u64) -> bool {
         if self.bound.get(name).is_some_and(|b| b.socket == socket) {

@@ -23,6 +23,7 @@ mod socket_type;
 #[cfg(test)]
 mod test_alloc;
 pub mod ws;
+pub mod zap;
 pub mod zmtp;
 pub mod zws;
 

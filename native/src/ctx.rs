@@ -10,6 +10,7 @@ use isomq_core::{Error, Result};
 
 use crate::command::SocketCommand;
 use crate::io_thread::{IoCommand, IoThread, Siblings};
+use crate::link::ZapConnect;
 use crate::mailbox::MailboxTx;
 use crate::sync::lock;
 use crate::ws;
@@ -145,3 +146,29 @@ impl Drop for CtxInner {
         }
     }
 }
+
+/// A socket's way to its context's ZAP handler, for the sessions of its connections. Weak:
+/// the I/O threads hold sessions, and the context holds the I/O threads.
+#[derive(Debug)]
+pub(crate) struct ZapLink(pub(crate) std::sync::Weak<CtxInner>);
+
+impl ZapConnect for ZapLink {
+    fn connect_zap(&self, pipe_id: u64) -> Option<isomq_core::Pipe> {
+        let ctx = self.0.upgrade()?;
+        // Like a DEALER connecting: no routing id of its own (a ROUTER handler makes one).
+        let side = isomq_core::inproc::Side {
+            socket_type: isomq_core::SocketType::Dealer,
+            sndhwm: 0,
+            rcvhwm: 0,
+            routing_id: bytes::Bytes::new(),
+        };
+        let made = lock(&ctx.inproc).connect_bound(ZAP_NAME, pipe_id, side)?;
+        if let Some((handler, theirs)) = made.peer {
+            handler.send(SocketCommand::Attach(theirs));
+        }
+        Some(made.own)
+    }
+}
+
+/// The inproc name of the ZAP endpoint, `inproc://zeromq.zap.01` (RFC 27).
+const ZAP_NAME: &str = "zeromq.zap.01";

@@ -28,6 +28,7 @@
 //! repository's `docs/architecture.md` describes the layers and threads, `docs/wire.md` the
 //! protocol rules the code follows.
 
+mod auth;
 mod command;
 mod context;
 mod ctx;
@@ -40,6 +41,7 @@ mod options;
 mod poll;
 mod proxy;
 mod queue;
+mod random;
 mod readiness;
 mod socket;
 mod stream;
@@ -47,7 +49,9 @@ mod sync;
 mod transport;
 mod ws;
 
+pub use auth::Authenticator;
 pub use context::{Context, ContextBuilder};
+pub use isomq_core::security::{z85, KeyPair, PublicKey, SecretKey};
 pub use isomq_core::{
     Endpoint, Error, Msg, OptionName, OptionValue, Options, Result, SocketOption, SocketType,
 };
@@ -57,3 +61,13 @@ pub use poll::{poll, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use readiness::PollEvents;
 pub use socket::Socket;
+
+/// A new CURVE key pair from the operating system's random generator (libzmq's
+/// `zmq_curve_keypair`). The public key of an existing secret key is
+/// [`SecretKey::public_key`].
+///
+/// # Errors
+/// [`Error::Resource`] when the OS generator fails.
+pub fn curve_keypair() -> Result<KeyPair> {
+    KeyPair::generate(&mut random::OsRandom)
+}

@@ -5,7 +5,7 @@
 use std::sync::atomic::AtomicI64;
 use std::sync::Arc;
 
-use isomq_core::{Options, SocketType};
+use isomq_core::{Options, Pipe, SocketType};
 
 use crate::command::SocketCommand;
 use crate::mailbox::MailboxTx;
@@ -20,6 +20,28 @@ pub(crate) struct SocketLink {
     pub(crate) linger_ms: Arc<AtomicI64>,
     /// Where lifecycle events go.
     pub(crate) monitor: Arc<MonitorHub>,
+    /// The way to the context's ZAP handler.
+    pub(crate) zap: Arc<dyn ZapConnect>,
+}
+
+/// How a session on an I/O thread reaches its context's ZAP handler (RFC 27), the socket
+/// bound at `inproc://zeromq.zap.01`, without the I/O thread knowing the context.
+pub(crate) trait ZapConnect: Send + Sync + std::fmt::Debug {
+    /// A new pipe to the handler (its end handed to the handler socket, as an inproc
+    /// connect does), or None when no socket is bound there.
+    fn connect_zap(&self, pipe_id: u64) -> Option<Pipe>;
+}
+
+/// For tests with no context behind them: no handler, ever.
+#[cfg(test)]
+#[derive(Debug)]
+pub(crate) struct NoZap;
+
+#[cfg(test)]
+impl ZapConnect for NoZap {
+    fn connect_zap(&self, _pipe_id: u64) -> Option<Pipe> {
+        None
+    }
 }
 
 impl SocketLink {

@@ -61,6 +61,15 @@ pub enum MonitorEvent {
         /// What went wrong (protocol error, timeout, peer closed).
         reason: String,
     },
+    /// ZMQ_EVENT_HANDSHAKE_FAILED_AUTH: the security handshake did not authenticate the
+    /// peer (or this side was refused by it).
+    HandshakeFailedAuth {
+        /// The endpoint of the connection.
+        endpoint: String,
+        /// The ZAP status code (300, 400, 500), or 0 when a PLAIN server or
+        /// ZAP_ENFORCE_DOMAIN found no ZAP handler to ask.
+        status: u16,
+    },
     /// ZMQ_EVENT_DISCONNECTED: an established connection ended.
     Disconnected {
         /// The endpoint of the connection.

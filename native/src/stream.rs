@@ -71,6 +71,17 @@ impl Stream {
         }
     }
 
+    /// The peer's IP address as ZAP requests carry it (no port; empty for ipc://, as libzmq).
+    pub(crate) fn peer_ip(&self) -> String {
+        match self {
+            Stream::Tcp(s) => s
+                .peer_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default(),
+            Stream::Unix(_) => String::new(),
+        }
+    }
+
     /// The descriptor, for reads straight into uninitialised buffer space (`read(2)`).
     pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
         use std::os::fd::AsRawFd;

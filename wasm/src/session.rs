@@ -91,6 +91,9 @@ impl Codec for WsCodec<'_> {
     fn take_peer_ttl(&mut self) -> Option<u16> {
         None
     }
+    fn handle_zap(&mut self, outcome: isomq_core::zap::ZapOutcome) -> Result<()> {
+        self.zws.handle_zap(outcome)
+    }
     fn transmit_len(&self) -> usize {
         if self.unbounded {
             return 0;
@@ -270,10 +273,17 @@ impl Session {
             self.fail(true);
             return;
         };
+        // ZWS speaks NULL only so far: a socket set up for PLAIN or CURVE fails its
+        // connections (the codec refuses the configuration) instead of talking in clear.
+        let Ok(auth) = self.options.security.auth() else {
+            self.fail(true);
+            return;
+        };
         let config = Config {
             socket_type: self.socket_type,
             identity: self.options.routing_id.clone(),
             max_msg_size: self.options.maxmsgsize,
+            auth,
         };
         if let Some(engine) = &mut self.engine {
             // The page is the client: with the batch extension it waits for the server's
@@ -411,8 +421,10 @@ impl Session {
         flush_transmit(codec.zws, codec.ws);
         let mut change = Change::Nothing;
         while let Some(event) = self.policy.poll_event() {
-            let SessionEvent::Ready { hiccup, .. } = event;
-            change = Change::Connected { again: hiccup };
+            // ZAP requests come from server-side mechanisms, which a page does not run.
+            if let SessionEvent::Ready { hiccup, .. } = event {
+                change = Change::Connected { again: hiccup };
+            }
         }
         Ok(change)
     }

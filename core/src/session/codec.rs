@@ -2,7 +2,8 @@
 
 use crate::error::Result;
 use crate::msg::Msg;
-use crate::zmtp::{self, Event, ZapOutcome};
+use crate::zap::ZapOutcome;
+use crate::zmtp::{self, Event};
 use crate::zws;
 
 /// A connection's codec as the session drives it: the handshake's outcome, decoded

@@ -52,7 +52,7 @@ pub enum SessionEvent {
     /// The mechanism asks for ZAP authentication of the peer (RFC 27): the host sends the
     /// request's frames to the context's handler, then passes the outcome to the codec's
     /// [`handle_zap`](crate::session::Codec::handle_zap).
-    Zap(crate::zmtp::ZapRequest),
+    Zap(crate::zap::ZapRequest),
 }
 
 /// Whether the session has finished.

@@ -11,7 +11,6 @@ use super::decoder::{self, Frame, COMMAND, MORE};
 use super::encoder::Encoder;
 use super::greeting::{self, Version, GREETING_LEN};
 use super::mechanism::curve::Cipher;
-use super::mechanism::zap::{ZapOutcome, ZapRequest};
 use super::mechanism::{Auth, Mechanism, Out, Step};
 use super::recycle::Recycler;
 use super::secure;
@@ -19,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::security::Random;
 use crate::socket_type::SocketType;
+use crate::zap::{ZapOutcome, ZapRequest};
 
 /// How a connection presents itself and what it accepts.
 #[derive(Debug, Clone)]

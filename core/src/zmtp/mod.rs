@@ -23,7 +23,6 @@ mod tests;
 
 pub use connection::{Config, Connection, Event, PeerInfo};
 pub use greeting::greeting_bytes;
-pub use mechanism::zap::{ZapOutcome, ZapReply, ZapRequest, ZAP_ENDPOINT};
 pub use mechanism::{Auth, USER_ID};
 
 use crate::socket_type::SocketType;

@@ -166,7 +166,7 @@ impl Connection {
 
     /// ZAP is not used over ZWS yet (only NULL without a ZAP domain runs here), so any
     /// outcome is unexpected.
-    pub fn handle_zap(&mut self, _outcome: zmtp::ZapOutcome) -> Result<()> {
+    pub fn handle_zap(&mut self, _outcome: crate::zap::ZapOutcome) -> Result<()> {
         self.check_failed()?;
         Err(Error::Proto("ZAP reply without a request".into()))
     }

@@ -9,6 +9,7 @@ mod ws_open;
 mod zmtp;
 
 use isomq_core::session::Codec;
+use isomq_core::zap::ZapOutcome;
 use isomq_core::zmtp::{Config, Event};
 use isomq_core::{Error, Msg};
 use mio::{Registry, Token};
@@ -158,6 +159,14 @@ impl Engine {
         }
     }
 
+    /// The peer's address for ZAP requests (ZAP runs on ZMTP connections only).
+    pub(crate) fn peer_ip(&self) -> String {
+        match &self.protocol {
+            Protocol::Zmtp(e) => e.stream.peer_ip(),
+            Protocol::Ws(_) => String::new(),
+        }
+    }
+
     pub(crate) fn deregister(&mut self, registry: &Registry) {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.stream.deregister(registry),
@@ -186,6 +195,13 @@ impl Codec for Engine {
             Protocol::Ws(e) => e
                 .poll_msg()
                 .map_err(|_| Error::Proto("malformed ZWS message".into())),
+        }
+    }
+
+    fn handle_zap(&mut self, outcome: ZapOutcome) -> isomq_core::Result<()> {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.conn.handle_zap(outcome),
+            Protocol::Ws(_) => Err(Error::Proto("ZAP reply without a request".into())),
         }
     }
 

@@ -261,6 +261,13 @@ impl WsEngine {
                     socket_type: route.link.socket_type,
                     identity: route.options.routing_id.clone(),
                     max_msg_size: route.options.maxmsgsize,
+                    // A socket configured for PLAIN or CURVE fails here (ZWS speaks NULL
+                    // only so far) rather than talking in clear.
+                    auth: route
+                        .options
+                        .security
+                        .auth()
+                        .map_err(|_| Failure::Protocol)?,
                 };
                 self.route = Some(route);
                 self.open(ws.into_inner(), config, sub, readable)?;

@@ -9,6 +9,7 @@ use isomq_core::zmtp::{Config, Connection};
 const READ_CHUNK: usize = 64 * 1024;
 
 use super::failure::Failure;
+use crate::random::OsRandom;
 use crate::stream::Stream;
 
 #[derive(Debug)]
@@ -19,7 +20,7 @@ pub(crate) struct ZmtpEngine {
 
 impl ZmtpEngine {
     pub(crate) fn new(stream: Stream, config: Config) -> ZmtpEngine {
-        let mut conn = Connection::new(config);
+        let mut conn = Connection::with_random(config, &mut OsRandom);
         // Room for two reads from the start. A read that ends inside a frame leaves that
         // frame's start at the front of the buffer, and `BytesMut` reuses the consumed front
         // only when it is at least as long as what is left: with room for one read, the
@@ -51,7 +52,9 @@ impl ZmtpEngine {
             Ok(n) => {
                 // SAFETY: read(2) initialised the first n bytes of the spare capacity.
                 unsafe { buf.advance_mut(n) };
-                self.conn.input_added().map_err(|_| Failure::Protocol)?;
+                self.conn
+                    .input_added()
+                    .map_err(|e| Failure::from_error(&e))?;
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {

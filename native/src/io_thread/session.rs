@@ -11,7 +11,9 @@
 
 use std::time::Duration;
 
+use isomq_core::session::Codec;
 use isomq_core::session::{Inbound, Session as Policy, SessionEvent};
+use isomq_core::zap::{ZapOutcome, ZapRequest};
 use isomq_core::zmtp::Config;
 use isomq_core::{Options, Pipe};
 use mio::{Registry, Token};
@@ -25,6 +27,7 @@ use crate::monitor::MonitorEvent;
 use crate::stream::{PeerAddr, Stream};
 
 mod lifecycle;
+mod zap;
 
 /// Iterations of the pump per readiness event before letting other sessions run.
 const BUDGET: usize = 64;
@@ -56,6 +59,8 @@ pub(crate) struct Session {
     endpoint: String,
     /// The earliest time a thread timer is set for this session, if any.
     armed: Option<Duration>,
+    /// A ZAP request waiting for the handler's reply.
+    zap: Option<zap::ZapClient>,
 }
 
 impl Session {
@@ -78,6 +83,7 @@ impl Session {
         Session {
             policy,
             armed: None,
+            zap: None,
             id,
             slot,
             link,
@@ -111,6 +117,7 @@ impl Session {
                 Inbound::Backpressure,
             ),
             armed: None,
+            zap: None,
             link: parent.link,
             options: parent.options,
             connect: None,
@@ -136,8 +143,11 @@ impl Session {
         self.policy.pipe().is_some()
     }
 
+    /// Whether events of pipe `id` concern this session: its pipe to the socket, or the
+    /// pipe of its ZAP request.
     pub(crate) fn owns_pipe(&self, id: isomq_core::PipeId) -> bool {
         self.policy.pipe().is_some_and(|p| p.id() == id)
+            || self.zap.as_ref().is_some_and(|z| z.pipe_id() == id)
     }
 
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
@@ -154,10 +164,15 @@ impl Session {
         sv: &mut Services,
         registry: &Registry,
     ) -> std::io::Result<()> {
+        let auth =
+            self.options.security.auth().map_err(|e| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string())
+            })?;
         let config = Config {
             socket_type: self.link.socket_type,
             identity: self.options.routing_id.clone(),
             max_msg_size: self.options.maxmsgsize,
+            auth,
         };
         let engine = Engine::new(stream, kind, config, connecting, registry, Token(self.slot))?;
         self.engine = Some(engine);
@@ -181,6 +196,7 @@ impl Session {
             if let Err(failure) = self.pump(sv) {
                 let why = match failure {
                     Failure::Protocol => "the peer broke the protocol",
+                    Failure::Auth(_) => "the security handshake failed",
                     Failure::Transient => "the connection was closed or reset",
                 };
                 return self.engine_failed(failure, why, sv, registry);
@@ -239,11 +255,20 @@ impl Session {
         let Some(engine) = &mut self.engine else {
             return Ok(false);
         };
+        let mut zap_done = false;
+        if let Some(reply) = self.zap.as_mut().and_then(zap::ZapClient::poll) {
+            self.zap = None;
+            zap_done = true;
+            let outcome = reply.map_err(|_| Failure::Protocol)?;
+            engine
+                .handle_zap(ZapOutcome::Reply(outcome))
+                .map_err(|e| Failure::from_error(&e))?;
+        }
         let moved = self
             .policy
             .drive(sv.clock(), engine)
-            .map_err(|_| Failure::Protocol)?;
-        Ok(self.handle_policy_events(sv) || moved)
+            .map_err(|e| Failure::from_error(&e))?;
+        Ok(self.handle_policy_events(sv)? || moved || zap_done)
     }
 
     /// Stream → decoder, unless back-pressure holds us; returns whether bytes came. Any
@@ -280,10 +305,17 @@ impl Session {
 
     /// The handshake's outcome: the monitor event, the pipe to the socket (made now for
     /// accepted connections), the hiccup of a reconnection.
-    fn handle_policy_events(&mut self, sv: &mut Services) -> bool {
+    fn handle_policy_events(&mut self, sv: &mut Services) -> Result<bool, Failure> {
         let mut progress = false;
-        while let Some(SessionEvent::Ready { hiccup, .. }) = self.policy.poll_event() {
+        while let Some(event) = self.policy.poll_event() {
             progress = true;
+            let hiccup = match event {
+                SessionEvent::Ready { hiccup, .. } => hiccup,
+                SessionEvent::Zap(request) => {
+                    self.ask_zap(&request, sv)?;
+                    continue;
+                }
+            };
             self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
                 endpoint: self.endpoint.clone(),
             });
@@ -303,7 +335,24 @@ impl Session {
                 }
             }
         }
-        progress
+        Ok(progress)
+    }
+
+    /// Sends the mechanism's ZAP request to the context's handler; without one, tells the
+    /// mechanism at once.
+    fn ask_zap(&mut self, request: &ZapRequest, sv: &Services) -> Result<(), Failure> {
+        let Some(engine) = &mut self.engine else {
+            return Ok(());
+        };
+        let address = engine.peer_ip();
+        self.zap =
+            zap::ZapClient::start(&self.link, request, &self.options, &address, sv, self.slot);
+        if self.zap.is_none() {
+            engine
+                .handle_zap(ZapOutcome::NoHandler)
+                .map_err(|e| Failure::from_error(&e))?;
+        }
+        Ok(())
     }
 
     /// Tears down the session; dropping the pipe end terminates it, so the socket learns

@@ -78,9 +78,27 @@ impl Socket {
         }
     }
 
+    /// The security options must name a complete mechanism before a connection can use
+    /// them; inproc:// has no handshake (as in libzmq), and ws:// speaks only NULL so far.
+    fn check_security(&self, ep: &Endpoint) -> Result<()> {
+        match ep {
+            Endpoint::Inproc(_) => Ok(()),
+            Endpoint::Ws { .. } => {
+                let auth = self.options.security.auth()?;
+                if auth.security.mechanism() == "NULL" && !auth.zap_domain {
+                    Ok(())
+                } else {
+                    Err(Error::NotSup)
+                }
+            }
+            _ => self.options.security.auth().map(|_| ()),
+        }
+    }
+
     fn bind_inner(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let ep = Endpoint::parse(endpoint)?;
+        self.check_security(&ep)?;
         let (resolved, attachment) = match &ep {
             Endpoint::Inproc(name) => {
                 let side = Side::new(self.socket_type, &self.options);
@@ -172,6 +190,7 @@ impl Socket {
     pub fn connect(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         let ep = Endpoint::parse(endpoint)?;
+        self.check_security(&ep)?;
         let pipe_id = self.ctx.next_id();
         let attachment = match &ep {
             Endpoint::Inproc(name) => {

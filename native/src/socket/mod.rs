@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use isomq_core::{new_pattern, Notify, Options, Pattern, Result, SocketType};
 
-use crate::ctx::CtxInner;
+use crate::ctx::{CtxInner, ZapLink};
 use crate::link::SocketLink;
 use crate::mailbox::{mailbox, Mailbox};
 use crate::monitor::{Monitor, MonitorHub};
@@ -73,6 +73,7 @@ impl Socket {
             socket_type,
             linger_ms: Arc::new(AtomicI64::new(linger_ms(options.linger))),
             monitor: Arc::new(MonitorHub::default()),
+            zap: Arc::new(ZapLink(Arc::downgrade(&ctx))),
         };
         Ok(Socket {
             ctx,

@@ -5,11 +5,11 @@ use bytes::Bytes;
 use super::curve::{self, Cipher};
 use super::null::Null;
 use super::plain;
-use super::zap::ZapOutcome;
 use super::{Out, Step};
 use crate::error::{Error, Result};
 use crate::security::{Random, Security};
 use crate::socket_type::SocketType;
+use crate::zap::ZapOutcome;
 
 /// What a connection needs to set up its mechanism.
 #[derive(Debug, Clone, Default)]

@@ -7,7 +7,6 @@ pub(crate) mod curve;
 mod machine;
 pub(crate) mod null;
 pub(crate) mod plain;
-pub mod zap;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
@@ -18,7 +17,7 @@ use bytes::Bytes;
 use super::command::{parse_metadata, put_property};
 use crate::error::{Error, Result};
 use crate::socket_type::SocketType;
-use zap::ZapOutcome;
+use crate::zap::ZapOutcome;
 
 pub use machine::Auth;
 pub(crate) use machine::Mechanism;
@@ -33,7 +32,7 @@ pub(crate) enum Step {
     /// Waiting for the peer's next command.
     Continue,
     /// The host must ask ZAP and call `handle_zap` with the outcome.
-    Zap(zap::ZapRequest),
+    Zap(crate::zap::ZapRequest),
     /// Handshake complete: what the peer said about itself (and what ZAP added).
     Ready(PeerMetadata),
 }

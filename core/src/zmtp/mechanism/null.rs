@@ -3,10 +3,10 @@
 //! READY has arrived. With ZAP_DOMAIN set, the side that set it first asks ZAP and sends its
 //! READY only once the handler accepted (docs/security.md).
 
-use super::zap::{ZapOutcome, ZapRequest};
 use super::{basic_properties, check_metadata, peer_error, zap_verdict, Out, PeerMetadata, Step};
 use crate::error::{Error, Result};
 use crate::socket_type::SocketType;
+use crate::zap::{ZapOutcome, ZapRequest};
 use crate::zmtp::command::{self, Command};
 
 /// The mechanism name in the greeting.

@@ -5,10 +5,10 @@
 use bytes::Bytes;
 use zeroize::Zeroizing;
 
-use super::zap::{ZapOutcome, ZapRequest};
 use super::{basic_properties, check_metadata, peer_error, zap_verdict, Out, Step};
 use crate::error::{Error, Result};
 use crate::socket_type::SocketType;
+use crate::zap::{ZapOutcome, ZapRequest};
 use crate::zmtp::command::{self, Command};
 
 /// The mechanism name in the greeting.

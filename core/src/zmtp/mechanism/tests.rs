@@ -4,12 +4,12 @@
 
 use bytes::Bytes;
 
-use super::zap::{ZapOutcome, ZapReply};
 use super::Auth;
 use crate::error::Error;
 use crate::msg::Msg;
 use crate::security::{KeyPair, PublicKey, Random, Security};
 use crate::socket_type::SocketType;
+use crate::zap::{ZapOutcome, ZapReply};
 use crate::zmtp::{Config, Connection, Event};
 
 /// A deterministic generator: tests must be repeatable; the hosts pass OS randomness.
@@ -44,7 +44,7 @@ struct Peer {
     zap: Zap,
     inbox: Vec<Msg>,
     ready: Option<crate::zmtp::PeerInfo>,
-    zap_requests: Vec<super::zap::ZapRequest>,
+    zap_requests: Vec<crate::zap::ZapRequest>,
     err: Option<Error>,
     /// Every byte this side wrote.
     sent: Vec<u8>,

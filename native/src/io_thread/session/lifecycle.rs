@@ -141,21 +141,29 @@ impl Session {
         sv: &mut Services,
         registry: &Registry,
     ) -> Outcome {
+        // A ZAP request of the connection that failed has no one left to answer.
+        self.zap = None;
         if let Some(mut engine) = self.engine.take() {
+            if failure != Failure::Transient {
+                // An ERROR the mechanism queued for the peer goes out before the close.
+                let _ = engine.write();
+            }
             engine.deregister(registry);
             let reason = match failure {
                 Failure::Protocol => format!("protocol error: {why}"),
-                Failure::Transient => why.to_owned(),
+                Failure::Auth(_) | Failure::Transient => why.to_owned(),
             };
             // A refused or failed connect attempt is not a connection: only the retry
             // is reported (as libzmq).
-            if engine.is_ready() {
+            if let (Failure::Auth(status), false) = (failure, engine.is_ready()) {
+                self.emit(|endpoint| MonitorEvent::HandshakeFailedAuth { endpoint, status });
+            } else if engine.is_ready() {
                 self.emit(|endpoint| MonitorEvent::Disconnected { endpoint, reason });
             } else if !engine.is_connecting() {
                 self.emit(|endpoint| MonitorEvent::HandshakeFailed { endpoint, reason });
             }
         }
-        if failure == Failure::Protocol {
+        if failure != Failure::Transient {
             // libzmq does not reconnect to a peer that broke the protocol (docs/wire.md §7.4).
             self.policy.lifecycle().stop_reconnecting();
         }

@@ -57,6 +57,7 @@ impl FakeSocket {
                 socket_type,
                 linger_ms: Arc::new(AtomicI64::new(linger_ms)),
                 monitor: monitor_hub,
+                zap: Arc::new(crate::link::NoZap),
             },
             options: Options::new(socket_type),
             monitor,

@@ -12,7 +12,7 @@ use super::{key_at, next_nonce, open, precompute, seal, short_nonce, NAME};
 use crate::error::{Error, Result};
 use crate::security::{KeyPair, PublicKey, Random};
 use crate::socket_type::SocketType;
-use crate::zmtp::mechanism::zap::{ZapOutcome, ZapRequest};
+use crate::zap::{ZapOutcome, ZapRequest};
 use crate::zmtp::mechanism::{
     basic_properties, check_metadata, zap_verdict, Out, PeerMetadata, Step,
 };
