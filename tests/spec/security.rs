@@ -1,6 +1,6 @@
 //! CURVE (RFC 26) and PLAIN (RFC 24) with ZAP (RFC 27) between native sockets, over every
-//! transport that has a handshake (tcp, ipc; ws refuses non-NULL until ZWS speaks them;
-//! inproc has none, as in libzmq), for each socket pattern.
+//! transport that has a handshake (tcp, ipc, ws; inproc has none, as in libzmq), for each
+//! socket pattern.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -13,7 +13,7 @@ use isomq::{
 };
 use isomq_tests::{bind, socket, sync_subscription, Transport, PATIENCE};
 
-const SECURED: [Transport; 2] = [Transport::Tcp, Transport::Ipc];
+const SECURED: [Transport; 3] = [Transport::Tcp, Transport::Ipc, Transport::Ws];
 
 fn expect(monitor: &Monitor, what: &str, matches: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
     let start = Instant::now();
@@ -208,18 +208,43 @@ fn curve_client_with_the_wrong_server_key_never_connects() {
     assert_eq!(server.recv().unwrap_err(), Error::Again);
 }
 
-/// Incomplete configurations fail at connect/bind with EINVAL; ws:// refuses PLAIN and
-/// CURVE with ENOTSUP rather than speaking in clear.
+/// Incomplete configurations fail at connect/bind with EINVAL; ZAP for NULL sockets is not
+/// spoken over ws:// (ENOTSUP).
 #[test]
 fn incomplete_or_unsupported_security_is_refused_up_front() {
     let ctx = Context::new();
     let mut s = socket(&ctx, SocketType::Pull);
     s.set_option(SocketOption::CurveServer(true)).unwrap();
     assert!(matches!(s.bind("tcp://127.0.0.1:*"), Err(Error::Inval(_))));
-    s.set_option(SocketOption::CurveSecretKey(
-        curve_keypair().unwrap().secret,
-    ))
-    .unwrap();
-    assert_eq!(s.bind("ws://127.0.0.1:*/x"), Err(Error::NotSup));
+    let secret = curve_keypair().unwrap().secret;
+    s.set_option(SocketOption::CurveSecretKey(secret)).unwrap();
     s.bind("tcp://127.0.0.1:*").unwrap();
+    s.bind("ws://127.0.0.1:*/x").unwrap();
+    let mut null = socket(&ctx, SocketType::Pull);
+    null.set_option(SocketOption::ZapDomain(b"global".to_vec()))
+        .unwrap();
+    assert_eq!(null.bind("ws://127.0.0.1:*/y"), Err(Error::NotSup));
+}
+
+/// A ws:// CURVE server agrees only to CURVE subprotocols: a NULL client's upgrade is
+/// refused and nothing it sends arrives; a CURVE client on the same path gets through.
+#[test]
+fn ws_curve_server_never_speaks_null() {
+    let ctx = Context::new();
+    let server_keys = curve_keypair().unwrap();
+    let mut server = socket(&ctx, SocketType::Pull);
+    curve_server(&mut server, &server_keys);
+    let ep = bind(&mut server, Transport::Ws);
+    let mut in_clear = socket(&ctx, SocketType::Push);
+    in_clear.connect(&ep).unwrap();
+    in_clear.send("in clear").unwrap();
+    let mut client = socket(&ctx, SocketType::Push);
+    curve_client(&mut client, &curve_keypair().unwrap(), &server_keys);
+    client.connect(&ep).unwrap();
+    client.send("sealed").unwrap();
+    assert_eq!(server.recv().unwrap().as_slice(), b"sealed");
+    server
+        .set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(200))))
+        .unwrap();
+    assert_eq!(server.recv().unwrap_err(), Error::Again);
 }

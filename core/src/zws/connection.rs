@@ -7,13 +7,16 @@ use std::collections::VecDeque;
 use bytes::{BufMut, Bytes, BytesMut};
 
 mod receive;
+mod secure;
 
 use super::batch::{Packer, Sealed};
 use super::Subprotocol;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
+use crate::security::Random;
 use crate::zmtp::command;
-use crate::zmtp::mechanism::null;
+use crate::zmtp::mechanism::curve::Cipher;
+use crate::zmtp::mechanism::{null, Mechanism};
 use crate::zmtp::{self, Config, Event};
 
 /// Payload flag: more frames of this message follow (RFC 45).
@@ -40,6 +43,8 @@ enum State {
     ExpectReady,
     /// `ZWS2.0`: the peer's routing-id message.
     ExpectRoutingId,
+    /// PLAIN or CURVE: the mechanism's commands.
+    Handshake,
     /// Handshake done: messages and commands.
     Traffic,
 }
@@ -115,6 +120,10 @@ pub struct Connection {
     events: VecDeque<Event>,
     /// The error that ended the connection, returned again by later calls.
     failed: Option<Error>,
+    /// PLAIN or CURVE, until the handshake is over.
+    mechanism: Option<Mechanism>,
+    /// CURVE: every frame after the handshake is a boxed MESSAGE.
+    cipher: Option<Cipher>,
 }
 
 impl Connection {
@@ -125,6 +134,24 @@ impl Connection {
     pub fn new(config: Config, subprotocol: Subprotocol) -> Connection {
         let mut conn = Connection::waiting(config, subprotocol);
         conn.start(subprotocol);
+        conn
+    }
+
+    /// For the subprotocols of a security mechanism (PLAIN, CURVE), whose configuration
+    /// `config.auth` must name the same mechanism: the mechanism's first commands go out
+    /// at once (the client's HELLO), with what CURVE draws from `rng` (docs/security.md).
+    /// Client and server alike; NULL subprotocols work as with [`new`](Connection::new).
+    pub fn with_random(
+        config: Config,
+        subprotocol: Subprotocol,
+        rng: &mut dyn Random,
+    ) -> Connection {
+        let mut conn = Connection::waiting(config, subprotocol);
+        if subprotocol.mechanism() == "NULL" {
+            conn.start(subprotocol);
+        } else if conn.failed.is_none() {
+            conn.start_mechanism(rng);
+        }
         conn
     }
 
@@ -143,9 +170,11 @@ impl Connection {
     }
 
     fn waiting(config: Config, subprotocol: Subprotocol) -> Connection {
-        // Only NULL runs over ZWS so far: a socket configured for PLAIN, CURVE or ZAP must
-        // not fall back to clear text.
-        let failed = (config.auth.security.mechanism() != "NULL" || config.auth.zap_domain)
+        // The subprotocol must carry the mechanism the socket is configured for: a CURVE
+        // socket never falls back to clear text. ZAP for NULL is not spoken over ZWS.
+        let mechanism = config.auth.security.mechanism();
+        let failed = (mechanism != subprotocol.mechanism()
+            || (mechanism == "NULL" && config.auth.zap_domain))
             .then_some(Error::NotSup);
         Connection {
             state: State::ExpectReady,
@@ -161,14 +190,9 @@ impl Connection {
             events: VecDeque::new(),
             failed,
             config,
+            mechanism: None,
+            cipher: None,
         }
-    }
-
-    /// ZAP is not used over ZWS yet (only NULL without a ZAP domain runs here), so any
-    /// outcome is unexpected.
-    pub fn handle_zap(&mut self, _outcome: crate::zap::ZapOutcome) -> Result<()> {
-        self.check_failed()?;
-        Err(Error::Proto("ZAP reply without a request".into()))
     }
 
     /// Queues the first message of `subprotocol` and waits for the peer's.
@@ -190,6 +214,15 @@ impl Connection {
                 let ready = zmtp::ready_frame(self.config.socket_type, &self.config.identity);
                 self.tx_len += ready.len();
                 self.tx.push_back(Transmit::Payload(Bytes::from(ready)));
+            }
+            // Without randomness a mechanism cannot start (`with_random` starts them).
+            Subprotocol::Plain
+            | Subprotocol::Curve
+            | Subprotocol::WebPlain
+            | Subprotocol::WebCurve => {
+                self.failed = Some(Error::Inval(
+                    "PLAIN and CURVE over ws:// need Connection::with_random".into(),
+                ));
             }
         }
     }
@@ -255,6 +288,10 @@ impl Connection {
         }
         let subscribe = msg.is_subscribe();
         let flags = if msg.more() { MORE } else { 0 };
+        if self.cipher.is_some() {
+            self.send_sealed(msg);
+            return;
+        }
         if self.subprotocol == Subprotocol::Batch {
             let sealed = if subscribe || msg.is_cancel() {
                 let mark = [u8::from(subscribe)];

@@ -159,11 +159,11 @@ impl Engine {
         }
     }
 
-    /// The peer's address for ZAP requests (ZAP runs on ZMTP connections only).
+    /// The peer's address for ZAP requests.
     pub(crate) fn peer_ip(&self) -> String {
         match &self.protocol {
             Protocol::Zmtp(e) => e.stream.peer_ip(),
-            Protocol::Ws(_) => String::new(),
+            Protocol::Ws(e) => e.peer_ip(),
         }
     }
 
@@ -192,16 +192,17 @@ impl Codec for Engine {
     fn poll_msg(&mut self) -> isomq_core::Result<Option<Msg>> {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.conn.poll_msg(),
-            Protocol::Ws(e) => e
-                .poll_msg()
-                .map_err(|_| Error::Proto("malformed ZWS message".into())),
+            Protocol::Ws(e) => e.poll_msg().map_err(|f| match f {
+                Failure::Auth(status) => Error::Auth(status),
+                _ => Error::Proto("malformed ZWS message".into()),
+            }),
         }
     }
 
     fn handle_zap(&mut self, outcome: ZapOutcome) -> isomq_core::Result<()> {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.conn.handle_zap(outcome),
-            Protocol::Ws(_) => Err(Error::Proto("ZAP reply without a request".into())),
+            Protocol::Ws(e) => e.handle_zap(outcome),
         }
     }
 

@@ -7,8 +7,9 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use isomq_core::ws::Codec;
+use isomq_core::zap::ZapOutcome;
 use isomq_core::zmtp::{Config, Event};
-use isomq_core::zws::{self, Subprotocol, CLIENT_PROTOCOLS};
+use isomq_core::zws::{self, Subprotocol};
 use isomq_core::Msg;
 use mio::Registry;
 use tungstenite::client::IntoClientRequest;
@@ -19,6 +20,7 @@ use tungstenite::http::{HeaderValue, StatusCode};
 
 use super::failure::Failure;
 use super::ws_open::OpenWs;
+use crate::random::OsRandom;
 use crate::stream::Stream;
 use crate::sync::lock;
 use crate::transport::random_u64;
@@ -55,13 +57,21 @@ impl Callback for PathCallback {
         let Some(route) = route else {
             return Err(refusal(StatusCode::NOT_FOUND));
         };
-        // libzmq: the header may be repeated or a list; the first supported token wins.
+        // libzmq: the header may be repeated or a list; the first supported token wins,
+        // among those of the mechanism the bound socket speaks (a CURVE socket never agrees
+        // to NULL). A socket whose security options are incomplete agrees to nothing.
+        let mechanism = route
+            .options
+            .security
+            .auth()
+            .map(|a| a.security.mechanism())
+            .map_err(|_| refusal(StatusCode::BAD_REQUEST))?;
         let sub = request
             .headers()
             .get_all("Sec-WebSocket-Protocol")
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .find_map(Subprotocol::select);
+            .find_map(|offered| Subprotocol::select_for(offered, mechanism));
         let Some(sub) = sub else {
             return Err(refusal(StatusCode::BAD_REQUEST));
         };
@@ -147,7 +157,11 @@ impl WsEngine {
         stream.set_nodelay();
         let invalid = |e: tungstenite::Error| io::Error::new(io::ErrorKind::InvalidInput, e);
         let mut request = uri.as_str().into_client_request().map_err(invalid)?;
-        let protocols = HeaderValue::from_str(&CLIENT_PROTOCOLS.join(","))
+        let mechanism = self
+            .config
+            .as_ref()
+            .map_or("NULL", |c| c.auth.security.mechanism());
+        let protocols = HeaderValue::from_str(&zws::client_protocols(mechanism, false).join(","))
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         request
             .headers_mut()
@@ -171,7 +185,7 @@ impl WsEngine {
 
     pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
         match &mut self.conn {
-            Some(c) => c.poll_msg().map_err(|_| Failure::Protocol),
+            Some(c) => c.poll_msg().map_err(|e| Failure::from_error(&e)),
             None => Ok(None),
         }
     }
@@ -183,6 +197,24 @@ impl WsEngine {
     pub(crate) fn send_msg(&mut self, msg: &Msg) {
         if let Some(c) = &mut self.conn {
             c.send_msg(msg);
+        }
+    }
+
+    /// The outcome of the mechanism's ZAP request.
+    pub(crate) fn handle_zap(&mut self, outcome: ZapOutcome) -> isomq_core::Result<()> {
+        match &mut self.conn {
+            Some(c) => c.handle_zap(outcome),
+            None => Err(isomq_core::Error::Proto(
+                "ZAP reply without a request".into(),
+            )),
+        }
+    }
+
+    /// The peer's IP address, for ZAP requests.
+    pub(crate) fn peer_ip(&self) -> String {
+        match &self.state {
+            State::Open(open) => open.stream.peer_ip(),
+            _ => String::new(),
         }
     }
 
@@ -344,9 +376,15 @@ impl WsEngine {
         // (docs/wire.md §10.3), or is a batch of frames (§10.9).
         let max = match sub {
             Subprotocol::Batch => zws::batch::max_message_len(config.max_msg_size),
-            Subprotocol::Null | Subprotocol::Bare => config
+            Subprotocol::Null | Subprotocol::Bare | Subprotocol::Plain | Subprotocol::WebPlain => {
+                config
+                    .max_msg_size
+                    .and_then(|m| usize::try_from(m.saturating_add(1)).ok())
+            }
+            // A CURVE MESSAGE adds its name, nonce, authenticator and flags (33 bytes).
+            Subprotocol::Curve | Subprotocol::WebCurve => config
                 .max_msg_size
-                .and_then(|m| usize::try_from(m.saturating_add(1)).ok()),
+                .and_then(|m| usize::try_from(m.saturating_add(1 + 33)).ok()),
         };
         let codec = if self.client {
             Codec::client(max, || random_u64() as u32)
@@ -355,7 +393,9 @@ impl WsEngine {
         };
         let (stream, ahead) = hs.into_parts();
         let open = OpenWs::new(stream, codec, &ahead)?;
-        self.conn = Some(if self.client {
+        self.conn = Some(if sub.mechanism() != "NULL" {
+            zws::Connection::with_random(config.clone(), sub, &mut OsRandom)
+        } else if self.client {
             zws::Connection::client(config.clone(), sub)
         } else {
             zws::Connection::new(config.clone(), sub)

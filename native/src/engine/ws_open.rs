@@ -127,7 +127,7 @@ impl OpenWs {
             match self.codec.poll().map_err(|_| Failure::Protocol)? {
                 Some(Incoming::Message(payload)) => {
                     conn.handle_message(payload)
-                        .map_err(|_| Failure::Protocol)?;
+                        .map_err(|e| Failure::from_error(&e))?;
                     n += 1;
                 }
                 // The pong is queued by the codec; pongs need no answer.

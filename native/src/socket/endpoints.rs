@@ -79,16 +79,17 @@ impl Socket {
     }
 
     /// The security options must name a complete mechanism before a connection can use
-    /// them; inproc:// has no handshake (as in libzmq), and ws:// speaks only NULL so far.
+    /// them; inproc:// has no handshake (as in libzmq), and ws:// does not speak ZAP for
+    /// NULL (ZAP_DOMAIN on a NULL socket).
     fn check_security(&self, ep: &Endpoint) -> Result<()> {
         match ep {
             Endpoint::Inproc(_) => Ok(()),
             Endpoint::Ws { .. } => {
                 let auth = self.options.security.auth()?;
-                if auth.security.mechanism() == "NULL" && !auth.zap_domain {
-                    Ok(())
-                } else {
+                if auth.security.mechanism() == "NULL" && auth.zap_domain {
                     Err(Error::NotSup)
+                } else {
+                    Ok(())
                 }
             }
             _ => self.options.security.auth().map(|_| ()),

@@ -56,6 +56,14 @@ impl Connection {
                 }
                 self.handshake(&payload[1..])?;
             }
+            State::Handshake => {
+                if flags & COMMAND == 0 {
+                    return Err(Error::Proto(
+                        "message frame before the handshake completed".into(),
+                    ));
+                }
+                self.mechanism_command(&payload[1..])?;
+            }
             State::ExpectRoutingId => {
                 if flags & COMMAND != 0 {
                     return Err(Error::Proto(
@@ -149,6 +157,16 @@ impl Connection {
 
     pub(super) fn next_msg(&mut self) -> Result<Option<Msg>> {
         while let Some((more, is_command, body)) = self.next_frame()? {
+            let (more, is_command, body) = match self.open_sealed(&body)? {
+                None => (more, is_command, body),
+                Some(super::secure::Opened::Command(command)) => {
+                    match self.tunnelled_command(&command)? {
+                        Some(msg) => return Ok(Some(msg)),
+                        None => continue,
+                    }
+                }
+                Some(super::secure::Opened::Data(msg)) => (msg.more(), false, msg.into_bytes()),
+            };
             if is_command {
                 if let Command::Error(reason) = command::parse(&body)? {
                     return Err(crate::zmtp::mechanism::peer_error(reason));
