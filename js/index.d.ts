@@ -11,6 +11,15 @@
  */
 
 /** Socket types; REQ, REP, DEALER and ROUTER too. Case does not matter. */
+/** A CURVE key pair, each key 40 characters of Z85. */
+export interface CurveKeypair {
+    publicKey: string;
+    secretKey: string;
+}
+
+/** A new CURVE key pair from crypto.getRandomValues (libzmq's zmq_curve_keypair). */
+export function curveKeypair(): CurveKeypair;
+
 export type SocketType =
     | "pub" | "sub" | "xpub" | "xsub" | "push" | "pull" | "pair"
     | "req" | "rep" | "dealer" | "router";
@@ -78,7 +87,7 @@ export interface SocketOptions {
     probeRouter?: boolean;
     /** ZMQ_CONNECT_ROUTING_ID (ROUTER): the routing id under which the next connect's peer is known. */
     connectRoutingId?: string | Uint8Array;
-    /** ZMQ_PLAIN_SERVER. PLAIN and CURVE run over tcp:// and ipc:// only so far: a page's ws:// connections with them set fail instead of talking in clear. */
+    /** ZMQ_PLAIN_SERVER. A page is a client: with PLAIN or CURVE options set it offers the browser-safe subprotocols `ZWS2.0.isomq-plain1` / `ZWS2.0.isomq-curve1`, which isomq servers accept (docs/wire.md §10.10). */
     plainServer?: boolean;
     /** ZMQ_PLAIN_USERNAME (at most 255 bytes): makes the socket a PLAIN client. */
     plainUsername?: string | Uint8Array;

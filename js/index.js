@@ -2,7 +2,7 @@
 // sockets of one page. The routing is isomq's Rust core compiled to WebAssembly; this file
 // adds promises, async iteration, strings and events. See index.d.ts for the API.
 
-import init, { WasmContext } from "./wasm/isomq_wasm.js";
+import init, { WasmContext, curveKeypair as wasmCurveKeypair } from "./wasm/isomq_wasm.js";
 
 const WASM_URL = new URL("./wasm/isomq_wasm_bg.wasm", import.meta.url);
 
@@ -20,6 +20,14 @@ async function loadWasm() {
 }
 
 await loadWasm();
+
+/**
+ * A new CURVE key pair from crypto.getRandomValues: { publicKey, secretKey }, each 40
+ * characters of Z85 (the form of `isomq keygen` and libzmq's zmq_curve_keypair).
+ */
+export function curveKeypair() {
+    return wasmCurveKeypair();
+}
 
 let WebSocketClass = null;
 

@@ -7,11 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createReadStream, existsSync } from "node:fs";
-import { createServer } from "node:http";
-import { extname, join, normalize } from "node:path";
 import { createInterface } from "node:readline";
-import { PATIENCE, ROOT, launchBrowser, stop, until, watchedPage } from "./harness.mjs";
+import { PATIENCE, ROOT, launchBrowser, servePage, stop, until, watchedPage } from "./harness.mjs";
 
 const ISOMQ = process.env.ISOMQ_BIN ?? `${ROOT}target/debug/isomq`;
 const N = 10_000;
@@ -44,29 +41,6 @@ window.start = (url, topic) => {
 };
 </script>`;
 
-function serve() {
-  const server = createServer((req, res) => {
-    const path = new URL(req.url, "http://x").pathname;
-    if (path === "/") {
-      res.writeHead(200, { "Content-Type": "text/html" }).end(PAGE);
-      return;
-    }
-    if (path === "/favicon.ico") {
-      res.writeHead(204).end();
-      return;
-    }
-    const file = normalize(join(ROOT, path));
-    if (!file.startsWith(`${ROOT}js/`) || !existsSync(file)) {
-      res.writeHead(404).end();
-      return;
-    }
-    const type = { ".js": "text/javascript", ".wasm": "application/wasm" }[extname(file)];
-    res.writeHead(200, { "Content-Type": type ?? "application/octet-stream" });
-    createReadStream(file).pipe(res);
-  });
-  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
-}
-
 /** `isomq cat xpub` bound on ws://, unlimited HWM: { proc, endpoint, line() }. */
 function xpub() {
   const proc = spawn(ISOMQ, ["cat", "xpub", "--bind", "ws://127.0.0.1:*/feed", "--hwm", "0"], {
@@ -93,7 +67,7 @@ function xpub() {
 }
 
 test("batch extension in Chromium: a stopped page slows no other, and loses nothing", async () => {
-  const server = await serve();
+  const server = await servePage(PAGE);
   const pub = await xpub();
   const browser = await launchBrowser();
   const problems = [];

@@ -2,7 +2,9 @@
 // playwright-core (never a downloaded browser), and collecting what went wrong on a page.
 
 import { spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
 import { createInterface } from "node:readline";
 import { chromium } from "playwright-core";
 
@@ -88,3 +90,27 @@ export async function watchedPage(browser, problems) {
 /** Waits until `fn(arg)`, evaluated in the page, is truthy. */
 export const until = (page, fn, arg) =>
   page.waitForFunction(fn, arg, { timeout: PATIENCE, polling: 50 });
+
+/** Serves `page` at / and the package's js/ folder, on an OS-chosen loopback port. */
+export function servePage(page) {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    if (path === "/") {
+      res.writeHead(200, { "Content-Type": "text/html" }).end(page);
+      return;
+    }
+    if (path === "/favicon.ico") {
+      res.writeHead(204).end();
+      return;
+    }
+    const file = normalize(join(ROOT, path));
+    if (!file.startsWith(`${ROOT}js/`) || !existsSync(file)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const type = { ".js": "text/javascript", ".wasm": "application/wasm" }[extname(file)];
+    res.writeHead(200, { "Content-Type": type ?? "application/octet-stream" });
+    createReadStream(file).pipe(res);
+  });
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server)));
+}

@@ -96,6 +96,11 @@ export async function cli(...args) {
         proc,
         endpoint,
         line: () => (lines.length > 0 ? Promise.resolve(lines.shift()) : new Promise((r) => waiters.push(r))),
+        /** Resolves with the exit code once the process has ended by itself. */
+        exit: async () => {
+            if (proc.exitCode === null && proc.signalCode === null) await once(proc, "exit");
+            return proc.exitCode;
+        },
         close: async () => {
             if (proc.exitCode === null && proc.signalCode === null) {
                 proc.kill();

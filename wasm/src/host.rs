@@ -89,7 +89,22 @@ pub(crate) trait Host {
     fn cancel_timers(&self, conn: ConnKey);
     /// A random number, for reconnect jitter.
     fn random(&self) -> u64;
+    /// Cryptographically secure random bytes (`crypto.getRandomValues`), for CURVE's keys
+    /// and nonces.
+    ///
+    /// # Errors
+    /// When the environment has no such generator.
+    fn fill_random(&self, buf: &mut [u8]) -> isomq_core::Result<()>;
     /// Reports a socket event to the socket's JavaScript owner. Called with no state borrowed:
     /// the callee may call back into the context.
     fn emit(&self, socket: u64, event: SocketEvent);
+}
+
+/// The host's secure generator as the core's random source.
+pub(crate) struct HostRandom<'a>(pub(crate) &'a dyn Host);
+
+impl isomq_core::security::Random for HostRandom<'_> {
+    fn fill(&mut self, buf: &mut [u8]) -> isomq_core::Result<()> {
+        self.0.fill_random(buf)
+    }
 }

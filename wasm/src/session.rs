@@ -25,7 +25,7 @@ use isomq_core::zmtp::{Config, Event};
 use isomq_core::zws::{Connection, Subprotocol};
 use isomq_core::{Msg, Options, Pipe, PipeId, Result, SocketType};
 
-use crate::host::{ConnKey, Host, TimerKey, TimerKind, Ws};
+use crate::host::{ConnKey, Host, HostRandom, TimerKey, TimerKind, Ws};
 
 /// How often a session blocked on a full WebSocket buffer looks again.
 const DRAIN_POLL_MS: u32 = 5;
@@ -268,13 +268,13 @@ impl Session {
         if !self.current(conn) {
             return;
         }
-        let Some(subprotocol) = Subprotocol::select(protocol) else {
-            // The server chose no ZWS 2.0 subprotocol we offered: it cannot be a ZWS peer.
+        // The WebSocket API already refuses a subprotocol that was not offered.
+        let Some(subprotocol) = Subprotocol::from_token(protocol) else {
             self.fail(true);
             return;
         };
-        // ZWS speaks NULL only so far: a socket set up for PLAIN or CURVE fails its
-        // connections (the codec refuses the configuration) instead of talking in clear.
+        // The codec refuses a subprotocol of another mechanism than the socket's: a socket
+        // set up for CURVE never talks in clear.
         let Ok(auth) = self.options.security.auth() else {
             self.fail(true);
             return;
@@ -288,7 +288,11 @@ impl Session {
         if let Some(engine) = &mut self.engine {
             // The page is the client: with the batch extension it waits for the server's
             // first message, in case the server only echoed the token (docs/wire.md §10.9).
-            engine.conn = Some(Connection::client(config, subprotocol));
+            engine.conn = Some(if subprotocol.mechanism() == "NULL" {
+                Connection::client(config, subprotocol)
+            } else {
+                Connection::with_random(config, subprotocol, &mut HostRandom(host))
+            });
         }
         // The first messages (READY) go out; the peer's come later, with `on_message`.
         let _ = self.drive(host);

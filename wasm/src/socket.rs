@@ -145,8 +145,15 @@ impl Socket {
                 return connect_inproc(core, st, endpoint, name);
             }
             check_ws_url(endpoint)?;
-            let protocols = protocols
-                .unwrap_or_else(|| BROWSER_PROTOCOLS.iter().map(|p| (*p).to_owned()).collect());
+            // A page offers the names browsers accept for the socket's mechanism
+            // (docs/wire.md §10.10); incomplete security options fail here.
+            let mechanism = core.options.security.auth()?.security.mechanism();
+            let protocols = protocols.unwrap_or_else(|| {
+                isomq_core::zws::client_protocols(mechanism, true)
+                    .iter()
+                    .map(|p| (*p).to_owned())
+                    .collect()
+            });
             if protocols.is_empty() {
                 return Err(Error::Inval("no ZWS subprotocol to offer".into()));
             }

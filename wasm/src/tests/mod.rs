@@ -28,6 +28,13 @@ impl Host for NoNetwork {
     fn random(&self) -> u64 {
         4
     }
+    // Tests need repeatable bytes; a page gets crypto.getRandomValues.
+    fn fill_random(&self, buf: &mut [u8]) -> isomq_core::Result<()> {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(31).wrapping_add(7);
+        }
+        Ok(())
+    }
     fn emit(&self, socket: u64, event: SocketEvent) {
         self.events.borrow_mut().push((socket, event));
     }

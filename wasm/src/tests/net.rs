@@ -71,6 +71,13 @@ impl Host for FakeNet {
     fn random(&self) -> u64 {
         42
     }
+    // Tests need repeatable bytes; a page gets crypto.getRandomValues.
+    fn fill_random(&self, buf: &mut [u8]) -> isomq_core::Result<()> {
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(31).wrapping_add(7);
+        }
+        Ok(())
+    }
     fn emit(&self, _: u64, event: SocketEvent) {
         self.events.borrow_mut().push(event);
     }

@@ -211,3 +211,31 @@ impl WasmSocket {
         self.socket.close();
     }
 }
+
+/// The page's secure generator as the core's random source.
+struct WebRandom;
+
+impl isomq_core::security::Random for WebRandom {
+    fn fill(&mut self, buf: &mut [u8]) -> isomq_core::Result<()> {
+        super::random::fill(buf)
+    }
+}
+
+/// A new CURVE key pair from `crypto.getRandomValues`: `{ publicKey, secretKey }`, each 40
+/// characters of Z85 (as `isomq keygen` prints them).
+#[wasm_bindgen(js_name = curveKeypair)]
+pub fn curve_keypair() -> Result<js_sys::Object, JsValue> {
+    let pair = isomq_core::security::KeyPair::generate(&mut WebRandom).map_err(|e| js_error(&e))?;
+    let object = js_sys::Object::new();
+    Reflect::set(
+        &object,
+        &JsValue::from_str("publicKey"),
+        &JsValue::from_str(&pair.public.to_z85()),
+    )?;
+    Reflect::set(
+        &object,
+        &JsValue::from_str("secretKey"),
+        &JsValue::from_str(&pair.secret.to_z85()),
+    )?;
+    Ok(object)
+}

@@ -183,6 +183,10 @@ impl Host for WebHost {
             });
     }
 
+    fn fill_random(&self, buf: &mut [u8]) -> isomq_core::Result<()> {
+        super::random::fill(buf)
+    }
+
     fn random(&self) -> u64 {
         (js_sys::Math::random() * 9_007_199_254_740_992.0) as u64
     }
