@@ -5,6 +5,7 @@
 //
 //   node --test tests/browser/   (scripts/test builds the dashboard and the package first)
 
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -31,7 +32,11 @@ async function startDashboard(extra = []) {
 const state = (page) => page.evaluate(() => structuredClone(window.__dashboard));
 
 test("dashboard: live charts, topics, commands, gateway restart", async () => {
-  let dash = await startDashboard();
+  // The gateway's CURVE key outlives a restart, as a deployed one's would: open pages keep
+  // the public key they were given.
+  const keygen = spawnSync(process.env.ISOMQ_BIN ?? `${ROOT}target/debug/isomq`, ["keygen"], { encoding: "utf8" });
+  const secret = keygen.stdout.match(/^secret (.{40})$/m)[1];
+  let dash = await startDashboard(["--curve-secret", secret]);
   const browser = await launchBrowser();
   const problems = [];
   try {
@@ -71,7 +76,7 @@ test("dashboard: live charts, topics, commands, gateway restart", async () => {
     await stop(dash.proc);
     await until(page, () => !window.__dashboard.connected);
     const down = await state(page);
-    dash = await startDashboard(["--ws-port", dash.wsPort]);
+    dash = await startDashboard(["--ws-port", dash.wsPort, "--curve-secret", secret]);
     await until(page, () => window.__dashboard.connected);
     await until(page, (mem) => window.__dashboard.received.mem >= mem + 3, down.received.mem);
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-after-restart.png`, fullPage: true });

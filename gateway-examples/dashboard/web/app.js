@@ -1,6 +1,6 @@
 // The dashboard page: an isomq SUB socket (WebAssembly) subscribed to host metrics on the
 // gateway's WebSocket endpoint, and a PUSH socket sending commands back to the native side.
-import { Socket } from "isomq";
+import { Socket, curveKeypair } from "isomq";
 import uPlot from "uplot";
 
 const WINDOW = 120; // points kept per chart
@@ -53,7 +53,11 @@ function plotSample(topic, value) {
 const config = await (await fetch("/config.json")).json();
 const decoder = new TextDecoder();
 
-const sub = new Socket("sub");
+// CURVE end to end with the gateway: the page makes a key pair of its own and knows the
+// gateway's public key from the config; nothing crosses the network in clear.
+const { secretKey } = curveKeypair();
+const security = { curveServerkey: config.serverKey, curveSecretkey: secretKey };
+const sub = new Socket("sub", security);
 const status = document.getElementById("status");
 sub.on("connect", () => {
   state.connected = true;
@@ -76,7 +80,7 @@ for (const box of document.querySelectorAll("input[name=topic]")) {
   });
 }
 
-const control = new Socket("push");
+const control = new Socket("push", security);
 control.connect(config.control);
 for (const button of document.querySelectorAll("button[data-rate]")) {
   button.addEventListener("click", async () => {

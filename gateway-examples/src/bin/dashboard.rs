@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p isomq-gateway-examples --bin dashboard -- \
 //!     [--http 127.0.0.1:0] [--ws-port 0] [--rate-ms 500] [--upstream EP]... [--seconds N]
+//!     [--curve-secret Z85]
 //! ```
 //!
 //! ```text
@@ -13,6 +14,9 @@
 //!  browser SUB  ◀── ws://127.0.0.1:P/metrics ── XPUB ◀──┘  data flows down)
 //!  browser PUSH ──▶ ws://127.0.0.1:P/control ── PULL ──▶ publisher (rate changes)
 //! ```
+//! Both browser-facing sockets are CURVE servers, with the key pair of `--curve-secret` (keep
+//! it to restart a gateway that open pages reconnect to) or one made at start; the page gets
+//! the public key from `/config.json` and makes its own key pair.
 //! Any number of other native publishers can feed the gateway: pass `--upstream EP`.
 
 use std::net::TcpListener;
@@ -33,6 +37,7 @@ struct Args {
     pkg: PathBuf,
     uplot: PathBuf,
     upstream: Vec<String>,
+    curve_secret: Option<isomq::SecretKey>,
 }
 
 fn parse_args() -> std::result::Result<Args, String> {
@@ -47,6 +52,7 @@ fn parse_args() -> std::result::Result<Args, String> {
         pkg: repo.join("js"),
         uplot: repo.join("node_modules/uplot/dist"),
         upstream: Vec::new(),
+        curve_secret: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -60,6 +66,11 @@ fn parse_args() -> std::result::Result<Args, String> {
             "--pkg" => a.pkg = value()?.into(),
             "--uplot" => a.uplot = value()?.into(),
             "--upstream" => a.upstream.push(value()?),
+            "--curve-secret" => {
+                let key = isomq::SecretKey::parse(value()?.as_bytes())
+                    .map_err(|e| format!("--curve-secret: {e}"))?;
+                a.curve_secret = Some(key);
+            }
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -102,6 +113,12 @@ fn publisher(mut publish: Socket, mut control: Socket, mut rate_ms: u64) -> Resu
     }
 }
 
+/// Makes `socket` a CURVE server with `keys`: browsers must know the public key.
+fn curve_server(socket: &mut Socket, keys: &isomq::KeyPair) -> Result<()> {
+    socket.set_option(isomq::SocketOption::CurveSecretKey(keys.secret.clone()))?;
+    socket.set_option(isomq::SocketOption::CurveServer(true))
+}
+
 fn run(args: Args) -> Result<()> {
     let ctx = Context::new();
 
@@ -115,7 +132,15 @@ fn run(args: Args) -> Result<()> {
     for up in &args.upstream {
         xsub.connect(up)?;
     }
+    let keys = match &args.curve_secret {
+        Some(secret) => isomq::KeyPair {
+            public: secret.public_key(),
+            secret: secret.clone(),
+        },
+        None => isomq::curve_keypair()?,
+    };
     let mut xpub = ctx.socket(SocketType::XPub)?;
+    curve_server(&mut xpub, &keys)?;
     // Port 0 lets the system choose; a fixed port lets a restarted gateway take over
     // where browsers reconnect.
     xpub.bind(&format!("ws://127.0.0.1:{}/metrics", args.ws_port))?;
@@ -127,14 +152,16 @@ fn run(args: Args) -> Result<()> {
         .unwrap_or("0")
         .to_owned();
     let mut control = ctx.socket(SocketType::Pull)?;
+    curve_server(&mut control, &keys)?;
     let control_ep = format!("ws://127.0.0.1:{port}/control");
     control.bind(&control_ep)?;
 
     let http = TcpListener::bind(&args.http).map_err(Error::from)?;
     let url = format!("http://{}/", http.local_addr().map_err(Error::from)?);
     let config = format!(
-        "{{\"metrics\":\"{metrics_ep}\",\"control\":\"{control_ep}\",\"rateMs\":{}}}",
-        args.rate_ms
+        "{{\"metrics\":\"{metrics_ep}\",\"control\":\"{control_ep}\",\"rateMs\":{},\"serverKey\":{:?}}}",
+        args.rate_ms,
+        keys.public.to_z85()
     );
     let mounts = vec![
         Mount {
@@ -160,6 +187,7 @@ fn run(args: Args) -> Result<()> {
     println!("isomq dashboard: {url}");
     println!("  native publisher  {pub_ep}");
     println!("  browsers          {metrics_ep} (metrics), {control_ep} (commands)");
+    println!("  CURVE server key  {}", keys.public.to_z85());
     match args.seconds {
         Some(s) => thread::sleep(Duration::from_secs(s)),
         None => loop {
