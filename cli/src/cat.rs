@@ -67,7 +67,8 @@ fn strip_newline(mut line: Vec<u8>) -> Vec<u8> {
 /// (kept alive by the caller). Errors are reported by the caller.
 fn open(ctx: &Context, args: &CatArgs) -> Result<(Socket, Option<Authenticator>), Error> {
     let mut sock = ctx.socket(args.socket_type)?;
-    let auth = args.security.apply(ctx, &mut sock)?;
+    let mut auth = None;
+    args.security.apply(ctx, &mut sock, &mut auth)?;
     if let Some(id) = &args.identity {
         sock.set_option(SocketOption::RoutingId(id.as_bytes().to_vec()))?;
     }

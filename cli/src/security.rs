@@ -97,25 +97,33 @@ impl SecurityArgs {
         Ok(())
     }
 
-    /// Sets the socket's options; starts the context's ZAP handler when the server needs
-    /// one (keep it alive as long as the socket).
+    /// A CURVE server that admits any client: with a ZAP handler in the context (another
+    /// socket's), that handler must be told so.
+    pub(crate) fn curve_allows_any(&self) -> bool {
+        self.curve_server && self.curve_allow.is_empty()
+    }
+
+    /// Sets the socket's options; starts the context's ZAP handler in `handler` when the
+    /// server needs one, or adds to the one there (keep it alive as long as the socket).
     pub(crate) fn apply(
         &self,
         ctx: &Context,
         sock: &mut Socket,
-    ) -> Result<Option<Authenticator>, isomq::Error> {
-        let mut handler = None;
+        handler: &mut Option<Authenticator>,
+    ) -> Result<(), isomq::Error> {
+        let needs_handler = !self.curve_allow.is_empty() || !self.plain_server.is_empty();
+        if needs_handler && handler.is_none() {
+            *handler = Some(Authenticator::start(ctx)?);
+        }
         if self.curve_server {
             if let Some(secret) = &self.curve_secret {
                 sock.set_option(SocketOption::CurveSecretKey(secret.clone()))?;
             }
             sock.set_option(SocketOption::CurveServer(true))?;
-            if !self.curve_allow.is_empty() {
-                let auth = Authenticator::start(ctx)?;
+            if let Some(auth) = handler.as_ref().filter(|_| !self.curve_allow.is_empty()) {
                 for key in &self.curve_allow {
                     auth.curve_allow(*key);
                 }
-                handler = Some(auth);
             }
         } else if let Some(server) = self.curve_serverkey {
             let secret = match &self.curve_secret {
@@ -125,12 +133,10 @@ impl SecurityArgs {
             sock.set_option(SocketOption::CurveSecretKey(secret))?;
             sock.set_option(SocketOption::CurveServerKey(server))?;
         }
-        if !self.plain_server.is_empty() {
-            let auth = Authenticator::start(ctx)?;
+        if let Some(auth) = handler.as_ref().filter(|_| !self.plain_server.is_empty()) {
             for (user, password) in &self.plain_server {
                 auth.plain_user(user, password);
             }
-            handler = Some(auth);
             sock.set_option(SocketOption::PlainServer(true))?;
         }
         if let Some((user, password)) = &self.plain {
@@ -139,7 +145,7 @@ impl SecurityArgs {
                 password.as_bytes().to_vec().into(),
             ))?;
         }
-        Ok(handler)
+        Ok(())
     }
 }
 
