@@ -178,14 +178,17 @@ impl Session {
         !self.orphaned && (self.inbound == Inbound::DropAtHwm || self.pending_in.is_none())
     }
 
-    /// Moves what can move: decoded input into the pipe, the handshake's outcome into
-    /// events, queued messages into the codec (up to [`OUT_BATCH`] bytes waiting). Returns
+    /// Moves what can move: the handshake's outcome into events, decoded input into the
+    /// pipe, queued messages into the codec (up to [`OUT_BATCH`] bytes waiting). Returns
     /// whether anything moved.
     ///
     /// # Errors
     /// The codec's: the peer broke the protocol.
     pub fn drive(&mut self, now: Duration, codec: &mut impl Codec) -> Result<bool> {
-        let mut progress = self.deliver_input(codec)?;
+        // Events first: a ROUTER's pipe must get the peer's routing id (from READY) before
+        // any frame that came in the same read as READY (libzmq's CURVE server sends READY
+        // and its queued messages in one write).
+        let mut progress = false;
         while let Some(event) = codec.poll_event() {
             progress = true;
             let peer = match event {

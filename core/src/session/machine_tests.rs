@@ -120,6 +120,24 @@ fn an_accepted_router_gets_the_peers_id_before_its_data() {
     assert_eq!(router.recv().unwrap().as_slice(), b"job");
 }
 
+/// libzmq: a connecting ROUTER (its pipe made before the handshake) gets the peer's routing
+/// id ahead of data that came in the same read as the peer's READY; libzmq's CURVE server
+/// sends READY and its queued messages in one write, so this is the common case there.
+#[test]
+fn a_connecting_router_gets_the_peers_id_before_data_read_with_its_ready() {
+    let mut dealer = Side::new(SocketType::Dealer, true, Inbound::Backpressure, |o| {
+        o.routing_id = Bytes::from_static(b"py-dealer")
+    });
+    let mut router = Side::new(SocketType::Router, true, Inbound::Backpressure, |_| {});
+    dealer.send("job");
+    // The dealer's READY and "job" reach the router in one input, before its next drive.
+    exchange(&mut dealer, &mut router);
+    let id = router.recv().unwrap();
+    assert_eq!(id.as_slice(), b"py-dealer");
+    assert!(id.is_routing_id());
+    assert_eq!(router.recv().unwrap().as_slice(), b"job");
+}
+
 /// libzmq: when the pipe to the socket is full, the session stops taking input, so the
 /// peer's sends back up; reading makes room and delivery resumes, nothing lost.
 #[test]
