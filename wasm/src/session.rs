@@ -323,7 +323,7 @@ impl Session {
             unbounded: false,
         };
         let over = codec.zws.input_bytes().saturating_add(data.len()) > HELD_INPUT;
-        if (over && self.policy.make_room(&mut codec).is_err())
+        if (over && self.policy.make_room(host.now(), &mut codec).is_err())
             || codec.zws.handle_message(data).is_err()
         {
             return self.fail(true);
@@ -360,7 +360,9 @@ impl Session {
                     ws: engine.ws.as_ref(),
                     unbounded: false,
                 };
-                let _ = self.policy.make_room(&mut codec);
+                // The connection is going: a handshake event still pending has no timer to
+                // set, so the time it is given does not matter.
+                let _ = self.policy.make_room(std::time::Duration::ZERO, &mut codec);
             }
             engine.ws.close();
         }

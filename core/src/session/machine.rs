@@ -188,6 +188,16 @@ impl Session {
         // Events first: a ROUTER's pipe must get the peer's routing id (from READY) before
         // any frame that came in the same read as READY (libzmq's CURVE server sends READY
         // and its queued messages in one write).
+        let mut progress = self.take_events(now, codec);
+        progress |= self.deliver_input(codec)?;
+        if codec.is_ready() {
+            progress |= self.encode_output(codec);
+        }
+        Ok(progress)
+    }
+
+    /// The codec's events into the session's; returns whether there were any.
+    fn take_events(&mut self, now: Duration, codec: &mut impl Codec) -> bool {
         let mut progress = false;
         while let Some(event) = codec.poll_event() {
             progress = true;
@@ -207,11 +217,7 @@ impl Session {
             }
             self.events.push_back(SessionEvent::Ready { peer, hiccup });
         }
-        progress |= self.deliver_input(codec)?;
-        if codec.is_ready() {
-            progress |= self.encode_output(codec);
-        }
-        Ok(progress)
+        progress
     }
 
     /// The next event.
@@ -344,10 +350,12 @@ impl Session {
     /// before moves into the pipe where there is room; what still finds none is dropped,
     /// whole messages, and counted (the peer's routing id stays: it goes first). Err: the
     /// codec's.
-    pub fn make_room(&mut self, codec: &mut impl Codec) -> Result<()> {
+    pub fn make_room(&mut self, now: Duration, codec: &mut impl Codec) -> Result<()> {
         if self.inbound != Inbound::DropAtHwm || self.pipe.is_none() || self.orphaned {
             return Ok(());
         }
+        // As in `drive`: a ROUTER's routing id goes before the frames that followed READY.
+        self.take_events(now, codec);
         self.deliver_input(codec)?;
         if self.pending_in.is_none() {
             return Ok(());

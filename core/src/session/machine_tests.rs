@@ -183,7 +183,9 @@ fn drop_at_hwm_drops_whole_messages_and_counts_them() {
     exchange(&mut push, &mut pull);
     assert!(pull.session.wants_input());
     assert_eq!(pull.session.dropped(), 0, "held until more input comes");
-    pull.session.make_room(&mut pull.codec).unwrap();
+    pull.session
+        .make_room(Duration::ZERO, &mut pull.codec)
+        .unwrap();
     assert_eq!(pull.session.dropped(), 2);
     let frames: Vec<_> = std::iter::from_fn(|| pull.recv())
         .map(|m| m.to_vec())
