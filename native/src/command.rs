@@ -14,6 +14,12 @@ pub(crate) enum SocketCommand {
     Attach(Pipe),
     /// The connection behind a pipe was re-established: resend subscriptions.
     Hiccup(PipeId),
+    /// What the peer behind a pipe said about itself (READY metadata, the ZAP handler's
+    /// User-Id and metadata, its address), for `Socket::peer_property`.
+    Properties(PipeId, PeerProperties),
     /// The context is terminating: blocked and later calls fail with ETERM.
     Term,
 }
+
+/// A peer's properties, shared by every message it sends.
+pub(crate) type PeerProperties = std::sync::Arc<[(String, bytes::Bytes)]>;

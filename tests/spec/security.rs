@@ -141,6 +141,14 @@ fn curve_allow_list_admits_known_keys_only() {
         client.connect(&ep).unwrap();
         client.send("welcome").unwrap();
         assert_eq!(server.recv().unwrap().as_slice(), b"welcome");
+        // zmq_msg_gets: the ZAP handler's user id (the client key in Z85), and what the
+        // peer said about itself.
+        let user = server.peer_property("User-Id").unwrap();
+        assert_eq!(user.as_ref(), good.public.to_z85().as_bytes());
+        assert_eq!(server.peer_property("Socket-Type").unwrap().as_ref(), b"PUSH");
+        let address = server.peer_property("Peer-Address").unwrap();
+        let expected: &[u8] = if t == Transport::Ipc { b"" } else { b"127.0.0.1" };
+        assert_eq!(address.as_ref(), expected);
         drop(auth);
     }
 }
@@ -178,6 +186,7 @@ fn plain_checks_passwords_through_zap() {
         plain_client(&mut client, "admin", "secret");
         client.connect(&ep).unwrap();
         round_trip(&mut server, &mut client);
+        assert_eq!(server.peer_property("User-Id").unwrap().as_ref(), b"admin");
     }
 }
 

@@ -63,6 +63,10 @@ impl Pattern for Dealer {
         self.socket_type
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.fq.last_pipe(&self.pipes)
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         let Ok(slot) = self.pipes.insert(pipe) else {
             return;

@@ -18,6 +18,8 @@ pub(crate) struct Fq {
     more: bool,
     /// Slots whose peer terminated and that were read to the end.
     dead: Vec<usize>,
+    /// The slot the last frame came from (for the peer's properties).
+    last: Option<usize>,
 }
 
 impl Fq {
@@ -55,6 +57,11 @@ impl Fq {
             }
         }
         self.pipes.erase(slot);
+    }
+
+    /// The pipe the last frame received came from, while it is attached.
+    pub(crate) fn last_pipe(&self, table: &PipeTable) -> Option<crate::PipeId> {
+        self.last.and_then(|s| table.get(s)).map(|p| p.id())
     }
 
     /// The next dead slot to drop, if any.
@@ -99,6 +106,7 @@ impl Fq {
                         self.current = 0;
                     }
                 }
+                self.last = Some(slot);
                 return Ok((msg, slot));
             }
             // Pipes publish whole messages, so a pipe never runs dry inside one; if it did,

@@ -63,6 +63,13 @@ pub trait Pattern: Send + std::fmt::Debug {
     /// Receives one frame. `Err(Again)` when nothing is available; `Err(NotSup)` for PUB/PUSH.
     fn recv(&mut self) -> Result<Msg, Error>;
 
+    /// The pipe the last frame received came from, while it is attached: the host keeps
+    /// each pipe's peer properties (`User-Id`, `Peer-Address`, ...) by its id. None for
+    /// types that receive nothing.
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        None
+    }
+
     /// Readiness for poll: a frame could be received now.
     fn has_in(&mut self) -> bool;
 

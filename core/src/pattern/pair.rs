@@ -63,6 +63,10 @@ impl Pattern for Pair {
         SocketType::Pair
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.pipe.as_ref().map(Pipe::id)
+    }
+
     fn attach(&mut self, mut pipe: Pipe) {
         if self.pipe.is_some() {
             // libzmq pair.cpp: "ZMQ_PAIR socket can only be connected to a single peer. The

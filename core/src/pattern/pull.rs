@@ -26,6 +26,10 @@ impl Pattern for Pull {
         SocketType::Pull
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.fq.last_pipe(&self.pipes)
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         let Ok(slot) = self.pipes.insert(pipe) else {
             return;

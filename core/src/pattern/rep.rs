@@ -77,6 +77,10 @@ impl Pattern for Rep {
         SocketType::Rep
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.fq.last_pipe(&self.pipes)
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         let Ok(slot) = self.pipes.insert(pipe) else {
             return;

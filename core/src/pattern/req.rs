@@ -94,6 +94,10 @@ impl Pattern for Req {
         SocketType::Req
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.dealer.last_pipe()
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         if !self.seeded {
             self.seeded = true;

@@ -218,6 +218,10 @@ impl Pattern for Router {
         SocketType::Router
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.fq.last_pipe(&self.pipes)
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         self.attach_pipe(pipe, false);
     }

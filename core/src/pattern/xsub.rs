@@ -155,6 +155,10 @@ impl Pattern for XSub {
         }
     }
 
+    fn last_pipe(&self) -> Option<crate::PipeId> {
+        self.fq.last_pipe(&self.pipes)
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         let Ok(slot) = self.pipes.insert(pipe) else {
             return;

@@ -309,8 +309,8 @@ impl Session {
         let mut progress = false;
         while let Some(event) = self.policy.poll_event() {
             progress = true;
-            let hiccup = match event {
-                SessionEvent::Ready { hiccup, .. } => hiccup,
+            let (hiccup, peer) = match event {
+                SessionEvent::Ready { hiccup, peer } => (hiccup, peer),
                 SessionEvent::Zap(request) => {
                     self.ask_zap(&request, sv)?;
                     continue;
@@ -334,8 +334,21 @@ impl Session {
                     self.link.send(SocketCommand::Attach(socket_end));
                 }
             }
+            self.send_properties(peer);
         }
         Ok(progress)
+    }
+
+    /// Tells the socket what the peer said about itself, with its address, for the
+    /// messages it sends (after the pipe's Attach, in the same mailbox).
+    fn send_properties(&self, peer: isomq_core::zmtp::PeerInfo) {
+        let (Some(pipe), Some(engine)) = (self.policy.pipe(), &self.engine) else {
+            return;
+        };
+        let mut properties = peer.properties;
+        properties.push(("Peer-Address".to_owned(), engine.peer_ip().into()));
+        self.link
+            .send(SocketCommand::Properties(pipe.id(), properties.into()));
     }
 
     /// Sends the mechanism's ZAP request to the context's handler; without one, tells the

@@ -72,7 +72,17 @@ impl Socket {
 
     fn handle(&mut self, cmd: SocketCommand) {
         match cmd {
-            SocketCommand::Pipe(id, event) => self.pattern.pipe_event(id, event),
+            SocketCommand::Pipe(id, event) => {
+                if event == isomq_core::PipeEvent::Terminated {
+                    // Messages still queued from that peer lose their properties: the map
+                    // must not grow with every connection ever made.
+                    self.peer_properties.remove(&id);
+                }
+                self.pattern.pipe_event(id, event);
+            }
+            SocketCommand::Properties(id, properties) => {
+                self.peer_properties.insert(id, properties);
+            }
             SocketCommand::Attach(pipe) => self.attach_pipe(pipe),
             SocketCommand::Hiccup(id) => self.pattern.hiccup(id),
             SocketCommand::Term => self.terminated = true,

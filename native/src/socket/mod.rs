@@ -42,6 +42,8 @@ pub struct Socket {
     link: SocketLink,
     notify: Arc<dyn Notify>,
     endpoints: Vec<EndpointEntry>,
+    /// Each connected peer's properties, by the pipe its messages come on.
+    peer_properties: std::collections::HashMap<isomq_core::PipeId, crate::command::PeerProperties>,
     last_endpoint: Option<String>,
     terminated: bool,
     /// The read end of the readiness fd, once asked for.
@@ -85,6 +87,7 @@ impl Socket {
             link,
             notify: Arc::new(SocketNotify { tx }),
             endpoints: Vec::new(),
+            peer_properties: std::collections::HashMap::new(),
             last_endpoint: None,
             terminated: false,
             fd_reader: None,
@@ -96,6 +99,20 @@ impl Socket {
     /// The socket's type.
     pub fn socket_type(&self) -> SocketType {
         self.socket_type
+    }
+
+    /// A property of the peer that sent the last message received (libzmq's
+    /// `zmq_msg_gets`): `Socket-Type`, `Identity`, `Peer-Address` (its IP; empty for
+    /// ipc://), `User-Id` (what the ZAP handler called it), the ZAP handler's metadata and
+    /// the peer's `X-` properties. None when that peer has no such property, came over
+    /// inproc:// (which has no handshake), or has disconnected since.
+    pub fn peer_property(&self, name: &str) -> Option<bytes::Bytes> {
+        let pipe = self.pattern.last_pipe()?;
+        self.peer_properties
+            .get(&pipe)?
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
     }
 
     /// Lifecycle events of this socket's connections and listeners, from now on.
