@@ -131,15 +131,24 @@ impl Socket {
         })
     }
 
-    /// Connects to `ws://host:port/path` (`wss://` too) or `inproc://name`. WebSocket
-    /// connections are made, and remade after failures, in the background; messages queue up
-    /// to SNDHWM meanwhile. `protocols`: the ZWS subprotocols to offer, best first (default
-    /// [`BROWSER_PROTOCOLS`]).
+    /// Connects to `ws://host:port/path` (`wss://` too) or `inproc://name`, as a native
+    /// socket's `connect`. WebSocket connections are made, and remade after failures, in the
+    /// background; messages queue up to SNDHWM meanwhile. The ZWS subprotocols offered are
+    /// those of the socket's mechanism for browsers (docs/wire.md §10.1, §10.10).
     ///
     /// # Errors
-    /// [`Error::Inval`] for a malformed endpoint, [`Error::ProtoNoSupport`] for a transport
-    /// a page cannot use (tcp, ipc).
-    pub fn connect(&self, endpoint: &str, protocols: Option<Vec<String>>) -> Result<()> {
+    /// [`Error::Inval`] for a malformed endpoint or incomplete security options,
+    /// [`Error::ProtoNoSupport`] for a transport a page cannot use (tcp, ipc).
+    pub fn connect(&self, endpoint: &str) -> Result<()> {
+        self.connect_offering(endpoint, None)
+    }
+
+    /// Like [`connect`](Socket::connect), offering `protocols` (best first) instead of the
+    /// default subprotocols.
+    ///
+    /// # Errors
+    /// As `connect`; [`Error::Inval`] for an empty list.
+    pub fn connect_offering(&self, endpoint: &str, protocols: Option<Vec<String>>) -> Result<()> {
         self.with(|core, st, host| {
             if let Some(name) = endpoint.strip_prefix("inproc://") {
                 return connect_inproc(core, st, endpoint, name);
@@ -240,59 +249,84 @@ impl Socket {
         })
     }
 
-    /// Sends one message (all its frames). Ok(false): not now (HWM reached, or no peer for a
-    /// type that waits for one); retry after a [`SocketEvent::Wake`](crate::SocketEvent).
+    /// Sends a one-frame message, as a native socket's `send` with `DONTWAIT`.
     ///
     /// # Errors
-    /// [`Error::NotSup`] for types that cannot send, [`Error::Term`] after close.
-    pub fn send(&self, frames: Vec<Msg>) -> Result<bool> {
+    /// As [`send_multipart`](Socket::send_multipart).
+    pub fn send(&self, msg: impl Into<Msg>) -> Result<()> {
+        self.send_multipart([msg])
+    }
+
+    /// Sends one message (all its frames), as a native socket's `send_multipart` with
+    /// `DONTWAIT`: a page never blocks.
+    ///
+    /// # Errors
+    /// [`Error::Again`]: not now (HWM reached, or no peer for a type that waits for one);
+    /// retry after a [`SocketEvent::Wake`](crate::SocketEvent). [`Error::NotSup`] for types
+    /// that cannot send, [`Error::Term`] after close.
+    pub fn send_multipart<I, M>(&self, frames: I) -> Result<()>
+    where
+        I: IntoIterator<Item = M>,
+        M: Into<Msg>,
+    {
+        let frames: Vec<Msg> = frames.into_iter().map(Into::into).collect();
         self.with(|core, _, _| {
             if !core.finish_partial()? {
-                return Ok(false);
+                return Err(Error::Again);
             }
             let n = frames.len();
             let mut frames = frames.into_iter().enumerate();
             if let Some((i, first)) = frames.next() {
-                match core.pattern.send(first.with_more(i + 1 < n)) {
-                    Ok(()) => {}
-                    Err((Error::Again, _)) => return Ok(false),
-                    Err((e, _)) => return Err(e),
-                }
+                core.pattern
+                    .send(first.with_more(i + 1 < n))
+                    .map_err(|(e, _)| e)?;
             }
             core.partial_out
                 .extend(frames.map(|(i, f)| f.with_more(i + 1 < n)));
             core.finish_partial()?;
-            Ok(true)
+            Ok(())
         })
     }
 
-    /// Receives one whole message. Ok(None): nothing now; a
-    /// [`SocketEvent::Wake`](crate::SocketEvent) follows when something may have arrived.
+    /// Receives one frame (its `more()` tells whether others follow), as a native socket's
+    /// `recv` with `DONTWAIT`.
     ///
     /// # Errors
-    /// [`Error::NotSup`] for types that cannot receive, [`Error::Term`] after close.
-    pub fn recv(&self) -> Result<Option<Vec<Msg>>> {
+    /// As [`recv_multipart`](Socket::recv_multipart).
+    pub fn recv(&self) -> Result<Msg> {
+        self.with(|core, _, _| {
+            if !core.partial_in.is_empty() {
+                return Ok(core.partial_in.remove(0));
+            }
+            core.pattern.recv()
+        })
+    }
+
+    /// Receives one whole message, as a native socket's `recv_multipart` with `DONTWAIT`.
+    ///
+    /// # Errors
+    /// [`Error::Again`]: nothing now; a [`SocketEvent::Wake`](crate::SocketEvent) follows
+    /// when something may have arrived. [`Error::NotSup`] for types that cannot receive,
+    /// [`Error::Term`] after close.
+    pub fn recv_multipart(&self) -> Result<Vec<Msg>> {
         self.with(|core, _, _| loop {
-            match core.pattern.recv() {
-                Ok(frame) => {
-                    let more = frame.more();
-                    core.partial_in.push(frame);
-                    if !more {
-                        return Ok(Some(std::mem::take(&mut core.partial_in)));
-                    }
-                }
-                Err(Error::Again) => return Ok(None),
-                Err(e) => return Err(e),
+            let frame = core.pattern.recv()?;
+            let more = frame.more();
+            core.partial_in.push(frame);
+            if !more {
+                return Ok(std::mem::take(&mut core.partial_in));
             }
         })
     }
 
     /// Receives up to `max` whole messages at once (at least one when any is waiting), so
     /// that a caller that pays per call (JavaScript through wasm-bindgen) pays once per
-    /// batch. Ok(empty): nothing now, as [`recv`](Socket::recv)'s Ok(None).
+    /// batch. Ok(empty): nothing now, as [`recv_multipart`](Socket::recv_multipart)'s
+    /// `Again`.
     ///
     /// # Errors
-    /// As [`recv`](Socket::recv); messages taken before an error are returned first.
+    /// As [`recv_multipart`](Socket::recv_multipart); messages taken before an error are
+    /// returned first.
     pub fn recv_batch(&self, max: usize) -> Result<Vec<Vec<Msg>>> {
         self.with(|core, _, _| {
             let mut out = Vec::new();

@@ -32,7 +32,7 @@ fn a_page_offers_the_extension_first_and_speaks_it() {
     assert_eq!(BROWSER_PROTOCOLS, [BATCH_TOKEN, "ZWS2.0"]);
     let sim = Sim::new();
     let pull = sim.ctx.socket(SocketType::Pull).unwrap();
-    pull.connect("ws://example.invalid/feed", None).unwrap();
+    pull.connect("ws://example.invalid/feed").unwrap();
     let mut peer = sim.accept_last_as(SocketType::Push, b"", Subprotocol::Batch);
     assert!(peer.is_ready());
     send_many(&mut peer, 0, 10);
@@ -41,13 +41,14 @@ fn a_page_offers_the_extension_first_and_speaks_it() {
     assert_eq!(drain(&pull).len(), 10);
     // And the page packs what it sends together.
     let push = sim.ctx.socket(SocketType::Push).unwrap();
-    push.connect("ws://example.invalid/jobs", None).unwrap();
+    push.connect("ws://example.invalid/jobs").unwrap();
     let mut server = sim.accept_last_as(SocketType::Pull, b"", Subprotocol::Batch);
     push.set_option(SocketOption::SndHwm(0)).unwrap();
     let (_, ws) = sim.last();
     ws.sent.borrow_mut().clear();
     for i in 0..100 {
-        assert!(push.send(vec![Msg::from(format!("job {i}"))]).unwrap());
+        push.send_multipart(vec![Msg::from(format!("job {i}"))])
+            .unwrap();
     }
     for data in ws.sent.borrow_mut().drain(..) {
         server.handle_message(data).unwrap();
@@ -64,7 +65,7 @@ fn a_batch_over_rcvhwm_waits_and_is_dropped_only_past_the_held_input_bound() {
     let sim = Sim::new();
     let pull = sim.ctx.socket(SocketType::Pull).unwrap();
     pull.set_option(SocketOption::RcvHwm(1000)).unwrap();
-    pull.connect("ws://example.invalid/feed", None).unwrap();
+    pull.connect("ws://example.invalid/feed").unwrap();
     let mut peer = sim.accept_last_as(SocketType::Push, b"", Subprotocol::Batch);
     // 3000 messages in one WebSocket message (54 000 bytes): 1000 in the pipe, 2000 held.
     send_many(&mut peer, 0, 3000);

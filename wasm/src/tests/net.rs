@@ -182,7 +182,7 @@ pub(super) fn strings(msg: Vec<Msg>) -> Vec<String> {
 fn a_closed_websocket_is_reopened_after_the_libzmq_delay() {
     let sim = Sim::new();
     let sub = sim.ctx.socket(SocketType::Sub).unwrap();
-    sub.connect("ws://example.invalid/feed", None).unwrap();
+    sub.connect("ws://example.invalid/feed").unwrap();
     assert_eq!(sim.opened(), 1);
     let (conn, _) = sim.last();
     sim.input(Input::Closed { conn });
@@ -201,7 +201,7 @@ fn a_websocket_that_never_opens_is_dropped_at_the_handshake_interval() {
     let sub = sim.ctx.socket(SocketType::Sub).unwrap();
     sub.set_option(SocketOption::HandshakeIvl(Some(ms(500))))
         .unwrap();
-    sub.connect("ws://example.invalid/feed", None).unwrap();
+    sub.connect("ws://example.invalid/feed").unwrap();
     let (_, first) = sim.last();
     sim.advance_to(ms(499));
     assert!(!first.closed.get());
@@ -219,7 +219,7 @@ fn a_finished_handshake_is_not_timed_out() {
     let sub = sim.ctx.socket(SocketType::Sub).unwrap();
     sub.set_option(SocketOption::HandshakeIvl(Some(ms(500))))
         .unwrap();
-    sub.connect("ws://example.invalid/feed", None).unwrap();
+    sub.connect("ws://example.invalid/feed").unwrap();
     let _peer = sim.accept_last(SocketType::Pub, b"");
     sim.advance_to(ms(60_000));
     let (_, ws) = sim.last();
@@ -245,7 +245,7 @@ fn a_router_reconnecting_into_a_full_pipe_keeps_its_peers_id() {
     let sim = Sim::new();
     let router = sim.ctx.socket(SocketType::Router).unwrap();
     router.set_option(SocketOption::RcvHwm(2)).unwrap();
-    router.connect("ws://example.invalid/jobs", None).unwrap();
+    router.connect("ws://example.invalid/jobs").unwrap();
     let mut peer = sim.accept_last(SocketType::Dealer, b"worker");
     for text in ["a", "b", "c"] {
         peer.send_msg(&Msg::from(text));
@@ -258,21 +258,21 @@ fn a_router_reconnecting_into_a_full_pipe_keeps_its_peers_id() {
     let mut peer = sim.accept_last(SocketType::Dealer, b"worker");
     peer.send_msg(&Msg::from("held while full"));
     sim.flush_peer(&mut peer);
-    assert_eq!(strings(router.recv().unwrap().unwrap()), ["worker", "a"]);
-    assert_eq!(strings(router.recv().unwrap().unwrap()), ["worker", "b"]);
+    assert_eq!(strings(router.recv_multipart().unwrap()), ["worker", "a"]);
+    assert_eq!(strings(router.recv_multipart().unwrap()), ["worker", "b"]);
     // Room again: the id goes in first (and is skipped), then what waited, then later
     // messages.
     assert_eq!(
-        strings(router.recv().unwrap().unwrap()),
+        strings(router.recv_multipart().unwrap()),
         ["worker", "held while full"]
     );
     peer.send_msg(&Msg::from("after"));
     sim.flush_peer(&mut peer);
     assert_eq!(
-        strings(router.recv().unwrap().unwrap()),
+        strings(router.recv_multipart().unwrap()),
         ["worker", "after"]
     );
-    assert_eq!(router.recv().unwrap(), None);
+    assert_eq!(router.recv_multipart(), Err(Error::Again));
     assert_eq!(
         router.dropped(),
         1,
@@ -286,7 +286,7 @@ fn a_router_reconnecting_into_a_full_pipe_keeps_its_peers_id() {
 fn a_text_message_ends_the_connection_for_good() {
     let sim = Sim::new();
     let sub = sim.ctx.socket(SocketType::Sub).unwrap();
-    sub.connect("ws://example.invalid/feed", None).unwrap();
+    sub.connect("ws://example.invalid/feed").unwrap();
     let _peer = sim.accept_last(SocketType::Pub, b"");
     let (conn, ws) = sim.last();
     sim.input(Input::Invalid { conn });

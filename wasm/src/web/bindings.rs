@@ -84,7 +84,7 @@ impl WasmSocket {
     /// subprotocols offered.
     pub fn connect(&self, endpoint: &str, protocols: Option<Vec<String>>) -> Result<(), JsValue> {
         self.socket
-            .connect(endpoint, protocols)
+            .connect_offering(endpoint, protocols)
             .map_err(|e| js_error(&e))
     }
 
@@ -108,12 +108,20 @@ impl WasmSocket {
         if msg.is_empty() {
             return Err(inval("a message has at least one frame"));
         }
-        self.socket.send(msg).map_err(|e| js_error(&e))
+        match self.socket.send_multipart(msg) {
+            Ok(()) => Ok(true),
+            Err(Error::Again) => Ok(false),
+            Err(e) => Err(js_error(&e)),
+        }
     }
 
     /// One whole message as an array of Uint8Arrays, or undefined when none is waiting.
     pub fn recv(&self) -> Result<Option<Array>, JsValue> {
-        let msg = self.socket.recv().map_err(|e| js_error(&e))?;
+        let msg = match self.socket.recv_multipart() {
+            Ok(frames) => Some(frames),
+            Err(Error::Again) => None,
+            Err(e) => return Err(js_error(&e)),
+        };
         Ok(msg.map(|frames| {
             frames
                 .iter()
