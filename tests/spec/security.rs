@@ -264,3 +264,82 @@ fn ws_curve_server_never_speaks_null() {
         .unwrap();
     assert_eq!(server.recv().unwrap_err(), Error::Again);
 }
+
+/// Reads until the server closes the connection (EOF or reset).
+fn assert_closed_by_server(mut s: std::net::TcpStream, what: &str) {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("{what}: connection not closed by the server: {e}"),
+        }
+    }
+}
+
+/// Hostile handshakes against a CURVE server, one by one (RFC 26, ZMQ_HANDSHAKE_IVL): each
+/// closes that connection only, and a good CURVE client keeps being served.
+#[test]
+fn hostile_curve_handshakes_close_that_connection_only() {
+    use isomq_tests::rawzmtp::{frame, greeting, greeting_for, raw_client};
+    use std::io::Write;
+    let ctx = Context::new();
+    let server_keys = curve_keypair().unwrap();
+    let mut server = socket(&ctx, SocketType::Pull);
+    curve_server(&mut server, &server_keys);
+    server
+        .set_option(SocketOption::HandshakeIvl(Some(Duration::from_millis(300))))
+        .unwrap();
+    let ep = bind(&mut server, Transport::Tcp);
+    let mut good = socket(&ctx, SocketType::Push);
+    curve_client(&mut good, &curve_keypair().unwrap(), &server_keys);
+    good.connect(&ep).unwrap();
+    let mut serving = |n: usize| {
+        good.send(format!("still {n}")).unwrap();
+        assert_eq!(
+            server.recv().unwrap().as_slice(),
+            format!("still {n}").as_bytes()
+        );
+    };
+    serving(0);
+
+    let mut hello = vec![0x05];
+    hello.extend_from_slice(b"HELLO\x01\x00");
+    hello.resize(200, 0x5A);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        // Slowloris: half a HELLO, then silence until HANDSHAKE_IVL runs out.
+        (
+            "stalled HELLO",
+            [greeting_for(b"CURVE"), frame(0x04, &hello)[..90].to_vec()].concat(),
+        ),
+        // A forged box: the right size and layout, bytes that do not open.
+        (
+            "forged HELLO",
+            [greeting_for(b"CURVE"), frame(0x04, &hello)].concat(),
+        ),
+        // Truncated: a HELLO of 100 bytes.
+        (
+            "short HELLO",
+            [greeting_for(b"CURVE"), frame(0x04, &hello[..100])].concat(),
+        ),
+        // A MESSAGE before the handshake.
+        (
+            "early MESSAGE",
+            [
+                greeting_for(b"CURVE"),
+                frame(0x00, b"\x07MESSAGE\x00\x00\x00\x00\x00\x00\x00\x03"),
+            ]
+            .concat(),
+        ),
+        // Another mechanism.
+        ("NULL greeting", greeting()),
+    ];
+    for (n, (what, bytes)) in cases.into_iter().enumerate() {
+        let mut raw = raw_client(&ep);
+        raw.write_all(&bytes).unwrap();
+        assert_closed_by_server(raw, what);
+        serving(n + 1);
+    }
+}

@@ -7,10 +7,15 @@ use crate::PATIENCE;
 
 /// A ZMTP 3.1 NULL greeting, all 64 bytes.
 pub fn greeting() -> Vec<u8> {
+    greeting_for(b"NULL")
+}
+
+/// A ZMTP 3.1 greeting naming `mechanism` (`NULL`, `PLAIN`, `CURVE`), all 64 bytes.
+pub fn greeting_for(mechanism: &[u8]) -> Vec<u8> {
     let mut g = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    let mut mechanism = b"NULL".to_vec();
-    mechanism.resize(20, 0);
-    g.extend_from_slice(&mechanism);
+    let mut field = mechanism.to_vec();
+    field.resize(20, 0);
+    g.extend_from_slice(&field);
     g.resize(64, 0);
     g
 }
