@@ -37,8 +37,9 @@ fuzz_target!(|data: &[u8]| {
     if params[1] & 0x40 != 0 {
         match sub {
             Subprotocol::Bare => payloads.push(b"\x00peer".to_vec()),
-            // The batch extension has a target of its own (zws_batch).
-            Subprotocol::Null | Subprotocol::Batch => {
+            // The batch extension has a target of its own (zws_batch), the mechanisms too
+            // (curve_server, curve_client, plain): this target runs NULL only.
+            _ => {
                 if let Some(peer) = SocketType::ALL
                     .into_iter()
                     .find(|&t| local.is_compatible(t))
