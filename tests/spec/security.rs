@@ -145,9 +145,16 @@ fn curve_allow_list_admits_known_keys_only() {
         // peer said about itself.
         let user = server.peer_property("User-Id").unwrap();
         assert_eq!(user.as_ref(), good.public.to_z85().as_bytes());
-        assert_eq!(server.peer_property("Socket-Type").unwrap().as_ref(), b"PUSH");
+        assert_eq!(
+            server.peer_property("Socket-Type").unwrap().as_ref(),
+            b"PUSH"
+        );
         let address = server.peer_property("Peer-Address").unwrap();
-        let expected: &[u8] = if t == Transport::Ipc { b"" } else { b"127.0.0.1" };
+        let expected: &[u8] = if t == Transport::Ipc {
+            b""
+        } else {
+            b"127.0.0.1"
+        };
         assert_eq!(address.as_ref(), expected);
         drop(auth);
     }
