@@ -30,7 +30,7 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
   --identity ID   ROUTING_ID (req, dealer, router): how a ROUTER peer names this socket
   --echo          rep, router: answer every request with the request itself
 
-Security (tcp:// and ipc://; keys are 40 characters of Z85, see isomq keygen):
+Security (tcp://, ipc:// and ws://; keys are 40 characters of Z85, see isomq keygen):
 {SECURITY}
 
 Sending sockets send each stdin line as a message, TAB separating frames. Receiving sockets
@@ -169,5 +169,26 @@ mod tests {
         assert!(parse(&strings(&["push", "--bind", "tcp://nope"])).is_err());
         assert!(parse(&strings(&["push", "--count", "-1", "--bind", "ipc://x"])).is_err());
         assert!(parse(&strings(&["push"])).is_err());
+    }
+
+    /// Every flag in `isomq cat --help`, the security flags included, is indented by two
+    /// spaces (the first security flag once lost its indent to a `\` line continuation).
+    #[test]
+    fn usage_indents_every_flag() {
+        let text = usage();
+        let flags: Vec<&str> = text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("--"))
+            .collect();
+        assert!(
+            flags.iter().any(|l| l.contains("--curve-server ")),
+            "{text}"
+        );
+        for line in flags {
+            assert!(
+                line.starts_with("  --"),
+                "flag line not indented by two spaces: {line:?}"
+            );
+        }
     }
 }

@@ -3,8 +3,10 @@
 
 use isomq::{curve_keypair, Authenticator, Context, PublicKey, SecretKey, Socket, SocketOption};
 
+// `\x20` keeps the first line's indent: a `\` line continuation also drops the leading
+// spaces of the line after it.
 pub(crate) const USAGE: &str = "\
-  --curve-server        this socket is a CURVE server; needs --curve-secret
+\x20 --curve-server        this socket is a CURVE server; needs --curve-secret
   --curve-secret KEY    this socket's long-term secret key (Z85); public key derived
   --curve-serverkey KEY client: the server's public key; without --curve-secret the
                         client makes a fresh keypair
