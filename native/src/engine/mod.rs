@@ -4,6 +4,7 @@
 //! Session logic (pipe, reconnect, linger, back-pressure) stays in the session.
 
 mod failure;
+mod room;
 mod ws;
 mod ws_open;
 mod zmtp;

@@ -16,6 +16,7 @@ use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::server::{Callback, ErrorResponse, Request, Response, ServerHandshake};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::http::{HeaderValue, StatusCode};
+use tungstenite::protocol::WebSocketConfig;
 
 use super::failure::Failure;
 use super::ws_open::OpenWs;
@@ -23,6 +24,17 @@ use crate::stream::Stream;
 use crate::sync::lock;
 use crate::transport::random_u64;
 use crate::ws::{HsStream, Route, Routes};
+
+/// tungstenite only runs the upgrade here: the frames are the core codec's. Its WebSocket,
+/// made when the upgrade completes and taken apart right away, then needs no buffers (by
+/// default it reserves 128 KiB for reading).
+fn handshake_only() -> Option<WebSocketConfig> {
+    Some(
+        WebSocketConfig::default()
+            .read_buffer_size(0)
+            .write_buffer_size(0),
+    )
+}
 
 /// What the server's upgrade picked: the socket bound on the path, and the subprotocol.
 type Selected = Arc<Mutex<Option<(Route, Subprotocol)>>>;
@@ -122,7 +134,7 @@ impl WsEngine {
             state: State::Server(ServerHandshake::start(
                 HsStream::new(stream),
                 callback,
-                None,
+                handshake_only(),
             )),
             client: false,
             config: None,
@@ -152,7 +164,8 @@ impl WsEngine {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", protocols);
-        let mid = ClientHandshake::start(HsStream::new(stream), request, None).map_err(invalid)?;
+        let mid = ClientHandshake::start(HsStream::new(stream), request, handshake_only())
+            .map_err(invalid)?;
         self.state = State::Client(mid);
         Ok(true)
     }

@@ -10,9 +10,10 @@ use isomq_core::ws::{Codec, Incoming};
 use isomq_core::zws::{self, Transmit};
 
 use super::failure::Failure;
+use super::room::ReadRoom;
 use crate::stream::Stream;
 
-/// Room made for each read.
+/// The most room made for a read.
 const READ_CHUNK: usize = 16 * 1024;
 /// Messages decoded per call, so that one busy connection yields to the pipe and to others.
 const READ_MESSAGES: usize = 256;
@@ -21,6 +22,8 @@ const READ_MESSAGES: usize = 256;
 pub(crate) struct OpenWs {
     pub(crate) stream: Stream,
     codec: Codec,
+    /// Room asked for each read: grows while reads fill it, up to [`READ_CHUNK`].
+    read_room: ReadRoom,
     /// The peer ended its side (end of file, or its close frame): reported once the
     /// messages decoded before it have been taken.
     ended: bool,
@@ -29,12 +32,15 @@ pub(crate) struct OpenWs {
 impl OpenWs {
     /// After the upgrade; `ahead`: bytes the peer sent right behind its HTTP head.
     pub(crate) fn new(stream: Stream, mut codec: Codec, ahead: &[u8]) -> Result<OpenWs, Failure> {
+        let read_room = ReadRoom::new(READ_CHUNK);
+        let _ = codec.input_buffer(read_room.reserve().max(ahead.len()));
         if !ahead.is_empty() {
             codec.handle_input(ahead).map_err(|_| Failure::Protocol)?;
         }
         Ok(OpenWs {
             stream,
             codec,
+            read_room,
             ended: false,
         })
     }
@@ -101,8 +107,9 @@ impl OpenWs {
     /// One `read(2)` into the codec's spare input capacity.
     fn read_once(&mut self) -> io::Result<usize> {
         let fd = self.stream.raw_fd();
-        let buf = self.codec.input_buffer(READ_CHUNK);
+        let buf = self.codec.input_buffer(self.read_room.get());
         let spare = buf.chunk_mut();
+        let room = spare.len();
         // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
         // read(2) writes at most that many bytes into it and touches nothing else.
         let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
@@ -115,6 +122,9 @@ impl OpenWs {
         unsafe { buf.advance_mut(n) };
         if n > 0 {
             self.codec.input_added().map_err(|_| io_protocol())?;
+        }
+        if self.read_room.after_read(n, room) {
+            let _ = self.codec.input_buffer(self.read_room.reserve());
         }
         Ok(n)
     }

@@ -5,28 +5,30 @@ use std::io::{self, IoSlice};
 use bytes::BufMut;
 use isomq_core::zmtp::{Config, Connection};
 
-/// Room made for each read: enough for many small frames at once.
+/// The most room made for a read: enough for many small frames at once.
 const READ_CHUNK: usize = 64 * 1024;
 
 use super::failure::Failure;
+use super::room::ReadRoom;
 use crate::stream::Stream;
 
 #[derive(Debug)]
 pub(crate) struct ZmtpEngine {
     pub(crate) stream: Stream,
     pub(crate) conn: Connection,
+    read_room: ReadRoom,
 }
 
 impl ZmtpEngine {
     pub(crate) fn new(stream: Stream, config: Config) -> ZmtpEngine {
         let mut conn = Connection::new(config);
-        // Room for two reads from the start. A read that ends inside a frame leaves that
-        // frame's start at the front of the buffer, and `BytesMut` reuses the consumed front
-        // only when it is at least as long as what is left: with room for one read, the
-        // first such read would double the buffer, at whatever moment it comes; with two,
-        // the consumed front always covers a partial small frame.
-        let _ = conn.input_buffer(2 * READ_CHUNK);
-        ZmtpEngine { stream, conn }
+        let read_room = ReadRoom::new(READ_CHUNK);
+        let _ = conn.input_buffer(read_room.reserve());
+        ZmtpEngine {
+            stream,
+            conn,
+            read_room,
+        }
     }
 
     /// One read straight into the decoder's input buffer (no copy from a read buffer; a
@@ -35,8 +37,9 @@ impl ZmtpEngine {
     /// frame (and MAXMSGSIZE).
     pub(crate) fn read(&mut self, readable: &mut bool) -> Result<bool, Failure> {
         let fd = self.stream.raw_fd();
-        let buf = self.conn.input_buffer(READ_CHUNK);
+        let buf = self.conn.input_buffer(self.read_room.get());
         let spare = buf.chunk_mut();
+        let room = spare.len();
         // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
         // read(2) writes at most that many bytes into it and touches nothing else.
         let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
@@ -52,6 +55,9 @@ impl ZmtpEngine {
                 // SAFETY: read(2) initialised the first n bytes of the spare capacity.
                 unsafe { buf.advance_mut(n) };
                 self.conn.input_added().map_err(|_| Failure::Protocol)?;
+                if self.read_room.after_read(n, room) {
+                    let _ = self.conn.input_buffer(self.read_room.reserve());
+                }
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
