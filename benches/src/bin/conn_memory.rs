@@ -29,9 +29,12 @@ use isomq_benches::{args, iso, memory, BoxError};
 /// Bounds every wait, so that a broken run fails instead of hanging (10k connections on a
 /// busy machine take seconds, not minutes).
 const PATIENCE: Duration = Duration::from_secs(300);
-/// How often PUB repeats its probe until every subscriber has one: a subscription travels
-/// on its own, and PUB drops what it publishes before the subscription has arrived.
-const PROBE_EVERY: Duration = Duration::from_millis(20);
+/// How long PUB waits before repeating its probe, at first, until every subscriber has
+/// one: a subscription travels on its own, and PUB drops what it publishes before the
+/// subscription has arrived. The wait doubles with each probe, so that a slow run does not
+/// fill the connections with probes (a connection that carried many messages is not the
+/// idle one measured here).
+const FIRST_PROBE_WAIT: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone, Copy)]
 enum Pattern {
@@ -180,12 +183,13 @@ fn exchange(
     match pattern {
         Pattern::Pub => {
             await_handshakes(monitor, n)?;
+            let mut wait = FIRST_PROBE_WAIT;
             loop {
                 s.send(Msg::copy_from_slice(b"probe"))?;
-                match client.lines.recv_timeout(PROBE_EVERY) {
+                match client.lines.recv_timeout(wait) {
                     Ok(line) if line == "got" => break,
                     Ok(line) => return Err(format!("unexpected {line:?} from the client").into()),
-                    Err(RecvTimeoutError::Timeout) => {}
+                    Err(RecvTimeoutError::Timeout) => wait = (wait * 2).min(PATIENCE),
                     Err(RecvTimeoutError::Disconnected) => return Err("client exited".into()),
                 }
             }
