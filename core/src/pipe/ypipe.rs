@@ -122,6 +122,11 @@ pub(crate) struct Reader<T, const N: usize = DEFAULT_CHUNK> {
 }
 
 impl<T, const N: usize> Writer<T, N> {
+    /// Frees the queue's spare chunks (see `YQueue::release_spares`).
+    pub(crate) fn release_spares(&self) {
+        self.inner.queue.release_spares();
+    }
+
     #[inline]
     fn state(&mut self) -> &mut WriterState<T> {
         // SAFETY: `writer` is touched only here, through `&mut self` of the only `Writer`.
@@ -188,6 +193,11 @@ impl<T, const N: usize> Writer<T, N> {
 }
 
 impl<T, const N: usize> Reader<T, N> {
+    /// Frees the queue's spare chunks (see `YQueue::release_spares`).
+    pub(crate) fn release_spares(&self) {
+        self.inner.queue.release_spares();
+    }
+
     #[inline]
     fn state(&mut self) -> &mut ReaderState<T> {
         // SAFETY: `reader` is touched only here, through `&mut self` of the only `Reader`.
@@ -400,6 +410,29 @@ mod tests {
             }
         });
         assert!(bytes < 1024, "{bytes} bytes for a quiet pipe");
+    }
+
+    /// Released spares are freed: the next burst allocates its chunks again.
+    #[test]
+    fn released_spares_are_allocated_again() {
+        let (mut w, mut r) = channel_with_spares::<u64, 4>(5);
+        let burst = |w: &mut Writer<u64, 4>, r: &mut Reader<u64, 4>| {
+            for i in 0..17 {
+                w.write(i, false);
+            }
+            w.flush();
+            for i in 0..17 {
+                assert_eq!(r.read(), Some(i));
+            }
+        };
+        burst(&mut w, &mut r);
+        r.release_spares();
+        w.release_spares();
+        let allocations = crate::test_alloc::allocations_during(|| burst(&mut w, &mut r));
+        assert!(
+            allocations >= 3,
+            "{allocations} allocations after the spares went"
+        );
     }
 
     /// A queue that swings between empty and several chunks (a writer running ahead up to its

@@ -299,6 +299,19 @@ impl<T, const N: usize> YQueue<T, N> {
         value
     }
 
+    /// Frees the spare chunks (a quiet pipe needs none). Either side may call it: each spare
+    /// is taken by one swap, as the writer takes them.
+    pub(crate) fn release_spares(&self) {
+        for spare in &self.spares[..self.max_spares] {
+            // Acquire: the side that parked the chunk (with Release) is done with it.
+            let chunk = spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !chunk.is_null() {
+                // SAFETY: the swap made the empty chunk ours alone.
+                unsafe { Chunk::free(chunk) };
+            }
+        }
+    }
+
     /// Keeps `chunk` as a spare; when every spare slot is taken, replaces the first one and
     /// frees the chunk it held. The small first chunk is freed: spares are full-size.
     ///

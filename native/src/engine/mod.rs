@@ -150,6 +150,24 @@ impl Engine {
         }
     }
 
+    /// Whether traffic has grown the buffers past what a new connection holds: such a
+    /// connection is watched, and shrunk with [`shrink_idle`](Engine::shrink_idle) once it
+    /// has been quiet for a while.
+    pub(crate) fn is_grown(&self) -> bool {
+        match &self.protocol {
+            Protocol::Zmtp(e) => e.is_grown(),
+            Protocol::Ws(e) => e.is_grown(),
+        }
+    }
+
+    /// Frees spare buffer capacity (input and output back to a first read's size).
+    pub(crate) fn shrink_idle(&mut self) {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.shrink_idle(),
+            Protocol::Ws(e) => e.shrink_idle(),
+        }
+    }
+
     /// For a ws server engine whose upgrade has just completed: the socket bound on the
     /// requested path, once.
     pub(crate) fn take_route(&mut self) -> Option<Route> {

@@ -7,6 +7,9 @@
 const FIRST_READ: usize = 256;
 /// Growth of the room when a read fills it: four steps from 256 bytes to 64 KiB.
 const GROWTH: usize = 4;
+/// Buffer capacity (input and output) past which a connection's buffers count as grown by
+/// traffic, worth shrinking once it is quiet: a few times what the first reads reserve.
+pub(crate) const GROWN: usize = 4096;
 
 #[derive(Debug)]
 pub(crate) struct ReadRoom {
@@ -21,6 +24,16 @@ impl ReadRoom {
             room: FIRST_READ.min(max),
             max,
         }
+    }
+
+    /// Back to the first reads' room, for a connection gone quiet.
+    pub(crate) fn reset(&mut self) {
+        self.room = FIRST_READ.min(self.max);
+    }
+
+    /// Whether reads have been given more room than at first.
+    pub(crate) fn grown(&self) -> bool {
+        self.room > FIRST_READ.min(self.max)
     }
 
     /// The room to ask for before a read.
@@ -64,5 +77,8 @@ mod tests {
             steps += 1;
         }
         assert_eq!((steps, r.get()), (4, 64 * 1024));
+        assert!(r.grown());
+        r.reset();
+        assert_eq!((r.get(), r.grown()), (256, false));
     }
 }

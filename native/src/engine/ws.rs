@@ -199,6 +199,17 @@ impl WsEngine {
         }
     }
 
+    /// Whether traffic grew the frame codec's buffers (none before the upgrade).
+    pub(crate) fn is_grown(&self) -> bool {
+        matches!(&self.state, State::Open(open) if open.is_grown())
+    }
+
+    pub(crate) fn shrink_idle(&mut self) {
+        if let State::Open(open) = &mut self.state {
+            open.shrink_idle();
+        }
+    }
+
     pub(crate) fn take_route(&mut self) -> Option<Route> {
         self.route.take()
     }

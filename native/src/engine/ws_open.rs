@@ -10,7 +10,7 @@ use isomq_core::ws::{Codec, Incoming};
 use isomq_core::zws::{self, Transmit};
 
 use super::failure::Failure;
-use super::room::ReadRoom;
+use super::room::{ReadRoom, GROWN};
 use crate::stream::Stream;
 
 /// The most room made for a read.
@@ -198,6 +198,18 @@ impl OpenWs {
     /// not with ZMTP PINGs (docs/wire.md §10.6). It leaves with the next write.
     pub(crate) fn send_ping(&mut self) {
         let _ = self.codec.send_ping(&[]);
+    }
+
+    /// Whether traffic grew the buffers (see `Engine::is_grown`).
+    pub(crate) fn is_grown(&self) -> bool {
+        self.read_room.grown() || self.codec.capacity() > GROWN
+    }
+
+    /// Back to small buffers, for a quiet connection.
+    pub(crate) fn shrink_idle(&mut self) {
+        self.read_room.reset();
+        self.codec.shrink_idle();
+        let _ = self.codec.input_buffer(self.read_room.reserve());
     }
 
     /// Frame bytes not yet written.

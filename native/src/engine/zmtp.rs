@@ -9,7 +9,7 @@ use isomq_core::zmtp::{Config, Connection};
 const READ_CHUNK: usize = 64 * 1024;
 
 use super::failure::Failure;
-use super::room::ReadRoom;
+use super::room::{ReadRoom, GROWN};
 use crate::stream::Stream;
 
 #[derive(Debug)]
@@ -67,6 +67,18 @@ impl ZmtpEngine {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
             Err(_) => Err(Failure::Transient),
         }
+    }
+
+    /// Whether traffic grew the buffers (see `Engine::is_grown`).
+    pub(crate) fn is_grown(&self) -> bool {
+        self.read_room.grown() || self.conn.capacity() > GROWN
+    }
+
+    /// Back to small buffers, for a quiet connection.
+    pub(crate) fn shrink_idle(&mut self) {
+        self.read_room.reset();
+        self.conn.shrink_idle();
+        let _ = self.conn.input_buffer(self.read_room.reserve());
     }
 
     /// Many messages per syscall when they have piled up.

@@ -56,6 +56,10 @@ pub(crate) struct Session {
     endpoint: String,
     /// The earliest time a thread timer is set for this session, if any.
     armed: Option<Duration>,
+    /// Something moved since the last sweep of grown sessions (see `Session::sweep`).
+    active: bool,
+    /// On the thread's list of sessions whose buffers grew.
+    watched: bool,
 }
 
 impl Session {
@@ -78,6 +82,8 @@ impl Session {
         Session {
             policy,
             armed: None,
+            active: false,
+            watched: false,
             id,
             slot,
             link,
@@ -111,6 +117,8 @@ impl Session {
                 Inbound::Backpressure,
             ),
             armed: None,
+            active: false,
+            watched: false,
             link: parent.link,
             options: parent.options,
             connect: None,
@@ -210,11 +218,45 @@ impl Session {
         }
         for _ in 0..BUDGET {
             if !self.pump_once(sv)? {
+                self.watch_growth(sv);
                 return Ok(());
             }
+            self.active = true;
         }
         sv.drive_again(self.slot);
         Ok(())
+    }
+
+    /// Once traffic has grown the engine's buffers, the thread's sweeps look at the session
+    /// until it has been quiet (a flag and a few comparisons per drive until then).
+    fn watch_growth(&mut self, sv: &mut Services) {
+        if !self.watched && self.engine.as_ref().is_some_and(Engine::is_grown) {
+            self.watched = true;
+            sv.watch_idle(self.slot, self.id);
+        }
+    }
+
+    /// Whether the engine holds buffers grown by traffic; `None` without an engine.
+    #[cfg(test)]
+    pub(crate) fn is_grown(&self) -> Option<bool> {
+        self.engine.as_ref().map(Engine::is_grown)
+    }
+
+    /// A sweep of the grown sessions: when nothing moved since the last one, frees the
+    /// buffers traffic grew (the engine's, the pipe's spare chunks). Returns whether to keep
+    /// watching the session.
+    pub(crate) fn sweep(&mut self) -> bool {
+        if std::mem::take(&mut self.active) {
+            return true;
+        }
+        if let Some(engine) = &mut self.engine {
+            engine.shrink_idle();
+        }
+        if let Some(pipe) = self.policy.pipe() {
+            pipe.shrink_idle();
+        }
+        self.watched = false;
+        false
     }
 
     /// One round of input and output; returns whether anything moved. What was decoded is
