@@ -103,19 +103,20 @@ impl<T> Chunk<T> {
         unsafe { alloc::dealloc(chunk.cast(), Self::layout((*chunk).cap)) }
     }
 
-    /// # Safety
-    /// `chunk` is a live chunk and `index` is below its `cap`.
+    /// The first slot of `chunk`, a live chunk.
     #[inline]
-    unsafe fn slot(chunk: *mut Chunk<T>, index: usize) -> *mut T {
-        // SAFETY: in bounds of the allocation by the caller's contract; no reference to the
-        // chunk is created, so the other side may be using other slots of it at the same time.
-        unsafe { ptr::addr_of_mut!((*chunk).slots).cast::<T>().add(index) }
+    fn slots(chunk: *mut Chunk<T>) -> *mut T {
+        // SAFETY: a field place of a live chunk; no reference to the chunk is created, so the
+        // other side may be using other slots of it at the same time.
+        unsafe { ptr::addr_of_mut!((*chunk).slots).cast::<T>() }
     }
 }
 
 /// A position in the queue: a slot of a live chunk, and that chunk's size.
 struct Cursor<T> {
     chunk: *mut Chunk<T>,
+    /// The chunk's first slot, kept to address slots with one addition.
+    slots: *mut T,
     index: usize,
     /// The chunk's `cap`, kept here so that moving along a chunk reads no shared memory.
     cap: usize,
@@ -124,14 +125,16 @@ struct Cursor<T> {
 impl<T> Cursor<T> {
     #[inline]
     fn slot(&self) -> *mut T {
-        // SAFETY: a cursor always names a slot of a live chunk (module invariants).
-        unsafe { Chunk::slot(self.chunk, self.index) }
+        // SAFETY: a cursor always names a slot of a live chunk (module invariants), and
+        // `slots` is that chunk's first slot.
+        unsafe { self.slots.add(self.index) }
     }
 
     /// Moves to the start of `chunk`, a live chunk.
     #[inline]
     fn enter(&mut self, chunk: *mut Chunk<T>) {
         self.chunk = chunk;
+        self.slots = Chunk::slots(chunk);
         self.index = 0;
         // SAFETY: `chunk` is live and its header was written before it was linked.
         self.cap = unsafe { (*chunk).cap };
@@ -177,11 +180,13 @@ impl<T, const N: usize> YQueue<T, N> {
         YQueue {
             back: UnsafeCell::new(Cursor {
                 chunk,
+                slots: Chunk::slots(chunk),
                 index: 0,
                 cap,
             }),
             front: UnsafeCell::new(Cursor {
                 chunk,
+                slots: Chunk::slots(chunk),
                 index: 0,
                 cap,
             }),
