@@ -103,12 +103,14 @@ impl<T> Chunk<T> {
         unsafe { alloc::dealloc(chunk.cast(), Self::layout((*chunk).cap)) }
     }
 
-    /// The first slot of `chunk`, a live chunk.
+    /// The first slot of `chunk`: plain address arithmetic, which neither reads the chunk
+    /// nor makes a reference to it (the other side may be using other slots of it).
     #[inline]
     fn slots(chunk: *mut Chunk<T>) -> *mut T {
-        // SAFETY: a field place of a live chunk; no reference to the chunk is created, so the
-        // other side may be using other slots of it at the same time.
-        unsafe { ptr::addr_of_mut!((*chunk).slots).cast::<T>() }
+        chunk
+            .cast::<u8>()
+            .wrapping_add(std::mem::offset_of!(Chunk<T>, slots))
+            .cast::<T>()
     }
 }
 
