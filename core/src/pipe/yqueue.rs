@@ -17,7 +17,8 @@
 //!
 //! Unlike libzmq too, the first chunk is small (`N / 16` slots): most pipes of a server with
 //! many connections carry a message now and then, and a full chunk for each direction of each
-//! connection (two 6 KiB chunks of messages) would be most of what an idle connection costs.
+//! connection (two 12 KiB chunks of 48-byte messages) would be most of what an idle connection
+//! costs.
 //! The chunks after it have `N` slots; the first is freed once left, never kept as a spare.
 //!
 //! The queue itself does not know which slots are published to the reader: that is

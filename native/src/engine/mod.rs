@@ -160,6 +160,15 @@ impl Engine {
         }
     }
 
+    /// Whether the connection moved more than a quiet one (heartbeats, a small message now
+    /// and then) since the last call: reads or writes of more than 256 bytes.
+    pub(crate) fn take_busy(&mut self) -> bool {
+        match &mut self.protocol {
+            Protocol::Zmtp(e) => e.take_busy(),
+            Protocol::Ws(e) => e.take_busy(),
+        }
+    }
+
     /// Frees spare buffer capacity (input and output back to a first read's size).
     pub(crate) fn shrink_idle(&mut self) {
         match &mut self.protocol {

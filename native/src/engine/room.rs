@@ -11,6 +11,28 @@ const GROWTH: usize = 4;
 /// traffic, worth shrinking once it is quiet: a few times what the first reads reserve.
 pub(crate) const GROWN: usize = 4096;
 
+/// Reads and writes of up to this many bytes leave a connection quiet (see [`Busy`]).
+const QUIET_IO: usize = FIRST_READ;
+
+/// Whether a connection moved more bytes at a time than a quiet one since it was last
+/// asked: a read or a write of more than 256 bytes. Heartbeats and a small message now and
+/// then do not count, so that the buffers a past burst grew are freed on such connections
+/// too.
+#[derive(Debug, Default)]
+pub(crate) struct Busy(bool);
+
+impl Busy {
+    /// After a read or write of `n` bytes.
+    pub(crate) fn saw(&mut self, n: usize) {
+        self.0 |= n > QUIET_IO;
+    }
+
+    /// Whether it was busy since the last call.
+    pub(crate) fn take(&mut self) -> bool {
+        std::mem::take(&mut self.0)
+    }
+}
+
 #[derive(Debug)]
 pub(crate) struct ReadRoom {
     room: usize,
@@ -80,5 +102,16 @@ mod tests {
         assert!(r.grown());
         r.reset();
         assert_eq!((r.get(), r.grown()), (256, false));
+    }
+
+    #[test]
+    fn small_reads_and_writes_leave_a_connection_quiet() {
+        let mut b = Busy::default();
+        b.saw(10);
+        b.saw(256);
+        assert!(!b.take());
+        b.saw(257);
+        assert!(b.take());
+        assert!(!b.take(), "taken");
     }
 }

@@ -204,6 +204,13 @@ impl WsEngine {
         matches!(&self.state, State::Open(open) if open.is_grown())
     }
 
+    pub(crate) fn take_busy(&mut self) -> bool {
+        match &mut self.state {
+            State::Open(open) => open.take_busy(),
+            _ => false,
+        }
+    }
+
     pub(crate) fn shrink_idle(&mut self) {
         if let State::Open(open) = &mut self.state {
             open.shrink_idle();

@@ -10,7 +10,7 @@ use isomq_core::ws::{Codec, Incoming};
 use isomq_core::zws::{self, Transmit};
 
 use super::failure::Failure;
-use super::room::{ReadRoom, GROWN};
+use super::room::{Busy, ReadRoom, GROWN};
 use crate::stream::Stream;
 
 /// The most room asked for a read; twice as much is reserved (16 KiB, the room each read
@@ -27,6 +27,7 @@ pub(crate) struct OpenWs {
     codec: Codec,
     /// Room asked for each read: grows while reads fill it, up to [`READ_CHUNK`].
     read_room: ReadRoom,
+    busy: Busy,
     /// The peer ended its side (end of file, or its close frame): reported once the
     /// messages decoded before it have been taken.
     ended: bool,
@@ -44,6 +45,7 @@ impl OpenWs {
             stream,
             codec,
             read_room,
+            busy: Busy::default(),
             ended: false,
         })
     }
@@ -126,6 +128,7 @@ impl OpenWs {
         if n > 0 {
             self.codec.input_added().map_err(|_| io_protocol())?;
         }
+        self.busy.saw(n);
         if self.read_room.after_read(n, room) {
             let _ = self.codec.input_buffer(self.read_room.reserve());
         }
@@ -187,6 +190,7 @@ impl OpenWs {
                 Ok(0) => return Err(Failure::Transient),
                 Ok(k) => {
                     self.codec.advance_transmit(k);
+                    self.busy.saw(k);
                     progress = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,
@@ -206,6 +210,11 @@ impl OpenWs {
     /// Whether traffic grew the buffers (see `Engine::is_grown`).
     pub(crate) fn is_grown(&self) -> bool {
         self.read_room.grown() || self.codec.capacity() > GROWN
+    }
+
+    /// Whether reads or writes were larger than a quiet connection's since the last call.
+    pub(crate) fn take_busy(&mut self) -> bool {
+        self.busy.take()
     }
 
     /// Back to small buffers, for a quiet connection.

@@ -9,7 +9,7 @@ use isomq_core::zmtp::{Config, Connection};
 const READ_CHUNK: usize = 64 * 1024;
 
 use super::failure::Failure;
-use super::room::{ReadRoom, GROWN};
+use super::room::{Busy, ReadRoom, GROWN};
 use crate::stream::Stream;
 
 #[derive(Debug)]
@@ -17,6 +17,7 @@ pub(crate) struct ZmtpEngine {
     pub(crate) stream: Stream,
     pub(crate) conn: Connection,
     read_room: ReadRoom,
+    busy: Busy,
 }
 
 impl ZmtpEngine {
@@ -28,6 +29,7 @@ impl ZmtpEngine {
             stream,
             conn,
             read_room,
+            busy: Busy::default(),
         }
     }
 
@@ -55,6 +57,7 @@ impl ZmtpEngine {
                 // SAFETY: read(2) initialised the first n bytes of the spare capacity.
                 unsafe { buf.advance_mut(n) };
                 self.conn.input_added().map_err(|_| Failure::Protocol)?;
+                self.busy.saw(n);
                 if self.read_room.after_read(n, room) {
                     let _ = self.conn.input_buffer(self.read_room.reserve());
                 }
@@ -72,6 +75,11 @@ impl ZmtpEngine {
     /// Whether traffic grew the buffers (see `Engine::is_grown`).
     pub(crate) fn is_grown(&self) -> bool {
         self.read_room.grown() || self.conn.capacity() > GROWN
+    }
+
+    /// Whether reads or writes were larger than a quiet connection's since the last call.
+    pub(crate) fn take_busy(&mut self) -> bool {
+        self.busy.take()
     }
 
     /// Back to small buffers, for a quiet connection.
@@ -94,6 +102,7 @@ impl ZmtpEngine {
                 Ok(0) => return Err(Failure::Transient),
                 Ok(k) => {
                     self.conn.advance_transmit(k);
+                    self.busy.saw(k);
                     progress = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,

@@ -56,8 +56,6 @@ pub(crate) struct Session {
     endpoint: String,
     /// The earliest time a thread timer is set for this session, if any.
     armed: Option<Duration>,
-    /// Something moved since the last sweep of grown sessions (see `Session::sweep`).
-    active: bool,
     /// On the thread's list of sessions whose buffers grew.
     watched: bool,
 }
@@ -82,7 +80,6 @@ impl Session {
         Session {
             policy,
             armed: None,
-            active: false,
             watched: false,
             id,
             slot,
@@ -117,7 +114,6 @@ impl Session {
                 Inbound::Backpressure,
             ),
             armed: None,
-            active: false,
             watched: false,
             link: parent.link,
             options: parent.options,
@@ -221,7 +217,6 @@ impl Session {
                 self.watch_growth(sv);
                 return Ok(());
             }
-            self.active = true;
         }
         sv.drive_again(self.slot);
         Ok(())
@@ -242,11 +237,12 @@ impl Session {
         self.engine.as_ref().map(Engine::is_grown)
     }
 
-    /// A sweep of the grown sessions: when nothing moved since the last one, frees the
-    /// buffers traffic grew (the engine's, the pipe's spare chunks). Returns whether to keep
-    /// watching the session.
+    /// A sweep of the grown sessions: when the connection was quiet since the last one
+    /// (no read or write of more than 256 bytes: heartbeats and a small message now and
+    /// then are quiet), frees the buffers traffic grew (the engine's, the pipe's spare
+    /// chunks). Returns whether to keep watching the session.
     pub(crate) fn sweep(&mut self) -> bool {
-        if std::mem::take(&mut self.active) {
+        if self.engine.as_mut().is_some_and(Engine::take_busy) {
             return true;
         }
         if let Some(engine) = &mut self.engine {
