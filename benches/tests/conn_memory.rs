@@ -1,4 +1,4 @@
-//! Memory rule (issue 10): an idle connection costs the process that accepted it no more
+//! Memory rule: an idle connection costs the process that accepted it no more
 //! than 12 KiB of resident memory over tcp://, 24 KiB over ws://.
 //!
 //! How it is measured: the `conn_memory` tool of this crate (`src/bin/conn_memory.rs`)

@@ -73,7 +73,7 @@ fn a_connecting_session_delivers_both_ways_and_reconnects() {
 
 /// A burst of large messages grows a session's buffers (its reads' room, its input buffer);
 /// once the connection has been quiet for a sweep interval, they shrink back to a new
-/// connection's (the idle memory per connection of issue 10).
+/// connection's (an idle connection should cost what a new one does).
 #[test]
 fn a_quiet_session_shrinks_the_buffers_a_burst_grew() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
