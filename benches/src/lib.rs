@@ -7,6 +7,7 @@
 //!   plus `zmq_*` twins of them built on libzmq (the `zmq` crate) for interop checks;
 //! - `compare`: isomq, libzmq and a raw-socket baseline side by side in one run, written to
 //!   `benches/RESULTS.md` and `benches/results.svg`;
+//! - `conn_memory`: resident memory per idle connection (tcp://, ws://), bind and connect side;
 //! - criterion micro-benchmarks in `benches/benches/`.
 //!
 //! # Examples
@@ -23,6 +24,7 @@ pub mod args;
 pub mod compare;
 pub mod iso;
 pub mod libzmq;
+pub mod memory;
 pub mod pin;
 pub mod raw;
 pub mod report;

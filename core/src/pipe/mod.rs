@@ -232,6 +232,14 @@ impl Pipe {
         self.shared.id
     }
 
+    /// Frees the empty chunks both directions keep for reuse after a burst: for a pipe gone
+    /// quiet (they come back, one allocation each, with the next burst). Safe while the peer
+    /// end reads and writes.
+    pub fn shrink_idle(&self) {
+        self.out.release_spares();
+        self.inp.release_spares();
+    }
+
     /// Sets who receives this end's events (which the peer end raises). Until it is set,
     /// events for this end are dropped, so an owner that attaches late must call
     /// check_read/check_write (or read/write) right after attaching: those see whatever a

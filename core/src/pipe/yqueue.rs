@@ -1,4 +1,4 @@
-//! A queue of fixed-size chunks, shared by one writer and one reader.
+//! A queue of chunks, shared by one writer and one reader.
 //!
 //! # Algorithm
 //!
@@ -15,14 +15,21 @@
 //! messages. Keeping as many spares as a full queue spans makes that steady state
 //! allocation-free, and never holds more memory than the queue at its high-water mark.
 //!
+//! Unlike libzmq too, the first chunk is small (`N / 16` slots): most pipes of a server with
+//! many connections carry a message now and then, and a full chunk for each direction of each
+//! connection (two 12 KiB chunks of 48-byte messages) would be most of what an idle connection
+//! costs.
+//! The chunks after it have `N` slots; the first is freed once left, never kept as a spare.
+//!
 //! The queue itself does not know which slots are published to the reader: that is
 //! [`ypipe`](super::ypipe)'s job. Hence the `unsafe` entry points, whose contracts say which side
 //! may call them and what must already be published.
 //!
 //! # Invariants
 //!
-//! Positions are `(chunk, index)` pairs with `index < N`, so every position names a real slot
-//! and a slot pointer identifies a position among the chunks in use (`T` is never zero-sized).
+//! Positions are `(chunk, index)` pairs with `index` below the chunk's size, so every position
+//! names a real slot and a slot pointer identifies a position among the chunks in use (`T` is
+//! never zero-sized).
 //!
 //! - `front <= back` in queue order; the chunks from `front.chunk` to `back.chunk` are linked
 //!   through `next` and owned by the queue;
@@ -46,73 +53,118 @@ pub(crate) const DEFAULT_CHUNK: usize = 256;
 /// default inproc HWM (2000 messages, nine chunks of [`DEFAULT_CHUNK`]).
 pub(crate) const MAX_SPARES: usize = 10;
 
-struct Chunk<T, const N: usize> {
-    slots: [MaybeUninit<T>; N],
+/// A chunk's links and size; its `cap` slots follow it in the same allocation.
+struct Chunk<T> {
     /// The chunk before this one; writer-only (used to step back on `unpush`).
-    prev: *mut Chunk<T, N>,
+    prev: *mut Chunk<T>,
     /// The chunk after this one; see the module invariants for who touches it when.
-    next: *mut Chunk<T, N>,
+    next: *mut Chunk<T>,
+    /// Slots in this chunk: set at allocation, never changed.
+    cap: usize,
+    /// Where the slots start (aligned for `T`); they extend past the struct.
+    slots: [MaybeUninit<T>; 0],
 }
 
-impl<T, const N: usize> Chunk<T, N> {
-    const LAYOUT: Layout = Layout::new::<Chunk<T, N>>();
-
-    /// A chunk with every slot uninitialised and null links.
-    fn alloc() -> *mut Chunk<T, N> {
-        // SAFETY: the layout has a non-zero size: a chunk holds two pointers.
-        let chunk = unsafe { alloc::alloc(Self::LAYOUT) }.cast::<Chunk<T, N>>();
-        if chunk.is_null() {
-            alloc::handle_alloc_error(Self::LAYOUT);
+impl<T> Chunk<T> {
+    /// The allocation of a chunk of `cap` slots: the header, then the slots.
+    fn layout(cap: usize) -> Layout {
+        let slots = std::mem::size_of::<T>()
+            .checked_mul(cap)
+            .and_then(|n| n.checked_add(std::mem::offset_of!(Chunk<T>, slots)));
+        match slots.map(|size| Layout::from_size_align(size, std::mem::align_of::<Chunk<T>>())) {
+            Some(Ok(layout)) => layout,
+            // A queue's chunk sizes are small constants: this is a programming error.
+            _ => panic!("pipe chunk of {cap} slots is too large"),
         }
-        // SAFETY: `chunk` is a fresh allocation for a `Chunk`; writing its link fields through
-        // raw places needs no initialised value (the slots are `MaybeUninit`).
+    }
+
+    /// A chunk of `cap` slots, every one uninitialised, with null links.
+    fn alloc(cap: usize) -> *mut Chunk<T> {
+        let layout = Self::layout(cap);
+        // SAFETY: the layout has a non-zero size: a chunk holds two pointers.
+        let chunk = unsafe { alloc::alloc(layout) }.cast::<Chunk<T>>();
+        if chunk.is_null() {
+            alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `chunk` is a fresh allocation for a `Chunk`; writing its header fields
+        // through raw places needs no initialised value (the slots are `MaybeUninit`).
         unsafe {
             ptr::addr_of_mut!((*chunk).prev).write(ptr::null_mut());
             ptr::addr_of_mut!((*chunk).next).write(ptr::null_mut());
+            ptr::addr_of_mut!((*chunk).cap).write(cap);
         }
         chunk
     }
 
     /// # Safety
     /// `chunk` came from [`Chunk::alloc`], holds no initialised slot and is used by nobody.
-    unsafe fn free(chunk: *mut Chunk<T, N>) {
-        // SAFETY: guaranteed by the caller; the layout is the one it was allocated with.
-        unsafe { alloc::dealloc(chunk.cast(), Self::LAYOUT) }
+    unsafe fn free(chunk: *mut Chunk<T>) {
+        // SAFETY: guaranteed by the caller: the header is initialised, and the layout is the
+        // one it was allocated with (from its size).
+        unsafe { alloc::dealloc(chunk.cast(), Self::layout((*chunk).cap)) }
     }
 
-    /// # Safety
-    /// `chunk` is a live chunk and `index < N`.
+    /// The first slot of `chunk`: plain address arithmetic, which neither reads the chunk
+    /// nor makes a reference to it (the other side may be using other slots of it).
     #[inline]
-    unsafe fn slot(chunk: *mut Chunk<T, N>, index: usize) -> *mut T {
-        // SAFETY: in bounds by the caller's contract; no reference to the chunk is created, so
-        // the other side may be using other slots of it at the same time.
-        unsafe { ptr::addr_of_mut!((*chunk).slots).cast::<T>().add(index) }
+    fn slots(chunk: *mut Chunk<T>) -> *mut T {
+        chunk
+            .cast::<u8>()
+            .wrapping_add(std::mem::offset_of!(Chunk<T>, slots))
+            .cast::<T>()
     }
 }
 
-/// A position in the queue: a slot of a live chunk.
-struct Cursor<T, const N: usize> {
-    chunk: *mut Chunk<T, N>,
+/// A position in the queue: a slot of a live chunk, and that chunk's size.
+struct Cursor<T> {
+    chunk: *mut Chunk<T>,
+    /// The chunk's first slot, kept to address slots with one addition.
+    slots: *mut T,
     index: usize,
+    /// The chunk's `cap`, kept here so that moving along a chunk reads no shared memory.
+    cap: usize,
 }
 
-impl<T, const N: usize> Cursor<T, N> {
+impl<T> Cursor<T> {
     #[inline]
     fn slot(&self) -> *mut T {
-        // SAFETY: a cursor always names a slot of a live chunk (module invariants).
-        unsafe { Chunk::slot(self.chunk, self.index) }
+        // SAFETY: a cursor always names a slot of a live chunk (module invariants), and
+        // `slots` is that chunk's first slot.
+        unsafe { self.slots.add(self.index) }
+    }
+
+    /// Moves to the start of `chunk`, a live chunk.
+    #[inline]
+    fn enter(&mut self, chunk: *mut Chunk<T>) {
+        self.chunk = chunk;
+        self.slots = Chunk::slots(chunk);
+        self.index = 0;
+        // SAFETY: `chunk` is live and its header was written before it was linked.
+        self.cap = unsafe { (*chunk).cap };
+    }
+}
+
+/// Slots in a queue's first chunk: a small fraction of `n`, so that a pipe that carries a
+/// message now and then (an idle connection's) holds a few hundred bytes, not a full chunk.
+/// The chunks that follow have `n` slots.
+const fn first_chunk(n: usize) -> usize {
+    let small = n / 16;
+    if small == 0 {
+        1
+    } else {
+        small
     }
 }
 
 /// The chunk list of one [`ypipe`](super::ypipe). See the module docs.
 pub(crate) struct YQueue<T, const N: usize> {
     /// The next slot to fill. Writer-only.
-    back: UnsafeCell<Cursor<T, N>>,
+    back: UnsafeCell<Cursor<T>>,
     /// The next slot to empty. Reader-only.
-    front: UnsafeCell<Cursor<T, N>>,
+    front: UnsafeCell<Cursor<T>>,
     /// Emptied chunks kept for the writer's next chunks; each slot is null or one chunk, and is
     /// handed over on its own (a single-pointer exchange, as libzmq's one `spare`).
-    spares: [AtomicPtr<Chunk<T, N>>; MAX_SPARES],
+    spares: [AtomicPtr<Chunk<T>>; MAX_SPARES],
     /// How many of `spares` are used (1..=MAX_SPARES); fixed at creation.
     max_spares: usize,
 }
@@ -126,10 +178,21 @@ impl<T, const N: usize> YQueue<T, N> {
     pub(crate) fn new(max_spares: usize) -> YQueue<T, N> {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
-        let chunk = Chunk::alloc();
+        let cap = first_chunk(N);
+        let chunk = Chunk::alloc(cap);
         YQueue {
-            back: UnsafeCell::new(Cursor { chunk, index: 0 }),
-            front: UnsafeCell::new(Cursor { chunk, index: 0 }),
+            back: UnsafeCell::new(Cursor {
+                chunk,
+                slots: Chunk::slots(chunk),
+                index: 0,
+                cap,
+            }),
+            front: UnsafeCell::new(Cursor {
+                chunk,
+                slots: Chunk::slots(chunk),
+                index: 0,
+                cap,
+            }),
             spares: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             max_spares: max_spares.clamp(1, MAX_SPARES),
         }
@@ -156,7 +219,7 @@ impl<T, const N: usize> YQueue<T, N> {
         // SAFETY: the back slot is uninitialised and unpublished, so the reader does not touch it.
         unsafe { back.slot().write(value) };
         back.index += 1;
-        if back.index < N {
+        if back.index < back.cap {
             return;
         }
         // The chunk is full: keep `back` on a real slot by linking the next chunk now, before
@@ -172,7 +235,7 @@ impl<T, const N: usize> YQueue<T, N> {
             }
         }
         if next.is_null() {
-            next = Chunk::alloc();
+            next = Chunk::alloc(N);
         }
         // SAFETY: `next` is ours alone (fresh or taken from `spare`); `back.chunk` is live and
         // its `next` is not read by the reader before a slot of `next` is published.
@@ -181,8 +244,7 @@ impl<T, const N: usize> YQueue<T, N> {
             (*next).next = ptr::null_mut();
             (*back.chunk).next = next;
         }
-        back.chunk = next;
-        back.index = 0;
+        back.enter(next);
     }
 
     /// Removes and returns the value last pushed.
@@ -200,8 +262,9 @@ impl<T, const N: usize> YQueue<T, N> {
             let empty = back.chunk;
             // SAFETY: the unpushed value is in the previous chunk, which is live because that
             // value is unread; `prev` is writer-only.
-            back.chunk = unsafe { (*empty).prev };
-            back.index = N - 1;
+            let prev = unsafe { (*empty).prev };
+            back.enter(prev);
+            back.index = back.cap - 1;
             // SAFETY: `empty` has no initialised slot and is unreachable by the reader (nothing
             // in it was published), so it can be recycled.
             unsafe { self.recycle(empty) };
@@ -234,23 +297,41 @@ impl<T, const N: usize> YQueue<T, N> {
         // out makes the slot uninitialised, and `front` moves past it below.
         let value = unsafe { front.slot().read() };
         front.index += 1;
-        if front.index == N {
+        if front.index == front.cap {
             let done = front.chunk;
             // SAFETY: the writer linked `next` before publishing the value just read.
-            front.chunk = unsafe { (*done).next };
-            front.index = 0;
+            front.enter(unsafe { (*done).next });
             // SAFETY: every slot of `done` has been read and the writer has moved on from it.
             unsafe { self.recycle(done) };
         }
         value
     }
 
+    /// Frees the spare chunks (a quiet pipe needs none). Either side may call it: each spare
+    /// is taken by one swap, as the writer takes them.
+    pub(crate) fn release_spares(&self) {
+        for spare in &self.spares[..self.max_spares] {
+            // Acquire: the side that parked the chunk (with Release) is done with it.
+            let chunk = spare.swap(ptr::null_mut(), Ordering::Acquire);
+            if !chunk.is_null() {
+                // SAFETY: the swap made the empty chunk ours alone.
+                unsafe { Chunk::free(chunk) };
+            }
+        }
+    }
+
     /// Keeps `chunk` as a spare; when every spare slot is taken, replaces the first one and
-    /// frees the chunk it held.
+    /// frees the chunk it held. The small first chunk is freed: spares are full-size.
     ///
     /// # Safety
     /// `chunk` holds no initialised slot and neither side will touch it again.
-    unsafe fn recycle(&self, chunk: *mut Chunk<T, N>) {
+    unsafe fn recycle(&self, chunk: *mut Chunk<T>) {
+        // SAFETY: `chunk` is live (caller's contract); its size never changes.
+        if unsafe { (*chunk).cap } != N {
+            // SAFETY: the chunk is empty and nobody else's (caller's contract).
+            unsafe { Chunk::free(chunk) };
+            return;
+        }
         for spare in &self.spares[..self.max_spares] {
             // Release: our accesses to `chunk` happen before the writer refills it (it takes
             // spares with Acquire). On failure nothing is handed over: Relaxed.
@@ -282,11 +363,10 @@ impl<T, const N: usize> Drop for YQueue<T, N> {
             // SAFETY: slots in [front, back) are initialised.
             unsafe { ptr::drop_in_place(front.slot()) };
             front.index += 1;
-            if front.index == N {
+            if front.index == front.cap {
                 let done = front.chunk;
                 // SAFETY: `done` is before `back.chunk`, so its `next` is linked.
-                front.chunk = unsafe { (*done).next };
-                front.index = 0;
+                front.enter(unsafe { (*done).next });
                 // SAFETY: every initialised slot of `done` has been dropped.
                 unsafe { Chunk::free(done) };
             }

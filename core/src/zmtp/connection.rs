@@ -20,6 +20,10 @@ use crate::security::Random;
 use crate::socket_type::SocketType;
 use crate::zap::{ZapOutcome, ZapRequest};
 
+/// Input of up to this many bytes (the start of a frame) is kept by
+/// [`Connection::shrink_idle`], copied into a buffer of its size.
+const IDLE_KEEP: usize = 256;
+
 /// How a connection presents itself and what it accepts.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -397,6 +401,26 @@ impl Connection {
     /// connections keep a small buffer). Cheap to repeat.
     pub fn size_transmit_for(&mut self, limit: usize) {
         self.tx.size_for_limit(limit);
+    }
+
+    /// Frees spare buffer capacity; call it when the connection has been quiet for a while
+    /// (not after every read: the next read would allocate its buffer again). Input of up to
+    /// [`IDLE_KEEP`] bytes (a partial frame) moves to a buffer of its size; output is freed
+    /// when nothing is pending. The buffers grow again with the traffic.
+    pub fn shrink_idle(&mut self) {
+        if self.rx.len() <= IDLE_KEEP {
+            self.rx = BytesMut::from(&self.rx[..]);
+            self.recycler = Recycler::default();
+            self.read_hint = decoder::ReadHint::default();
+        }
+        self.tx.shrink_idle();
+    }
+
+    /// Bytes of buffer capacity held (input, output; not the shared payloads queued for
+    /// sending), to see whether the buffers grew. A buffer whose front left as messages
+    /// counts only the part still its own.
+    pub fn capacity(&self) -> usize {
+        self.rx.capacity() + self.tx.capacity()
     }
 
     fn check_failed(&self) -> Result<()> {

@@ -112,6 +112,20 @@ impl Encoder {
         self.out.len()
     }
 
+    /// Frees the buffers when nothing is pending (see [`OutQueue::shrink_idle`]); the next
+    /// [`size_for_limit`](Encoder::size_for_limit) sizes the batch again.
+    pub(crate) fn shrink_idle(&mut self) {
+        if self.out.len() == 0 {
+            self.out.shrink_idle();
+            self.sized_for = 0;
+        }
+    }
+
+    /// Bytes of buffer capacity held (see [`OutQueue::capacity`]).
+    pub(crate) fn capacity(&self) -> usize {
+        self.out.capacity()
+    }
+
     /// See [`OutQueue::slices`].
     pub(crate) fn slices<'a>(&'a self, out: &mut [IoSlice<'a>]) -> usize {
         self.out.slices(out)

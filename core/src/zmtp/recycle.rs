@@ -46,7 +46,7 @@ impl Recycler {
         let need = rx.len() + want;
         let mut next = match self.take(need) {
             Some(buf) => buf,
-            None => BytesMut::with_capacity(need),
+            None => shared_buffer(need),
         };
         next.extend_from_slice(rx);
         let mut old = std::mem::replace(rx, next);
@@ -69,6 +69,18 @@ impl Recycler {
     fn kept(&self) -> usize {
         self.retired.len()
     }
+}
+
+/// A new buffer of `capacity` bytes, in `BytesMut`'s shared form from the start. In its
+/// first (vec) form every `advance` also keeps the offset in the pointer's spare bits: 12
+/// more instructions per small frame taken off the input (callgrind, tcp 16 B). The first
+/// frame split off would make it shared anyway; input buffers that only ever pass small
+/// frames (copied out, then advanced over) would stay slow.
+fn shared_buffer(capacity: usize) -> BytesMut {
+    let mut buf = BytesMut::with_capacity(capacity);
+    // Splitting shares the allocation (dropping the empty half leaves it unique).
+    drop(buf.split_to(0));
+    buf
 }
 
 #[cfg(test)]

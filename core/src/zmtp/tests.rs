@@ -517,7 +517,20 @@ fn a_stream_of_large_frames_is_read_in_place() {
     // Speed rule (docs/architecture.md §7.3): large reads decoded in place, zero-copy large
     // frames. Frames a little over the read size must not be moved to a bigger buffer to be
     // finished: after the first, each lies whole inside the one read that brought it.
-    const MIN: usize = 64 * 1024;
+    large_frames_read_in_place(64 * 1024);
+}
+
+#[test]
+fn large_frames_are_read_in_place_after_small_first_reads() {
+    // The native engine's first reads ask for 256 bytes (an idle connection keeps a small
+    // buffer): the first large frame's header sizes the buffer for the rest of the frame,
+    // and the frames after it are read as above.
+    large_frames_read_in_place(256);
+}
+
+/// Twenty 64 KiB frames read `min` bytes at a time at least: each frame after the first
+/// lies whole inside the one read that brought it.
+fn large_frames_read_in_place(min: usize) {
     const BODY: usize = 64 * 1024;
     let mut side = ready_against(SocketType::Pull, 1, SocketType::Push);
     let mut stream = Vec::new();
@@ -525,7 +538,7 @@ fn a_stream_of_large_frames_is_read_in_place() {
         stream.extend_from_slice(&long_header(0, BODY as u64));
         stream.extend(std::iter::repeat_n(i, BODY));
     }
-    let (msgs, reads) = read_like_a_transport(&mut side, &stream, MIN);
+    let (msgs, reads) = read_like_a_transport(&mut side, &stream, min);
     assert_eq!(msgs.len(), 20);
     for (i, m) in msgs.iter().enumerate() {
         assert!(
@@ -572,4 +585,27 @@ fn held_frames_keep_their_bytes_while_input_buffers_are_recycled() {
             "held frame {round} changed"
         );
     }
+}
+
+#[test]
+fn shrink_idle_frees_what_large_frames_grew() {
+    // A quiet connection goes back to small buffers (the host calls shrink_idle after a
+    // while without traffic); the next frames grow them again.
+    let mut side = ready_against(SocketType::Pull, 1, SocketType::Push);
+    let mut stream = long_header(0, 100_000);
+    stream.extend(std::iter::repeat_n(7u8, 100_000));
+    let (msgs, _) = read_like_a_transport(&mut side, &stream, 256);
+    assert_eq!(msgs.len(), 1);
+    drop(msgs);
+    // The frame is gone, so its buffer is the connection's alone again: without the shrink,
+    // the next read would get all of it back.
+    side.conn.shrink_idle();
+    let room = side.conn.input_buffer(1000).capacity();
+    assert!(
+        room < 4096,
+        "{room} bytes of input buffer after shrink_idle"
+    );
+    let (msgs, _) = read_like_a_transport(&mut side, &stream, 256);
+    assert_eq!(msgs.len(), 1);
+    assert!(msgs[0].as_slice().iter().all(|&b| b == 7));
 }

@@ -17,6 +17,7 @@ use tungstenite::handshake::client::ClientHandshake;
 use tungstenite::handshake::server::{Callback, ErrorResponse, Request, Response, ServerHandshake};
 use tungstenite::handshake::{HandshakeError, MidHandshake};
 use tungstenite::http::{HeaderValue, StatusCode};
+use tungstenite::protocol::WebSocketConfig;
 
 use super::failure::Failure;
 use super::ws_open::OpenWs;
@@ -25,6 +26,17 @@ use crate::stream::Stream;
 use crate::sync::lock;
 use crate::transport::random_u64;
 use crate::ws::{HsStream, Route, Routes};
+
+/// tungstenite only runs the upgrade here: the frames are the core codec's. Its WebSocket,
+/// made when the upgrade completes and taken apart right away, then needs no buffers (by
+/// default it reserves 128 KiB for reading).
+fn handshake_only() -> Option<WebSocketConfig> {
+    Some(
+        WebSocketConfig::default()
+            .read_buffer_size(0)
+            .write_buffer_size(0),
+    )
+}
 
 /// What the server's upgrade picked: the socket bound on the path, and the subprotocol.
 type Selected = Arc<Mutex<Option<(Route, Subprotocol)>>>;
@@ -132,7 +144,7 @@ impl WsEngine {
             state: State::Server(ServerHandshake::start(
                 HsStream::new(stream),
                 callback,
-                None,
+                handshake_only(),
             )),
             client: false,
             config: None,
@@ -166,7 +178,8 @@ impl WsEngine {
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", protocols);
-        let mid = ClientHandshake::start(HsStream::new(stream), request, None).map_err(invalid)?;
+        let mid = ClientHandshake::start(HsStream::new(stream), request, handshake_only())
+            .map_err(invalid)?;
         self.state = State::Client(mid);
         Ok(true)
     }
@@ -215,6 +228,24 @@ impl WsEngine {
         match &self.state {
             State::Open(open) => open.stream.peer_ip(),
             _ => String::new(),
+        }
+    }
+
+    /// Whether traffic grew the frame codec's buffers (none before the upgrade).
+    pub(crate) fn is_grown(&self) -> bool {
+        matches!(&self.state, State::Open(open) if open.is_grown())
+    }
+
+    pub(crate) fn take_busy(&mut self) -> bool {
+        match &mut self.state {
+            State::Open(open) => open.take_busy(),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn shrink_idle(&mut self) {
+        if let State::Open(open) = &mut self.state {
+            open.shrink_idle();
         }
     }
 

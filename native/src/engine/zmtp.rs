@@ -5,10 +5,11 @@ use std::io::{self, IoSlice};
 use bytes::BufMut;
 use isomq_core::zmtp::{Config, Connection};
 
-/// Room made for each read: enough for many small frames at once.
+/// The most room made for a read: enough for many small frames at once.
 const READ_CHUNK: usize = 64 * 1024;
 
 use super::failure::Failure;
+use super::room::{Busy, ReadRoom, GROWN};
 use crate::random::OsRandom;
 use crate::stream::Stream;
 
@@ -16,18 +17,21 @@ use crate::stream::Stream;
 pub(crate) struct ZmtpEngine {
     pub(crate) stream: Stream,
     pub(crate) conn: Connection,
+    read_room: ReadRoom,
+    busy: Busy,
 }
 
 impl ZmtpEngine {
     pub(crate) fn new(stream: Stream, config: Config) -> ZmtpEngine {
         let mut conn = Connection::with_random(config, &mut OsRandom);
-        // Room for two reads from the start. A read that ends inside a frame leaves that
-        // frame's start at the front of the buffer, and `BytesMut` reuses the consumed front
-        // only when it is at least as long as what is left: with room for one read, the
-        // first such read would double the buffer, at whatever moment it comes; with two,
-        // the consumed front always covers a partial small frame.
-        let _ = conn.input_buffer(2 * READ_CHUNK);
-        ZmtpEngine { stream, conn }
+        let read_room = ReadRoom::new(READ_CHUNK);
+        let _ = conn.input_buffer(read_room.reserve());
+        ZmtpEngine {
+            stream,
+            conn,
+            read_room,
+            busy: Busy::default(),
+        }
     }
 
     /// One read straight into the decoder's input buffer (no copy from a read buffer; a
@@ -36,8 +40,9 @@ impl ZmtpEngine {
     /// frame (and MAXMSGSIZE).
     pub(crate) fn read(&mut self, readable: &mut bool) -> Result<bool, Failure> {
         let fd = self.stream.raw_fd();
-        let buf = self.conn.input_buffer(READ_CHUNK);
+        let buf = self.conn.input_buffer(self.read_room.get());
         let spare = buf.chunk_mut();
+        let room = spare.len();
         // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
         // read(2) writes at most that many bytes into it and touches nothing else.
         let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
@@ -55,6 +60,10 @@ impl ZmtpEngine {
                 self.conn
                     .input_added()
                     .map_err(|e| Failure::from_error(&e))?;
+                self.busy.saw(n);
+                if self.read_room.after_read(n, room) {
+                    let _ = self.conn.input_buffer(self.read_room.reserve());
+                }
                 Ok(true)
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -64,6 +73,23 @@ impl ZmtpEngine {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(true),
             Err(_) => Err(Failure::Transient),
         }
+    }
+
+    /// Whether traffic grew the buffers (see `Engine::is_grown`).
+    pub(crate) fn is_grown(&self) -> bool {
+        self.read_room.grown() || self.conn.capacity() > GROWN
+    }
+
+    /// Whether reads or writes were larger than a quiet connection's since the last call.
+    pub(crate) fn take_busy(&mut self) -> bool {
+        self.busy.take()
+    }
+
+    /// Back to small buffers, for a quiet connection.
+    pub(crate) fn shrink_idle(&mut self) {
+        self.read_room.reset();
+        self.conn.shrink_idle();
+        let _ = self.conn.input_buffer(self.read_room.reserve());
     }
 
     /// Many messages per syscall when they have piled up.
@@ -79,6 +105,7 @@ impl ZmtpEngine {
                 Ok(0) => return Err(Failure::Transient),
                 Ok(k) => {
                     self.conn.advance_transmit(k);
+                    self.busy.saw(k);
                     progress = true;
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,

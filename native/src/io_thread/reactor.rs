@@ -76,10 +76,12 @@ impl Reactor {
     pub(super) fn turn(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
         self.sv.now = Instant::now();
         let timeout = if self.sv.again.is_empty() {
-            self.sv
-                .timers
-                .first()
-                .map(|(at, ..)| at.saturating_duration_since(self.sv.now))
+            let timer = self.sv.timers.first().map(|&(at, ..)| at);
+            let next = match (timer, self.sv.sweep_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            next.map(|at| at.saturating_duration_since(self.sv.now))
         } else {
             Some(Duration::ZERO)
         };
@@ -105,6 +107,7 @@ impl Reactor {
         }
         self.commands();
         self.fire_timers();
+        self.sweep_idle();
         // Swapped with a spare rather than taken, so that neither list gives up its
         // capacity: busy sessions land here every few iterations.
         let mut again = std::mem::replace(&mut self.sv.again, std::mem::take(&mut self.again));
@@ -317,6 +320,23 @@ impl Reactor {
         }
     }
 
+    /// Every `IDLE_SWEEP` while some sessions' buffers have grown: shrinks those that have
+    /// been quiet since the last sweep (`Session::sweep`). One sweep for all of them rather
+    /// than a timer each, so that the per-message path never touches the timers.
+    fn sweep_idle(&mut self) {
+        match self.sv.sweep_at {
+            Some(at) if at <= self.sv.now => {}
+            _ => return,
+        }
+        let mut grown = std::mem::take(&mut self.sv.grown);
+        grown.retain(|&(slot, id)| match self.objects.get_mut(slot) {
+            Some(Object::Session(s)) if s.id == id => s.sweep(),
+            _ => false,
+        });
+        self.sv.grown = grown;
+        self.sv.sweep_at = (!self.sv.grown.is_empty()).then(|| self.sv.now + self.sv.idle_sweep);
+    }
+
     fn fire_timers(&mut self) {
         while let Some(&(at, slot, id)) = self.sv.timers.first() {
             if at > self.sv.now {
@@ -352,5 +372,20 @@ impl Reactor {
     /// How many timers are set on this thread.
     pub(super) fn timer_count(&self) -> usize {
         self.sv.timers.len()
+    }
+
+    /// Whether the session `id` holds buffers grown by traffic; `None` without such a
+    /// session or without a connection.
+    pub(super) fn session_grown(&self, id: u64) -> Option<bool> {
+        let slot = *self.ids.get(&id)?;
+        match self.objects.get(slot) {
+            Some(Object::Session(s)) => s.is_grown(),
+            _ => None,
+        }
+    }
+
+    /// Sweeps grown sessions every `every` instead of `IDLE_SWEEP`.
+    pub(super) fn set_idle_sweep(&mut self, every: Duration) {
+        self.sv.idle_sweep = every;
     }
 }

@@ -18,6 +18,11 @@ use crate::queue::QueueTx;
 /// never shrink): allocated up front, so that the first busy moment does not allocate.
 pub(super) const AGAIN_CAPACITY: usize = 16;
 
+/// How long a session whose buffers grew with traffic stays quiet before they shrink back:
+/// between one and two of these. Long enough that a connection held up by back-pressure for
+/// a moment keeps its buffers; a quiet connection costs what a new one does after that.
+pub(super) const IDLE_SWEEP: Duration = Duration::from_secs(5);
+
 /// What objects on this thread may use while being driven.
 #[derive(Debug)]
 pub(crate) struct Services {
@@ -35,6 +40,13 @@ pub(crate) struct Services {
     pub(crate) now: Instant,
     /// The origin of [`Services::clock`].
     epoch: Instant,
+    /// Sessions whose buffers grew with traffic (slot, id), for the next sweep to shrink
+    /// those that stayed quiet (see `Reactor::sweep_idle`).
+    pub(super) grown: Vec<(usize, u64)>,
+    /// When the next sweep is due; none while `grown` is empty.
+    pub(super) sweep_at: Option<Instant>,
+    /// The time between sweeps: [`IDLE_SWEEP`], shorter in tests.
+    pub(super) idle_sweep: Duration,
 }
 
 impl Services {
@@ -47,6 +59,9 @@ impl Services {
             again: Vec::with_capacity(AGAIN_CAPACITY),
             now: Instant::now(),
             epoch: Instant::now(),
+            grown: Vec::new(),
+            sweep_at: None,
+            idle_sweep: IDLE_SWEEP,
         }
     }
 
@@ -74,6 +89,14 @@ impl Services {
     /// the clock the core's sans-IO state machines take.
     pub(crate) fn clock(&self) -> Duration {
         self.now.saturating_duration_since(self.epoch)
+    }
+
+    /// Has the session `id` in `slot` looked at by the sweeps until it has been quiet.
+    pub(crate) fn watch_idle(&mut self, slot: usize, id: u64) {
+        self.grown.push((slot, id));
+        if self.sweep_at.is_none() {
+            self.sweep_at = Some(self.now + self.idle_sweep);
+        }
     }
 
     pub(crate) fn drive_again(&mut self, slot: usize) {

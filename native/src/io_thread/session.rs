@@ -61,6 +61,8 @@ pub(crate) struct Session {
     armed: Option<Duration>,
     /// A ZAP request waiting for the handler's reply.
     zap: Option<zap::ZapClient>,
+    /// On the thread's list of sessions whose buffers grew.
+    watched: bool,
 }
 
 impl Session {
@@ -84,6 +86,7 @@ impl Session {
             policy,
             armed: None,
             zap: None,
+            watched: false,
             id,
             slot,
             link,
@@ -118,6 +121,7 @@ impl Session {
             ),
             armed: None,
             zap: None,
+            watched: false,
             link: parent.link,
             options: parent.options,
             connect: None,
@@ -226,11 +230,45 @@ impl Session {
         }
         for _ in 0..BUDGET {
             if !self.pump_once(sv)? {
+                self.watch_growth(sv);
                 return Ok(());
             }
         }
         sv.drive_again(self.slot);
         Ok(())
+    }
+
+    /// Once traffic has grown the engine's buffers, the thread's sweeps look at the session
+    /// until it has been quiet (a flag and a few comparisons per drive until then).
+    fn watch_growth(&mut self, sv: &mut Services) {
+        if !self.watched && self.engine.as_ref().is_some_and(Engine::is_grown) {
+            self.watched = true;
+            sv.watch_idle(self.slot, self.id);
+        }
+    }
+
+    /// Whether the engine holds buffers grown by traffic; `None` without an engine.
+    #[cfg(test)]
+    pub(crate) fn is_grown(&self) -> Option<bool> {
+        self.engine.as_ref().map(Engine::is_grown)
+    }
+
+    /// A sweep of the grown sessions: when the connection was quiet since the last one
+    /// (no read or write of more than 256 bytes: heartbeats and a small message now and
+    /// then are quiet), frees the buffers traffic grew (the engine's, the pipe's spare
+    /// chunks). Returns whether to keep watching the session.
+    pub(crate) fn sweep(&mut self) -> bool {
+        if self.engine.as_mut().is_some_and(Engine::take_busy) {
+            return true;
+        }
+        if let Some(engine) = &mut self.engine {
+            engine.shrink_idle();
+        }
+        if let Some(pipe) = self.policy.pipe() {
+            pipe.shrink_idle();
+        }
+        self.watched = false;
+        false
     }
 
     /// One round of input and output; returns whether anything moved. What was decoded is

@@ -33,6 +33,11 @@ impl Slab {
         }
     }
 
+    #[cfg(test)]
+    pub(super) fn get(&self, k: usize) -> Option<&Object> {
+        self.entries.get(k).and_then(Option::as_ref)
+    }
+
     pub(super) fn get_mut(&mut self, k: usize) -> Option<&mut Object> {
         self.entries.get_mut(k).and_then(Option::as_mut)
     }

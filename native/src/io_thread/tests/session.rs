@@ -4,6 +4,7 @@
 
 use std::net::TcpListener;
 use std::thread;
+use std::time::Duration;
 
 use isomq_core::{Msg, SocketType};
 
@@ -68,4 +69,48 @@ fn a_connecting_session_delivers_both_ways_and_reconnects() {
     // The socket closes: with nothing left to send, the session ends at once.
     drop(ours);
     l.run_until("the session ends", |r| !r.holds(7));
+}
+
+/// A burst of large messages grows a session's buffers (its reads' room, its input buffer);
+/// once the connection has been quiet for a sweep interval, they shrink back to a new
+/// connection's (an idle connection should cost what a new one does).
+#[test]
+fn a_quiet_session_shrinks_the_buffers_a_burst_grew() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let socket = FakeSocket::new(SocketType::Dealer, -1);
+    let (mut ours, theirs) = socket.pipe(1);
+    let mut l = Loop::new();
+    l.reactor.set_idle_sweep(Duration::from_millis(20));
+    l.send(IoCommand::Connect {
+        id: 7,
+        addr: PeerAddr::Tcp(addr),
+        pipe: theirs,
+        owner: socket.owner(&format!("tcp://{addr}")),
+    });
+    let peer = thread::spawn(move || {
+        let mut peer = Peer::accept(&listener, SocketType::Dealer);
+        let big = "x".repeat(100_000);
+        for _ in 0..10 {
+            peer.send(&big);
+        }
+        // Kept open: the connection goes quiet, not away.
+        peer
+    });
+    let (mut got, mut grew) = (0, false);
+    l.run_until("the burst reaches the socket's end", |r| {
+        grew |= r.session_grown(7) == Some(true);
+        while ours.read().is_some() {
+            got += 1;
+        }
+        got == 10
+    });
+    l.run_until("the session has grown", |r| {
+        grew |= r.session_grown(7) == Some(true);
+        grew
+    });
+    l.run_until("the quiet session shrinks", |r| {
+        r.session_grown(7) == Some(false)
+    });
+    drop(peer.join().unwrap());
 }
