@@ -11,6 +11,9 @@ pub mod zap;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod hostile_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 use bytes::Bytes;
