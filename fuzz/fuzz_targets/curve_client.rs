@@ -3,7 +3,8 @@
 //
 // A CURVE client Connection (DEALER, fixed keys, a deterministic random source) facing a
 // hostile server. The first two input bytes choose the setup:
-//   [0] bit 0: splice mode, else raw mode;
+//   [0] bit 0: splice mode, else raw mode; bit 3: MAXMSGSIZE, bits 4-7 its size in steps of
+//       32 bytes;
 //   [1] seed for the chunk sizes and entry points.
 // Raw mode: a valid CURVE greeting, then the rest of the input, delivered in segments cut at
 // 0xFF 0xFE. Splice mode: what a real server wrote in a recorded session (WELCOME, READY,
@@ -12,11 +13,13 @@
 // unchanged transcript completes the handshake.
 //
 // Checked besides "never panics" and "errors are sticky": a server without the server's
-// secret key never completes the handshake (raw mode never gets Ready), and messages that
-// arrive are the server's own, in order, none twice.
+// secret key never completes the handshake (raw mode never gets Ready), the metadata of a
+// completed handshake is the server's, and messages that arrive are the server's own, in
+// order, none twice.
 #![no_main]
 
 use isomq_core::zmtp::ZapOutcome;
+use isomq_core::SocketType;
 use libfuzzer_sys::fuzz_target;
 
 #[path = "secure_common.rs"]
@@ -34,7 +37,8 @@ fuzz_target!(|data: &[u8]| {
     } else {
         raw_segments("CURVE", rest)
     };
-    let mut client = curve_client();
+    let max = max_msg_size(params[0]);
+    let mut client = curve_client(max);
     // A client is never asked for ZAP; the outcome is never used.
     let report = exercise(
         &mut client,
@@ -50,11 +54,15 @@ fuzz_target!(|data: &[u8]| {
             "a handshake completed without the server's keys"
         );
     }
+    if let Some(peer) = &report.peer {
+        // The metadata came inside READY's box: it is the server's.
+        assert_eq!(peer.socket_type, Some(SocketType::Router));
+    }
     assert!(
         is_subsequence(&report.received, &rec.server_msgs),
         "a message the server never sent was delivered"
     );
-    if splice_mode && rest.is_empty() {
+    if splice_mode && rest.is_empty() && max.is_none() {
         assert!(
             report.ready && !report.failed,
             "the recording does not replay"

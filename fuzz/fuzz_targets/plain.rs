@@ -33,6 +33,7 @@ fn plain_server() -> isomq_core::zmtp::Connection {
         b"",
         isomq_core::security::Security::PlainServer,
         false,
+        None,
         SERVER_RNG,
     )
 }
@@ -43,6 +44,7 @@ fn plain_client() -> isomq_core::zmtp::Connection {
         b"",
         plain_client_security(),
         false,
+        None,
         CLIENT_RNG,
     )
 }

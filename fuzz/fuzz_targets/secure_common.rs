@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 
 use bytes::{Bytes, BytesMut};
 use isomq_core::security::{KeyPair, Random, Security};
-use isomq_core::zmtp::{greeting_bytes, Auth, Config, Connection, Event, ZapOutcome, ZapReply};
+use isomq_core::zmtp::{
+    greeting_bytes, Auth, Config, Connection, Event, PeerInfo, ZapOutcome, ZapReply,
+};
 use isomq_core::{Msg, SocketType};
 
 /// xorshift64*: the same bytes every run, so that a recorded transcript replays against a
@@ -56,6 +58,11 @@ pub fn curve_server_security() -> Security {
     }
 }
 
+/// The client's long-term public key, as a CURVE server's ZAP request carries it.
+pub fn client_public_key() -> Bytes {
+    Bytes::copy_from_slice(key_pairs().1.public.as_bytes())
+}
+
 pub fn curve_client_security() -> Security {
     let (server, client) = key_pairs();
     Security::CurveClient {
@@ -77,10 +84,12 @@ pub fn connection(
     identity: &'static [u8],
     security: Security,
     enforce: bool,
+    max_msg_size: Option<u64>,
     rng_seed: u64,
 ) -> Connection {
     let mut config = Config::new(socket_type);
     config.identity = Bytes::from_static(identity);
+    config.max_msg_size = max_msg_size;
     config.auth = Auth {
         security,
         zap_domain: false,
@@ -182,27 +191,41 @@ pub fn record(mut client: Connection, mut server: Connection, zap: ZapOutcome) -
 /// without a handler (CURVE then accepts any client).
 pub fn curve_recording() -> &'static Recording {
     static REC: OnceLock<Recording> = OnceLock::new();
-    REC.get_or_init(|| record(curve_client(), curve_server(false), ZapOutcome::NoHandler))
+    REC.get_or_init(|| {
+        record(
+            curve_client(None),
+            curve_server(false, None),
+            ZapOutcome::NoHandler,
+        )
+    })
 }
 
-pub fn curve_client() -> Connection {
+pub fn curve_client(max_msg_size: Option<u64>) -> Connection {
     connection(
         SocketType::Dealer,
         b"client-id",
         curve_client_security(),
         false,
+        max_msg_size,
         CLIENT_RNG,
     )
 }
 
-pub fn curve_server(enforce: bool) -> Connection {
+pub fn curve_server(enforce: bool, max_msg_size: Option<u64>) -> Connection {
     connection(
         SocketType::Router,
         b"",
         curve_server_security(),
         enforce,
+        max_msg_size,
         SERVER_RNG,
     )
+}
+
+/// MAXMSGSIZE from a setup byte: bit 3 sets it, bits 4-7 choose it in steps of 32 bytes
+/// (0 to 480: around the sizes of HELLO, INITIATE and the recorded MESSAGEs).
+pub fn max_msg_size(param: u8) -> Option<u64> {
+    (param & 8 != 0).then(|| u64::from(param >> 4) * 32)
 }
 
 /// Appends to `segments` the pieces of `rest` cut at 0xFF 0xFE marker pairs: each piece is
@@ -312,6 +335,10 @@ pub struct Report {
     pub failed: bool,
     /// A ZAP request was answered and the connection took the answer.
     pub zap_taken: bool,
+    /// The credentials of each ZAP request.
+    pub zap_credentials: Vec<Vec<Bytes>>,
+    /// What the peer said about itself, once ready.
+    pub peer: Option<PeerInfo>,
     pub received: Vec<MsgKey>,
 }
 
@@ -378,13 +405,15 @@ pub fn exercise(
 fn step(conn: &mut Connection, report: &mut Report, zap: &ZapOutcome, zap_twice: bool) -> bool {
     while let Some(event) = conn.poll_event() {
         match event {
-            Event::Ready(_) => {
+            Event::Ready(info) => {
                 assert!(!report.ready, "Ready twice");
                 assert!(conn.is_ready() || conn.poll_msg().is_err());
                 report.ready = true;
+                report.peer = Some(info);
             }
-            Event::Zap(_) => {
+            Event::Zap(request) => {
                 assert!(!report.ready, "ZAP asked after Ready");
+                report.zap_credentials.push(request.credentials);
                 if conn.handle_zap(zap.clone()).is_err() {
                     return false;
                 }
