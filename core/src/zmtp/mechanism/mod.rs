@@ -10,6 +10,9 @@ pub(crate) mod plain;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
+mod hostile_tests;
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;
 
 use bytes::Bytes;

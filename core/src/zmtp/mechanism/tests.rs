@@ -13,7 +13,7 @@ use crate::zap::{ZapOutcome, ZapReply};
 use crate::zmtp::{Config, Connection, Event};
 
 /// A deterministic generator: tests must be repeatable; the hosts pass OS randomness.
-struct TestRng(u64);
+pub(super) struct TestRng(pub(super) u64);
 
 impl Random for TestRng {
     fn fill(&mut self, buf: &mut [u8]) -> crate::Result<()> {
@@ -28,35 +28,39 @@ impl Random for TestRng {
     }
 }
 
-fn keys(seed: u64) -> KeyPair {
+pub(super) fn keys(seed: u64) -> KeyPair {
     KeyPair::generate(&mut TestRng(seed)).unwrap()
 }
 
 /// How the test answers ZAP requests.
 #[derive(Clone)]
-enum Zap {
+pub(super) enum Zap {
     None,
     Status(&'static [u8]),
 }
 
-struct Peer {
-    conn: Connection,
-    zap: Zap,
-    inbox: Vec<Msg>,
-    ready: Option<crate::zmtp::PeerInfo>,
-    zap_requests: Vec<crate::zap::ZapRequest>,
-    err: Option<Error>,
+pub(super) struct Peer {
+    pub(super) conn: Connection,
+    pub(super) zap: Zap,
+    pub(super) inbox: Vec<Msg>,
+    pub(super) ready: Option<crate::zmtp::PeerInfo>,
+    pub(super) zap_requests: Vec<crate::zap::ZapRequest>,
+    pub(super) err: Option<Error>,
     /// Every byte this side wrote.
-    sent: Vec<u8>,
+    pub(super) sent: Vec<u8>,
 }
 
 impl Peer {
-    fn new(socket_type: SocketType, security: Security, zap: Zap, seed: u64) -> Peer {
+    pub(super) fn new(socket_type: SocketType, security: Security, zap: Zap, seed: u64) -> Peer {
         let mut config = Config::new(socket_type);
         config.auth = Auth {
             security,
             ..Auth::default()
         };
+        Peer::with_config(config, zap, seed)
+    }
+
+    pub(super) fn with_config(config: Config, zap: Zap, seed: u64) -> Peer {
         Peer {
             conn: Connection::with_random(config, &mut TestRng(seed)),
             zap,
@@ -68,7 +72,7 @@ impl Peer {
         }
     }
 
-    fn output(&mut self) -> Vec<u8> {
+    pub(super) fn output(&mut self) -> Vec<u8> {
         let mut out = Vec::new();
         while self.conn.transmit_len() > 0 {
             let chunk = self.conn.transmit_chunk().to_vec();
@@ -79,7 +83,7 @@ impl Peer {
         out
     }
 
-    fn input(&mut self, bytes: &[u8]) {
+    pub(super) fn input(&mut self, bytes: &[u8]) {
         if self.err.is_some() || bytes.is_empty() {
             return;
         }
@@ -89,7 +93,7 @@ impl Peer {
         self.settle();
     }
 
-    fn settle(&mut self) {
+    pub(super) fn settle(&mut self) {
         while let Some(event) = self.conn.poll_event() {
             match event {
                 Event::Ready(info) => self.ready = Some(info),
@@ -123,7 +127,7 @@ impl Peer {
 }
 
 /// Moves bytes both ways until neither side has anything to say.
-fn run(a: &mut Peer, b: &mut Peer) {
+pub(super) fn run(a: &mut Peer, b: &mut Peer) {
     a.settle();
     b.settle();
     loop {
@@ -137,7 +141,7 @@ fn run(a: &mut Peer, b: &mut Peer) {
     }
 }
 
-fn curve_pair(server_zap: Zap) -> (Peer, Peer, KeyPair) {
+pub(super) fn curve_pair(server_zap: Zap) -> (Peer, Peer, KeyPair) {
     let server_keys = keys(1);
     let client_keys = keys(2);
     let server = Peer::new(
@@ -160,7 +164,7 @@ fn curve_pair(server_zap: Zap) -> (Peer, Peer, KeyPair) {
     (client, server, client_keys)
 }
 
-fn plain_pair(server_zap: Zap) -> (Peer, Peer) {
+pub(super) fn plain_pair(server_zap: Zap) -> (Peer, Peer) {
     let client = Peer::new(
         SocketType::Push,
         Security::PlainClient {
