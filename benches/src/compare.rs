@@ -15,10 +15,16 @@ pub const PINNED_SIZES: &[usize] = &[16, 256];
 pub const FAN_IN_CONNECTIONS: usize = 4;
 /// Message size of the fan-in runs.
 pub const FAN_IN_SIZE: usize = 16;
+/// Message sizes of the CURVE comparison (`--curve`, tcp only).
+pub const CURVE_SIZES: &[usize] = &[16, 256, 65536];
+/// Connections opened and closed per handshake run (`--curve`).
+pub const HANDSHAKES: usize = 300;
 
 const BEGIN: &str =
     "<!-- compare:begin (written by `cargo run --release -p isomq-benches --bin compare`) -->";
 const END: &str = "<!-- compare:end -->";
+const CURVE_BEGIN: &str = "<!-- compare-curve:begin (written by `cargo run --release -p isomq-benches --bin compare -- --curve`) -->";
+const CURVE_END: &str = "<!-- compare-curve:end -->";
 
 /// What is measured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +60,8 @@ pub struct Plan {
     pub scale: f64,
     /// Write RESULTS.md and results.svg.
     pub write: bool,
+    /// Run the CURVE comparison instead (tcp: CURVE and NULL, both libraries, and handshakes).
+    pub curve: bool,
 }
 
 impl Plan {
@@ -63,6 +71,7 @@ impl Plan {
             reps: 5,
             scale: 1.0,
             write: true,
+            curve: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -70,6 +79,7 @@ impl Plan {
                 "--reps" => plan.reps = args.next()?.parse().ok().filter(|&n| n > 0)?,
                 "--scale" => plan.scale = args.next()?.parse().ok().filter(|&f| f > 0.0)?,
                 "--no-write" => plan.write = false,
+                "--curve" => plan.curve = true,
                 _ => return None,
             }
         }
@@ -296,6 +306,181 @@ impl FanIn {
             fmt_rate(self.thr[1])
         )
     }
+}
+
+/// What a CURVE cell measures, in its arrays' order.
+pub const CURVE_RUNS: [&str; 4] = ["isomq CURVE", "libzmq CURVE", "isomq NULL", "libzmq NULL"];
+
+/// The figures of every round for the CURVE comparison, in [`CURVE_RUNS`] order.
+pub type CurveRounds = [Vec<f64>; 4];
+
+/// CURVE and NULL over tcp for one size, both libraries.
+#[derive(Debug, Clone)]
+pub struct CurveCell {
+    /// Message size in bytes.
+    pub size: usize,
+    /// Throughput in msg/s, [`CURVE_RUNS`] order.
+    pub thr: [Option<f64>; 4],
+    /// One-way latency in µs, [`CURVE_RUNS`] order.
+    pub lat: [Option<f64>; 4],
+    /// Throughput ratios: isomq CURVE / libzmq CURVE, isomq CURVE / isomq NULL.
+    thr_ratio: [Option<Ratio>; 2],
+    /// Latency ratios, the same pairs.
+    lat_ratio: [Option<Ratio>; 2],
+}
+
+impl CurveCell {
+    /// Records every round's figures.
+    pub fn new(size: usize, thr: &CurveRounds, lat: &CurveRounds) -> CurveCell {
+        let medians = |r: &CurveRounds| [0, 1, 2, 3].map(|i| median(&r[i]));
+        let ratios = |r: &CurveRounds| [paired_ratio(&r[0], &r[1]), paired_ratio(&r[0], &r[2])];
+        CurveCell {
+            size,
+            thr: medians(thr),
+            lat: medians(lat),
+            thr_ratio: ratios(thr),
+            lat_ratio: ratios(lat),
+        }
+    }
+
+    /// isomq CURVE / libzmq CURVE throughput (median over rounds); the target is ≥ 1.
+    pub fn thr_vs_libzmq(&self) -> Option<f64> {
+        self.thr_ratio[0].map(|r| r.median)
+    }
+
+    /// A progress line.
+    pub fn line(&self) -> String {
+        format!(
+            "curve tcp {:>6}: thr {} / {} (NULL {} / {}) msg/s; lat {} / {} (NULL {} / {}) us [isomq / libzmq]",
+            size_name(self.size),
+            fmt_rate(self.thr[0]),
+            fmt_rate(self.thr[1]),
+            fmt_rate(self.thr[2]),
+            fmt_rate(self.thr[3]),
+            fmt_opt(self.lat[0], 1),
+            fmt_opt(self.lat[1], 1),
+            fmt_opt(self.lat[2], 1),
+            fmt_opt(self.lat[3], 1),
+        )
+    }
+}
+
+/// Handshakes per second, [`CURVE_RUNS`] order.
+#[derive(Debug, Clone)]
+pub struct Handshakes {
+    /// Handshakes per second.
+    pub rate: [Option<f64>; 4],
+    /// isomq CURVE / libzmq CURVE.
+    ratio: Option<Ratio>,
+}
+
+impl Handshakes {
+    /// Records every round's figures.
+    pub fn new(rounds: &CurveRounds) -> Handshakes {
+        Handshakes {
+            rate: [0, 1, 2, 3].map(|i| median(&rounds[i])),
+            ratio: paired_ratio(&rounds[0], &rounds[1]),
+        }
+    }
+
+    /// A progress line.
+    pub fn line(&self) -> String {
+        format!(
+            "handshakes/s tcp: CURVE isomq {} libzmq {}; NULL isomq {} libzmq {}",
+            fmt_opt(self.rate[0], 0),
+            fmt_opt(self.rate[1], 0),
+            fmt_opt(self.rate[2], 0),
+            fmt_opt(self.rate[3], 0),
+        )
+    }
+}
+
+/// The generated CURVE section of RESULTS.md.
+pub fn curve_markdown(
+    plan: &Plan,
+    cells: &[CurveCell],
+    hs: &Handshakes,
+    libzmq: &str,
+    took: Duration,
+) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Run: {} rounds per cell, each running isomq CURVE, libzmq CURVE, isomq NULL and \
+         libzmq NULL once in turn over tcp on loopback; figures are medians over rounds, \
+         ratios the median of the rounds' ratios (range in brackets). libzmq: {libzmq}. \
+         Count scale {}, {} CPUs, took {:.0} s.\n",
+        plan.reps,
+        plan.scale,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        took.as_secs_f64()
+    );
+    s.push_str("### CURVE throughput (msg/s, counted at the receiver)\n\n");
+    s.push_str("| size | isomq CURVE | libzmq CURVE | isomq NULL | libzmq NULL | isomq/libzmq CURVE | isomq CURVE/NULL | target ≥ 1× libzmq |\n");
+    s.push_str("|---:|---:|---:|---:|---:|---:|---:|---|\n");
+    for c in cells {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            size_name(c.size),
+            fmt_rate(c.thr[0]),
+            fmt_rate(c.thr[1]),
+            fmt_rate(c.thr[2]),
+            fmt_rate(c.thr[3]),
+            fmt_ratio(c.thr_ratio[0]),
+            fmt_ratio(c.thr_ratio[1]),
+            if c.thr_vs_libzmq().is_some_and(|r| r >= 1.0) {
+                "met"
+            } else {
+                "missed"
+            },
+        );
+    }
+    s.push_str("\n### CURVE latency (one way, µs; round trip / 2)\n\n");
+    s.push_str("| size | isomq CURVE | libzmq CURVE | isomq NULL | libzmq NULL | isomq/libzmq CURVE | isomq CURVE/NULL |\n");
+    s.push_str("|---:|---:|---:|---:|---:|---:|---:|\n");
+    for c in cells {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            size_name(c.size),
+            fmt_opt(c.lat[0], 1),
+            fmt_opt(c.lat[1], 1),
+            fmt_opt(c.lat[2], 1),
+            fmt_opt(c.lat[3], 1),
+            fmt_ratio(c.lat_ratio[0]),
+            fmt_ratio(c.lat_ratio[1]),
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\n### Handshakes per second ({HANDSHAKES} connections per round, one after the other: \
+         new PUSH socket, connect, handshake, one 1-byte message, close)\n\n\
+         | | isomq | libzmq | isomq/libzmq |\n|---|---:|---:|---:|\n\
+         | CURVE | {} | {} | {} |\n| NULL | {} | {} | |",
+        fmt_opt(hs.rate[0], 0),
+        fmt_opt(hs.rate[1], 0),
+        fmt_ratio(hs.ratio),
+        fmt_opt(hs.rate[2], 0),
+        fmt_opt(hs.rate[3], 0),
+    );
+    s
+}
+
+/// Replaces the generated CURVE section of RESULTS.md (or appends it).
+pub fn write_curve_results(table: &str) -> Result<(), BoxError> {
+    let path = bench_dir().join("RESULTS.md");
+    let old =
+        std::fs::read_to_string(&path).unwrap_or_else(|_| "# isomq benchmark results\n\n".into());
+    let section = format!("{CURVE_BEGIN}\n{table}{CURVE_END}");
+    let new = match (old.find(CURVE_BEGIN), old.find(CURVE_END)) {
+        (Some(b), Some(e)) if e > b => {
+            format!("{}{section}{}", &old[..b], &old[e + CURVE_END.len()..])
+        }
+        _ => format!("{old}\n{section}\n"),
+    };
+    std::fs::write(&path, new)?;
+    Ok(())
 }
 
 /// The generated section of RESULTS.md.

@@ -3,9 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use isomq::{Context, Msg, Socket, SocketType};
+use isomq::{Context, Msg, PublicKey, SecretKey, Socket, SocketOption, SocketType};
 
 use crate::pin::{self, Pin};
+use crate::security::Security;
 use crate::BoxError;
 
 /// A context with `io_threads` I/O threads.
@@ -24,6 +25,57 @@ pub fn bind(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<(Socket, 
 /// A connected socket.
 pub fn connect(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<Socket, BoxError> {
     let mut s = ctx.socket(kind)?;
+    s.connect(endpoint)?;
+    Ok(s)
+}
+
+/// Sets `sec` on a socket before it binds (`server`) or connects.
+pub fn secure(s: &mut Socket, sec: Security, server: bool) -> Result<(), BoxError> {
+    let Security::Curve(keys) = sec else {
+        return Ok(());
+    };
+    if server {
+        s.set_option(SocketOption::CurveSecretKey(SecretKey::from_bytes(
+            keys.server_secret,
+        )))?;
+        s.set_option(SocketOption::CurveServer(true))?;
+    } else {
+        s.set_option(SocketOption::CurveSecretKey(SecretKey::from_bytes(
+            keys.client_secret,
+        )))?;
+        s.set_option(SocketOption::CurvePublicKey(PublicKey::from_bytes(
+            keys.client_public,
+        )))?;
+        s.set_option(SocketOption::CurveServerKey(PublicKey::from_bytes(
+            keys.server_public,
+        )))?;
+    }
+    Ok(())
+}
+
+/// [`bind`] with `sec` (the binding side is the CURVE server).
+pub fn bind_secure(
+    ctx: &Context,
+    kind: SocketType,
+    endpoint: &str,
+    sec: Security,
+) -> Result<(Socket, String), BoxError> {
+    let mut s = ctx.socket(kind)?;
+    secure(&mut s, sec, true)?;
+    s.bind(endpoint)?;
+    let resolved = s.last_endpoint().unwrap_or(endpoint).to_owned();
+    Ok((s, resolved))
+}
+
+/// [`connect`] with `sec` (the connecting side is the CURVE client).
+pub fn connect_secure(
+    ctx: &Context,
+    kind: SocketType,
+    endpoint: &str,
+    sec: Security,
+) -> Result<Socket, BoxError> {
+    let mut s = ctx.socket(kind)?;
+    secure(&mut s, sec, false)?;
     s.connect(endpoint)?;
     Ok(s)
 }
@@ -90,9 +142,10 @@ pub fn thr(
     count: usize,
     io_threads: usize,
     pin: Option<Pin>,
+    sec: Security,
 ) -> Result<Duration, BoxError> {
     pin::two_sided(pin, |sender_cpu| {
-        thr_from_here(endpoint, size, count, io_threads, sender_cpu)
+        thr_from_here(endpoint, size, count, io_threads, sender_cpu, sec)
     })
 }
 
@@ -104,6 +157,7 @@ fn thr_from_here(
     count: usize,
     io_threads: usize,
     sender_cpu: Option<usize>,
+    sec: Security,
 ) -> Result<Duration, BoxError> {
     let ctx_local = context(io_threads);
     let inproc = endpoint.starts_with("inproc://");
@@ -112,13 +166,13 @@ fn thr_from_here(
     } else {
         context(io_threads)
     };
-    let (mut pull, ep) = bind(&ctx_local, SocketType::Pull, endpoint)?;
+    let (mut pull, ep) = bind_secure(&ctx_local, SocketType::Pull, endpoint, sec)?;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), BoxError> {
         if let Some(cpu) = sender_cpu {
             pin::pin_current_thread(cpu)?;
         }
-        let mut push = connect(&ctx_remote, SocketType::Push, &ep)?;
+        let mut push = connect_secure(&ctx_remote, SocketType::Push, &ep, sec)?;
         send(&mut push, size, count)?;
         hold_until_received(&wait_done);
         Ok(())
@@ -135,6 +189,7 @@ pub fn lat(
     size: usize,
     roundtrips: usize,
     io_threads: usize,
+    sec: Security,
 ) -> Result<Duration, BoxError> {
     let (local_type, remote_type) = lat_types();
     let ctx_local = context(io_threads);
@@ -144,9 +199,9 @@ pub fn lat(
     } else {
         context(io_threads)
     };
-    let (mut local, ep) = bind(&ctx_local, local_type, endpoint)?;
+    let (mut local, ep) = bind_secure(&ctx_local, local_type, endpoint, sec)?;
     let echoer = std::thread::spawn(move || echo(&mut local, size, roundtrips));
-    let mut remote = connect(&ctx_remote, remote_type, &ep)?;
+    let mut remote = connect_secure(&ctx_remote, remote_type, &ep, sec)?;
     let elapsed = ping(&mut remote, size, roundtrips)?;
     echoer.join().map_err(|_| "echo side panicked")??;
     Ok(elapsed)
@@ -188,6 +243,24 @@ pub fn thr_fan_in(
         s.join().map_err(|_| "sender panicked")??;
     }
     Ok(elapsed)
+}
+
+/// Handshakes per run: `count` connections, one after the other, each a new PUSH socket
+/// that connects to one PULL, delivers one 1-byte message (which proves the handshake done)
+/// and closes. Returns the time for all of them (socket set-up, TCP connect, greeting,
+/// handshake, one message, close).
+pub fn handshakes(endpoint: &str, count: usize, sec: Security) -> Result<Duration, BoxError> {
+    let ctx_local = context(1);
+    let ctx_remote = context(1);
+    let (mut pull, ep) = bind_secure(&ctx_local, SocketType::Pull, endpoint, sec)?;
+    let start = Instant::now();
+    for _ in 0..count {
+        let mut push = connect_secure(&ctx_remote, SocketType::Push, &ep, sec)?;
+        push.set_option(SocketOption::Linger(Some(Duration::ZERO)))?;
+        push.send(Msg::copy_from_slice(b"h"))?;
+        check_size(&pull.recv()?, 1)?;
+    }
+    Ok(start.elapsed())
 }
 
 /// Keeps a sender's socket open until the receiver has everything: libzmq 4.3's receiving

@@ -28,6 +28,7 @@ pub mod memory;
 pub mod pin;
 pub mod raw;
 pub mod report;
+pub mod security;
 pub mod transport;
 
 /// Errors of the tools: they only report and exit.

@@ -7,6 +7,7 @@ use zmq::{Context, Message, Socket, SocketType};
 
 use crate::iso::hold_until_received;
 use crate::pin::{self, Pin};
+use crate::security::Security;
 use crate::BoxError;
 
 /// A context with `io_threads` I/O threads (`zmq_init (n)`).
@@ -29,6 +30,56 @@ pub fn bind(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<(Socket, 
 /// A connected socket.
 pub fn connect(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<Socket, BoxError> {
     let s = ctx.socket(kind)?;
+    s.connect(endpoint)?;
+    Ok(s)
+}
+
+/// Sets `sec` on a socket before it binds (`server`) or connects. CURVE needs a libzmq built
+/// with it: `zmq::has("curve")` (the `zmq` crate's own build of libzmq has no CURVE; see
+/// benches/RESULTS.md §CURVE for the libzmq the CURVE rows link).
+pub fn secure(s: &Socket, sec: Security, server: bool) -> Result<(), BoxError> {
+    let Security::Curve(keys) = sec else {
+        return Ok(());
+    };
+    if zmq::has("curve") != Some(true) {
+        return Err("this libzmq has no CURVE (zmq::has(\"curve\") is false)".into());
+    }
+    if server {
+        s.set_curve_secretkey(&keys.server_secret)?;
+        s.set_curve_server(true)?;
+    } else {
+        s.set_curve_secretkey(&keys.client_secret)?;
+        s.set_curve_publickey(&keys.client_public)?;
+        s.set_curve_serverkey(&keys.server_public)?;
+    }
+    Ok(())
+}
+
+/// [`bind`] with `sec` (the binding side is the CURVE server).
+pub fn bind_secure(
+    ctx: &Context,
+    kind: SocketType,
+    endpoint: &str,
+    sec: Security,
+) -> Result<(Socket, String), BoxError> {
+    let s = ctx.socket(kind)?;
+    secure(&s, sec, true)?;
+    s.bind(endpoint)?;
+    let resolved = s
+        .get_last_endpoint()?
+        .map_err(|_| "last endpoint is not UTF-8")?;
+    Ok((s, resolved))
+}
+
+/// [`connect`] with `sec` (the connecting side is the CURVE client).
+pub fn connect_secure(
+    ctx: &Context,
+    kind: SocketType,
+    endpoint: &str,
+    sec: Security,
+) -> Result<Socket, BoxError> {
+    let s = ctx.socket(kind)?;
+    secure(&s, sec, false)?;
     s.connect(endpoint)?;
     Ok(s)
 }
@@ -99,9 +150,10 @@ pub fn thr(
     count: usize,
     io_threads: usize,
     pin: Option<Pin>,
+    sec: Security,
 ) -> Result<Duration, BoxError> {
     pin::two_sided(pin, |sender_cpu| {
-        thr_from_here(endpoint, size, count, io_threads, sender_cpu)
+        thr_from_here(endpoint, size, count, io_threads, sender_cpu, sec)
     })
 }
 
@@ -113,6 +165,7 @@ fn thr_from_here(
     count: usize,
     io_threads: usize,
     sender_cpu: Option<usize>,
+    sec: Security,
 ) -> Result<Duration, BoxError> {
     let ctx_local = context(io_threads)?;
     let inproc = endpoint.starts_with("inproc://");
@@ -121,13 +174,13 @@ fn thr_from_here(
     } else {
         context(io_threads)?
     };
-    let (pull, ep) = bind(&ctx_local, SocketType::PULL, endpoint)?;
+    let (pull, ep) = bind_secure(&ctx_local, SocketType::PULL, endpoint, sec)?;
     let (done, wait_done) = std::sync::mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), BoxError> {
         if let Some(cpu) = sender_cpu {
             pin::pin_current_thread(cpu)?;
         }
-        let push = connect(&ctx_remote, SocketType::PUSH, &ep)?;
+        let push = connect_secure(&ctx_remote, SocketType::PUSH, &ep, sec)?;
         send(&push, size, count)?;
         hold_until_received(&wait_done);
         Ok(())
@@ -144,6 +197,7 @@ pub fn lat(
     size: usize,
     roundtrips: usize,
     io_threads: usize,
+    sec: Security,
 ) -> Result<Duration, BoxError> {
     let (local_type, remote_type) = lat_types();
     let ctx_local = context(io_threads)?;
@@ -153,12 +207,29 @@ pub fn lat(
     } else {
         context(io_threads)?
     };
-    let (local, ep) = bind(&ctx_local, local_type, endpoint)?;
+    let (local, ep) = bind_secure(&ctx_local, local_type, endpoint, sec)?;
     let echoer = std::thread::spawn(move || echo(&local, size, roundtrips));
-    let remote = connect(&ctx_remote, remote_type, &ep)?;
+    let remote = connect_secure(&ctx_remote, remote_type, &ep, sec)?;
     let elapsed = ping(&remote, size, roundtrips)?;
     echoer.join().map_err(|_| "echo side panicked")??;
     Ok(elapsed)
+}
+
+/// Handshakes per run (see [`crate::iso::handshakes`]).
+pub fn handshakes(endpoint: &str, count: usize, sec: Security) -> Result<Duration, BoxError> {
+    let ctx_local = context(1)?;
+    let ctx_remote = context(1)?;
+    let (pull, ep) = bind_secure(&ctx_local, SocketType::PULL, endpoint, sec)?;
+    let mut msg = Message::new();
+    let start = Instant::now();
+    for _ in 0..count {
+        let push = connect_secure(&ctx_remote, SocketType::PUSH, &ep, sec)?;
+        push.set_linger(0)?;
+        push.send(&b"h"[..], 0)?;
+        pull.recv(&mut msg, 0)?;
+        check_size(&msg, 1)?;
+    }
+    Ok(start.elapsed())
 }
 
 /// Several PUSH sockets into one PULL (see [`crate::iso::thr_fan_in`]).

@@ -1,4 +1,4 @@
-//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write]`
+//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve]`
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
@@ -7,12 +7,20 @@
 //! 1 and 2 I/O threads.
 //! Prints a table and writes it into `benches/RESULTS.md` (between the `compare` markers,
 //! keeping the rest of the file) and a chart into `benches/results.svg`.
+//!
+//! `--curve`: instead, CURVE against NULL over tcp at 16 B, 256 B and 64 KiB, isomq and
+//! libzmq in the same rounds (keys made once per run), and handshakes per second; written
+//! between the `compare-curve` markers of `benches/RESULTS.md`. Needs a libzmq with CURVE
+//! (`zmq::has("curve")`): benches/RESULTS.md §CURVE says how to link one.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
-use isomq_benches::compare::{self, Cell, FanIn, Impl, Plan, Rounds};
+use isomq_benches::compare::{
+    self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds,
+};
 use isomq_benches::pin::Pin;
+use isomq_benches::security::{CurveKeys, Security};
 use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq, raw, BoxError};
 
@@ -23,22 +31,29 @@ fn thr_of(
     count: usize,
     io_threads: usize,
     pin: Option<Pin>,
+    sec: Security,
 ) -> Result<f64, BoxError> {
     let ep = t.bind_endpoint();
     let elapsed = match imp {
-        Impl::Isomq => iso::thr(&ep, size, count, io_threads, pin)?,
-        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads, pin)?,
+        Impl::Isomq => iso::thr(&ep, size, count, io_threads, pin, sec)?,
+        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads, pin, sec)?,
         Impl::Raw => raw::thr(t, size, count)?,
     };
     t.cleanup(&ep);
     Ok(isomq_benches::report::throughput(count, elapsed))
 }
 
-fn lat_of(imp: Impl, t: Transport, size: usize, roundtrips: usize) -> Result<f64, BoxError> {
+fn lat_of(
+    imp: Impl,
+    t: Transport,
+    size: usize,
+    roundtrips: usize,
+    sec: Security,
+) -> Result<f64, BoxError> {
     let ep = t.bind_endpoint();
     let elapsed = match imp {
-        Impl::Isomq => iso::lat(&ep, size, roundtrips, 1)?,
-        Impl::Libzmq => libzmq::lat(&ep, size, roundtrips, 1)?,
+        Impl::Isomq => iso::lat(&ep, size, roundtrips, 1, sec)?,
+        Impl::Libzmq => libzmq::lat(&ep, size, roundtrips, 1, sec)?,
         Impl::Raw => raw::lat(t, size, roundtrips)?,
     };
     t.cleanup(&ep);
@@ -63,12 +78,12 @@ fn run(plan: &Plan) -> Result<Tables, BoxError> {
             let (mut thr, mut lat): (Rounds, Rounds) = Default::default();
             for _ in 0..plan.reps {
                 for &imp in &imps {
-                    thr[imp.index()].push(thr_of(imp, t, size, count, 1, None)?);
+                    thr[imp.index()].push(thr_of(imp, t, size, count, 1, None, Security::Null)?);
                 }
             }
             for _ in 0..plan.reps {
                 for &imp in &imps {
-                    lat[imp.index()].push(lat_of(imp, t, size, roundtrips)?);
+                    lat[imp.index()].push(lat_of(imp, t, size, roundtrips, Security::Null)?);
                 }
             }
             cell.record(&thr, &lat);
@@ -93,7 +108,15 @@ fn run(plan: &Plan) -> Result<Tables, BoxError> {
             let mut thr: Rounds = Default::default();
             for _ in 0..plan.reps {
                 for imp in [Impl::Isomq, Impl::Libzmq] {
-                    thr[imp.index()].push(thr_of(imp, t, size, count, 1, Some(pin))?);
+                    thr[imp.index()].push(thr_of(
+                        imp,
+                        t,
+                        size,
+                        count,
+                        1,
+                        Some(pin),
+                        Security::Null,
+                    )?);
                 }
             }
             let mut cell = Cell::new(t, size);
@@ -128,11 +151,89 @@ fn run(plan: &Plan) -> Result<Tables, BoxError> {
     Ok((cells, pinned, fan))
 }
 
+/// The four runs of a CURVE cell, in [`compare::CURVE_RUNS`] order.
+fn curve_runs(keys: CurveKeys) -> [(Impl, Security); 4] {
+    let curve = Security::Curve(keys);
+    [
+        (Impl::Isomq, curve),
+        (Impl::Libzmq, curve),
+        (Impl::Isomq, Security::Null),
+        (Impl::Libzmq, Security::Null),
+    ]
+}
+
+fn run_curve(plan: &Plan) -> Result<(Vec<CurveCell>, Handshakes), BoxError> {
+    if zmq::has("curve") != Some(true) {
+        return Err("the linked libzmq has no CURVE: see benches/RESULTS.md §CURVE".into());
+    }
+    // One set of keys for the whole run, for both libraries.
+    let runs = curve_runs(CurveKeys::generate()?);
+    let t = Transport::Tcp;
+    let mut cells = Vec::new();
+    for &size in compare::CURVE_SIZES {
+        let (count, roundtrips) = plan.counts(size);
+        let (mut thr, mut lat): (CurveRounds, CurveRounds) = Default::default();
+        for _ in 0..plan.reps {
+            for (i, &(imp, sec)) in runs.iter().enumerate() {
+                thr[i].push(thr_of(imp, t, size, count, 1, None, sec)?);
+            }
+        }
+        for _ in 0..plan.reps {
+            for (i, &(imp, sec)) in runs.iter().enumerate() {
+                lat[i].push(lat_of(imp, t, size, roundtrips, sec)?);
+            }
+        }
+        let cell = CurveCell::new(size, &thr, &lat);
+        eprintln!("{}", cell.line());
+        cells.push(cell);
+    }
+    let n = ((compare::HANDSHAKES as f64 * plan.scale) as usize).max(10);
+    let mut rounds: CurveRounds = Default::default();
+    for _ in 0..plan.reps {
+        for (i, &(imp, sec)) in runs.iter().enumerate() {
+            let ep = t.bind_endpoint();
+            let elapsed = match imp {
+                Impl::Libzmq => libzmq::handshakes(&ep, n, sec)?,
+                _ => iso::handshakes(&ep, n, sec)?,
+            };
+            rounds[i].push(n as f64 / elapsed.as_secs_f64());
+        }
+    }
+    let hs = Handshakes::new(&rounds);
+    eprintln!("{}", hs.line());
+    Ok((cells, hs))
+}
+
+fn main_curve(plan: &Plan) -> ExitCode {
+    let started = std::time::Instant::now();
+    let (cells, hs) = match run_curve(plan) {
+        Ok(r) => r,
+        Err(e) => {
+            println!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (major, minor, patch) = zmq::version();
+    let libzmq = format!("{major}.{minor}.{patch}, CURVE {:?}", zmq::has("curve"));
+    let table = compare::curve_markdown(plan, &cells, &hs, &libzmq, started.elapsed());
+    println!("{table}");
+    if plan.write {
+        if let Err(e) = compare::write_curve_results(&table) {
+            println!("error writing results: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    ExitCode::SUCCESS
+}
+
 fn main() -> ExitCode {
     let Some(plan) = Plan::from_args() else {
-        println!("usage: compare [--reps N] [--scale F] [--no-write]");
+        println!("usage: compare [--reps N] [--scale F] [--no-write] [--curve]");
         return ExitCode::from(1);
     };
+    if plan.curve {
+        return main_curve(&plan);
+    }
     let started = std::time::Instant::now();
     let (cells, pinned, fan) = match run(&plan) {
         Ok(r) => r,

@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use isomq_benches::security::Security;
 use isomq_benches::{args, iso, report};
 
 fn main() -> ExitCode {
@@ -10,7 +11,13 @@ fn main() -> ExitCode {
         "inproc_lat <message-size> <roundtrip-count>",
         args::inproc_args(),
         |(size, roundtrips)| {
-            let elapsed = iso::lat("inproc://lat_test", size, roundtrips, args::io_threads())?;
+            let elapsed = iso::lat(
+                "inproc://lat_test",
+                size,
+                roundtrips,
+                args::io_threads(),
+                Security::Null,
+            )?;
             report::print_lat(size, roundtrips, elapsed);
             Ok(())
         },

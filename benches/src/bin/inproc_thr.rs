@@ -3,6 +3,7 @@
 
 use std::process::ExitCode;
 
+use isomq_benches::security::Security;
 use isomq_benches::{args, iso, report};
 
 fn main() -> ExitCode {
@@ -11,7 +12,14 @@ fn main() -> ExitCode {
         args::inproc_args(),
         |(size, count)| {
             report::print_thr_header(size, count);
-            let elapsed = iso::thr("inproc://thr_test", size, count, args::io_threads(), None)?;
+            let elapsed = iso::thr(
+                "inproc://thr_test",
+                size,
+                count,
+                args::io_threads(),
+                None,
+                Security::Null,
+            )?;
             report::print_thr_result(size, count, elapsed);
             Ok(())
         },
