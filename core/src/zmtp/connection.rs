@@ -124,7 +124,13 @@ pub struct Connection {
     first: Option<(Out, Step)>,
     /// CURVE: every frame after the handshake is a MESSAGE boxed by this.
     cipher: Option<Cipher>,
+    /// CURVE: frames opened and handed out as slices of the input buffer lately (counts
+    /// down over inline ones); while above zero, retired input buffers are recycled.
+    shared_out: u32,
 }
+
+/// Inline CURVE frames after which input buffers are no longer recycled for shared ones.
+const SHARED_DECAY: u32 = 64;
 
 impl Connection {
     /// Queues the full 64-byte greeting (docs/wire.md §2.2: send it all at once), and the
@@ -173,6 +179,7 @@ impl Connection {
             mechanism,
             first,
             cipher: None,
+            shared_out: 0,
         }
     }
 
@@ -245,8 +252,13 @@ impl Connection {
         } else {
             min.max(self.read_hint.room())
         };
-        let large = self.read_hint.room() > 0;
-        self.recycler.make_room(&mut self.rx, want, large);
+        // CURVE frames above the inline size are opened in place and handed out as slices
+        // of the input buffer, so a full buffer is still shared when the next read needs
+        // room, and a new one was allocated every few hundred 256-byte messages
+        // (benches/tests/alloc.rs); recycled, the buffers come back once the application
+        // dropped their messages. NULL frames of that size keep the allocator's way.
+        let recycle = self.read_hint.room() > 0 || self.shared_out > 0;
+        self.recycler.make_room(&mut self.rx, want, recycle);
         &mut self.rx
     }
 
@@ -529,7 +541,13 @@ impl Connection {
         else {
             return Ok(None);
         };
-        secure::open(cipher, body).map(Some)
+        let frame = secure::open(cipher, body)?;
+        if matches!(&frame, Frame::Data(m) if !m.is_inline()) {
+            self.shared_out = SHARED_DECAY;
+        } else {
+            self.shared_out = self.shared_out.saturating_sub(1);
+        }
+        Ok(Some(frame))
     }
 
     fn next_msg(&mut self) -> Result<Option<Msg>> {
