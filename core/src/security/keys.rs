@@ -110,7 +110,8 @@ impl SecretKey {
 
     /// The public key that belongs to this secret key (libzmq's `zmq_curve_public`).
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(self.to_box_key().public_key().to_bytes())
+        let secret = x25519_dalek::StaticSecret::from(self.0);
+        PublicKey(x25519_dalek::PublicKey::from(&secret).to_bytes())
     }
 
     /// The raw bytes. Callers that copy them out are responsible for zeroizing the copy.
@@ -121,11 +122,6 @@ impl SecretKey {
     /// The key as 40 characters of Z85 (for key files and `isomq keygen`).
     pub fn to_z85(&self) -> String {
         encode_key(&self.0)
-    }
-
-    /// The same key as the box crate's type (which zeroizes itself on drop).
-    pub(crate) fn to_box_key(&self) -> crypto_box::SecretKey {
-        crypto_box::SecretKey::from_bytes(self.0)
     }
 }
 

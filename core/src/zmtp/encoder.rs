@@ -6,7 +6,7 @@
 
 use std::io::IoSlice;
 
-use bytes::{BufMut, Bytes};
+use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::outq::{OutQueue, SHARE_THRESHOLD};
 
@@ -31,18 +31,8 @@ impl Encoder {
     }
 
     fn header(&mut self, flags: u8, body_len: usize) {
-        // libzmq's encoder uses the LONG form iff the size does not fit in one byte.
-        let batch = self.out.batch();
-        if let Ok(short) = u8::try_from(body_len) {
-            batch.put_u8(flags);
-            batch.put_u8(short);
-            self.out.added(2);
-        } else {
-            batch.put_u8(flags | LONG);
-            // usize -> u64 never truncates on supported targets (≤ 64-bit).
-            batch.put_u64(body_len as u64);
-            self.out.added(9);
-        }
+        let n = put_header(self.out.batch(), flags, body_len);
+        self.out.added(n);
     }
 
     /// One frame whose body is the concatenation of `parts`, copied into the batch.
@@ -57,21 +47,31 @@ impl Encoder {
         self.out.added(body_len);
     }
 
-    /// One frame of `body_len` bytes written in place by `fill` (a CURVE MESSAGE sealed
-    /// straight into the batch, with no buffer of its own).
-    pub(crate) fn frame_with<R>(
+    /// One frame of `body_len` bytes that `fill` appends to the batch (a CURVE MESSAGE
+    /// sealed where it lands, with no buffer of its own). When `fill` fails, or appends
+    /// another length, nothing is queued.
+    pub(crate) fn frame_appended<E>(
         &mut self,
         flags: u8,
         body_len: usize,
-        fill: impl FnOnce(&mut [u8]) -> R,
-    ) -> R {
-        self.header(flags, body_len);
+        fill: impl FnOnce(&mut BytesMut) -> Result<(), E>,
+        wrong_len: E,
+    ) -> Result<(), E> {
         let batch = self.out.batch();
         let start = batch.len();
-        batch.resize(start + body_len, 0);
-        let r = fill(&mut batch[start..]);
-        self.out.added(body_len);
-        r
+        let head = put_header(batch, flags, body_len);
+        let filled = fill(batch);
+        let appended = batch.len() - start - head;
+        match filled {
+            Ok(()) if appended == body_len => {
+                self.out.added(head + body_len);
+                Ok(())
+            }
+            other => {
+                batch.truncate(start);
+                other.and(Err(wrong_len))
+            }
+        }
     }
 
     /// One frame whose body is `body`: shared when large, copied when small.
@@ -139,6 +139,21 @@ impl Encoder {
     /// See [`OutQueue::advance`].
     pub(crate) fn advance(&mut self, n: usize) {
         self.out.advance(n);
+    }
+}
+
+/// Writes a frame header; returns its length. libzmq's encoder uses the LONG form iff the
+/// size does not fit in one byte.
+fn put_header(batch: &mut BytesMut, flags: u8, body_len: usize) -> usize {
+    if let Ok(short) = u8::try_from(body_len) {
+        batch.put_u8(flags);
+        batch.put_u8(short);
+        2
+    } else {
+        batch.put_u8(flags | LONG);
+        // usize -> u64 never truncates on supported targets (≤ 64-bit).
+        batch.put_u64(body_len as u64);
+        9
     }
 }
 

@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use super::decoder::Frame;
 use super::encoder::Encoder;
 use super::mechanism::curve::{cipher, Cipher};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::msg::Msg;
 
 /// Inner flag for commands (PING, PONG, SUBSCRIBE, CANCEL).
@@ -23,16 +23,12 @@ pub(crate) fn send(
     parts: &[&[u8]],
 ) -> Result<()> {
     let payload_len: usize = parts.iter().map(|p| p.len()).sum();
-    if let [payload] = parts {
-        return tx.frame_with(0, Cipher::OVERHEAD + payload_len, |dst| {
-            cipher.seal_into(inner, payload, dst)
-        });
-    }
-    // Several parts: only commands and ZMTP 3.0 subscriptions, short and rare.
-    let payload = parts.concat();
-    tx.frame_with(0, Cipher::OVERHEAD + payload_len, |dst| {
-        cipher.seal_into(inner, &payload, dst)
-    })
+    tx.frame_appended(
+        0,
+        Cipher::OVERHEAD + payload_len,
+        |batch| cipher.seal_append(inner, parts, batch),
+        Error::Inval("CURVE MESSAGE of the wrong length".into()),
+    )
 }
 
 /// Opens a received MESSAGE in place into the frame it carries: a data frame (small ones

@@ -515,7 +515,7 @@ struct RawCurveClient {
 fn salsa_box(public: &[u8; 32], secret: &SecretKey) -> SalsaBox {
     SalsaBox::new(
         &crypto_box::PublicKey::from_bytes(*public),
-        &secret.to_box_key(),
+        &crypto_box::SecretKey::from_bytes(*secret.as_bytes()),
     )
 }
 

@@ -114,14 +114,9 @@ impl Connection {
             (true, false) => (0, &[0]),
             (false, _) => (u8::from(msg.more()), &[]),
         };
-        let len = mark.len() + msg.len();
-        let mut payload = BytesMut::zeroed(1 + Cipher::OVERHEAD + len);
-        let sealed = if mark.is_empty() {
-            cipher.seal_into(flags, msg.as_slice(), &mut payload[1..])
-        } else {
-            let plain = [mark, msg.as_slice()].concat();
-            cipher.seal_into(flags, &plain, &mut payload[1..])
-        };
+        let mut payload = BytesMut::with_capacity(1 + Cipher::OVERHEAD + mark.len() + msg.len());
+        payload.extend_from_slice(&[0]);
+        let sealed = cipher.seal_append(flags, &[mark, msg.as_slice()], &mut payload);
         match sealed {
             Ok(()) => {
                 self.tx_len += payload.len();

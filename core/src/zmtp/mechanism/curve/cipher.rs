@@ -4,8 +4,8 @@
 
 use std::ops::Range;
 
-use crypto_box::aead::AeadInPlace;
-use crypto_box::SalsaBox;
+use crypto_secretbox::aead::AeadInPlace;
+use crypto_secretbox::XSalsa20Poly1305;
 
 use super::{next_nonce, nonce, short_nonce, TAG_LEN};
 use crate::error::{Error, Result};
@@ -30,7 +30,7 @@ pub(crate) const COMMAND: u8 = 0x02;
 /// The traffic state of a CURVE connection: the precomputed short-term box and both nonce
 /// counters.
 pub(crate) struct Cipher {
-    sbox: SalsaBox,
+    sbox: XSalsa20Poly1305,
     send_prefix: &'static [u8; 16],
     recv_prefix: &'static [u8; 16],
     /// The next nonce we send.
@@ -52,7 +52,12 @@ impl Cipher {
     /// Bytes a MESSAGE adds to its payload: name, nonce, authenticator, flags.
     pub(crate) const OVERHEAD: usize = FLAGS_AT + 1;
 
-    pub(crate) fn new(sbox: SalsaBox, client: bool, send_nonce: u64, recv_nonce: u64) -> Cipher {
+    pub(crate) fn new(
+        sbox: XSalsa20Poly1305,
+        client: bool,
+        send_nonce: u64,
+        recv_nonce: u64,
+    ) -> Cipher {
         let (send_prefix, recv_prefix) = if client {
             (CLIENT_PREFIX, SERVER_PREFIX)
         } else {
@@ -67,25 +72,39 @@ impl Cipher {
         }
     }
 
-    /// Writes the MESSAGE command body for `payload` into `dst`, which is exactly
-    /// [`OVERHEAD`](Cipher::OVERHEAD) + `payload.len()` bytes long.
-    pub(crate) fn seal_into(&mut self, flags: u8, payload: &[u8], dst: &mut [u8]) -> Result<()> {
-        if dst.len() != Self::OVERHEAD + payload.len() {
-            return Err(Error::Inval(
-                "CURVE MESSAGE buffer of the wrong size".into(),
-            ));
-        }
+    /// Appends the MESSAGE command body for `payload` to `out`: the payload is copied once,
+    /// then encrypted where it landed (no zero-filled buffer of its own). On error `out` is
+    /// left as it was.
+    pub(crate) fn seal_append(
+        &mut self,
+        flags: u8,
+        payload: &[&[u8]],
+        out: &mut bytes::BytesMut,
+    ) -> Result<()> {
         let short = next_nonce(&mut self.send_nonce)?;
-        dst[..MESSAGE.len()].copy_from_slice(MESSAGE);
-        dst[MESSAGE.len()..TAG_AT].copy_from_slice(&short);
-        dst[FLAGS_AT] = flags;
-        dst[FLAGS_AT + 1..].copy_from_slice(payload);
-        let tag = self
+        let start = out.len();
+        out.extend_from_slice(MESSAGE);
+        out.extend_from_slice(&short);
+        out.extend_from_slice(&[0u8; TAG_LEN]);
+        out.extend_from_slice(&[flags]);
+        for part in payload {
+            out.extend_from_slice(part);
+        }
+        let body = &mut out[start..];
+        let (head, boxed) = body.split_at_mut(FLAGS_AT);
+        match self
             .sbox
-            .encrypt_in_place_detached(&nonce(self.send_prefix, &short), b"", &mut dst[FLAGS_AT..])
-            .map_err(|_| Error::Inval("message too large for one CURVE box".into()))?;
-        dst[TAG_AT..FLAGS_AT].copy_from_slice(&tag);
-        Ok(())
+            .encrypt_in_place_detached(&nonce(self.send_prefix, &short), b"", boxed)
+        {
+            Ok(tag) => {
+                head[TAG_AT..].copy_from_slice(&tag);
+                Ok(())
+            }
+            Err(_) => {
+                out.truncate(start);
+                Err(Error::Inval("message too large for one CURVE box".into()))
+            }
+        }
     }
 
     /// Opens a MESSAGE command body in place. Returns the inner flags (MORE, COMMAND) and
@@ -97,7 +116,7 @@ impl Cipher {
         }
         let n = short_nonce(body, MESSAGE.len(), self.recv_nonce)?;
         let (head, boxed) = body.split_at_mut(FLAGS_AT);
-        let tag = crypto_box::Tag::clone_from_slice(&head[TAG_AT..FLAGS_AT]);
+        let tag = crypto_secretbox::Tag::clone_from_slice(&head[TAG_AT..FLAGS_AT]);
         self.sbox
             .decrypt_in_place_detached(&nonce(self.recv_prefix, &n.to_be_bytes()), b"", boxed, &tag)
             .map_err(|_| Error::Proto("CURVE MESSAGE box does not open".into()))?;

@@ -1,7 +1,7 @@
 //! The CURVE client: HELLO → WELCOME → INITIATE → READY (RFC 26, docs/security.md §CURVE).
 
 use bytes::Bytes;
-use crypto_box::SalsaBox;
+use crypto_secretbox::XSalsa20Poly1305;
 
 use super::cipher::Cipher;
 use super::{key_at, next_nonce, open, precompute, seal, short_nonce};
@@ -34,7 +34,7 @@ pub(crate) struct Client {
     /// The vouch's random nonce tail.
     vouch_nonce: [u8; 16],
     /// The box between c' and S', once WELCOME told us S'.
-    sbox: Option<SalsaBox>,
+    sbox: Option<XSalsa20Poly1305>,
     /// The next short nonce we send.
     nonce: u64,
     /// READY's nonce: the server's MESSAGE nonces must be above it.

@@ -2,8 +2,8 @@
 //! the server by its long-term key and the client by its own (checked by ZAP), then every
 //! frame boxed with short-term keys. docs/security.md §CURVE has the bytes and the rules.
 //!
-//! The boxes are NaCl's `crypto_box` (X25519, XSalsa20-Poly1305) and the cookie NaCl's
-//! `crypto_secretbox`, both from RustCrypto; nothing cryptographic is written here beyond
+//! The boxes are NaCl's `crypto_box` (X25519 through HSalsa20, then XSalsa20-Poly1305) and
+//! the cookie NaCl's `crypto_secretbox`, from RustCrypto and dalek's x25519; nothing cryptographic is written here beyond
 //! laying out nonces and fields as the RFC says.
 
 pub(crate) mod cipher;
@@ -14,9 +14,9 @@ pub(crate) use cipher::Cipher;
 pub(crate) use client::Client;
 pub(crate) use server::Server;
 
-use crypto_box::aead::consts::{U16, U24};
-use crypto_box::aead::AeadInPlace;
-use crypto_box::SalsaBox;
+use crypto_secretbox::aead::consts::{U16, U24};
+use crypto_secretbox::aead::{AeadInPlace, KeyInit};
+use crypto_secretbox::{Kdf, XSalsa20Poly1305};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -32,10 +32,11 @@ impl<T: AeadInPlace<NonceSize = U24, TagSize = U16>> Boxer for T {}
 /// A box's authenticator, before its ciphertext.
 const TAG_LEN: usize = 16;
 
-/// A precomputed box between our secret key and a peer's public key, refusing keys whose
-/// shared secret is all zeros (a low-order point: the box would be readable by anyone), as
-/// libsodium's `crypto_box_beforenm` does.
-fn precompute(peer: &PublicKey, ours: &SecretKey) -> Result<SalsaBox> {
+/// A precomputed box between our secret key and a peer's public key (NaCl's
+/// `crypto_box_beforenm`: the X25519 shared secret through HSalsa20, then XSalsa20-Poly1305
+/// boxes under that key), refusing keys whose shared secret is all zeros (a low-order point:
+/// the box would be readable by anyone), as libsodium does. One X25519 per box.
+fn precompute(peer: &PublicKey, ours: &SecretKey) -> Result<XSalsa20Poly1305> {
     let secret = x25519_dalek::StaticSecret::from(*ours.as_bytes());
     let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*peer.as_bytes()));
     if !shared.was_contributory() {
@@ -43,15 +44,16 @@ fn precompute(peer: &PublicKey, ours: &SecretKey) -> Result<SalsaBox> {
             "CURVE peer key gives an all-zero shared secret".into(),
         ));
     }
-    Ok(SalsaBox::new(
-        &crypto_box::PublicKey::from_bytes(*peer.as_bytes()),
-        &ours.to_box_key(),
-    ))
+    let key = Zeroizing::new(<XSalsa20Poly1305 as Kdf>::kdf(
+        shared.as_bytes().into(),
+        &Default::default(),
+    ));
+    Ok(XSalsa20Poly1305::new(&key))
 }
 
 /// The 24-byte nonce: an ASCII prefix and a counter or random tail (RFC 26).
-fn nonce(prefix: &[u8], tail: &[u8]) -> crypto_box::Nonce {
-    let mut n = crypto_box::Nonce::default();
+fn nonce(prefix: &[u8], tail: &[u8]) -> crypto_secretbox::Nonce {
+    let mut n = crypto_secretbox::Nonce::default();
     n[..prefix.len()].copy_from_slice(prefix);
     n[prefix.len()..].copy_from_slice(tail);
     n

@@ -2,7 +2,6 @@
 //! docs/security.md §CURVE).
 
 use bytes::Bytes;
-use crypto_box::SalsaBox;
 use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -49,7 +48,7 @@ pub(crate) struct Server {
     /// The client's short-term key C', from HELLO.
     client_transient: Option<PublicKey>,
     /// The box between s' and C'.
-    sbox: Option<SalsaBox>,
+    sbox: Option<XSalsa20Poly1305>,
     /// The last short nonce received.
     peer_nonce: u64,
     /// The next short nonce we send.
