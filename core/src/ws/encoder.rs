@@ -3,7 +3,7 @@
 //! own shared chunk for `writev`, never copied (docs/architecture.md §7.3).
 //!
 //! A client masks every frame (RFC 6455 §5.3), which changes the bytes: its payloads are
-//! copied into the batch and masked there in place, a word at a time.
+//! masked as they are copied into the batch, in one pass (`mask::extend_masked`).
 
 use std::io::IoSlice;
 
@@ -12,7 +12,7 @@ use bytes::Bytes;
 use crate::outq::{OutQueue, SHARE_THRESHOLD};
 
 use super::frame::{header_len, write_header};
-use super::mask::apply_mask;
+use super::mask::extend_masked;
 
 /// Output queue, with WebSocket framing on top.
 #[derive(Debug, Default)]
@@ -28,11 +28,15 @@ impl Encoder {
         let batch = self.out.batch();
         batch.reserve(header_len(len, key.is_some()) + len);
         write_header(batch, opcode, len, key);
-        let start = batch.len();
-        batch.extend_from_slice(head);
-        batch.extend_from_slice(body);
-        if let Some(key) = key {
-            apply_mask(&mut batch[start..], key, 0);
+        match key {
+            Some(key) => {
+                extend_masked(batch, head, key, 0);
+                extend_masked(batch, body, key, head.len());
+            }
+            None => {
+                batch.extend_from_slice(head);
+                batch.extend_from_slice(body);
+            }
         }
         self.out.added(header_len(len, key.is_some()) + len);
     }
