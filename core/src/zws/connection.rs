@@ -44,6 +44,13 @@ enum State {
     Traffic,
 }
 
+/// A received frame: its flags in RFC 45's form (MORE `01`, COMMAND `02`) and its body.
+#[derive(Debug)]
+struct RxFrame {
+    flags: u8,
+    body: Msg,
+}
+
 /// One WebSocket binary message to send.
 #[derive(Debug, Clone)]
 pub enum Transmit {
@@ -95,14 +102,12 @@ pub struct Connection {
     config: Config,
     subprotocol: Subprotocol,
     state: State,
-    /// Messages received after the handshake, waiting for `poll_msg` (so a full pipe applies
-    /// back-pressure by not calling it): one frame each, or (batch) frames from `rx_pos` of
-    /// the first one on.
-    rx: VecDeque<Bytes>,
-    rx_pos: usize,
-    /// Frames in `rx`.
-    rx_frames: usize,
-    /// Bytes of the messages in `rx`.
+    /// Frames received after the handshake, waiting for `poll_msg` (so a full pipe applies
+    /// back-pressure by not calling it). Taken out of their WebSocket message on arrival,
+    /// small bodies copied: nothing here holds on to the transport's input buffer for a
+    /// small frame, so the buffer is reused in place rather than replaced (an allocation).
+    rx: VecDeque<RxFrame>,
+    /// Bytes of the frames in `rx`: their bodies and a flags byte each.
     rx_bytes: usize,
     /// Whether the last data frame taken out by `poll_msg` had MORE (the next one continues
     /// a message and is never read as a subscription).
@@ -147,8 +152,6 @@ impl Connection {
             state: State::ExpectReady,
             subprotocol,
             rx: VecDeque::new(),
-            rx_pos: 0,
-            rx_frames: 0,
             rx_bytes: 0,
             rx_more: false,
             tx: VecDeque::new(),
@@ -210,10 +213,11 @@ impl Connection {
 
     /// Frames received and not yet taken by `poll_msg`.
     pub fn input_len(&self) -> usize {
-        self.rx_frames
+        self.rx.len()
     }
 
-    /// Bytes of the WebSocket messages whose frames are not all taken by `poll_msg` yet.
+    /// Bytes of the frames received and not yet taken by `poll_msg` (their bodies and a
+    /// flags byte each).
     pub fn input_bytes(&self) -> usize {
         self.rx_bytes
     }
@@ -247,9 +251,9 @@ impl Connection {
         if self.subprotocol == Subprotocol::Batch {
             let sealed = if subscribe || msg.is_cancel() {
                 let mark = [u8::from(subscribe)];
-                self.packer.push(0, &[&mark, msg.as_slice()], None)
+                self.packer.push_small(0, &mark, msg.as_slice())
             } else if msg.is_inline() {
-                self.packer.push(flags, &[msg.as_slice()], None)
+                self.packer.push_small(flags, &[], msg.as_slice())
             } else {
                 self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
             };

@@ -16,6 +16,10 @@ use crate::stream::Stream;
 const READ_CHUNK: usize = 16 * 1024;
 /// Messages decoded per call, so that one busy connection yields to the pipe and to others.
 const READ_MESSAGES: usize = 256;
+/// No more messages are handed to the ZWS connection while it holds this many frames: a
+/// batch becomes up to thousands of queued frames at once (docs/wire.md §10.9), and the
+/// queue keeps the capacity it reached.
+const HELD_FRAMES: usize = 256;
 
 #[derive(Debug)]
 pub(crate) struct OpenWs {
@@ -119,11 +123,11 @@ impl OpenWs {
         Ok(n)
     }
 
-    /// Hands complete messages to the ZWS connection, up to [`READ_MESSAGES`]; returns
-    /// whether any came and whether the limit stopped it.
+    /// Hands complete messages to the ZWS connection, up to [`READ_MESSAGES`] or until it
+    /// holds [`HELD_FRAMES`]; returns whether any came and whether a limit stopped it.
     fn decode(&mut self, conn: &mut zws::Connection) -> Result<(bool, bool), Failure> {
         let mut n = 0;
-        while n < READ_MESSAGES {
+        while n < READ_MESSAGES && conn.input_len() < HELD_FRAMES {
             match self.codec.poll().map_err(|_| Failure::Protocol)? {
                 Some(Incoming::Message(payload)) => {
                     conn.handle_message(payload)
@@ -140,7 +144,7 @@ impl OpenWs {
                 None => break,
             }
         }
-        Ok((n > 0, n == READ_MESSAGES))
+        Ok((n > 0, n == READ_MESSAGES || conn.input_len() >= HELD_FRAMES))
     }
 
     /// ZWS payloads → frames → stream, many per `writev`; `Ok(true)` when bytes went out.
