@@ -6,34 +6,42 @@
 //! in the payload, then the last few bytes one by one. Byte by byte, unmasking a large frame
 //! costs more than reading it.
 
+use std::mem::MaybeUninit;
+
 use bytes::BytesMut;
 
 /// Appends `src` to `dst` masked with `key`, `src[0]` being byte `offset` of the payload:
 /// one pass that reads each byte once and writes it once, where a copy followed by
 /// [`apply_mask`] over the copy goes over every byte twice (a client's cost per byte sent).
-/// Eight bytes at a time, XORed with the key repeated to their position, which the compiler
-/// turns into word or vector operations.
+/// Eight bytes at a time, as a word XORed with the key repeated to its position.
 pub(crate) fn extend_masked(dst: &mut BytesMut, src: &[u8], key: [u8; 4], offset: usize) {
     dst.reserve(src.len());
     let start = dst.len();
     let pattern: [u8; 8] = std::array::from_fn(|j| key[offset.wrapping_add(j) & 3]);
+    let word = u64::from_ne_bytes(pattern);
     let spare = dst.spare_capacity_mut();
     let (spare, _) = spare.split_at_mut(src.len().min(spare.len()));
     let mut out = spare.chunks_exact_mut(8);
     let mut words = src.chunks_exact(8);
     for (o, w) in (&mut out).zip(&mut words) {
-        for ((o, w), p) in o.iter_mut().zip(w).zip(pattern) {
-            o.write(w ^ p);
-        }
+        // Both chunks are 8 bytes long (`chunks_exact`): one load, one XOR, one store.
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        let masked = (u64::from_ne_bytes(bytes) ^ word).to_ne_bytes();
+        o.copy_from_slice(&masked.map(MaybeUninit::new));
     }
     // The words covered a multiple of 8 bytes: the key position is `offset`'s again.
-    let rest = out.into_remainder();
-    for ((o, w), p) in rest.iter_mut().zip(words.remainder()).zip(pattern) {
+    for ((o, w), p) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(words.remainder())
+        .zip(pattern)
+    {
         o.write(w ^ p);
     }
     let written = spare.len();
     // SAFETY: `reserve` made room for `src.len()` bytes, so `spare` is that long, and the two
-    // loops wrote every byte of it (the words, then the remainder of under 8 bytes).
+    // loops wrote every byte of it (the words, then the last bytes).
     unsafe { dst.set_len(start + written) };
 }
 
