@@ -196,23 +196,41 @@ impl Packer {
     }
 
     /// Appends one frame whose body is `mark` then `body`, both copied: the path of every
-    /// small message, without [`push`](Packer::push)'s list of parts and 9-byte header.
+    /// small message, without [`push`](Packer::push)'s list of parts and 9-byte header, and
+    /// returning only a batch sealed on the way (`push`'s [`Sealed`] is three `Bytes` long,
+    /// moved on every call). A body over 255 bytes goes through `push`.
     pub(crate) fn push_small(&mut self, flags: u8, mark: &[u8], body: &[u8]) -> Sealed {
         let body_len = mark.len() + body.len();
-        let Ok(short) = u8::try_from(body_len) else {
-            return self.push(flags, &[mark, body], None);
-        };
-        let frame_len = 2 + body_len;
+        match u8::try_from(body_len) {
+            Ok(short) => self
+                .push_short(flags, short, mark, body)
+                .map_or(Sealed::None, Sealed::One),
+            Err(_) => self.push(flags, &[mark, body], None),
+        }
+    }
+
+    /// A frame with a short header (`len` = `mark` and `body`'s length); returns the batch
+    /// sealed before it, if it did not fit.
+    pub(crate) fn push_short(
+        &mut self,
+        flags: u8,
+        len: u8,
+        mark: &[u8],
+        body: &[u8],
+    ) -> Option<Bytes> {
+        let frame_len = 2 + usize::from(len);
         let sealed = if self.open.len() + frame_len > BATCH_LIMIT {
-            self.seal().map_or(Sealed::None, Sealed::One)
+            self.seal()
         } else {
-            Sealed::None
+            None
         };
         // Only grows the buffer when a batch outgrew every one before (a sealed batch leaves
         // the rest of the capacity behind, reclaimed once the batch is dropped).
         self.open.reserve(frame_len);
-        self.open.put_slice(&[flags, short]);
-        self.open.put_slice(mark);
+        self.open.put_slice(&[flags, len]);
+        if !mark.is_empty() {
+            self.open.put_slice(mark);
+        }
         self.open.put_slice(body);
         sealed
     }

@@ -249,15 +249,7 @@ impl Connection {
         let subscribe = msg.is_subscribe();
         let flags = if msg.more() { MORE } else { 0 };
         if self.subprotocol == Subprotocol::Batch {
-            let sealed = if subscribe || msg.is_cancel() {
-                let mark = [u8::from(subscribe)];
-                self.packer.push_small(0, &mark, msg.as_slice())
-            } else if msg.is_inline() {
-                self.packer.push_small(flags, &[], msg.as_slice())
-            } else {
-                self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
-            };
-            self.sealed(sealed);
+            self.send_batched(msg, flags, subscribe);
             return;
         }
         if subscribe || msg.is_cancel() {
@@ -275,6 +267,24 @@ impl Connection {
             flags,
             body: msg.clone().with_more(false),
         });
+    }
+
+    /// Batch extension: `msg` joins the open batch.
+    fn send_batched(&mut self, msg: &Msg, flags: u8, subscribe: bool) {
+        let short = u8::try_from(msg.len()).ok().filter(|_| msg.is_inline());
+        let sealed = if subscribe || msg.is_cancel() {
+            let mark = [u8::from(subscribe)];
+            self.packer.push_small(0, &mark, msg.as_slice())
+        } else if let Some(len) = short {
+            // The path of every small message: nothing but a sealed batch to hand on.
+            if let Some(batch) = self.packer.push_short(flags, len, &[], msg.as_slice()) {
+                self.push(batch);
+            }
+            return;
+        } else {
+            self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
+        };
+        self.sealed(sealed);
     }
 
     /// The next WebSocket binary message to send, whole (never to be fragmented).
