@@ -145,6 +145,12 @@ pub fn check(payload: &[u8], max_msg_size: Option<u64>) -> Result<usize> {
     Ok(frames)
 }
 
+/// Whether a frame with a body of `body_len` bytes fits in a batch (longer ones travel
+/// alone).
+pub(crate) fn fits(body_len: usize) -> bool {
+    body_len.saturating_add(LONG_HEADER) <= BATCH_LIMIT
+}
+
 /// A frame header as the ZMTP encoder writes it: the short form up to 255 bytes of body,
 /// the long form above (docs/wire.md §3.2).
 pub(crate) fn header(flags: u8, body_len: usize) -> ([u8; LONG_HEADER], usize) {

@@ -8,7 +8,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 
 mod receive;
 
-use super::batch::{Packer, Sealed};
+use super::batch::{self, Packer, Sealed};
 use super::Subprotocol;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
@@ -271,16 +271,18 @@ impl Connection {
 
     /// Batch extension: `msg` joins the open batch.
     fn send_batched(&mut self, msg: &Msg, flags: u8, subscribe: bool) {
-        let short = u8::try_from(msg.len()).ok().filter(|_| msg.is_inline());
         let sealed = if subscribe || msg.is_cancel() {
             let mark = [u8::from(subscribe)];
             self.packer.push_small(0, &mark, msg.as_slice())
-        } else if let Some(len) = short {
+        } else if let Ok(len) = u8::try_from(msg.len()) {
             // The path of every small message: nothing but a sealed batch to hand on.
             if let Some(batch) = self.packer.push_short(flags, len, &[], msg.as_slice()) {
                 self.push(batch);
             }
             return;
+        } else if batch::fits(msg.len()) {
+            // Copied into the batch: sharing the body would only cost a reference count.
+            self.packer.push(flags, &[msg.as_slice()], None)
         } else {
             self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
         };
