@@ -169,9 +169,11 @@ impl WsEngine {
         self.conn.as_ref().map_or(0, |c| c.transmit_len()) + framed
     }
 
-    pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
+    /// The ZWS connection's next message; its error as it is (the session fails the
+    /// connection on any).
+    pub(crate) fn poll_msg(&mut self) -> isomq_core::Result<Option<Msg>> {
         match &mut self.conn {
-            Some(c) => c.poll_msg().map_err(|_| Failure::Protocol),
+            Some(c) => c.poll_msg(),
             None => Ok(None),
         }
     }
