@@ -170,9 +170,16 @@ pub(crate) fn header(flags: u8, body_len: usize) -> ([u8; LONG_HEADER], usize) {
 /// The outgoing side: frames are appended to an open batch, which is sealed into a message
 /// when the next frame would take it over [`BATCH_LIMIT`], or when the transport asks for
 /// the next message (so nothing waits for company: no Nagle).
+///
+/// Two buffers take turns: a sealed batch leaves as a shared slice of its buffer, and while
+/// it is on its way the next batch fills the other one; by the time that one is sealed the
+/// first batch has normally been written (or copied, by a client masking it), and its
+/// buffer is taken back whole, without allocating.
 #[derive(Debug, Default)]
 pub(crate) struct Packer {
     open: BytesMut,
+    /// The buffer of the batch sealed last, for the batch after next.
+    back: BytesMut,
 }
 
 /// What [`Packer::push`] gives back: messages sealed on the way, in order.
@@ -196,9 +203,26 @@ impl Packer {
         self.open.len()
     }
 
+    /// Room for `frame_len` more bytes. A new batch takes its buffer back whole if the
+    /// batch sealed from it before is gone and a full batch fits (`try_reclaim` does not
+    /// allocate); `reserve` alone would reuse it only while the new batch is shorter than
+    /// the old one, and double it, an allocation, whenever a batch outgrew the one before.
+    fn make_room(&mut self, frame_len: usize) {
+        if self.open.is_empty() {
+            // False (nothing done) while the batch is still out or the buffer too small.
+            let _ = self.open.try_reclaim(BATCH_LIMIT);
+        }
+        self.open.reserve(frame_len);
+    }
+
     /// Seals the open batch, if it holds anything.
     pub(crate) fn seal(&mut self) -> Option<Bytes> {
-        (!self.open.is_empty()).then(|| self.open.split().freeze())
+        if self.open.is_empty() {
+            return None;
+        }
+        let batch = self.open.split().freeze();
+        std::mem::swap(&mut self.open, &mut self.back);
+        Some(batch)
     }
 
     /// Appends one frame whose body is `mark` then `body`, both copied: the path of every
@@ -230,9 +254,7 @@ impl Packer {
         } else {
             None
         };
-        // Only grows the buffer when a batch outgrew every one before (a sealed batch leaves
-        // the rest of the capacity behind, reclaimed once the batch is dropped).
-        self.open.reserve(frame_len);
+        self.make_room(frame_len);
         self.open.put_slice(&[flags, len]);
         if !mark.is_empty() {
             self.open.put_slice(mark);
@@ -251,7 +273,7 @@ impl Packer {
         let (head, head_len) = header(flags, body_len);
         let frame_len = head_len + body_len;
         if frame_len > BATCH_LIMIT {
-            let before = self.open.split().freeze();
+            let before = self.seal().unwrap_or_default();
             let head = Bytes::copy_from_slice(&head[..head_len]);
             let body = shared.unwrap_or_else(|| Bytes::from(parts.concat()));
             return Sealed::Alone { before, head, body };
@@ -261,7 +283,7 @@ impl Packer {
         } else {
             Sealed::None
         };
-        self.open.reserve(frame_len);
+        self.make_room(frame_len);
         self.open.put_slice(&head[..head_len]);
         match &shared {
             Some(b) => self.open.put_slice(b),

@@ -306,6 +306,14 @@ impl Connection {
             let open = self.packer.seal()?;
             self.push(open);
         }
+        self.poll_sealed_parts()
+    }
+
+    /// Like [`poll_transmit_parts`](Connection::poll_transmit_parts), but only messages
+    /// already whole: the open batch stays open. A transport that copies each batch (a
+    /// client masking it) takes them as soon as they are sealed, so that the batch buffer
+    /// is free again when the next batch starts in it.
+    pub fn poll_sealed_parts(&mut self) -> Option<Transmit> {
         let out = self.tx.pop_front()?;
         self.tx_len -= out.len();
         Some(out)
