@@ -10,6 +10,7 @@ use std::io::IoSlice;
 use bytes::Bytes;
 
 use crate::outq::{OutQueue, SHARE_THRESHOLD};
+use crate::session::OUT_BATCH;
 
 use super::frame::{header_len, write_header};
 use super::mask::extend_masked;
@@ -25,8 +26,17 @@ impl Encoder {
     /// with `key` when there is one.
     pub(crate) fn frame(&mut self, opcode: u8, head: &[u8], body: &[u8], key: Option<[u8; 4]>) {
         let len = head.len() + body.len();
+        let need = header_len(len, key.is_some()) + len;
         let batch = self.out.batch();
-        batch.reserve(header_len(len, key.is_some()) + len);
+        if batch.len() >= need.max(SHARE_THRESHOLD) && batch.capacity() - batch.len() < need {
+            // Output is backing up and a large frame (a client's masked ZWS batch) does not
+            // fit: grow once to twice the most a session lets wait plus this frame, rather
+            // than doubling towards it, an allocation now and then, over the following
+            // batches. Twice: the unwritten bytes move to the front of the buffer only when
+            // the written ones before them outnumber them (`BytesMut::reserve`).
+            batch.reserve(2 * (OUT_BATCH + need) - batch.len().min(OUT_BATCH));
+        }
+        batch.reserve(need);
         write_header(batch, opcode, len, key);
         match key {
             Some(key) => {
