@@ -171,10 +171,10 @@ pub(crate) fn header(flags: u8, body_len: usize) -> ([u8; LONG_HEADER], usize) {
 /// when the next frame would take it over [`BATCH_LIMIT`], or when the transport asks for
 /// the next message (so nothing waits for company: no Nagle).
 ///
-/// Two buffers take turns: a sealed batch leaves as a shared slice of its buffer, and while
-/// it is on its way the next batch fills the other one; by the time that one is sealed the
-/// first batch has normally been written (or copied, by a client masking it), and its
-/// buffer is taken back whole, without allocating.
+/// Under saturation two buffers take turns: a full batch leaves as a shared slice of its
+/// buffer, and while it is on its way the next batch fills the other one; by the time that
+/// one is full the first batch has normally been written (or copied, by a client masking
+/// it), and its buffer is taken back whole, without allocating.
 #[derive(Debug, Default)]
 pub(crate) struct Packer {
     open: BytesMut,
@@ -217,10 +217,16 @@ impl Packer {
 
     /// Seals the open batch, if it holds anything.
     pub(crate) fn seal(&mut self) -> Option<Bytes> {
-        if self.open.is_empty() {
-            return None;
-        }
-        let batch = self.open.split().freeze();
+        (!self.open.is_empty()).then(|| self.open.split().freeze())
+    }
+
+    /// Seals a full batch (the next frame did not fit) and goes on in the other buffer:
+    /// full batches come one after another only while output is saturated, when a batch is
+    /// often still queued as the next one fills. Batches sealed because the transport asked
+    /// (light traffic, many connections) stay in one buffer, so that a connection that never
+    /// fills a batch never holds a second buffer.
+    fn seal_full(&mut self) -> Option<Bytes> {
+        let batch = self.seal()?;
         std::mem::swap(&mut self.open, &mut self.back);
         Some(batch)
     }
@@ -250,7 +256,7 @@ impl Packer {
     ) -> Option<Bytes> {
         let frame_len = 2 + usize::from(len);
         let sealed = if self.open.len() + frame_len > BATCH_LIMIT {
-            self.seal()
+            self.seal_full()
         } else {
             None
         };
@@ -279,7 +285,7 @@ impl Packer {
             return Sealed::Alone { before, head, body };
         }
         let sealed = if self.open.len() + frame_len > BATCH_LIMIT {
-            self.seal().map_or(Sealed::None, Sealed::One)
+            self.seal_full().map_or(Sealed::None, Sealed::One)
         } else {
             Sealed::None
         };
