@@ -28,7 +28,8 @@ impl Encoder {
         let len = head.len() + body.len();
         let need = header_len(len, key.is_some()) + len;
         let batch = self.out.batch();
-        if batch.len() >= need.max(SHARE_THRESHOLD) && batch.capacity() - batch.len() < need {
+        let large_masked = key.is_some() && need > SHARE_THRESHOLD;
+        if large_masked && batch.len() >= need && batch.capacity() - batch.len() < need {
             // Output is backing up and a large frame (a client's masked ZWS batch) does not
             // fit: grow once to twice the most a session lets wait plus this frame, rather
             // than doubling towards it, an allocation now and then, over the following
