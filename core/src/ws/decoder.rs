@@ -21,7 +21,8 @@ use crate::zmtp::recycle::Recycler;
 /// room beyond this is freed from an open fragmented message.
 const IDLE_KEEP: usize = 256;
 
-/// While large frames flow, every read makes room for a whole frame of up to 64 KiB (with
+/// While large frames of up to 64 KiB flow (none larger seen lately: larger ones keep being
+/// read to their exact size), every read makes room for a whole frame of up to 64 KiB (with
 /// the longest header of a frame that size, 14 bytes), in a buffer of at least twice that.
 /// A stream of frames of up to 64 KiB (the ZWS batches of docs/wire.md §10.9 at
 /// saturation) then stays in one buffer: the unread start of a frame is at most one frame,
@@ -70,7 +71,8 @@ impl Decoder {
             .filter(|&total| total > min)
             .map_or(0, |total| total - self.rx.len().min(total));
         let large = self.read_hint.room() > 0;
-        if large && self.rx.len() + rest <= SETTLED_FRAME {
+        let settled = large && self.read_hint.room() <= SETTLED_FRAME;
+        if settled && self.rx.len() + rest <= SETTLED_FRAME {
             // Room for any frame of up to 64 KiB, in a buffer of twice that: see
             // SETTLED_FRAME.
             let want = (SETTLED_FRAME - self.rx.len()).max(min);
