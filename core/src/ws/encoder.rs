@@ -19,6 +19,8 @@ use super::mask::extend_masked;
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     out: OutQueue,
+    /// The output batch has grown to its backed-up size once (see `frame`).
+    grown: bool,
 }
 
 impl Encoder {
@@ -29,7 +31,12 @@ impl Encoder {
         let need = header_len(len, key.is_some()) + len;
         let batch = self.out.batch();
         let large_masked = key.is_some() && need > SHARE_THRESHOLD;
-        if large_masked && batch.len() >= need && batch.capacity() - batch.len() < need {
+        if large_masked
+            && !self.grown
+            && batch.len() >= need
+            && batch.capacity() - batch.len() < need
+        {
+            self.grown = true;
             // Output is backing up and a large frame (a client's masked ZWS batch) does not
             // fit: grow once to twice the most a session lets wait plus this frame, rather
             // than doubling towards it, an allocation now and then, over the following
