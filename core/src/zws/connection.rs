@@ -309,6 +309,13 @@ impl Connection {
         self.poll_sealed_parts()
     }
 
+    /// Whether whole messages wait for [`poll_sealed_parts`](Connection::poll_sealed_parts)
+    /// (a check cheap enough for every message sent).
+    #[inline]
+    pub fn has_sealed(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
     /// Like [`poll_transmit_parts`](Connection::poll_transmit_parts), but only messages
     /// already whole: the open batch stays open. A transport that copies each batch (a
     /// client masking it) takes them as soon as they are sealed, so that the batch buffer

@@ -185,8 +185,10 @@ impl WsEngine {
     pub(crate) fn send_msg(&mut self, msg: &Msg) {
         if let Some(c) = &mut self.conn {
             c.send_msg(msg);
-            if let State::Open(open) = &mut self.state {
-                open.frame_sealed(c);
+            if c.has_sealed() {
+                if let State::Open(open) = &mut self.state {
+                    open.frame_sealed(c);
+                }
             }
         }
     }
