@@ -10,8 +10,8 @@ use crate::compare::{fmt_opt, fmt_rate, fmt_ratio, median, paired_ratio, size_na
 
 /// Message sizes of the ws rows.
 pub const WS_SIZES: &[usize] = &[16, 256, 65536];
-/// Sizes measured again with each side pinned to a core of its own.
-pub const WS_PINNED_SIZES: &[usize] = &[16, 256];
+/// Sizes measured again with each side pinned to a core of its own (`pin`).
+pub const WS_PINNED_SIZES: &[usize] = &[16, 256, 65536];
 
 const BEGIN: &str =
     "<!-- compare-ws:begin (written by `cargo run --release -p isomq-benches --bin compare -- --ws-only`) -->";
