@@ -62,16 +62,19 @@ pub struct Plan {
     pub write: bool,
     /// Run the CURVE comparison instead (tcp: CURVE and NULL, both libraries, and handshakes).
     pub curve: bool,
+    /// Only the ws:// rows (`compare_ws`).
+    pub ws_only: bool,
 }
 
 impl Plan {
-    /// From `--reps N --scale F --no-write`; `None` on a bad command line.
+    /// From `--reps N --scale F --no-write --ws-only`; `None` on a bad command line.
     pub fn from_args() -> Option<Plan> {
         let mut plan = Plan {
             reps: 5,
             scale: 1.0,
             write: true,
             curve: false,
+            ws_only: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -80,6 +83,7 @@ impl Plan {
                 "--scale" => plan.scale = args.next()?.parse().ok().filter(|&f| f > 0.0)?,
                 "--no-write" => plan.write = false,
                 "--curve" => plan.curve = true,
+                "--ws-only" => plan.ws_only = true,
                 _ => return None,
             }
         }
@@ -144,7 +148,7 @@ pub struct Ratio {
 }
 
 /// The ratios `a[i] / b[i]` of every round.
-fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
+pub(crate) fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
     let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
     Some(Ratio {
         median: median(&ratios)?,
@@ -154,18 +158,18 @@ fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
 }
 
 /// "median (low–high)", or "–".
-fn fmt_ratio(r: Option<Ratio>) -> String {
+pub(crate) fn fmt_ratio(r: Option<Ratio>) -> String {
     r.map_or_else(
         || "–".to_owned(),
         |r| format!("{:.2} ({:.2}–{:.2})", r.median, r.low, r.high),
     )
 }
 
-fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+pub(crate) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-fn fmt_rate(v: Option<f64>) -> String {
+pub(crate) fn fmt_rate(v: Option<f64>) -> String {
     match v {
         None => "–".to_owned(),
         Some(v) if v >= 1e6 => format!("{:.2} M", v / 1e6),
@@ -173,7 +177,7 @@ fn fmt_rate(v: Option<f64>) -> String {
     }
 }
 
-fn size_name(size: usize) -> String {
+pub(crate) fn size_name(size: usize) -> String {
     if size >= 1024 {
         format!("{} KiB", size / 1024)
     } else {
@@ -591,16 +595,23 @@ fn bench_dir() -> PathBuf {
 
 /// Replaces the generated section of RESULTS.md (or appends it) and rewrites the chart.
 pub fn write_results(table: &str, cells: &[Cell]) -> Result<(), BoxError> {
+    write_section(BEGIN, END, table)?;
+    std::fs::write(bench_dir().join("results.svg"), svg(cells))?;
+    Ok(())
+}
+
+/// Replaces the part of RESULTS.md between the `begin` and `end` markers with `table`, or
+/// appends it with its markers, keeping the rest of the file.
+pub(crate) fn write_section(begin: &str, end: &str, table: &str) -> Result<(), BoxError> {
     let path = bench_dir().join("RESULTS.md");
     let old =
         std::fs::read_to_string(&path).unwrap_or_else(|_| "# isomq benchmark results\n\n".into());
-    let section = format!("{BEGIN}\n{table}{END}");
-    let new = match (old.find(BEGIN), old.find(END)) {
-        (Some(b), Some(e)) if e > b => format!("{}{section}{}", &old[..b], &old[e + END.len()..]),
+    let section = format!("{begin}\n{table}{end}");
+    let new = match (old.find(begin), old.find(end)) {
+        (Some(b), Some(e)) if e > b => format!("{}{section}{}", &old[..b], &old[e + end.len()..]),
         _ => format!("{old}\n{section}\n"),
     };
     std::fs::write(&path, new)?;
-    std::fs::write(bench_dir().join("results.svg"), svg(cells))?;
     Ok(())
 }
 

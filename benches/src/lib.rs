@@ -6,7 +6,9 @@
 //!   `remote_lat`, `inproc_thr`, `inproc_lat`), with libzmq's command lines and output lines,
 //!   plus `zmq_*` twins of them built on libzmq (the `zmq` crate) for interop checks;
 //! - `compare`: isomq, libzmq and a raw-socket baseline side by side in one run, written to
-//!   `benches/RESULTS.md` and `benches/results.svg`;
+//!   `benches/RESULTS.md` and `benches/results.svg`, with isomq's ws:// beside its tcp://
+//!   (`--ws-only` for those rows alone);
+//! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://;
 //! - `conn_memory`: resident memory per idle connection (tcp://, ws://), bind and connect side;
 //! - criterion micro-benchmarks in `benches/benches/`.
 //!
@@ -22,10 +24,12 @@
 
 pub mod args;
 pub mod compare;
+pub mod compare_ws;
 pub mod iso;
 pub mod libzmq;
 pub mod memory;
 pub mod pin;
+pub mod procstat;
 pub mod raw;
 pub mod report;
 pub mod security;

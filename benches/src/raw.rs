@@ -18,10 +18,10 @@ impl<T: Read + Write + Send + 'static> Stream for T {}
 type StreamPair = (Box<dyn Stream>, Box<dyn Stream>);
 
 /// A connected pair of streams over `transport` (tcp on loopback with TCP_NODELAY, or a
-/// Unix socket at a fresh path).
+/// Unix socket at a fresh path). ws has no framing of its own here: its baseline is tcp's.
 fn pair(transport: Transport) -> Result<StreamPair, BoxError> {
     match transport {
-        Transport::Tcp => {
+        Transport::Tcp | Transport::Ws => {
             let listener = TcpListener::bind("127.0.0.1:0")?;
             let a = TcpStream::connect(listener.local_addr()?)?;
             let (b, _) = listener.accept()?;

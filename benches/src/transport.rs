@@ -12,6 +12,9 @@ pub enum Transport {
     Ipc,
     /// `tcp://` on loopback.
     Tcp,
+    /// `ws://` on loopback (ZWS 2.0 over WebSocket; between two isomq ends, the batch
+    /// extension of docs/wire.md §10.9).
+    Ws,
 }
 
 impl fmt::Display for Transport {
@@ -20,6 +23,7 @@ impl fmt::Display for Transport {
             Transport::Inproc => "inproc",
             Transport::Ipc => "ipc",
             Transport::Tcp => "tcp",
+            Transport::Ws => "ws",
         })
     }
 }
@@ -40,6 +44,7 @@ impl Transport {
                 format!("ipc://{}/isomq-bench-{pid}-{n}.ipc", dir.display())
             }
             Transport::Tcp => "tcp://127.0.0.1:*".to_owned(),
+            Transport::Ws => format!("ws://127.0.0.1:*/bench-{n}"),
         }
     }
 

@@ -237,3 +237,12 @@ fn tcp_curve_256_bytes_server_to_client_do_not_allocate() {
         "CURVE server to client",
     );
 }
+
+#[test]
+fn ws_small_messages_do_not_allocate() {
+    // Between two isomq ends ws:// speaks the batch extension (docs/wire.md §10.9): frames
+    // packed into one WebSocket message, masked by the client as they are copied.
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let n = allocations_in_steady_state("ws://127.0.0.1:*/alloc-test");
+    assert_eq!(n, 0, "{n} allocations for {MEASURED} messages over ws");
+}

@@ -1,10 +1,11 @@
-//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve]`
+//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only]`
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
 //! in interleaved rounds (medians; ratios paired within a round); small-message ipc and tcp
 //! throughput again with each side pinned to a core of its own; then fan-in throughput with
-//! 1 and 2 I/O threads.
+//! 1 and 2 I/O threads; then isomq over ws:// beside isomq over tcp:// and raw tcp
+//! (`compare_ws`; `--ws-only` runs only these).
 //! Prints a table and writes it into `benches/RESULTS.md` (between the `compare` markers,
 //! keeping the rest of the file) and a chart into `benches/results.svg`.
 //!
@@ -19,6 +20,7 @@ use std::time::Duration;
 use isomq_benches::compare::{
     self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds,
 };
+use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
 use isomq_benches::pin::Pin;
 use isomq_benches::security::{CurveKeys, Security};
 use isomq_benches::transport::Transport;
@@ -58,6 +60,60 @@ fn lat_of(
     };
     t.cleanup(&ep);
     Ok(isomq_benches::report::latency_us(roundtrips, elapsed))
+}
+
+/// One ws round's figure for `side`: ws and tcp are isomq's, raw is the tcp baseline.
+fn ws_round(side: WsSide, size: usize, count: usize, rt: usize, pin: Option<Pin>) -> Figures {
+    let t = match side {
+        WsSide::Ws => Transport::Ws,
+        WsSide::Tcp | WsSide::Raw => Transport::Tcp,
+    };
+    let imp = if side == WsSide::Raw {
+        Impl::Raw
+    } else {
+        Impl::Isomq
+    };
+    let thr = thr_of(imp, t, size, count, 1, pin, Security::Null)?;
+    let lat = if pin.is_none() {
+        lat_of(imp, t, size, rt, Security::Null)?
+    } else {
+        0.0
+    };
+    Ok((thr, lat))
+}
+
+type Figures = Result<(f64, f64), BoxError>;
+
+/// The ws rows: every round runs ws, tcp and raw once in turn (`compare_ws`).
+fn run_ws(plan: &Plan) -> Result<Vec<WsCell>, BoxError> {
+    let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
+    let pin = Pin {
+        receiver: 0,
+        sender: 1,
+    };
+    let mut cells = Vec::new();
+    for &size in compare_ws::WS_SIZES {
+        let (count, roundtrips) = plan.counts(size);
+        let (mut thr, mut lat, mut pinned): (WsRounds, WsRounds, WsRounds) = Default::default();
+        for _ in 0..plan.reps {
+            for side in WsSide::ALL {
+                let (t, l) = ws_round(side, size, count, roundtrips, None)?;
+                thr[side.index()].push(t);
+                lat[side.index()].push(l);
+            }
+            if two_cores && compare_ws::WS_PINNED_SIZES.contains(&size) {
+                for side in [WsSide::Ws, WsSide::Tcp] {
+                    let (t, _) = ws_round(side, size, count, roundtrips, Some(pin))?;
+                    pinned[side.index()].push(t);
+                }
+            }
+        }
+        let mut cell = WsCell::new(size);
+        cell.record(&thr, &lat, &pinned);
+        eprintln!("{}", cell.line());
+        cells.push(cell);
+    }
+    Ok(cells)
 }
 
 /// The cells, the pinned cells, the fan-in rows.
@@ -226,13 +282,34 @@ fn main_curve(plan: &Plan) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// The ws rows alone, printed and written to their own section of RESULTS.md.
+fn main_ws(plan: &Plan) -> Result<(), BoxError> {
+    let started = std::time::Instant::now();
+    let cells = run_ws(plan)?;
+    let table = compare_ws::markdown(plan, &cells, started.elapsed());
+    println!("{table}");
+    if plan.write {
+        compare_ws::write_results(&table)?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let Some(plan) = Plan::from_args() else {
-        println!("usage: compare [--reps N] [--scale F] [--no-write] [--curve]");
+        println!("usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only]");
         return ExitCode::from(1);
     };
     if plan.curve {
         return main_curve(&plan);
+    }
+    if plan.ws_only {
+        return match main_ws(&plan) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                println!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
     }
     let started = std::time::Instant::now();
     let (cells, pinned, fan) = match run(&plan) {
@@ -249,6 +326,10 @@ fn main() -> ExitCode {
             println!("error writing results: {e}");
             return ExitCode::FAILURE;
         }
+    }
+    if let Err(e) = main_ws(&plan) {
+        println!("error: {e}");
+        return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
 }

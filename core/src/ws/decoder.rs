@@ -21,6 +21,17 @@ use crate::zmtp::recycle::Recycler;
 /// room beyond this is freed from an open fragmented message.
 const IDLE_KEEP: usize = 256;
 
+/// While large frames of up to 64 KiB flow (none larger seen lately: larger ones keep being
+/// read to their exact size), every read makes room for a whole frame of up to 64 KiB (with
+/// the longest header of a frame that size, 14 bytes), in a buffer of at least twice that.
+/// A stream of frames of up to 64 KiB (the ZWS batches of docs/wire.md §10.9 at
+/// saturation) then stays in one buffer: the unread start of a frame is at most one frame,
+/// so either the room behind it suffices or the bytes before it, already decoded, outnumber
+/// it and it moves to the front (`BytesMut::try_reclaim`, no allocation). Sized for each
+/// frame instead, a frame larger than the buffer it starts in moved to a new buffer, an
+/// allocation every few thousand small messages.
+const SETTLED_FRAME: usize = 64 * 1024 + 14;
+
 #[derive(Debug)]
 pub(crate) struct Decoder {
     role: Role,
@@ -59,12 +70,22 @@ impl Decoder {
         let rest = frame::head_frame_len(&self.rx)
             .filter(|&total| total > min)
             .map_or(0, |total| total - self.rx.len().min(total));
+        let large = self.read_hint.room() > 0;
+        let settled = large && self.read_hint.room() <= SETTLED_FRAME;
+        if settled && self.rx.len() + rest <= SETTLED_FRAME {
+            // Room for any frame of up to 64 KiB, in a buffer of twice that: see
+            // SETTLED_FRAME.
+            let want = (SETTLED_FRAME - self.rx.len()).max(min);
+            let capacity = 2 * SETTLED_FRAME;
+            self.recycler
+                .make_room_in(&mut self.rx, want, capacity, large);
+            return &mut self.rx;
+        }
         let want = if rest > 0 {
             rest.min(MAX_HINT)
         } else {
             min.max(self.read_hint.room()).max(1)
         };
-        let large = self.read_hint.room() > 0;
         self.recycler.make_room(&mut self.rx, want, large);
         &mut self.rx
     }

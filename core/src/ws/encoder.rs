@@ -3,21 +3,24 @@
 //! own shared chunk for `writev`, never copied (docs/architecture.md §7.3).
 //!
 //! A client masks every frame (RFC 6455 §5.3), which changes the bytes: its payloads are
-//! copied into the batch and masked there in place, a word at a time.
+//! masked as they are copied into the batch, in one pass (`mask::extend_masked`).
 
 use std::io::IoSlice;
 
 use bytes::Bytes;
 
 use crate::outq::{OutQueue, SHARE_THRESHOLD};
+use crate::session::OUT_BATCH;
 
 use super::frame::{header_len, write_header};
-use super::mask::apply_mask;
+use super::mask::extend_masked;
 
 /// Output queue, with WebSocket framing on top.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     out: OutQueue,
+    /// The output batch has grown to its backed-up size once (see `frame`).
+    grown: bool,
 }
 
 impl Encoder {
@@ -25,14 +28,33 @@ impl Encoder {
     /// with `key` when there is one.
     pub(crate) fn frame(&mut self, opcode: u8, head: &[u8], body: &[u8], key: Option<[u8; 4]>) {
         let len = head.len() + body.len();
+        let need = header_len(len, key.is_some()) + len;
         let batch = self.out.batch();
-        batch.reserve(header_len(len, key.is_some()) + len);
+        let large_masked = key.is_some() && need > SHARE_THRESHOLD;
+        if large_masked
+            && !self.grown
+            && batch.len() >= need
+            && batch.capacity() - batch.len() < need
+        {
+            self.grown = true;
+            // Output is backing up and a large frame (a client's masked ZWS batch) does not
+            // fit: grow once to twice the most a session lets wait plus this frame, rather
+            // than doubling towards it, an allocation now and then, over the following
+            // batches. Twice: the unwritten bytes move to the front of the buffer only when
+            // the written ones before them outnumber them (`BytesMut::reserve`).
+            batch.reserve(2 * (OUT_BATCH + need) - batch.len().min(OUT_BATCH));
+        }
+        batch.reserve(need);
         write_header(batch, opcode, len, key);
-        let start = batch.len();
-        batch.extend_from_slice(head);
-        batch.extend_from_slice(body);
-        if let Some(key) = key {
-            apply_mask(&mut batch[start..], key, 0);
+        match key {
+            Some(key) => {
+                extend_masked(batch, head, key, 0);
+                extend_masked(batch, body, key, head.len());
+            }
+            None => {
+                batch.extend_from_slice(head);
+                batch.extend_from_slice(body);
+            }
         }
         self.out.added(header_len(len, key.is_some()) + len);
     }

@@ -6,6 +6,45 @@
 //! in the payload, then the last few bytes one by one. Byte by byte, unmasking a large frame
 //! costs more than reading it.
 
+use std::mem::MaybeUninit;
+
+use bytes::BytesMut;
+
+/// Appends `src` to `dst` masked with `key`, `src[0]` being byte `offset` of the payload:
+/// one pass that reads each byte once and writes it once, where a copy followed by
+/// [`apply_mask`] over the copy goes over every byte twice (a client's cost per byte sent).
+/// Eight bytes at a time, as a word XORed with the key repeated to its position.
+pub(crate) fn extend_masked(dst: &mut BytesMut, src: &[u8], key: [u8; 4], offset: usize) {
+    dst.reserve(src.len());
+    let start = dst.len();
+    let pattern: [u8; 8] = std::array::from_fn(|j| key[offset.wrapping_add(j) & 3]);
+    let word = u64::from_ne_bytes(pattern);
+    let spare = dst.spare_capacity_mut();
+    let (spare, _) = spare.split_at_mut(src.len().min(spare.len()));
+    let mut out = spare.chunks_exact_mut(8);
+    let mut words = src.chunks_exact(8);
+    for (o, w) in (&mut out).zip(&mut words) {
+        // Both chunks are 8 bytes long (`chunks_exact`): one load, one XOR, one store.
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(w);
+        let masked = (u64::from_ne_bytes(bytes) ^ word).to_ne_bytes();
+        o.copy_from_slice(&masked.map(MaybeUninit::new));
+    }
+    // The words covered a multiple of 8 bytes: the key position is `offset`'s again.
+    for ((o, w), p) in out
+        .into_remainder()
+        .iter_mut()
+        .zip(words.remainder())
+        .zip(pattern)
+    {
+        o.write(w ^ p);
+    }
+    let written = spare.len();
+    // SAFETY: `reserve` made room for `src.len()` bytes, so `spare` is that long, and the two
+    // loops wrote every byte of it (the words, then the last bytes).
+    unsafe { dst.set_len(start + written) };
+}
+
 /// XORs `buf` with `key` in place, `buf[0]` being byte `offset` of the payload (so that a
 /// payload can be masked in pieces).
 pub(crate) fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
@@ -76,6 +115,23 @@ mod tests {
             apply_mask(&mut fast[start..], key, offset);
             reference(&mut slow[start..], key, offset % 4);
             assert_eq!(fast, slow, "len {len} start {start} offset {offset}");
+        }
+    }
+
+    #[test]
+    fn extend_masked_equals_copying_then_masking() {
+        let mut rng = Rng::new(0x2545_f491_4f6c_dd1d);
+        for len in (0..=70).chain([1000, 4099]) {
+            for offset in 0..4 {
+                let key = (rng.next() as u32).to_be_bytes();
+                let src: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let mut fast = BytesMut::from(&b"head"[..]);
+                extend_masked(&mut fast, &src, key, offset);
+                let mut slow = src.clone();
+                reference(&mut slow, key, offset);
+                assert_eq!(&fast[..4], b"head");
+                assert_eq!(&fast[4..], &slow[..], "len {len} offset {offset}");
+            }
         }
     }
 

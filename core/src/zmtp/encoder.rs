@@ -55,7 +55,7 @@ impl Encoder {
         flags: u8,
         body_len: usize,
         fill: impl FnOnce(&mut BytesMut) -> Result<(), E>,
-        wrong_len: E,
+        wrong_len: impl FnOnce() -> E,
     ) -> Result<(), E> {
         let batch = self.out.batch();
         let start = batch.len();
@@ -69,7 +69,7 @@ impl Encoder {
             }
             other => {
                 batch.truncate(start);
-                other.and(Err(wrong_len))
+                other.and_then(|()| Err(wrong_len()))
             }
         }
     }

@@ -36,6 +36,17 @@ impl Recycler {
     /// frame) to another buffer when it has no room left. `recycle` says whether large frames
     /// are flowing, i.e. whether buffers are worth keeping.
     pub(crate) fn make_room(&mut self, rx: &mut BytesMut, want: usize, recycle: bool) {
+        self.make_room_in(rx, want, 0, recycle);
+    }
+
+    /// [`make_room`](Recycler::make_room), a new buffer holding at least `capacity` bytes.
+    pub(crate) fn make_room_in(
+        &mut self,
+        rx: &mut BytesMut,
+        want: usize,
+        capacity: usize,
+        recycle: bool,
+    ) {
         if !recycle {
             self.retired.clear();
             self.keep_current = false;
@@ -43,7 +54,7 @@ impl Recycler {
         if rx.capacity() - rx.len() >= want || rx.try_reclaim(want) {
             return;
         }
-        let need = rx.len() + want;
+        let need = (rx.len() + want).max(capacity);
         let mut next = match self.take(need) {
             Some(buf) => buf,
             None => shared_buffer(need),

@@ -27,7 +27,8 @@ pub(crate) fn send(
         0,
         Cipher::OVERHEAD + payload_len,
         |batch| cipher.seal_append(inner, parts, batch),
-        Error::Inval("CURVE MESSAGE of the wrong length".into()),
+        // A closure: an error built up front would allocate for every message.
+        || Error::Inval("CURVE MESSAGE of the wrong length".into()),
     )
 }
 

@@ -9,7 +9,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 mod receive;
 mod secure;
 
-use super::batch::{Packer, Sealed};
+use super::batch::{self, Packer, Sealed};
 use super::Subprotocol;
 use crate::error::{Error, Result};
 use crate::msg::Msg;
@@ -47,6 +47,13 @@ enum State {
     Handshake,
     /// Handshake done: messages and commands.
     Traffic,
+}
+
+/// A received frame: its flags in RFC 45's form (MORE `01`, COMMAND `02`) and its body.
+#[derive(Debug)]
+struct RxFrame {
+    flags: u8,
+    body: Msg,
 }
 
 /// One WebSocket binary message to send.
@@ -100,14 +107,12 @@ pub struct Connection {
     config: Config,
     subprotocol: Subprotocol,
     state: State,
-    /// Messages received after the handshake, waiting for `poll_msg` (so a full pipe applies
-    /// back-pressure by not calling it): one frame each, or (batch) frames from `rx_pos` of
-    /// the first one on.
-    rx: VecDeque<Bytes>,
-    rx_pos: usize,
-    /// Frames in `rx`.
-    rx_frames: usize,
-    /// Bytes of the messages in `rx`.
+    /// Frames received after the handshake, waiting for `poll_msg` (so a full pipe applies
+    /// back-pressure by not calling it). Taken out of their WebSocket message on arrival,
+    /// small bodies copied: nothing here holds on to the transport's input buffer for a
+    /// small frame, so the buffer is reused in place rather than replaced (an allocation).
+    rx: VecDeque<RxFrame>,
+    /// Bytes of the frames in `rx`: their bodies and a flags byte each.
     rx_bytes: usize,
     /// Whether the last data frame taken out by `poll_msg` had MORE (the next one continues
     /// a message and is never read as a subscription).
@@ -180,8 +185,6 @@ impl Connection {
             state: State::ExpectReady,
             subprotocol,
             rx: VecDeque::new(),
-            rx_pos: 0,
-            rx_frames: 0,
             rx_bytes: 0,
             rx_more: false,
             tx: VecDeque::new(),
@@ -254,10 +257,11 @@ impl Connection {
 
     /// Frames received and not yet taken by `poll_msg`.
     pub fn input_len(&self) -> usize {
-        self.rx_frames
+        self.rx.len()
     }
 
-    /// Bytes of the WebSocket messages whose frames are not all taken by `poll_msg` yet.
+    /// Bytes of the frames received and not yet taken by `poll_msg` (their bodies and a
+    /// flags byte each).
     pub fn input_bytes(&self) -> usize {
         self.rx_bytes
     }
@@ -293,15 +297,7 @@ impl Connection {
             return;
         }
         if self.subprotocol == Subprotocol::Batch {
-            let sealed = if subscribe || msg.is_cancel() {
-                let mark = [u8::from(subscribe)];
-                self.packer.push(0, &[&mark, msg.as_slice()], None)
-            } else if msg.is_inline() {
-                self.packer.push(flags, &[msg.as_slice()], None)
-            } else {
-                self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
-            };
-            self.sealed(sealed);
+            self.send_batched(msg, flags, subscribe);
             return;
         }
         if subscribe || msg.is_cancel() {
@@ -321,6 +317,26 @@ impl Connection {
         });
     }
 
+    /// Batch extension: `msg` joins the open batch.
+    fn send_batched(&mut self, msg: &Msg, flags: u8, subscribe: bool) {
+        let sealed = if subscribe || msg.is_cancel() {
+            let mark = [u8::from(subscribe)];
+            self.packer.push_small(0, &mark, msg.as_slice())
+        } else if let Ok(len) = u8::try_from(msg.len()) {
+            // The path of every small message: nothing but a sealed batch to hand on.
+            if let Some(batch) = self.packer.push_short(flags, len, &[], msg.as_slice()) {
+                self.push(batch);
+            }
+            return;
+        } else if batch::fits(msg.len()) {
+            // Copied into the batch: sharing the body would only cost a reference count.
+            self.packer.push(flags, &[msg.as_slice()], None)
+        } else {
+            self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
+        };
+        self.sealed(sealed);
+    }
+
     /// The next WebSocket binary message to send, whole (never to be fragmented).
     pub fn poll_transmit(&mut self) -> Option<Bytes> {
         Some(match self.poll_transmit_parts()? {
@@ -338,6 +354,21 @@ impl Connection {
             let open = self.packer.seal()?;
             self.push(open);
         }
+        self.poll_sealed_parts()
+    }
+
+    /// Whether whole messages wait for [`poll_sealed_parts`](Connection::poll_sealed_parts)
+    /// (a check cheap enough for every message sent).
+    #[inline]
+    pub fn has_sealed(&self) -> bool {
+        !self.tx.is_empty()
+    }
+
+    /// Like [`poll_transmit_parts`](Connection::poll_transmit_parts), but only messages
+    /// already whole: the open batch stays open. A transport that copies each batch (a
+    /// client masking it) takes them as soon as they are sealed, so that the batch buffer
+    /// is free again when the next batch starts in it.
+    pub fn poll_sealed_parts(&mut self) -> Option<Transmit> {
         let out = self.tx.pop_front()?;
         self.tx_len -= out.len();
         Some(out)

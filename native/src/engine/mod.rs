@@ -12,7 +12,7 @@ mod zmtp;
 use isomq_core::session::Codec;
 use isomq_core::zap::ZapOutcome;
 use isomq_core::zmtp::{Config, Event};
-use isomq_core::{Error, Msg};
+use isomq_core::Msg;
 use mio::{Registry, Token};
 
 use crate::stream::Stream;
@@ -223,10 +223,7 @@ impl Codec for Engine {
     fn poll_msg(&mut self) -> isomq_core::Result<Option<Msg>> {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.conn.poll_msg(),
-            Protocol::Ws(e) => e.poll_msg().map_err(|f| match f {
-                Failure::Auth(status) => Error::Auth(status),
-                _ => Error::Proto("malformed ZWS message".into()),
-            }),
+            Protocol::Ws(e) => e.poll_msg(),
         }
     }
 

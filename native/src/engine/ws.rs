@@ -196,9 +196,11 @@ impl WsEngine {
         self.conn.as_ref().map_or(0, |c| c.transmit_len()) + framed
     }
 
-    pub(crate) fn poll_msg(&mut self) -> Result<Option<Msg>, Failure> {
+    /// The ZWS connection's next message; its error as it is (the session fails the
+    /// connection on any).
+    pub(crate) fn poll_msg(&mut self) -> isomq_core::Result<Option<Msg>> {
         match &mut self.conn {
-            Some(c) => c.poll_msg().map_err(|e| Failure::from_error(&e)),
+            Some(c) => c.poll_msg(),
             None => Ok(None),
         }
     }
@@ -210,6 +212,11 @@ impl WsEngine {
     pub(crate) fn send_msg(&mut self, msg: &Msg) {
         if let Some(c) = &mut self.conn {
             c.send_msg(msg);
+            if c.has_sealed() {
+                if let State::Open(open) = &mut self.state {
+                    open.frame_sealed(c);
+                }
+            }
         }
     }
 
@@ -418,7 +425,7 @@ impl WsEngine {
                 .and_then(|m| usize::try_from(m.saturating_add(1 + 33)).ok()),
         };
         let codec = if self.client {
-            Codec::client(max, || random_u64() as u32)
+            Codec::client(max, mask_keys())
         } else {
             Codec::server(max)
         };
@@ -434,5 +441,26 @@ impl WsEngine {
         self.config = Some(config);
         self.state = State::Open(open);
         Ok(())
+    }
+}
+
+/// A client's masking keys (RFC 6455 §5.3): splitmix64 over a per-connection seed from
+/// `random_u64` (the OS-seeded keys of std's hasher), one step per frame.
+///
+/// Why not `random_u64` per frame: it builds and runs a SipHash for each frame, a cost per
+/// small message. Masking exists so that script in a web page cannot choose the bytes an
+/// intermediary sees (RFC 6455 §10.3); the keys must be unpredictable to whoever picks the
+/// payload, not secret in the cryptographic sense. Here the payload comes from the
+/// application itself, and the seed is still unknown to the peer and to anything on the
+/// path, so a fast generator seeded once is enough.
+fn mask_keys() -> impl FnMut() -> u32 + Send {
+    let mut state = random_u64();
+    move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        // The high half: splitmix64's best-mixed bits.
+        ((z ^ (z >> 31)) >> 32) as u32
     }
 }

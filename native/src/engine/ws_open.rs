@@ -6,7 +6,7 @@
 use std::io::{self, IoSlice};
 
 use bytes::BufMut;
-use isomq_core::ws::{Codec, Incoming};
+use isomq_core::ws::{Codec, Incoming, Role};
 use isomq_core::zws::{self, Transmit};
 
 use super::failure::Failure;
@@ -20,6 +20,10 @@ use crate::stream::Stream;
 const READ_CHUNK: usize = 8 * 1024;
 /// Messages decoded per call, so that one busy connection yields to the pipe and to others.
 const READ_MESSAGES: usize = 256;
+/// No more messages are handed to the ZWS connection while it holds this many frames: a
+/// batch becomes up to thousands of queued frames at once (docs/wire.md §10.9), and the
+/// queue keeps the capacity it reached.
+const HELD_FRAMES: usize = 256;
 
 #[derive(Debug)]
 pub(crate) struct OpenWs {
@@ -135,11 +139,11 @@ impl OpenWs {
         Ok(n)
     }
 
-    /// Hands complete messages to the ZWS connection, up to [`READ_MESSAGES`]; returns
-    /// whether any came and whether the limit stopped it.
+    /// Hands complete messages to the ZWS connection, up to [`READ_MESSAGES`] or until it
+    /// holds [`HELD_FRAMES`]; returns whether any came and whether a limit stopped it.
     fn decode(&mut self, conn: &mut zws::Connection) -> Result<(bool, bool), Failure> {
         let mut n = 0;
-        while n < READ_MESSAGES {
+        while n < READ_MESSAGES && conn.input_len() < HELD_FRAMES {
             match self.codec.poll().map_err(|_| Failure::Protocol)? {
                 Some(Incoming::Message(payload)) => {
                     conn.handle_message(payload)
@@ -156,7 +160,7 @@ impl OpenWs {
                 None => break,
             }
         }
-        Ok((n > 0, n == READ_MESSAGES))
+        Ok((n > 0, n == READ_MESSAGES || conn.input_len() >= HELD_FRAMES))
     }
 
     /// ZWS payloads → frames → stream, many per `writev`; `Ok(true)` when bytes went out.
@@ -166,18 +170,7 @@ impl OpenWs {
         writable: &mut bool,
     ) -> Result<bool, Failure> {
         while let Some(out) = conn.poll_transmit_parts() {
-            let sent = match out {
-                Transmit::Payload(payload) => self.codec.send_binary_bytes(payload),
-                // Small frames are copied once, into the batch; large ones are shared.
-                Transmit::Frame { flags, body } if body.is_inline() => {
-                    self.codec.send_binary_slices(&[flags], body.as_slice())
-                }
-                Transmit::Frame { flags, body } => {
-                    self.codec.send_binary_parts(&[flags], body.into_bytes())
-                }
-                Transmit::Parts { head, body } => self.codec.send_binary_parts(&head, body),
-            };
-            sent.map_err(|_| Failure::Transient)?;
+            self.frame(out).map_err(|_| Failure::Transient)?;
         }
         let mut progress = false;
         while *writable && self.codec.transmit_len() > 0 {
@@ -199,6 +192,39 @@ impl OpenWs {
             }
         }
         Ok(progress)
+    }
+
+    /// One ZWS message into the codec's output.
+    fn frame(&mut self, out: Transmit) -> isomq_core::Result<()> {
+        match out {
+            Transmit::Payload(payload) => self.codec.send_binary_bytes(payload),
+            // Small frames are copied once, into the batch; large ones are shared.
+            Transmit::Frame { flags, body } if body.is_inline() => {
+                self.codec.send_binary_slices(&[flags], body.as_slice())
+            }
+            Transmit::Frame { flags, body } => {
+                self.codec.send_binary_parts(&[flags], body.into_bytes())
+            }
+            Transmit::Parts { head, body } => self.codec.send_binary_parts(&head, body),
+        }
+    }
+
+    /// A client frames each batch as soon as it is sealed: masking copies it, and the
+    /// batch buffer is whole again for the next batch (no allocation; see
+    /// `zws::Connection::poll_sealed_parts`). A server shares large batches for `writev`
+    /// and leaves them for [`write`](OpenWs::write). Nothing is taken once the codec can
+    /// no longer send: `write` reports that.
+    pub(crate) fn frame_sealed(&mut self, conn: &mut zws::Connection) {
+        if self.codec.role() != Role::Client {
+            return;
+        }
+        while !self.codec.close_sent() && self.codec.error().is_none() {
+            let Some(out) = conn.poll_sealed_parts() else {
+                return;
+            };
+            // Cannot fail: the codec can send (checked above).
+            let _ = self.frame(out);
+        }
     }
 
     /// A WebSocket ping with an empty payload: libzmq's ws engine heartbeats with these,

@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use super::{Connection, State, Subprotocol, BATCH_COMMAND, COMMAND, MORE, ZWS_VERSION};
+use super::{Connection, RxFrame, State, Subprotocol, BATCH_COMMAND, COMMAND, MORE, ZWS_VERSION};
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::socket_type::SocketType;
@@ -79,9 +79,7 @@ impl Connection {
                 });
             }
             State::Traffic | State::ExpectServerFirst => {
-                self.rx_frames += 1;
-                self.rx_bytes += payload.len();
-                self.rx.push_back(payload);
+                self.queue(flags, &payload, 1, payload.len())?;
             }
         }
         Ok(())
@@ -102,11 +100,28 @@ impl Connection {
             self.handshake(&payload[first.start..first.end])?;
             (pos, frames) = (first.end, frames - 1);
         }
-        if frames > 0 {
-            self.rx_frames += frames;
-            self.rx_bytes += payload.len() - pos;
-            self.rx.push_back(payload.slice(pos..));
+        for _ in 0..frames {
+            // check() accepted every frame of the message.
+            let at = batch::checked_frame_at(&payload, pos).ok_or_else(malformed)?;
+            let more = if at.more() { MORE } else { 0 };
+            let flags = more | if at.command() { COMMAND } else { 0 };
+            self.queue(flags, &payload, at.start, at.end)?;
+            pos = at.end;
         }
+        Ok(())
+    }
+
+    /// Queues the frame whose body is `payload[start..end]` for `poll_msg`. A body of up to
+    /// [`Msg::INLINE_CAP`] bytes is copied into an inline `Msg`, as the ZMTP decoder does; a
+    /// larger one is shared, never copied.
+    fn queue(&mut self, flags: u8, payload: &Bytes, start: usize, end: usize) -> Result<()> {
+        let body = match payload.get(start..end) {
+            Some(small) if small.len() <= Msg::INLINE_CAP => Msg::copy_from_slice(small),
+            Some(_) => Msg::from_bytes(payload.slice(start..end)),
+            None => return Err(malformed()),
+        };
+        self.rx_bytes += 1 + body.len();
+        self.rx.push_back(RxFrame { flags, body });
         Ok(())
     }
 
@@ -128,36 +143,15 @@ impl Connection {
     }
 
     /// The next received frame as `(more, command, body)`.
-    pub(super) fn next_frame(&mut self) -> Result<Option<(bool, bool, Bytes)>> {
-        let Some(payload) = self.rx.front() else {
-            return Ok(None);
-        };
-        let frame = if self.subprotocol == Subprotocol::Batch {
-            // receive_batch checked every frame of the message.
-            let at = batch::frame_at(payload, self.rx_pos, None)?;
-            let frame = (at.more(), at.command(), payload.slice(at.start..at.end));
-            self.rx_pos = at.end;
-            if self.rx_pos >= payload.len() {
-                self.rx_bytes -= payload.len();
-                self.rx.pop_front();
-                self.rx_pos = 0;
-            }
-            frame
-        } else {
-            // receive() checked that the flags byte is there.
-            let flags = payload.first().copied().unwrap_or_default();
-            let frame = (flags & MORE != 0, flags & COMMAND != 0, payload.slice(1..));
-            self.rx_bytes -= payload.len();
-            self.rx.pop_front();
-            frame
-        };
-        self.rx_frames -= 1;
-        Ok(Some(frame))
+    fn next_frame(&mut self) -> Option<(bool, bool, Msg)> {
+        let RxFrame { flags, body } = self.rx.pop_front()?;
+        self.rx_bytes -= 1 + body.len();
+        Some((flags & MORE != 0, flags & COMMAND != 0, body))
     }
 
     pub(super) fn next_msg(&mut self) -> Result<Option<Msg>> {
-        while let Some((more, is_command, body)) = self.next_frame()? {
-            let (more, is_command, body) = match self.open_sealed(&body)? {
+        while let Some((more, is_command, body)) = self.next_frame() {
+            let (more, is_command, body) = match self.open_sealed(body.as_slice())? {
                 None => (more, is_command, body),
                 Some(super::secure::Opened::Command(command)) => {
                     match self.tunnelled_command(&command)? {
@@ -165,10 +159,10 @@ impl Connection {
                         None => continue,
                     }
                 }
-                Some(super::secure::Opened::Data(msg)) => (msg.more(), false, msg.into_bytes()),
+                Some(super::secure::Opened::Data(msg)) => (msg.more(), false, msg),
             };
             if is_command {
-                if let Command::Error(reason) = command::parse(&body)? {
+                if let Command::Error(reason) = command::parse(body.as_slice())? {
                     return Err(crate::zmtp::mechanism::peer_error(reason));
                 }
                 continue;
@@ -176,13 +170,13 @@ impl Connection {
             let first = !self.rx_more;
             self.rx_more = more;
             if first && !more && self.accepts_subscriptions() {
-                match body.first() {
-                    Some(1) => return Ok(Some(Msg::subscribe(&body[1..]))),
-                    Some(0) => return Ok(Some(Msg::cancel(&body[1..]))),
+                match body.as_slice().split_first() {
+                    Some((1, topic)) => return Ok(Some(Msg::subscribe(topic))),
+                    Some((0, topic)) => return Ok(Some(Msg::cancel(topic))),
                     _ => {}
                 }
             }
-            return Ok(Some(Msg::from_bytes(body).with_more(more)));
+            return Ok(Some(body.with_more(more)));
         }
         Ok(None)
     }
@@ -190,4 +184,9 @@ impl Connection {
     pub(super) fn accepts_subscriptions(&self) -> bool {
         matches!(self.config.socket_type, SocketType::Pub | SocketType::XPub)
     }
+}
+
+/// What `checked_frame_at` finds only in a batch `check` would have refused.
+fn malformed() -> Error {
+    Error::Proto("malformed ZWS batch".into())
 }
