@@ -101,7 +101,9 @@ test("batch extension in Chromium: a stopped page slows no other, and loses noth
     const f = await fast.evaluate(() => window.__t);
     assert.ok(f.inOrder);
     assert.equal(f.dropped, 0);
-    assert.ok(f.wsMessages < N / 10, `${N} messages in ${f.wsMessages} WebSocket messages`);
+    // Frames per WebSocket message depend on how far the publisher runs ahead of its I/O
+    // thread; two or more on average proves they travel packed (docs/wire.md §10.9).
+    assert.ok(f.wsMessages < N / 2, `${N} messages in ${f.wsMessages} WebSocket messages`);
     assert.ok(fastDone < BUSY_MS, `the fast page took ${fastDone} ms, the slow one was stopped`);
 
     // Running again, the slow page gets everything: what waited found room as it read.
