@@ -9,24 +9,9 @@ use std::net::{TcpListener, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use isomq::{Context, Error, Monitor, MonitorEvent, SocketOption, SocketType};
+use isomq::{Context, Error, MonitorEvent, SocketOption, SocketType};
 use isomq_tests::rawzmtp::{greeting, ready};
-use isomq_tests::{bind, recv_string, socket, Transport, PATIENCE};
-
-/// Reads events until one matches; panics (with what was seen) if none does in time.
-fn expect(monitor: &Monitor, what: &str, matches: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let start = Instant::now();
-    let mut seen = Vec::new();
-    while start.elapsed() < PATIENCE {
-        match monitor.recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) if matches(&ev) => return ev,
-            Ok(ev) => seen.push(ev),
-            Err(Error::Again) => {}
-            Err(e) => panic!("monitor ended ({e}) waiting for {what}; saw {seen:?}"),
-        }
-    }
-    panic!("no {what} event; saw {seen:?}");
-}
+use isomq_tests::{bind, expect_event, recv_string, socket, Transport, PATIENCE};
 
 // zmq_socket_monitor(3): LISTENING on bind; ACCEPTED and HANDSHAKE_SUCCEEDED on the bound
 // side, CONNECT_DELAYED, CONNECTED and HANDSHAKE_SUCCEEDED on the connecting side;
@@ -36,7 +21,7 @@ fn lifecycle(t: Transport) {
     let mut server = socket(&ctx, SocketType::Pull);
     let server_events = server.monitor();
     let ep = bind(&mut server, t);
-    expect(
+    expect_event(
         &server_events,
         "Listening",
         |e| matches!(e, MonitorEvent::Listening { endpoint } if *endpoint == ep),
@@ -44,31 +29,31 @@ fn lifecycle(t: Transport) {
     let mut client = socket(&ctx, SocketType::Push);
     let client_events = client.monitor();
     client.connect(&ep).unwrap();
-    expect(
+    expect_event(
         &client_events,
         "ConnectDelayed",
         |e| matches!(e, MonitorEvent::ConnectDelayed { endpoint } if *endpoint == ep),
     );
-    expect(&client_events, "Connected", |e| {
+    expect_event(&client_events, "Connected", |e| {
         matches!(e, MonitorEvent::Connected { .. })
     });
-    expect(&client_events, "HandshakeSucceeded", |e| {
+    expect_event(&client_events, "HandshakeSucceeded", |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     });
-    expect(&server_events, "Accepted", |e| {
+    expect_event(&server_events, "Accepted", |e| {
         matches!(e, MonitorEvent::Accepted { .. })
     });
-    expect(&server_events, "HandshakeSucceeded", |e| {
+    expect_event(&server_events, "HandshakeSucceeded", |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     });
     client.send("hello").unwrap();
     assert_eq!(recv_string(&mut server), "hello");
     drop(client);
-    expect(&server_events, "Disconnected", |e| {
+    expect_event(&server_events, "Disconnected", |e| {
         matches!(e, MonitorEvent::Disconnected { .. })
     });
     server.unbind(&ep).unwrap();
-    expect(
+    expect_event(
         &server_events,
         "Closed",
         |e| matches!(e, MonitorEvent::Closed { endpoint } if *endpoint == ep),
@@ -92,7 +77,7 @@ fn bind_failed_and_connect_retried() {
     let mut b = socket(&ctx, SocketType::Pull);
     let events = b.monitor();
     assert_eq!(b.bind(&ep), Err(Error::AddrInUse));
-    expect(&events, "BindFailed", |e| {
+    expect_event(&events, "BindFailed", |e| {
         matches!(
             e,
             MonitorEvent::BindFailed {
@@ -106,7 +91,7 @@ fn bind_failed_and_connect_retried() {
     let mut c = socket(&ctx, SocketType::Push);
     let c_events = c.monitor();
     c.connect(&ep).unwrap();
-    expect(
+    expect_event(
         &c_events,
         "ConnectRetried",
         |e| matches!(e, MonitorEvent::ConnectRetried { interval, .. } if *interval >= Duration::from_millis(100)),
@@ -122,7 +107,7 @@ fn handshake_failed_on_incompatible_peer() {
     let mut push = socket(&ctx, SocketType::Push);
     let events = push.monitor();
     push.connect(&ep).unwrap();
-    let ev = expect(&events, "HandshakeFailed", |e| {
+    let ev = expect_event(&events, "HandshakeFailed", |e| {
         matches!(e, MonitorEvent::HandshakeFailed { .. })
     });
     assert!(
@@ -179,10 +164,10 @@ fn silent_peer_is_detected_and_reconnected() {
     .unwrap();
     let events = push.monitor();
     push.connect(&format!("tcp://{addr}")).unwrap();
-    expect(&events, "HandshakeSucceeded", |e| {
+    expect_event(&events, "HandshakeSucceeded", |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     });
-    let ev = expect(&events, "Disconnected", |e| {
+    let ev = expect_event(&events, "Disconnected", |e| {
         matches!(e, MonitorEvent::Disconnected { .. })
     });
     assert!(
@@ -190,7 +175,7 @@ fn silent_peer_is_detected_and_reconnected() {
         "{ev:?}"
     );
     // Reconnected: the second connection completes its handshake too.
-    expect(&events, "HandshakeSucceeded again", |e| {
+    expect_event(&events, "HandshakeSucceeded again", |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     });
     drop(silent.join().unwrap());
@@ -210,7 +195,7 @@ fn ping_ttl_from_peer_is_honoured() {
     // PING: name "PING", TTL 3 deciseconds, no context.
     s.write_all(&[0x04, 0x07, 0x04, b'P', b'I', b'N', b'G', 0x00, 0x03])
         .unwrap();
-    expect(&events, "HandshakeSucceeded", |e| {
+    expect_event(&events, "HandshakeSucceeded", |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     });
     // The PONG comes back (libzmq always answers a PING).
@@ -221,7 +206,7 @@ fn ping_ttl_from_peer_is_honoured() {
         assert!(n > 0, "closed before PONG");
         got.extend_from_slice(&buf[..n]);
     }
-    let ev = expect(&events, "Disconnected", |e| {
+    let ev = expect_event(&events, "Disconnected", |e| {
         matches!(e, MonitorEvent::Disconnected { .. })
     });
     assert!(
@@ -257,7 +242,7 @@ fn heartbeats_keep_a_healthy_connection(t: Transport, ivl: Duration, timeout: Du
     }
     let events = push.monitor();
     push.connect(&ep).unwrap();
-    expect(&events, "HandshakeSucceeded", |e| {
+    expect_event(&events, "HandshakeSucceeded", |e| {
         matches!(e, MonitorEvent::HandshakeSucceeded { .. })
     });
     // Two heartbeat timeouts without a message: the idle time is what is tested, not a wait

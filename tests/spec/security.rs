@@ -5,29 +5,15 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use isomq::{
-    curve_keypair, Authenticator, Context, Error, KeyPair, Monitor, MonitorEvent, Socket,
-    SocketOption, SocketType,
+    curve_keypair, Authenticator, Context, Error, KeyPair, MonitorEvent, Socket, SocketOption,
+    SocketType,
 };
-use isomq_tests::{bind, socket, sync_subscription, Transport, PATIENCE};
+use isomq_tests::{bind, expect_event, socket, sync_subscription, Transport};
 
 const SECURED: [Transport; 3] = [Transport::Tcp, Transport::Ipc, Transport::Ws];
-
-fn expect(monitor: &Monitor, what: &str, matches: impl Fn(&MonitorEvent) -> bool) -> MonitorEvent {
-    let start = Instant::now();
-    let mut seen = Vec::new();
-    while start.elapsed() < PATIENCE {
-        match monitor.recv_timeout(Duration::from_millis(100)) {
-            Ok(ev) if matches(&ev) => return ev,
-            Ok(ev) => seen.push(ev),
-            Err(Error::Again) => {}
-            Err(e) => panic!("monitor ended ({e}) waiting for {what}; saw {seen:?}"),
-        }
-    }
-    panic!("no {what} event; saw {seen:?}");
-}
 
 fn curve_server(s: &mut Socket, keys: &KeyPair) {
     s.set_option(SocketOption::CurveSecretKey(keys.secret.clone()))
@@ -133,8 +119,8 @@ fn curve_allow_list_admits_known_keys_only() {
         intruder.send("must not arrive").unwrap();
         let refused =
             |e: &MonitorEvent| matches!(e, MonitorEvent::HandshakeFailedAuth { status: 400, .. });
-        expect(&server_events, "server HandshakeFailedAuth 400", refused);
-        expect(&intruder_events, "client HandshakeFailedAuth 400", refused);
+        expect_event(&server_events, "server HandshakeFailedAuth 400", refused);
+        expect_event(&intruder_events, "client HandshakeFailedAuth 400", refused);
 
         let mut client = socket(&ctx, SocketType::Push);
         curve_client(&mut client, &good, &server_keys);
@@ -174,7 +160,7 @@ fn plain_checks_passwords_through_zap() {
         let mut early = socket(&ctx, SocketType::Req);
         plain_client(&mut early, "admin", "secret");
         early.connect(&ep).unwrap();
-        expect(&server_events, "no-handler failure", |e| {
+        expect_event(&server_events, "no-handler failure", |e| {
             matches!(e, MonitorEvent::HandshakeFailedAuth { status: 0, .. })
         });
         drop(early);
@@ -185,7 +171,7 @@ fn plain_checks_passwords_through_zap() {
         plain_client(&mut wrong, "admin", "guess");
         let wrong_events = wrong.monitor();
         wrong.connect(&ep).unwrap();
-        expect(&wrong_events, "client refused", |e| {
+        expect_event(&wrong_events, "client refused", |e| {
             matches!(e, MonitorEvent::HandshakeFailedAuth { status: 400, .. })
         });
 
@@ -215,7 +201,7 @@ fn curve_client_with_the_wrong_server_key_never_connects() {
     );
     client.connect(&ep).unwrap();
     client.send("lost").unwrap();
-    expect(&events, "HandshakeFailed", |e| {
+    expect_event(&events, "HandshakeFailed", |e| {
         matches!(e, MonitorEvent::HandshakeFailed { .. })
     });
     server

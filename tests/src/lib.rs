@@ -11,7 +11,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use isomq::{Context, Socket, SocketOption, SocketType};
+use isomq::{Context, Error, Monitor, MonitorEvent, Socket, SocketOption, SocketType};
 
 pub mod rawws;
 pub mod rawzmtp;
@@ -156,4 +156,24 @@ pub fn wait_until_asleep(tid: u64) {
 pub fn recv_string(s: &mut Socket) -> String {
     let m = s.recv().expect("recv");
     String::from_utf8_lossy(m.as_slice()).into_owned()
+}
+
+/// Waits for the first monitor event that `matches` (others are kept for the failure
+/// message); panics naming `what` when none comes within [`PATIENCE`].
+pub fn expect_event(
+    monitor: &Monitor,
+    what: &str,
+    matches: impl Fn(&MonitorEvent) -> bool,
+) -> MonitorEvent {
+    let start = std::time::Instant::now();
+    let mut seen = Vec::new();
+    while start.elapsed() < PATIENCE {
+        match monitor.recv_timeout(Duration::from_millis(100)) {
+            Ok(ev) if matches(&ev) => return ev,
+            Ok(ev) => seen.push(ev),
+            Err(Error::Again) => {}
+            Err(e) => panic!("monitor ended ({e}) waiting for {what}; saw {seen:?}"),
+        }
+    }
+    panic!("no {what} event; saw {seen:?}");
 }

@@ -107,8 +107,19 @@ impl Mechanism {
         }
     }
 
-    /// Whether this mechanism encrypts frames after the handshake.
-    pub(crate) fn is_curve(&self) -> bool {
-        matches!(self, Mechanism::CurveClient(_) | Mechanism::CurveServer(_))
+    /// Ends the handshake: CURVE's message cipher, None for NULL and PLAIN (and when no
+    /// mechanism ran). A CURVE mechanism without keys at this point is a protocol error.
+    pub(crate) fn finish(mechanism: Option<Mechanism>) -> Result<Option<Cipher>> {
+        let Some(mechanism) = mechanism else {
+            return Ok(None);
+        };
+        let curve = matches!(
+            mechanism,
+            Mechanism::CurveClient(_) | Mechanism::CurveServer(_)
+        );
+        match mechanism.into_cipher() {
+            None if curve => Err(Error::Proto("CURVE handshake ended without keys".into())),
+            cipher => Ok(cipher),
+        }
     }
 }

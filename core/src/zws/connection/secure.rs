@@ -84,13 +84,7 @@ impl Connection {
             Step::Continue => {}
             Step::Zap(request) => self.events.push_back(Event::Zap(request)),
             Step::Ready(peer) => {
-                if let Some(mechanism) = self.mechanism.take() {
-                    let curve = mechanism.is_curve();
-                    self.cipher = mechanism.into_cipher();
-                    if curve && self.cipher.is_none() {
-                        return Err(Error::Proto("CURVE handshake ended without keys".into()));
-                    }
-                }
+                self.cipher = Mechanism::finish(self.mechanism.take())?;
                 self.ready(PeerInfo {
                     socket_type: peer.socket_type,
                     identity: peer.identity,
