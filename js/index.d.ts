@@ -105,6 +105,8 @@ export interface SocketOptions {
     zapDomain?: string | Uint8Array;
     /** ZMQ_ZAP_ENFORCE_DOMAIN. */
     zapEnforceDomain?: boolean;
+    /** isomq's WS_ORIGIN, for native ws:// listeners (a page cannot listen): adds an allowed browser Origin; an empty value clears the list. */
+    wsOrigin?: string | Uint8Array;
 }
 
 /** Options of one connect(). */

@@ -29,6 +29,8 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
   --hwm N         SNDHWM and RCVHWM
   --identity ID   ROUTING_ID (req, dealer, router): how a ROUTER peer names this socket
   --echo          rep, router: answer every request with the request itself
+  --ws-origin O   ws:// binds: accept browser upgrades only from Origin O (repeatable);
+                  clients that send no Origin (not browsers) are always accepted
 
 Security (tcp://, ipc:// and ws://; keys are 40 characters of Z85, see isomq keygen):
 {SECURITY}
@@ -54,6 +56,7 @@ pub(crate) struct CatArgs {
     pub(crate) identity: Option<String>,
     pub(crate) echo: bool,
     pub(crate) security: SecurityArgs,
+    pub(crate) ws_origins: Vec<String>,
 }
 
 pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
@@ -96,6 +99,7 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
         identity: None,
         echo: false,
         security: SecurityArgs::default(),
+        ws_origins: Vec::new(),
     };
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -114,6 +118,7 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
             "--hwm" => out.hwm = Some(number(flag, &value()?)?),
             "--identity" => out.identity = Some(value()?),
             "--echo" => out.echo = true,
+            "--ws-origin" => out.ws_origins.push(value()?),
             other => {
                 if !out.security.take(other, &mut value)? {
                     return Err(format!("unknown argument {other:?}"));
@@ -154,8 +159,13 @@ mod tests {
             "b",
             "--count",
             "3",
+            "--ws-origin",
+            "https://a.example",
+            "--ws-origin",
+            "https://b.example",
         ]));
         let a = a.ok();
+        assert_eq!(a.as_ref().map(|a| a.ws_origins.len()), Some(2));
         assert_eq!(a.as_ref().map(|a| a.subscribes.len()), Some(2));
         assert_eq!(a.and_then(|a| a.count), Some(3));
     }

@@ -69,6 +69,9 @@ fn open(ctx: &Context, args: &CatArgs) -> Result<(Socket, Option<Authenticator>)
     let mut sock = ctx.socket(args.socket_type)?;
     let mut auth = None;
     args.security.apply(ctx, &mut sock, &mut auth)?;
+    for origin in &args.ws_origins {
+        sock.set_option(SocketOption::WsOrigin(origin.as_bytes().to_vec()))?;
+    }
     if let Some(id) = &args.identity {
         sock.set_option(SocketOption::RoutingId(id.as_bytes().to_vec()))?;
     }

@@ -352,3 +352,31 @@ fn sockets_share_a_port_by_path() {
     let listener = TcpListener::bind(format!("127.0.0.1:{port}"));
     assert!(listener.is_ok(), "port still in use");
 }
+
+/// WS_ORIGIN: with an allow-list, a browser upgrade from another Origin gets HTTP 403 and
+/// the connection goes nowhere; an allowed Origin, and an upgrade with no Origin at all (a
+/// native client, which browsers' pages cannot pretend to be), are accepted.
+#[test]
+fn ws_origin_allow_list_refuses_other_pages() {
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    pull.set_option(SocketOption::WsOrigin(b"https://app.example".to_vec()))
+        .unwrap();
+    let ep = isomq_tests::bind(&mut pull, isomq_tests::Transport::Ws);
+    let (addr, path) = split_ws(&ep);
+    let with_origin = |origin: &str| {
+        let mut request = RawWs::upgrade_request(&addr, &path, Some("ZWS2.0"));
+        let end = request.len() - 2;
+        request.splice(end..end, format!("Origin: {origin}\r\n").into_bytes());
+        RawWs::request(&addr, &request).0
+    };
+    assert!(with_origin("https://evil.example").starts_with("HTTP/1.1 403"));
+    assert!(with_origin("https://app.example").starts_with("HTTP/1.1 101"));
+    let (head, _) = RawWs::connect(&ep, Some("ZWS2.0"));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // A native isomq client (no Origin) still delivers.
+    let mut push = socket(&ctx, SocketType::Push);
+    push.connect(&ep).unwrap();
+    push.send("native").unwrap();
+    assert_eq!(pull.recv().unwrap().as_slice(), b"native");
+}

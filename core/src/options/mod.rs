@@ -87,6 +87,8 @@ pub struct Options {
     pub connect_routing_id: Bytes,
     /// PLAIN, CURVE and ZAP options; [`SecurityOptions::auth`] gives what connections use.
     pub security: SecurityOptions,
+    /// WS_ORIGIN: the origins a ws:// listener accepts browser upgrades from; empty = all.
+    pub ws_origins: Vec<String>,
 }
 
 impl Options {
@@ -122,6 +124,7 @@ impl Options {
             probe_router: false,
             connect_routing_id: Bytes::new(),
             security: SecurityOptions::default(),
+            ws_origins: Vec::new(),
         }
     }
 
@@ -172,6 +175,11 @@ impl Options {
             O::RouterHandover(v) => self.router_handover = v,
             O::ProbeRouter(v) => self.probe_router = v,
             O::ConnectRoutingId(v) => self.connect_routing_id = v.into(),
+            O::WsOrigin(v) if v.is_empty() => self.ws_origins.clear(),
+            // validate() checked that it is text.
+            O::WsOrigin(v) => self
+                .ws_origins
+                .push(String::from_utf8_lossy(&v).into_owned()),
             // Stored above.
             O::PlainServer(_)
             | O::PlainUsername(_)
@@ -211,7 +219,7 @@ impl Options {
             N::HeartbeatIvl => O::HeartbeatIvl(self.heartbeat_ivl),
             N::HeartbeatTimeout => O::HeartbeatTimeout(self.heartbeat_timeout),
             N::HeartbeatTtl => O::HeartbeatTtl(self.heartbeat_ttl),
-            N::Subscribe | N::Unsubscribe => {
+            N::Subscribe | N::Unsubscribe | N::WsOrigin => {
                 return Err(Error::Inval(format!(
                     "{} can be set, not read",
                     name.libzmq_name()
@@ -237,6 +245,16 @@ impl Options {
             | N::ZapDomain
             | N::ZapEnforceDomain => unreachable_security(name)?,
         })
+    }
+
+    /// Whether a ws:// upgrade with this `Origin` header (None: no header, not a browser)
+    /// may proceed under WS_ORIGIN.
+    pub fn accepts_origin(&self, origin: Option<&str>) -> bool {
+        match origin {
+            _ if self.ws_origins.is_empty() => true,
+            None => true,
+            Some(o) => self.ws_origins.iter().any(|allowed| allowed == o),
+        }
     }
 
     /// HEARTBEAT_TTL as the PING command carries it: whole deciseconds (docs/wire.md §5.1).

@@ -56,7 +56,7 @@ macro_rules! option_names {
             /// Every option, in the order of libzmq's documentation.
             pub const ALL: &'static [OptionName] = &[$(OptionName::$variant),*];
 
-            /// libzmq's name, e.g. `ZMQ_SNDHWM`.
+            /// libzmq's name, e.g. `ZMQ_SNDHWM` (`ISOMQ_` for isomq's own options).
             pub fn libzmq_name(self) -> &'static str {
                 match self { $(OptionName::$variant => $zmq,)* }
             }
@@ -110,6 +110,7 @@ option_names! {
     CurveServerKey => "ZMQ_CURVE_SERVERKEY", "curveServerkey", Kind::Key;
     ZapDomain => "ZMQ_ZAP_DOMAIN", "zapDomain", Kind::Bytes;
     ZapEnforceDomain => "ZMQ_ZAP_ENFORCE_DOMAIN", "zapEnforceDomain", Kind::Flag;
+    WsOrigin => "ISOMQ_WS_ORIGIN", "wsOrigin", Kind::Bytes;
 }
 
 impl OptionName {
@@ -123,7 +124,10 @@ impl OptionName {
 
     /// Whether `get` can read it (SUBSCRIBE and UNSUBSCRIBE are actions, not state).
     pub fn is_readable(self) -> bool {
-        !matches!(self, OptionName::Subscribe | OptionName::Unsubscribe)
+        !matches!(
+            self,
+            OptionName::Subscribe | OptionName::Unsubscribe | OptionName::WsOrigin
+        )
     }
 
     /// The typed option for libzmq's value `value`, range-checked.
@@ -213,6 +217,7 @@ impl OptionName {
             OptionName::PlainUsername => SocketOption::PlainUsername(b),
             OptionName::PlainPassword => SocketOption::PlainPassword(b.into()),
             OptionName::ZapDomain => SocketOption::ZapDomain(b),
+            OptionName::WsOrigin => SocketOption::WsOrigin(b),
             _ => SocketOption::ConnectRoutingId(b),
         }
     }
@@ -267,7 +272,8 @@ impl SocketOption {
             | SocketOption::Unsubscribe(b)
             | SocketOption::ConnectRoutingId(b)
             | SocketOption::PlainUsername(b)
-            | SocketOption::ZapDomain(b) => OptionValue::Bytes(b.clone()),
+            | SocketOption::ZapDomain(b)
+            | SocketOption::WsOrigin(b) => OptionValue::Bytes(b.clone()),
             SocketOption::PlainPassword(b) => OptionValue::Bytes(b.as_bytes().to_vec()),
             SocketOption::CurvePublicKey(k) | SocketOption::CurveServerKey(k) => {
                 OptionValue::Bytes(k.as_bytes().to_vec())

@@ -98,6 +98,12 @@ pub enum SocketOption {
     /// ZMQ_ZAP_ENFORCE_DOMAIN: without a ZAP handler, fail handshakes that would ask it
     /// instead of accepting them.
     ZapEnforceDomain(bool),
+    /// WS_ORIGIN (isomq's): adds an origin (`https://example.com`, as browsers send it) to
+    /// the ws:// listener's allow-list; empty clears it. With a list, a browser upgrade whose
+    /// `Origin` is not on it gets HTTP 403; an upgrade without `Origin` (not a browser) is
+    /// accepted. Without one, every origin is. Applies to endpoints bound afterwards.
+    /// Write-only, like ZMQ_TCP_ACCEPT_FILTER.
+    WsOrigin(Vec<u8>),
 }
 
 impl SocketOption {
@@ -141,6 +147,7 @@ impl SocketOption {
             O::CurveServerKey(_) => N::CurveServerKey,
             O::ZapDomain(_) => N::ZapDomain,
             O::ZapEnforceDomain(_) => N::ZapEnforceDomain,
+            O::WsOrigin(_) => N::WsOrigin,
         }
     }
 
@@ -165,6 +172,9 @@ impl SocketOption {
                 bad("must be below 6553.6 s")
             }
             SocketOption::Backlog(n) if i32::try_from(*n).is_err() => bad("is too large"),
+            SocketOption::WsOrigin(b) if std::str::from_utf8(b).is_err() || b.len() > 1024 => {
+                bad("must be text of at most 1024 bytes")
+            }
             SocketOption::PlainUsername(b) | SocketOption::ZapDomain(b) if b.len() > 255 => {
                 bad("must be at most 255 bytes")
             }

@@ -11,7 +11,9 @@ use crate::{new_pattern, Error, SocketType};
 /// libzmq's name without `ZMQ_`, in camelCase.
 fn camel(zmq: &str) -> String {
     let mut out = String::new();
-    for (i, word) in zmq.trim_start_matches("ZMQ_").split('_').enumerate() {
+    // isomq's own options carry ISOMQ_ where libzmq's carry ZMQ_.
+    let bare = zmq.trim_start_matches("ZMQ_").trim_start_matches("ISOMQ_");
+    for (i, word) in bare.split('_').enumerate() {
         let word = word.to_ascii_lowercase();
         if i == 0 {
             out.push_str(&word);
@@ -70,6 +72,7 @@ fn sample(name: OptionName) -> OptionValue {
         | OptionName::PlainUsername
         | OptionName::PlainPassword
         | OptionName::ZapDomain => OptionValue::Bytes(b"peer".to_vec()),
+        OptionName::WsOrigin => OptionValue::Bytes(b"https://example.com".to_vec()),
         OptionName::CurvePublicKey | OptionName::CurveSecretKey | OptionName::CurveServerKey => {
             OptionValue::Bytes(vec![7; 32])
         }
@@ -160,4 +163,21 @@ fn an_option_the_socket_type_lacks_changes_nothing() {
     o.apply(SocketOption::ReqRelaxed(true), req.as_mut())
         .unwrap();
     assert!(o.req_relaxed);
+}
+
+/// WS_ORIGIN adds to the allow-list, empty clears it; without a list every origin passes,
+/// and an upgrade without `Origin` (not a browser) always does.
+#[test]
+fn ws_origins_add_up_and_clear() {
+    let mut o = Options::new(SocketType::Pub);
+    assert!(o.accepts_origin(Some("https://evil.example")));
+    o.store(SocketOption::WsOrigin(b"https://app.example".to_vec()));
+    o.store(SocketOption::WsOrigin(b"http://localhost:8080".to_vec()));
+    assert!(o.accepts_origin(Some("https://app.example")));
+    assert!(o.accepts_origin(Some("http://localhost:8080")));
+    assert!(!o.accepts_origin(Some("https://evil.example")));
+    assert!(o.accepts_origin(None));
+    o.store(SocketOption::WsOrigin(Vec::new()));
+    assert!(o.accepts_origin(Some("https://evil.example")));
+    assert!(SocketOption::WsOrigin(vec![0xff]).validate().is_err());
 }

@@ -69,6 +69,15 @@ impl Callback for PathCallback {
         let Some(route) = route else {
             return Err(refusal(StatusCode::NOT_FOUND));
         };
+        // WS_ORIGIN: a browser's upgrade from a page of another origin is refused (its
+        // scripts could otherwise use the socket); non-browsers send no Origin.
+        let origin = request
+            .headers()
+            .get("Origin")
+            .and_then(|v| v.to_str().ok());
+        if !route.options.accepts_origin(origin) {
+            return Err(refusal(StatusCode::FORBIDDEN));
+        }
         // libzmq: the header may be repeated or a list; the first supported token wins,
         // among those of the mechanism the bound socket speaks (a CURVE socket never agrees
         // to NULL). A socket whose security options are incomplete agrees to nothing.
