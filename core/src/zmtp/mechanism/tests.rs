@@ -448,15 +448,7 @@ fn null_with_zap_domain_asks_zap() {
             zap_domain: true,
             zap_enforce: false,
         };
-        Peer {
-            conn: Connection::with_random(config, &mut TestRng(seed)),
-            zap,
-            inbox: Vec::new(),
-            ready: None,
-            zap_requests: Vec::new(),
-            err: None,
-            sent: Vec::new(),
-        }
+        Peer::with_config(config, zap, seed)
     };
     let mut server = make(Zap::Status(b"200"), 10);
     let mut client = Peer::new(SocketType::Push, Security::Null, Zap::None, 11);
