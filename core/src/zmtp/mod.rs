@@ -15,7 +15,7 @@ mod encoder;
 mod greeting;
 pub(crate) mod mechanism;
 pub(crate) mod recycle;
-mod secure;
+pub(crate) mod secure;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::socket_type::SocketType;
 use crate::zmtp::command::{self, Command};
+use crate::zmtp::decoder::Frame;
 use crate::zmtp::mechanism::null;
 use crate::zmtp::{Event, PeerInfo};
 use crate::zws::batch;
@@ -153,13 +154,11 @@ impl Connection {
         while let Some((more, is_command, body)) = self.next_frame() {
             let (more, is_command, body) = match self.open_sealed(body.as_slice())? {
                 None => (more, is_command, body),
-                Some(super::secure::Opened::Command(command)) => {
-                    match self.tunnelled_command(&command)? {
-                        Some(msg) => return Ok(Some(msg)),
-                        None => continue,
-                    }
-                }
-                Some(super::secure::Opened::Data(msg)) => (msg.more(), false, msg),
+                Some(Frame::Command(command)) => match self.tunnelled_command(&command)? {
+                    Some(msg) => return Ok(Some(msg)),
+                    None => continue,
+                },
+                Some(Frame::Data(msg)) => (msg.more(), false, msg),
             };
             if is_command {
                 if let Command::Error(reason) = command::parse(body.as_slice())? {

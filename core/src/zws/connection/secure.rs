@@ -3,24 +3,19 @@
 //! handshake is a MESSAGE in a data message (`00 07 'MESSAGE' ...`), as libzmq's ws engine
 //! sends it.
 
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 
-use super::{Connection, State, Transmit, ZWS_VERSION};
+use super::{Connection, State, ZWS_VERSION};
 use crate::error::{Error, Result};
 use crate::msg::Msg;
 use crate::security::Random;
 use crate::zap::ZapOutcome;
 use crate::zmtp::command::{self, Command};
-use crate::zmtp::mechanism::curve::{cipher, Cipher};
+use crate::zmtp::decoder::Frame;
+use crate::zmtp::mechanism::curve::Cipher;
 use crate::zmtp::mechanism::{Mechanism, Out, Step};
+use crate::zmtp::secure;
 use crate::zmtp::{Event, PeerInfo};
-
-/// What a CURVE MESSAGE carried.
-pub(super) enum Opened {
-    Data(Msg),
-    /// A tunnelled command's body (`name-len name data`).
-    Command(Bytes),
-}
 
 impl Connection {
     /// Starts the configured mechanism: its first commands are queued.
@@ -71,11 +66,7 @@ impl Connection {
 
     fn push_commands(&mut self, out: &mut Out) {
         for body in out.take() {
-            let mut payload = BytesMut::with_capacity(1 + body.len());
-            payload.extend_from_slice(&[super::COMMAND]);
-            payload.extend_from_slice(&body);
-            self.tx_len += payload.len();
-            self.tx.push_back(Transmit::Payload(payload.freeze()));
+            self.push(super::join(&[super::COMMAND], &body));
         }
     }
 
@@ -112,28 +103,18 @@ impl Connection {
         payload.extend_from_slice(&[0]);
         let sealed = cipher.seal_append(flags, &[mark, msg.as_slice()], &mut payload);
         match sealed {
-            Ok(()) => {
-                self.tx_len += payload.len();
-                self.tx.push_back(Transmit::Payload(payload.freeze()));
-            }
+            Ok(()) => self.push(payload.freeze()),
             Err(e) => self.failed = Some(e),
         }
     }
 
-    /// Under CURVE: opens a received frame's MESSAGE.
-    pub(super) fn open_sealed(&mut self, body: &[u8]) -> Result<Option<Opened>> {
+    /// Under CURVE: opens a received frame's MESSAGE as ZMTP's CURVE traffic does (small
+    /// payloads copied inline, a command's body apart); None without CURVE.
+    pub(super) fn open_sealed(&mut self, body: &[u8]) -> Result<Option<Frame>> {
         let Some(cipher) = self.cipher.as_mut() else {
             return Ok(None);
         };
-        let mut body = BytesMut::from(body);
-        let (flags, range) = cipher.open_in_place(&mut body)?;
-        let payload = body.freeze().slice(range);
-        if flags & cipher::COMMAND != 0 {
-            return Ok(Some(Opened::Command(payload)));
-        }
-        Ok(Some(Opened::Data(
-            Msg::from_bytes(payload).with_more(flags & cipher::MORE != 0),
-        )))
+        secure::open(cipher, BytesMut::from(body)).map(Some)
     }
 
     /// A command tunnelled under CURVE: ERROR is fatal; libzmq tunnels its subscriptions as
