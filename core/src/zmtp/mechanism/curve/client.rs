@@ -33,6 +33,8 @@ pub(crate) struct Client {
     transient: KeyPair,
     /// The vouch's random nonce tail.
     vouch_nonce: [u8; 16],
+    /// The box between c' and S: HELLO's, and WELCOME's from the server.
+    server_box: XSalsa20Poly1305,
     /// The box between c' and S', once WELCOME told us S'.
     sbox: Option<XSalsa20Poly1305>,
     /// The next short nonce we send.
@@ -63,6 +65,7 @@ impl Client {
         let transient = KeyPair::generate(rng)?;
         let mut vouch_nonce = [0u8; 16];
         rng.fill(&mut vouch_nonce)?;
+        let server_box = precompute(&server, &transient.secret)?;
         let mut client = Client {
             socket_type,
             identity,
@@ -70,6 +73,7 @@ impl Client {
             server,
             transient,
             vouch_nonce,
+            server_box,
             sbox: None,
             nonce: 1,
             ready_nonce: 0,
@@ -80,14 +84,18 @@ impl Client {
     }
 
     fn send_hello(&mut self, out: &mut Out) -> Result<()> {
-        let hello_box = precompute(&self.server, &self.transient.secret)?;
         let short = next_nonce(&mut self.nonce)?;
         let mut body = Vec::with_capacity(200);
         body.extend_from_slice(HELLO_HEAD);
         body.resize(HELLO_HEAD.len() + HELLO_PADDING, 0);
         body.extend_from_slice(self.transient.public.as_bytes());
         body.extend_from_slice(&short);
-        body.extend_from_slice(&seal(&hello_box, b"CurveZMQHELLO---", &short, &[0u8; 64]));
+        body.extend_from_slice(&seal(
+            &self.server_box,
+            b"CurveZMQHELLO---",
+            &short,
+            &[0u8; 64],
+        ));
         out.body(body);
         Ok(())
     }
@@ -108,9 +116,8 @@ impl Client {
         if body.len() != WELCOME_LEN || !body.starts_with(b"\x07WELCOME") {
             return Err(Error::Proto("malformed CURVE WELCOME".into()));
         }
-        let welcome_box = precompute(&self.server, &self.transient.secret)?;
         let plain = open(
-            &welcome_box,
+            &self.server_box,
             b"WELCOME-",
             &body[8..24],
             &body[24..],
