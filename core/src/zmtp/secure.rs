@@ -1,4 +1,4 @@
-//! CURVE traffic on a ZMTP connection (docs/security.md §CURVE): after the handshake every
+//! CURVE traffic on a ZMTP connection (docs/security.md §3.5): after the handshake every
 //! frame, data or command, travels boxed in a MESSAGE. As libzmq, the MESSAGE goes out as an
 //! ordinary frame (outer flags 0, LONG when needed, never MORE): MORE and COMMAND travel
 //! inside, in the boxed flags byte. On input any outer flags are accepted.

@@ -1,5 +1,5 @@
 //! PLAIN (RFC 24): a username and password in clear text, checked by the server's ZAP
-//! handler. Client: HELLO → WELCOME → INITIATE → READY. docs/security.md §PLAIN has the bytes
+//! handler. Client: HELLO → WELCOME → INITIATE → READY. docs/security.md §2 has the bytes
 //! and libzmq's quirks (its malformed ERROR, and a server that fails without a ZAP handler).
 
 use bytes::Bytes;
@@ -147,15 +147,9 @@ impl Server {
                 }))
             }
             ServerState::ExpectInitiate => {
-                let name_len = usize::from(INITIATE.len() as u8);
-                let metadata = match body.split_first() {
-                    Some((&n, rest))
-                        if usize::from(n) == name_len && rest.starts_with(INITIATE) =>
-                    {
-                        &rest[name_len..]
-                    }
-                    _ => return Err(unexpected("expected INITIATE")),
-                };
+                let metadata = body
+                    .strip_prefix(b"\x08INITIATE")
+                    .ok_or_else(|| unexpected("expected INITIATE"))?;
                 let mut peer = check_metadata(metadata, self.socket_type)?;
                 out.command(
                     command::READY,

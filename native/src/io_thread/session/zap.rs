@@ -1,6 +1,6 @@
 //! A session's ZAP request in flight (RFC 27): the request goes down a pipe to the socket
 //! bound at `inproc://zeromq.zap.01`, like a DEALER's; the reply comes back on the same
-//! pipe, whose notifier drives the session again (docs/security.md §ZAP).
+//! pipe, whose notifier drives the session again (docs/security.md §4).
 
 use bytes::Bytes;
 use isomq_core::zap::{ZapReply, ZapRequest};

@@ -1,5 +1,5 @@
 //! CURVE MESSAGE boxes, once the handshake is done (RFC 26; libzmq's layout in
-//! docs/security.md §CURVE): `07 'MESSAGE' nonce(8) box(flags(1) payload)`, with the flags
+//! docs/security.md §3): `07 'MESSAGE' nonce(8) box(flags(1) payload)`, with the flags
 //! byte's bit 0 as MORE and bit 1 as COMMAND, boxed between the two short-term keys.
 
 use std::ops::Range;

@@ -1,4 +1,4 @@
-//! The CURVE client: HELLO → WELCOME → INITIATE → READY (RFC 26, docs/security.md §CURVE).
+//! The CURVE client: HELLO → WELCOME → INITIATE → READY (RFC 26, docs/security.md §3).
 
 use bytes::Bytes;
 use crypto_secretbox::XSalsa20Poly1305;

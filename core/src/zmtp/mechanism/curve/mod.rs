@@ -1,6 +1,6 @@
 //! CURVE (RFC 26 CurveZMQ, as libzmq speaks it in ZMTP 3.x): a handshake that authenticates
 //! the server by its long-term key and the client by its own (checked by ZAP), then every
-//! frame boxed with short-term keys. docs/security.md §CURVE has the bytes and the rules.
+//! frame boxed with short-term keys. docs/security.md §3 has the bytes and the rules.
 //!
 //! The boxes are NaCl's `crypto_box` (X25519 through HSalsa20, then XSalsa20-Poly1305) and
 //! the cookie NaCl's `crypto_secretbox`, from RustCrypto and dalek's x25519; nothing cryptographic is written here beyond

@@ -1,5 +1,5 @@
 //! The CURVE server: HELLO → WELCOME, INITIATE → (ZAP) → READY (RFC 26,
-//! docs/security.md §CURVE).
+//! docs/security.md §3).
 
 use bytes::Bytes;
 use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
