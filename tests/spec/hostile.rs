@@ -4,12 +4,11 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::time::Duration;
 
 use isomq::{Context, Socket, SocketOption, SocketType};
-use isomq_tests::rawzmtp::{greeting, raw_client, ready};
+use isomq_tests::rawzmtp::{assert_closed_by_server, greeting, raw_client, ready};
 use isomq_tests::{recv_string, socket};
 
 /// A PULL bound on tcp with a well-behaved PUSH already talking to it.
@@ -25,19 +24,6 @@ fn server(ctx: &Context, configure: impl FnOnce(&mut Socket)) -> (Socket, Socket
     (pull, good, ep)
 }
 
-/// Reads until the server closes the connection; panics if it does not within PATIENCE.
-fn assert_closed_by_server(mut s: TcpStream) {
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
-            Err(e) => panic!("connection not closed by the server: {e}"),
-        }
-    }
-}
-
 /// The good peer still gets through after the hostile one.
 fn assert_still_serving(pull: &mut Socket, good: &mut Socket) {
     good.send("after").unwrap();
@@ -51,7 +37,7 @@ fn bad_greeting_is_closed() {
     let (mut pull, mut good, ep) = server(&ctx, |_| {});
     let mut s = raw_client(&ep);
     s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    assert_closed_by_server(s);
+    assert_closed_by_server(s, "bad_greeting_is_closed");
     assert_still_serving(&mut pull, &mut good);
 }
 
@@ -64,7 +50,7 @@ fn mechanism_mismatch_is_closed() {
     let mut g = greeting();
     g[12..17].copy_from_slice(b"PLAIN");
     s.write_all(&g).unwrap();
-    assert_closed_by_server(s);
+    assert_closed_by_server(s, "mechanism_mismatch_is_closed");
     assert_still_serving(&mut pull, &mut good);
 }
 
@@ -77,7 +63,7 @@ fn wrong_socket_type_is_closed() {
     let mut s = raw_client(&ep);
     s.write_all(&greeting()).unwrap();
     s.write_all(&ready("PUB", None)).unwrap();
-    assert_closed_by_server(s);
+    assert_closed_by_server(s, "wrong_socket_type_is_closed");
     assert_still_serving(&mut pull, &mut good);
 }
 
@@ -96,7 +82,7 @@ fn frame_over_maxmsgsize_is_closed() {
     frame.extend_from_slice(&1000u64.to_be_bytes());
     frame.extend_from_slice(&[b'x'; 1000]);
     s.write_all(&frame).unwrap();
-    assert_closed_by_server(s);
+    assert_closed_by_server(s, "frame_over_maxmsgsize_is_closed");
     assert_still_serving(&mut pull, &mut good);
     // Nothing of the oversized frame was delivered.
     pull.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(100))))
@@ -115,7 +101,7 @@ fn garbage_after_handshake_is_closed() {
     s.write_all(&ready("PUSH", None)).unwrap();
     s.write_all(&[0x00, 0x02, b'o', b'k']).unwrap();
     s.write_all(&[0x04, 0x03, 0x09, b'S', b'U']).unwrap();
-    assert_closed_by_server(s);
+    assert_closed_by_server(s, "garbage_after_handshake_is_closed");
     // The valid frame before the garbage was delivered; nothing after it.
     assert_eq!(recv_string(&mut pull), "ok");
     assert_still_serving(&mut pull, &mut good);
@@ -132,7 +118,7 @@ fn stalled_handshake_is_closed() {
     });
     let mut s = raw_client(&ep);
     s.write_all(&greeting()[..10]).unwrap();
-    assert_closed_by_server(s);
+    assert_closed_by_server(s, "stalled_handshake_is_closed");
     assert_still_serving(&mut pull, &mut good);
 }
 
@@ -167,7 +153,7 @@ fn flood_of_bad_connections() {
         clients.push(s);
     }
     for s in clients {
-        assert_closed_by_server(s);
+        assert_closed_by_server(s, "flood_of_bad_connections");
     }
     assert_still_serving(&mut pull, &mut good);
 }

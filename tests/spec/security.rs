@@ -251,25 +251,13 @@ fn ws_curve_server_never_speaks_null() {
     assert_eq!(server.recv().unwrap_err(), Error::Again);
 }
 
-/// Reads until the server closes the connection (EOF or reset).
-fn assert_closed_by_server(mut s: std::net::TcpStream, what: &str) {
-    use std::io::Read;
-    let mut buf = [0u8; 4096];
-    loop {
-        match s.read(&mut buf) {
-            Ok(0) => return,
-            Ok(_) => continue,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
-            Err(e) => panic!("{what}: connection not closed by the server: {e}"),
-        }
-    }
-}
-
 /// Hostile handshakes against a CURVE server, one by one (RFC 26, ZMQ_HANDSHAKE_IVL): each
 /// closes that connection only, and a good CURVE client keeps being served.
 #[test]
 fn hostile_curve_handshakes_close_that_connection_only() {
-    use isomq_tests::rawzmtp::{frame, greeting, greeting_for, raw_client};
+    use isomq_tests::rawzmtp::{
+        assert_closed_by_server, frame, greeting, greeting_for, raw_client,
+    };
     use std::io::Write;
     let ctx = Context::new();
     let server_keys = curve_keypair().unwrap();

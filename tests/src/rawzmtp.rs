@@ -57,3 +57,18 @@ pub fn raw_client(ep: &str) -> TcpStream {
     s.set_read_timeout(Some(PATIENCE)).expect("read timeout");
     s
 }
+
+/// Reads until the server closes the connection (end of file or reset); `what` names the
+/// case when it does not.
+pub fn assert_closed_by_server(mut s: TcpStream, what: &str) {
+    use std::io::Read;
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return,
+            Err(e) => panic!("{what}: connection not closed by the server: {e}"),
+        }
+    }
+}
