@@ -107,6 +107,16 @@ export interface SocketOptions {
     zapEnforceDomain?: boolean;
     /** isomq's WS_ORIGIN, for native ws:// listeners (a page cannot listen): adds an allowed browser Origin; an empty value clears the list. */
     wsOrigin?: string | Uint8Array;
+    /** ZMQ_WSS_CERT_PEM, for native wss:// listeners; a page's wss:// is the browser's TLS, so this has no effect in a page. */
+    wssCertPem?: string | Uint8Array;
+    /** ZMQ_WSS_KEY_PEM (write-only), for native wss:// listeners; no effect in a page. */
+    wssKeyPem?: string | Uint8Array;
+    /** ZMQ_WSS_TRUST_PEM, for native wss:// connects; a page trusts what its browser trusts. */
+    wssTrustPem?: string | Uint8Array;
+    /** ZMQ_WSS_TRUST_SYSTEM, for native wss:// connects; no effect in a page. */
+    wssTrustSystem?: boolean;
+    /** ZMQ_WSS_HOSTNAME, for native wss:// connects; no effect in a page. */
+    wssHostname?: string | Uint8Array;
 }
 
 /** Options of one connect(). */

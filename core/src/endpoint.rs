@@ -1,4 +1,5 @@
-//! Endpoint strings: `tcp://host:port`, `ipc://path`, `inproc://name`, `ws://host:port/path`.
+//! Endpoint strings: `tcp://host:port`, `ipc://path`, `inproc://name`, `ws://host:port/path`
+//! and `wss://host:port/path`.
 
 use crate::error::Error;
 use std::fmt;
@@ -22,8 +23,9 @@ pub enum Endpoint {
     Ipc(String),
     /// `inproc://name`: between sockets of one context.
     Inproc(String),
-    /// `ws://host:port/path`: ZWS 2.0 over WebSocket. `host` and `port` as for tcp (a
-    /// wildcard port for bind only); `path` starts with `/` and is `/` when omitted.
+    /// `ws://host:port/path`: ZWS 2.0 over WebSocket; `wss://` the same over TLS. `host`
+    /// and `port` as for tcp (a wildcard port for bind only); `path` starts with `/` and is
+    /// `/` when omitted.
     Ws {
         /// Host name or address, without brackets.
         host: String,
@@ -31,6 +33,8 @@ pub enum Endpoint {
         port: Option<u16>,
         /// The HTTP resource path, `/` by default.
         path: String,
+        /// `wss://`: the WebSocket runs over TLS.
+        tls: bool,
     },
 }
 
@@ -49,7 +53,8 @@ impl Endpoint {
             .ok_or_else(|| Error::Inval(format!("endpoint {s:?} has no transport:// prefix")))?;
         match scheme {
             "tcp" => parse_tcp(s, rest),
-            "ws" => parse_ws(s, rest),
+            "ws" => parse_ws(s, rest, false),
+            "wss" => parse_ws(s, rest, true),
             "ipc" => {
                 if rest.is_empty() || rest == "@" {
                     return Err(Error::Inval(format!("endpoint {s:?} has an empty path")));
@@ -116,7 +121,7 @@ fn parse_tcp(s: &str, rest: &str) -> Result<Endpoint, Error> {
     })
 }
 
-fn parse_ws(s: &str, rest: &str) -> Result<Endpoint, Error> {
+fn parse_ws(s: &str, rest: &str, tls: bool) -> Result<Endpoint, Error> {
     let (authority, path) = match rest.find('/') {
         Some(i) => rest.split_at(i),
         None => (rest, "/"),
@@ -133,6 +138,7 @@ fn parse_ws(s: &str, rest: &str) -> Result<Endpoint, Error> {
         host,
         port,
         path: path.to_owned(),
+        tls,
     })
 }
 
@@ -157,11 +163,17 @@ impl fmt::Display for Endpoint {
             }
             Endpoint::Ipc(p) => write!(f, "ipc://{p}"),
             Endpoint::Inproc(n) => write!(f, "inproc://{n}"),
-            Endpoint::Ws { host, port, path } => {
+            Endpoint::Ws {
+                host,
+                port,
+                path,
+                tls,
+            } => {
                 let host = url_host(host);
+                let scheme = if *tls { "wss" } else { "ws" };
                 match port {
-                    Some(p) => write!(f, "ws://{host}:{p}{path}"),
-                    None => write!(f, "ws://{host}:*{path}"),
+                    Some(p) => write!(f, "{scheme}://{host}:{p}{path}"),
+                    None => write!(f, "{scheme}://{host}:*{path}"),
                 }
             }
         }
@@ -238,6 +250,7 @@ mod tests {
             host: host.into(),
             port,
             path: path.into(),
+            tls: false,
         };
         assert_eq!(
             Endpoint::parse("ws://127.0.0.1:8080/metrics").ok(),
@@ -252,10 +265,16 @@ mod tests {
             Some(ws("::1", None, "/a/b"))
         );
         assert!(Endpoint::parse("ws://127.0.0.1:*/x").is_ok_and(|e| e.is_wildcard()));
+        assert!(matches!(
+            Endpoint::parse("wss://h:443/x"),
+            Ok(Endpoint::Ws { tls: true, .. })
+        ));
         for text in [
             "ws://127.0.0.1:8080/metrics",
             "ws://[::1]:*/a/b",
             "ws://h:1/",
+            "wss://example.com:443/feed",
+            "wss://[::1]:*/",
         ] {
             assert_eq!(
                 Endpoint::parse(text).map(|e| e.to_string()).ok().as_deref(),

@@ -30,7 +30,7 @@ pub mod zws;
 pub use endpoint::Endpoint;
 pub use error::{Error, Result};
 pub use msg::Msg;
-pub use options::{OptionName, OptionValue, Options, SecurityOptions, SocketOption};
+pub use options::{OptionName, OptionValue, Options, SecurityOptions, SocketOption, WssOptions};
 pub use pattern::{new_pattern, Pattern, PatternOption};
 pub use pipe::{Notify, Pipe, PipeEvent, PipeId};
 pub use socket_type::SocketType;

@@ -46,6 +46,7 @@ mod readiness;
 mod socket;
 mod stream;
 mod sync;
+mod tls;
 mod transport;
 mod ws;
 

@@ -1,24 +1,30 @@
-//! The byte streams under ZMTP and WebSocket: TCP and Unix-domain sockets, behind one type
-//! each for listeners, streams and addresses, so engines and sessions do not care which it is.
+//! The byte streams under ZMTP and WebSocket: TCP and Unix-domain sockets, and TLS over TCP
+//! for wss://, behind one type each for listeners, streams and addresses, so engines and
+//! sessions do not care which it is.
 
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr as TcpAddr;
 use std::os::unix::net::SocketAddr as UnixAddr;
 use std::path::PathBuf;
 
+use bytes::buf::UninitSlice;
 use mio::event::Source;
 use mio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use mio::{Interest, Registry, Token};
+
+use crate::tls::{TlsAccept, TlsConnect, TlsStream};
 
 /// Where a connecter connects to (resolved when `connect` is called).
 #[derive(Debug, Clone)]
 pub(crate) enum PeerAddr {
     Tcp(TcpAddr),
     Ipc(UnixAddr),
-    /// ws://: a TCP connection, then the HTTP upgrade to `uri` (`ws://host:port/path`).
+    /// ws://: a TCP connection, then the HTTP upgrade to `uri` (`ws://host:port/path`);
+    /// wss:// runs TLS (`tls`) between the two.
     Ws {
         addr: TcpAddr,
         uri: String,
+        tls: Option<TlsConnect>,
     },
 }
 
@@ -26,9 +32,20 @@ impl PeerAddr {
     /// Starts a non-blocking connect; completion is signalled by writability.
     pub(crate) fn connect(&self) -> io::Result<Stream> {
         match self {
-            PeerAddr::Tcp(a) | PeerAddr::Ws { addr: a, .. } => {
+            PeerAddr::Tcp(a)
+            | PeerAddr::Ws {
+                addr: a, tls: None, ..
+            } => {
                 let s = TcpStream::connect(*a)?;
                 Ok(Stream::Tcp(s))
+            }
+            PeerAddr::Ws {
+                addr,
+                tls: Some(tls),
+                ..
+            } => {
+                let s = TcpStream::connect(*addr)?;
+                Ok(Stream::Tls(Box::new(TlsStream::client(s, tls)?)))
             }
             PeerAddr::Ipc(a) => Ok(Stream::Unix(UnixStream::connect_addr(a)?)),
         }
@@ -40,6 +57,7 @@ impl PeerAddr {
 pub(crate) enum Stream {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
 }
 
 impl Stream {
@@ -49,6 +67,7 @@ impl Stream {
         let err = match self {
             Stream::Tcp(s) => s.take_error()?,
             Stream::Unix(s) => s.take_error()?,
+            Stream::Tls(s) => s.tcp().take_error()?,
         };
         if let Some(e) = err {
             return Err(e);
@@ -56,6 +75,7 @@ impl Stream {
         let peer = match self {
             Stream::Tcp(s) => s.peer_addr().map(|_| ()),
             Stream::Unix(s) => s.peer_addr().map(|_| ()),
+            Stream::Tls(s) => s.tcp().peer_addr().map(|_| ()),
         };
         match peer {
             Ok(()) => Ok(true),
@@ -66,35 +86,53 @@ impl Stream {
 
     /// libzmq always sets TCP_NODELAY: ZeroMQ batches itself, Nagle only adds latency.
     pub(crate) fn set_nodelay(&self) {
-        if let Stream::Tcp(s) = self {
-            let _ = s.set_nodelay(true);
+        match self {
+            Stream::Tcp(s) => {
+                let _ = s.set_nodelay(true);
+            }
+            Stream::Tls(s) => {
+                let _ = s.tcp().set_nodelay(true);
+            }
+            Stream::Unix(_) => {}
         }
     }
 
     /// The peer's IP address as ZAP requests carry it (no port; empty for ipc://, as libzmq).
     pub(crate) fn peer_ip(&self) -> String {
-        match self {
-            Stream::Tcp(s) => s
-                .peer_addr()
-                .map(|a| a.ip().to_string())
-                .unwrap_or_default(),
-            Stream::Unix(_) => String::new(),
-        }
+        let tcp = match self {
+            Stream::Tcp(s) => s,
+            Stream::Tls(s) => s.tcp(),
+            Stream::Unix(_) => return String::new(),
+        };
+        tcp.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
     }
 
-    /// The descriptor, for reads straight into uninitialised buffer space (`read(2)`).
-    pub(crate) fn raw_fd(&self) -> std::os::fd::RawFd {
+    /// One read straight into uninitialised buffer space (`read(2)`: no zero-fill, no
+    /// copy; TLS copies its plaintext out once). Initialises the bytes it reports.
+    pub(crate) fn read_spare(&mut self, spare: &mut UninitSlice) -> io::Result<usize> {
         use std::os::fd::AsRawFd;
-        match self {
+        let fd = match self {
             Stream::Tcp(s) => s.as_raw_fd(),
             Stream::Unix(s) => s.as_raw_fd(),
+            Stream::Tls(s) => return s.read_spare(spare),
+        };
+        // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
+        // read(2) writes at most that many bytes into it and touches nothing else.
+        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
         }
+        // Cannot truncate: n is non-negative and at most spare.len().
+        Ok(n as usize)
     }
 
     pub(crate) fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
             Stream::Tcp(s) => s.read(buf),
             Stream::Unix(s) => s.read(buf),
+            Stream::Tls(s) => s.read(buf),
         }
     }
 
@@ -102,6 +140,7 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write(buf),
             Stream::Unix(s) => s.write(buf),
+            Stream::Tls(s) => s.write(buf),
         }
     }
 
@@ -109,13 +148,30 @@ impl Stream {
         match self {
             Stream::Tcp(s) => s.write_vectored(bufs),
             Stream::Unix(s) => s.write_vectored(bufs),
+            Stream::Tls(s) => s.write_vectored(bufs),
         }
+    }
+
+    /// Writes what a layer under the caller's buffers still holds (TLS records): a write
+    /// of the caller's may have left some when the socket filled. `WouldBlock` when the
+    /// socket takes no more.
+    pub(crate) fn flush_pending(&mut self) -> io::Result<()> {
+        match self {
+            Stream::Tls(s) => s.flush_pending(),
+            Stream::Tcp(_) | Stream::Unix(_) => Ok(()),
+        }
+    }
+
+    /// Bytes wait in a layer under the caller's buffers (see [`Stream::flush_pending`]).
+    pub(crate) fn has_pending(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.has_pending())
     }
 
     fn source(&mut self) -> &mut dyn Source {
         match self {
             Stream::Tcp(s) => s,
             Stream::Unix(s) => s,
+            Stream::Tls(s) => s.tcp_mut(),
         }
     }
 
@@ -136,6 +192,8 @@ impl Stream {
 #[derive(Debug)]
 pub(crate) enum Listener {
     Tcp(TcpListener),
+    /// wss://: each accepted connection starts TLS with this certificate.
+    Tls(TcpListener, TlsAccept),
     /// The path is removed when the listener closes if it was created for `ipc://*`.
     Unix(UnixListener, Option<PathBuf>),
 }
@@ -146,7 +204,7 @@ impl Listener {
     pub(crate) fn set_backlog(&self, backlog: u32) -> io::Result<()> {
         use std::os::fd::AsRawFd;
         let fd = match self {
-            Listener::Tcp(l) => l.as_raw_fd(),
+            Listener::Tcp(l) | Listener::Tls(l, _) => l.as_raw_fd(),
             Listener::Unix(l, _) => l.as_raw_fd(),
         };
         let backlog = i32::try_from(backlog).unwrap_or(i32::MAX);
@@ -163,19 +221,29 @@ impl Listener {
         match self {
             Listener::Tcp(l) => l.accept().map(|(s, _)| Stream::Tcp(s)),
             Listener::Unix(l, _) => l.accept().map(|(s, _)| Stream::Unix(s)),
+            // rustls refuses a new connection only for a broken configuration, which the
+            // bind checked: drop that one connection (aborted), keep accepting.
+            Listener::Tls(l, tls) => {
+                let (s, _) = l.accept()?;
+                TlsStream::server(s, tls)
+                    .map(|s| Stream::Tls(Box::new(s)))
+                    .map_err(|_| io::ErrorKind::ConnectionAborted.into())
+            }
         }
     }
 
     pub(crate) fn register(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
         match self {
-            Listener::Tcp(l) => registry.register(l, token, Interest::READABLE),
+            Listener::Tcp(l) | Listener::Tls(l, _) => {
+                registry.register(l, token, Interest::READABLE)
+            }
             Listener::Unix(l, _) => registry.register(l, token, Interest::READABLE),
         }
     }
 
     pub(crate) fn close(mut self, registry: &Registry) {
         match &mut self {
-            Listener::Tcp(l) => {
+            Listener::Tcp(l) | Listener::Tls(l, _) => {
                 let _ = registry.deregister(l);
             }
             Listener::Unix(l, cleanup) => {

@@ -6,10 +6,11 @@ use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::SocketAddr as UnixAddr;
 use std::path::PathBuf;
 
-use isomq_core::{Endpoint, Error, Result};
+use isomq_core::{Endpoint, Error, Result, WssOptions};
 use mio::net::{TcpListener, UnixListener};
 
 use crate::stream::{Listener, PeerAddr};
+use crate::tls::{self, TlsAccept};
 
 /// A random u64 from the standard library's per-process random hash keys: enough for
 /// reconnect jitter and temporary names, without a global generator.
@@ -43,11 +44,12 @@ fn tcp_endpoint(addr: SocketAddr) -> String {
     }
 }
 
-/// How `last_endpoint` spells a ws:// binding.
-pub(crate) fn ws_endpoint(addr: SocketAddr, path: &str) -> String {
+/// How `last_endpoint` spells a ws:// (or, with `tls`, wss://) binding.
+pub(crate) fn ws_endpoint(addr: SocketAddr, path: &str, tls: bool) -> String {
+    let scheme = if tls { "wss" } else { "ws" };
     match addr {
-        SocketAddr::V4(a) => format!("ws://{}:{}{path}", a.ip(), a.port()),
-        SocketAddr::V6(a) => format!("ws://[{}]:{}{path}", a.ip(), a.port()),
+        SocketAddr::V4(a) => format!("{scheme}://{}:{}{path}", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("{scheme}://[{}]:{}{path}", a.ip(), a.port()),
     }
 }
 
@@ -60,8 +62,13 @@ pub(crate) fn ws_bind_addr(host: &str, port: Option<u16>) -> Result<Option<Socke
     }
 }
 
-/// Binds the TCP listener of a new ws:// port; returns it with the address it got.
-pub(crate) fn bind_ws(host: &str, port: Option<u16>) -> Result<(Listener, SocketAddr)> {
+/// Binds the TCP listener of a new ws:// port (wss:// with `tls`); returns it with the
+/// address it got.
+pub(crate) fn bind_ws(
+    host: &str,
+    port: Option<u16>,
+    tls: Option<TlsAccept>,
+) -> Result<(Listener, SocketAddr)> {
     let addr = match ws_bind_addr(host, port)? {
         Some(addr) => addr,
         None if host == "*" => SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
@@ -69,7 +76,11 @@ pub(crate) fn bind_ws(host: &str, port: Option<u16>) -> Result<(Listener, Socket
     };
     let listener = TcpListener::bind(addr)?;
     let local = listener.local_addr()?;
-    Ok((Listener::Tcp(listener), local))
+    let listener = match tls {
+        Some(tls) => Listener::Tls(listener, tls),
+        None => Listener::Tcp(listener),
+    };
+    Ok((listener, local))
 }
 
 fn abstract_addr(name: &str) -> Result<UnixAddr> {
@@ -124,8 +135,8 @@ pub(crate) fn bind(endpoint: &Endpoint) -> Result<(Listener, String)> {
     }
 }
 
-/// Resolves the address a connecter connects to.
-pub(crate) fn peer_addr(endpoint: &Endpoint) -> Result<PeerAddr> {
+/// Resolves the address a connecter connects to; a wss:// connecter's TLS comes from `wss`.
+pub(crate) fn peer_addr(endpoint: &Endpoint, wss: &WssOptions) -> Result<PeerAddr> {
     match endpoint {
         Endpoint::Tcp { host, port } => {
             let port = match port {
@@ -145,7 +156,12 @@ pub(crate) fn peer_addr(endpoint: &Endpoint) -> Result<PeerAddr> {
             };
             Ok(PeerAddr::Ipc(addr))
         }
-        Endpoint::Ws { host, port, path } => {
+        Endpoint::Ws {
+            host,
+            port,
+            path,
+            tls: secure,
+        } => {
             let port = match port {
                 Some(p) if *p != 0 => *p,
                 _ => return Err(Error::Inval("cannot connect to a wildcard port".into())),
@@ -154,14 +170,21 @@ pub(crate) fn peer_addr(endpoint: &Endpoint) -> Result<PeerAddr> {
                 return Err(Error::Inval("cannot connect to host *".into()));
             }
             let addr = resolve(host, port)?;
-            let host = if host.contains(':') {
+            let tls = if *secure {
+                Some(tls::connect_config(wss, host)?)
+            } else {
+                None
+            };
+            let url_host = if host.contains(':') {
                 format!("[{host}]")
             } else {
                 host.clone()
             };
+            let scheme = if *secure { "wss" } else { "ws" };
             Ok(PeerAddr::Ws {
                 addr,
-                uri: format!("ws://{host}:{port}{path}"),
+                uri: format!("{scheme}://{url_host}:{port}{path}"),
+                tls,
             })
         }
         _ => Err(Error::Inval("not a stream transport".into())),

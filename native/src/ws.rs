@@ -43,6 +43,8 @@ struct Port {
     thread: usize,
     listener_id: u64,
     routes: Arc<Routes>,
+    /// wss://: the port speaks TLS, so only wss:// paths can join it.
+    tls: bool,
 }
 
 /// The context's ws:// ports, by the address each listens on.
@@ -63,17 +65,24 @@ impl Registry {
     /// Adds `path` to the port already listening on `addr`. `Ok(None)` when there is no
     /// such port (the caller binds a new listener and calls [`Registry::add_port`]).
     ///
+    /// A wss:// path joins a port with the certificate of the port's first bind.
+    ///
     /// # Errors
-    /// [`Error::AddrInUse`] when a socket is already bound on that path.
+    /// [`Error::AddrInUse`] when a socket is already bound on that path, or the port speaks
+    /// the other one of ws:// and wss://.
     pub(crate) fn add_path(
         &mut self,
         addr: SocketAddr,
         path: &str,
         route: Route,
+        tls: bool,
     ) -> Result<Option<usize>> {
         let Some(port) = self.ports.get(&addr) else {
             return Ok(None);
         };
+        if port.tls != tls {
+            return Err(Error::AddrInUse);
+        }
         let mut routes = lock(&port.routes);
         if routes.contains_key(path) {
             return Err(Error::AddrInUse);
@@ -89,7 +98,7 @@ impl Registry {
         addr: SocketAddr,
         thread: usize,
         listener_id: u64,
-        path: &str,
+        (path, tls): (&str, bool),
         route: Route,
     ) -> Arc<Routes> {
         let routes = Arc::new(Mutex::new(HashMap::from([(path.to_owned(), route)])));
@@ -99,6 +108,7 @@ impl Registry {
                 thread,
                 listener_id,
                 routes: routes.clone(),
+                tls,
             },
         );
         routes

@@ -15,6 +15,7 @@ use isomq::{Context, Error, Monitor, MonitorEvent, Socket, SocketOption, SocketT
 
 pub mod rawws;
 pub mod rawzmtp;
+pub mod tls;
 
 /// Long enough never to fire on a healthy run; a hung test fails instead of hanging.
 pub const PATIENCE: Duration = Duration::from_secs(20);

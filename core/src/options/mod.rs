@@ -13,6 +13,7 @@ mod option;
 mod security;
 #[cfg(test)]
 mod tests;
+mod wss;
 
 use bytes::Bytes;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use crate::socket_type::SocketType;
 pub use name::{OptionName, OptionValue};
 pub use option::SocketOption;
 pub use security::SecurityOptions;
+pub use wss::WssOptions;
 
 /// The options of a socket. Defaults are libzmq 4.3.5's. Read them through the fields; change
 /// them through [`Options::apply`], which validates.
@@ -89,6 +91,8 @@ pub struct Options {
     pub security: SecurityOptions,
     /// WS_ORIGIN: the origins a ws:// listener accepts browser upgrades from; empty = all.
     pub ws_origins: Vec<String>,
+    /// WSS_*: the TLS certificate, key and trust of wss:// endpoints.
+    pub wss: WssOptions,
 }
 
 impl Options {
@@ -125,6 +129,7 @@ impl Options {
             connect_routing_id: Bytes::new(),
             security: SecurityOptions::default(),
             ws_origins: Vec::new(),
+            wss: WssOptions::default(),
         }
     }
 
@@ -145,7 +150,7 @@ impl Options {
 
     fn store(&mut self, option: SocketOption) {
         use SocketOption as O;
-        if self.security.store(&option) {
+        if self.security.store(&option) || self.wss.store(&option) {
             return;
         }
         match option {
@@ -189,7 +194,12 @@ impl Options {
             | O::CurveSecretKey(_)
             | O::CurveServerKey(_)
             | O::ZapDomain(_)
-            | O::ZapEnforceDomain(_) => {}
+            | O::ZapEnforceDomain(_)
+            | O::WssCertPem(_)
+            | O::WssKeyPem(_)
+            | O::WssTrustPem(_)
+            | O::WssTrustSystem(_)
+            | O::WssHostname(_) => {}
         }
     }
 
@@ -201,7 +211,7 @@ impl Options {
     pub fn get(&self, name: OptionName) -> Result<SocketOption> {
         use OptionName as N;
         use SocketOption as O;
-        if let Some(option) = self.security.get(name) {
+        if let Some(option) = self.security.get(name).or_else(|| self.wss.get(name)) {
             return Ok(option);
         }
         Ok(match name {
@@ -219,7 +229,7 @@ impl Options {
             N::HeartbeatIvl => O::HeartbeatIvl(self.heartbeat_ivl),
             N::HeartbeatTimeout => O::HeartbeatTimeout(self.heartbeat_timeout),
             N::HeartbeatTtl => O::HeartbeatTtl(self.heartbeat_ttl),
-            N::Subscribe | N::Unsubscribe | N::WsOrigin => {
+            N::Subscribe | N::Unsubscribe | N::WsOrigin | N::WssKeyPem => {
                 return Err(Error::Inval(format!(
                     "{} can be set, not read",
                     name.libzmq_name()
@@ -243,7 +253,11 @@ impl Options {
             | N::CurveSecretKey
             | N::CurveServerKey
             | N::ZapDomain
-            | N::ZapEnforceDomain => unreachable_security(name)?,
+            | N::ZapEnforceDomain
+            | N::WssCertPem
+            | N::WssTrustPem
+            | N::WssTrustSystem
+            | N::WssHostname => unreachable_security(name)?,
         })
     }
 
@@ -265,8 +279,8 @@ impl Options {
     }
 }
 
-/// The security options are all answered by `SecurityOptions::get`; reaching here is a
-/// missing row there, reported instead of panicking.
+/// The security and wss options are all answered by `SecurityOptions::get` and
+/// `WssOptions::get`; reaching here is a missing row there, reported instead of panicking.
 fn unreachable_security(name: OptionName) -> Result<SocketOption> {
     Err(Error::Inval(format!(
         "{} is not readable",

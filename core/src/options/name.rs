@@ -111,6 +111,11 @@ option_names! {
     ZapDomain => "ZMQ_ZAP_DOMAIN", "zapDomain", Kind::Bytes;
     ZapEnforceDomain => "ZMQ_ZAP_ENFORCE_DOMAIN", "zapEnforceDomain", Kind::Flag;
     WsOrigin => "ISOMQ_WS_ORIGIN", "wsOrigin", Kind::Bytes;
+    WssCertPem => "ZMQ_WSS_CERT_PEM", "wssCertPem", Kind::Bytes;
+    WssKeyPem => "ZMQ_WSS_KEY_PEM", "wssKeyPem", Kind::Bytes;
+    WssTrustPem => "ZMQ_WSS_TRUST_PEM", "wssTrustPem", Kind::Bytes;
+    WssTrustSystem => "ZMQ_WSS_TRUST_SYSTEM", "wssTrustSystem", Kind::Flag;
+    WssHostname => "ZMQ_WSS_HOSTNAME", "wssHostname", Kind::Bytes;
 }
 
 impl OptionName {
@@ -122,11 +127,15 @@ impl OptionName {
             .find(|n| n.js_name() == name)
     }
 
-    /// Whether `get` can read it (SUBSCRIBE and UNSUBSCRIBE are actions, not state).
+    /// Whether `get` can read it (SUBSCRIBE and UNSUBSCRIBE are actions, not state; a
+    /// wss:// private key is not given back).
     pub fn is_readable(self) -> bool {
         !matches!(
             self,
-            OptionName::Subscribe | OptionName::Unsubscribe | OptionName::WsOrigin
+            OptionName::Subscribe
+                | OptionName::Unsubscribe
+                | OptionName::WsOrigin
+                | OptionName::WssKeyPem
         )
     }
 
@@ -205,6 +214,7 @@ impl OptionName {
             OptionName::PlainServer => SocketOption::PlainServer(b),
             OptionName::CurveServer => SocketOption::CurveServer(b),
             OptionName::ZapEnforceDomain => SocketOption::ZapEnforceDomain(b),
+            OptionName::WssTrustSystem => SocketOption::WssTrustSystem(b),
             _ => SocketOption::ProbeRouter(b),
         }
     }
@@ -218,6 +228,10 @@ impl OptionName {
             OptionName::PlainPassword => SocketOption::PlainPassword(b.into()),
             OptionName::ZapDomain => SocketOption::ZapDomain(b),
             OptionName::WsOrigin => SocketOption::WsOrigin(b),
+            OptionName::WssCertPem => SocketOption::WssCertPem(b),
+            OptionName::WssKeyPem => SocketOption::WssKeyPem(b.into()),
+            OptionName::WssTrustPem => SocketOption::WssTrustPem(b),
+            OptionName::WssHostname => SocketOption::WssHostname(b),
             _ => SocketOption::ConnectRoutingId(b),
         }
     }
@@ -273,8 +287,13 @@ impl SocketOption {
             | SocketOption::ConnectRoutingId(b)
             | SocketOption::PlainUsername(b)
             | SocketOption::ZapDomain(b)
-            | SocketOption::WsOrigin(b) => OptionValue::Bytes(b.clone()),
-            SocketOption::PlainPassword(b) => OptionValue::Bytes(b.as_bytes().to_vec()),
+            | SocketOption::WsOrigin(b)
+            | SocketOption::WssCertPem(b)
+            | SocketOption::WssTrustPem(b)
+            | SocketOption::WssHostname(b) => OptionValue::Bytes(b.clone()),
+            SocketOption::PlainPassword(b) | SocketOption::WssKeyPem(b) => {
+                OptionValue::Bytes(b.as_bytes().to_vec())
+            }
             SocketOption::CurvePublicKey(k) | SocketOption::CurveServerKey(k) => {
                 OptionValue::Bytes(k.as_bytes().to_vec())
             }
@@ -290,7 +309,8 @@ impl SocketOption {
             | SocketOption::ProbeRouter(b)
             | SocketOption::PlainServer(b)
             | SocketOption::CurveServer(b)
-            | SocketOption::ZapEnforceDomain(b) => OptionValue::Bool(*b),
+            | SocketOption::ZapEnforceDomain(b)
+            | SocketOption::WssTrustSystem(b) => OptionValue::Bool(*b),
         }
     }
 }

@@ -11,6 +11,10 @@ use crate::security::{PublicKey, SecretBytes, SecretKey};
 /// (libzmq refuses 6553.6 s and more).
 const MAX_HEARTBEAT_TTL: Duration = Duration::from_millis(6_553_599);
 
+/// The largest PEM option: a certificate chain or a bundle of trust anchors (the system's
+/// whole bundle is about 200 KiB) fits; more is a mistake.
+const MAX_PEM: usize = 1 << 20;
+
 /// A socket option with its value, as `set_option` takes it and `get_option` returns it.
 /// Names follow libzmq's `ZMQ_*` options; defaults are libzmq 4.3.5's (see
 /// [`Options`](crate::Options)).
@@ -104,6 +108,22 @@ pub enum SocketOption {
     /// accepted. Without one, every origin is. Applies to endpoints bound afterwards.
     /// Write-only, like ZMQ_TCP_ACCEPT_FILTER.
     WsOrigin(Vec<u8>),
+    /// ZMQ_WSS_CERT_PEM: the certificate chain (PEM, leaf first) that wss:// endpoints bound
+    /// afterwards present. Native only: a page cannot listen.
+    WssCertPem(Vec<u8>),
+    /// ZMQ_WSS_KEY_PEM: the private key (PEM: PKCS#8, PKCS#1 or SEC1) of `WssCertPem`.
+    /// Write-only; zeroized when dropped.
+    WssKeyPem(SecretBytes),
+    /// ZMQ_WSS_TRUST_PEM: certificates (PEM) that wss:// connects trust as roots, besides
+    /// the system's unless `WssTrustSystem` is off. Native only: a page trusts what its
+    /// browser trusts.
+    WssTrustPem(Vec<u8>),
+    /// ZMQ_WSS_TRUST_SYSTEM: whether wss:// connects trust the system's root certificates
+    /// (default true). Native only.
+    WssTrustSystem(bool),
+    /// ZMQ_WSS_HOSTNAME: the name the server's certificate must be valid for; empty
+    /// (default) means the endpoint's host. Native only.
+    WssHostname(Vec<u8>),
 }
 
 impl SocketOption {
@@ -148,6 +168,11 @@ impl SocketOption {
             O::ZapDomain(_) => N::ZapDomain,
             O::ZapEnforceDomain(_) => N::ZapEnforceDomain,
             O::WsOrigin(_) => N::WsOrigin,
+            O::WssCertPem(_) => N::WssCertPem,
+            O::WssKeyPem(_) => N::WssKeyPem,
+            O::WssTrustPem(_) => N::WssTrustPem,
+            O::WssTrustSystem(_) => N::WssTrustSystem,
+            O::WssHostname(_) => N::WssHostname,
         }
     }
 
@@ -174,6 +199,15 @@ impl SocketOption {
             SocketOption::Backlog(n) if i32::try_from(*n).is_err() => bad("is too large"),
             SocketOption::WsOrigin(b) if std::str::from_utf8(b).is_err() || b.len() > 1024 => {
                 bad("must be text of at most 1024 bytes")
+            }
+            SocketOption::WssHostname(b) if std::str::from_utf8(b).is_err() || b.len() > 255 => {
+                bad("must be text of at most 255 bytes")
+            }
+            SocketOption::WssCertPem(b) | SocketOption::WssTrustPem(b) if b.len() > MAX_PEM => {
+                bad("must be at most 1 MiB")
+            }
+            SocketOption::WssKeyPem(b) if b.as_bytes().len() > MAX_PEM => {
+                bad("must be at most 1 MiB")
             }
             SocketOption::PlainUsername(b) | SocketOption::ZapDomain(b) if b.len() > 255 => {
                 bad("must be at most 255 bytes")

@@ -73,6 +73,10 @@ fn sample(name: OptionName) -> OptionValue {
         | OptionName::PlainPassword
         | OptionName::ZapDomain => OptionValue::Bytes(b"peer".to_vec()),
         OptionName::WsOrigin => OptionValue::Bytes(b"https://example.com".to_vec()),
+        OptionName::WssCertPem | OptionName::WssKeyPem | OptionName::WssTrustPem => {
+            OptionValue::Bytes(b"-----BEGIN CERTIFICATE-----".to_vec())
+        }
+        OptionName::WssHostname => OptionValue::Bytes(b"example.com".to_vec()),
         OptionName::CurvePublicKey | OptionName::CurveSecretKey | OptionName::CurveServerKey => {
             OptionValue::Bytes(vec![7; 32])
         }

@@ -195,6 +195,15 @@ impl Engine {
         }
     }
 
+    /// Why the handshake failed, when the engine knows more than its [`Failure`] says
+    /// (an HTTP refusal, a TLS alert or certificate error).
+    pub(crate) fn take_failure(&mut self) -> Option<String> {
+        match &mut self.protocol {
+            Protocol::Zmtp(_) => None,
+            Protocol::Ws(e) => e.take_failure(),
+        }
+    }
+
     pub(crate) fn deregister(&mut self, registry: &Registry) {
         match &mut self.protocol {
             Protocol::Zmtp(e) => e.stream.deregister(registry),

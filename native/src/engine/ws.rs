@@ -129,6 +129,8 @@ pub(crate) struct WsEngine {
     selected: Selected,
     /// The route picked by the upgrade, until the session takes it.
     route: Option<Route>,
+    /// Why the upgrade (or the TLS under it) failed, for the monitor event.
+    failure: Option<String>,
 }
 
 impl WsEngine {
@@ -140,6 +142,7 @@ impl WsEngine {
             conn: None,
             selected: Arc::default(),
             route: None,
+            failure: None,
         }
     }
 
@@ -160,6 +163,7 @@ impl WsEngine {
             conn: None,
             selected,
             route: None,
+            failure: None,
         }
     }
 
@@ -312,7 +316,18 @@ impl WsEngine {
         }
     }
 
+    /// Why the upgrade failed (the HTTP status, the TLS alert or certificate error), once.
+    pub(crate) fn take_failure(&mut self) -> Option<String> {
+        self.failure.take()
+    }
+
     fn handshake(&mut self, readable: &mut bool, writable: &mut bool) -> Result<bool, Failure> {
+        if let State::Server(mid) = &mut self.state {
+            Self::flush_tls(&mut mid.get_mut().get_mut().stream, writable)?;
+        }
+        if let State::Client(mid) = &mut self.state {
+            Self::flush_tls(&mut mid.get_mut().get_mut().stream, writable)?;
+        }
         match std::mem::replace(&mut self.state, State::Gone) {
             State::Server(mid) => self.server_handshake(mid, readable, writable),
             State::Client(mid) => self.client_handshake(mid, readable, writable),
@@ -357,8 +372,16 @@ impl WsEngine {
                 self.state = State::Server(mid);
                 Ok(false)
             }
-            // Not an upgrade, unknown path, no ZWS subprotocol, head too long...
-            Err(HandshakeError::Failure(_)) => Err(Failure::Protocol),
+            // Not an upgrade, unknown path, no ZWS subprotocol, head too long, a TLS
+            // handshake that failed...
+            Err(HandshakeError::Failure(tungstenite::Error::Io(e))) => {
+                self.failure = Some(e.to_string());
+                Err(Failure::Protocol)
+            }
+            Err(HandshakeError::Failure(e)) => {
+                self.failure = Some(e.to_string());
+                Err(Failure::Protocol)
+            }
         }
     }
 
@@ -391,10 +414,36 @@ impl WsEngine {
             }
             // A refusal (say 404 while the path is not bound yet) or a reset: like
             // a refused tcp connection, try again later.
-            Err(HandshakeError::Failure(
-                tungstenite::Error::Http(_) | tungstenite::Error::Io(_),
-            )) => Err(Failure::Transient),
-            Err(HandshakeError::Failure(_)) => Err(Failure::Protocol),
+            // A certificate the client does not trust is the same: the server may be
+            // given a good one (or the trust fixed) while the socket keeps trying.
+            Err(HandshakeError::Failure(tungstenite::Error::Io(e))) => {
+                self.failure = Some(e.to_string());
+                Err(Failure::Transient)
+            }
+            Err(HandshakeError::Failure(e @ tungstenite::Error::Http(_))) => {
+                self.failure = Some(e.to_string());
+                Err(Failure::Transient)
+            }
+            Err(HandshakeError::Failure(e)) => {
+                self.failure = Some(e.to_string());
+                Err(Failure::Protocol)
+            }
+        }
+    }
+
+    /// TLS handshake records a full socket held back: out first, or nothing moves (the
+    /// peer waits for them).
+    fn flush_tls(stream: &mut Stream, writable: &mut bool) -> Result<(), Failure> {
+        if !*writable || !stream.has_pending() {
+            return Ok(());
+        }
+        match stream.flush_pending() {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                *writable = false;
+                Ok(())
+            }
+            Err(_) => Err(Failure::Transient),
         }
     }
 

@@ -113,21 +113,13 @@ impl OpenWs {
         failure
     }
 
-    /// One `read(2)` into the codec's spare input capacity.
+    /// One read into the codec's spare input capacity.
     fn read_once(&mut self) -> io::Result<usize> {
-        let fd = self.stream.raw_fd();
         let buf = self.codec.input_buffer(self.read_room.get());
         let spare = buf.chunk_mut();
         let room = spare.len();
-        // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
-        // read(2) writes at most that many bytes into it and touches nothing else.
-        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // Cannot truncate: n is non-negative and at most spare.len().
-        let n = n as usize;
-        // SAFETY: read(2) initialised the first n bytes of the spare capacity.
+        let n = self.stream.read_spare(spare)?;
+        // SAFETY: read_spare initialised the first n bytes of the spare capacity.
         unsafe { buf.advance_mut(n) };
         if n > 0 {
             self.codec.input_added().map_err(|_| io_protocol())?;
@@ -173,6 +165,14 @@ impl OpenWs {
             self.frame(out).map_err(|_| Failure::Transient)?;
         }
         let mut progress = false;
+        // TLS records a full socket left behind go first: nothing else would send them.
+        if *writable && self.stream.has_pending() {
+            match self.stream.flush_pending() {
+                Ok(()) => progress = true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,
+                Err(_) => return Err(Failure::Transient),
+            }
+        }
         while *writable && self.codec.transmit_len() > 0 {
             let mut slices = [IoSlice::new(&[]); 32];
             let n = self.codec.transmit_slices(&mut slices);
@@ -250,9 +250,10 @@ impl OpenWs {
         let _ = self.codec.input_buffer(self.read_room.reserve());
     }
 
-    /// Frame bytes not yet written.
+    /// Frame bytes not yet written (TLS records not yet written count as one byte: what
+    /// matters is whether anything is left).
     pub(crate) fn transmit_len(&self) -> usize {
-        self.codec.transmit_len()
+        self.codec.transmit_len() + usize::from(self.stream.has_pending())
     }
 }
 

@@ -39,23 +39,13 @@ impl ZmtpEngine {
     /// the decoder has consumed every complete frame, so buffered input is bounded by one
     /// frame (and MAXMSGSIZE).
     pub(crate) fn read(&mut self, readable: &mut bool) -> Result<bool, Failure> {
-        let fd = self.stream.raw_fd();
         let buf = self.conn.input_buffer(self.read_room.get());
         let spare = buf.chunk_mut();
         let room = spare.len();
-        // SAFETY: `spare` is writable for `spare.len()` bytes and stays alive during the call;
-        // read(2) writes at most that many bytes into it and touches nothing else.
-        let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), spare.len()) };
-        let read = if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            // Cannot truncate: n is non-negative and at most spare.len().
-            Ok(n as usize)
-        };
-        match read {
+        match self.stream.read_spare(spare) {
             Ok(0) => Err(Failure::Transient),
             Ok(n) => {
-                // SAFETY: read(2) initialised the first n bytes of the spare capacity.
+                // SAFETY: read_spare initialised the first n bytes of the spare capacity.
                 unsafe { buf.advance_mut(n) };
                 self.conn
                     .input_added()

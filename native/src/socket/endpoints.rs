@@ -110,7 +110,12 @@ impl Socket {
                 }
                 (endpoint.to_owned(), Attachment::InprocBound(name.clone()))
             }
-            Endpoint::Ws { host, port, path } => self.bind_ws(host, *port, path)?,
+            Endpoint::Ws {
+                host,
+                port,
+                path,
+                tls,
+            } => self.bind_ws(host, *port, path, *tls)?,
             _ => {
                 let (listener, resolved) = transport::bind(&ep)?;
                 listener.set_backlog(self.options.backlog)?;
@@ -137,14 +142,22 @@ impl Socket {
         Ok(())
     }
 
-    /// Binds a path on a ws:// port: on the port's listener if a socket of this context
-    /// already listens there, else on a new one.
+    /// Binds a path on a ws:// (wss:// with `tls`) port: on the port's listener if a socket
+    /// of this context already listens there, else on a new one.
     fn bind_ws(
         &mut self,
         host: &str,
         port: Option<u16>,
         path: &str,
+        tls: bool,
     ) -> Result<(String, Attachment)> {
+        // The certificate is checked even when the port exists: a bind that could not have
+        // started the port on its own fails alike.
+        let accept = if tls {
+            Some(crate::tls::accept_config(&self.options.wss)?)
+        } else {
+            None
+        };
         let id = self.ctx.next_id();
         let route = Route {
             id,
@@ -154,30 +167,30 @@ impl Socket {
         // Held across the bind so that two sockets binding one port at once share it.
         let mut ports = lock(&self.ctx.ws);
         if let Some(addr) = transport::ws_bind_addr(host, port)? {
-            if ports.add_path(addr, path, route.clone())?.is_some() {
+            if ports.add_path(addr, path, route.clone(), tls)?.is_some() {
                 return Ok((
-                    transport::ws_endpoint(addr, path),
+                    transport::ws_endpoint(addr, path, tls),
                     Attachment::WsPath { addr, id },
                 ));
             }
         }
-        let (listener, addr) = transport::bind_ws(host, port)?;
+        let (listener, addr) = transport::bind_ws(host, port, accept)?;
         listener.set_backlog(self.options.backlog)?;
         let listener_id = self.ctx.next_id();
         let thread = self.ctx.choose_thread();
-        let routes = ports.add_port(addr, thread, listener_id, path, route);
+        let routes = ports.add_port(addr, thread, listener_id, (path, tls), route);
         drop(ports);
         self.ctx.send_io(
             thread,
             IoCommand::Listen {
                 id: listener_id,
                 listener,
-                owner: self.owner(&transport::ws_endpoint(addr, path)),
+                owner: self.owner(&transport::ws_endpoint(addr, path, tls)),
                 ws: Some(routes),
             },
         );
         Ok((
-            transport::ws_endpoint(addr, path),
+            transport::ws_endpoint(addr, path, tls),
             Attachment::WsPath { addr, id },
         ))
     }
@@ -206,7 +219,7 @@ impl Socket {
                 Attachment::InprocConnected(pipe_id)
             }
             _ => {
-                let addr = transport::peer_addr(&ep)?;
+                let addr = transport::peer_addr(&ep, &self.options.wss)?;
                 let (mine, theirs) = Pipe::pair(pipe_id, self.options.sndhwm, self.options.rcvhwm);
                 self.attach_connected(mine);
                 let id = self.ctx.next_id();

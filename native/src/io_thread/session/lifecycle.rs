@@ -149,9 +149,12 @@ impl Session {
                 let _ = engine.write();
             }
             engine.deregister(registry);
+            // What the engine knows (a TLS certificate error, an HTTP refusal) says more
+            // than the kind of failure.
+            let why = engine.take_failure().unwrap_or_else(|| why.to_owned());
             let reason = match failure {
                 Failure::Protocol => format!("protocol error: {why}"),
-                Failure::Auth(_) | Failure::Transient => why.to_owned(),
+                Failure::Auth(_) | Failure::Transient => why,
             };
             // A refused or failed connect attempt is not a connection: only the retry
             // is reported (as libzmq).
