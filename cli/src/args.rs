@@ -6,20 +6,23 @@ use std::time::Duration;
 use isomq::SocketType;
 
 use crate::security::SecurityArgs;
+use crate::tls::TlsArgs;
 
 /// `isomq cat --help`.
 pub(crate) fn usage() -> String {
-    USAGE.replace("{SECURITY}", crate::security::USAGE)
+    USAGE
+        .replace("{SECURITY}", crate::security::USAGE)
+        .replace("{TLS}", crate::tls::USAGE)
 }
 
 const USAGE: &str = "\
 usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
                  [--count N] [--timeout-ms MS] [--hwm N] [--identity ID] [--echo]
-                 [security flags]
+                 [security flags] [wss:// flags]
 
   TYPE            push, pull, pub, sub, xpub, xsub, pair, req, rep, dealer, router
   --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name,
-                  ws://127.0.0.1:*/path)
+                  ws://127.0.0.1:*/path, wss://127.0.0.1:*/path)
   --connect EP    connect to EP
   --subscribe T   sub: receive messages starting with T (default: everything);
                   xsub: send the subscription for T
@@ -29,8 +32,12 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
   --hwm N         SNDHWM and RCVHWM
   --identity ID   ROUTING_ID (req, dealer, router): how a ROUTER peer names this socket
   --echo          rep, router: answer every request with the request itself
-  --ws-origin O   ws:// binds: accept browser upgrades only from Origin O (repeatable);
-                  clients that send no Origin (not browsers) are always accepted
+  --ws-origin O   ws:// and wss:// binds: accept browser upgrades only from Origin O
+                  (repeatable); clients that send no Origin (not browsers) are always
+                  accepted
+
+wss:// (WebSocket over TLS):
+{TLS}
 
 Security (tcp://, ipc:// and ws://; keys are 40 characters of Z85, see isomq keygen):
 {SECURITY}
@@ -57,6 +64,7 @@ pub(crate) struct CatArgs {
     pub(crate) echo: bool,
     pub(crate) security: SecurityArgs,
     pub(crate) ws_origins: Vec<String>,
+    pub(crate) tls: TlsArgs,
 }
 
 pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
@@ -100,6 +108,7 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
         echo: false,
         security: SecurityArgs::default(),
         ws_origins: Vec::new(),
+        tls: TlsArgs::default(),
     };
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -120,13 +129,14 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
             "--echo" => out.echo = true,
             "--ws-origin" => out.ws_origins.push(value()?),
             other => {
-                if !out.security.take(other, &mut value)? {
+                if !out.security.take(other, &mut value)? && !out.tls.take(other, &mut value)? {
                     return Err(format!("unknown argument {other:?}"));
                 }
             }
         }
     }
     out.security.check()?;
+    out.tls.check(&out.binds)?;
     if out.echo && !matches!(out.socket_type, SocketType::Rep | SocketType::Router) {
         return Err("--echo is for rep and router".into());
     }

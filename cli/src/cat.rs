@@ -69,6 +69,7 @@ fn open(ctx: &Context, args: &CatArgs) -> Result<(Socket, Option<Authenticator>)
     let mut sock = ctx.socket(args.socket_type)?;
     let mut auth = None;
     args.security.apply(ctx, &mut sock, &mut auth)?;
+    args.tls.apply(&mut sock)?;
     for origin in &args.ws_origins {
         sock.set_option(SocketOption::WsOrigin(origin.as_bytes().to_vec()))?;
     }

@@ -8,6 +8,7 @@ mod args;
 mod cat;
 mod proxy;
 mod security;
+mod tls;
 
 const KEYGEN_USAGE: &str =
     "usage: isomq keygen    prints a new CURVE key pair: 'public <Z85>', 'secret <Z85>'";
