@@ -18,9 +18,10 @@ pub const PING: u8 = 0x9;
 pub const PONG: u8 = 0xA;
 
 /// One side of a WebSocket connection; `mask` says whether its frames are masked (clients).
+/// Over TCP by default; over any byte stream (TLS for wss://) with [`RawWs::over`].
 #[derive(Debug)]
-pub struct RawWs {
-    pub stream: TcpStream,
+pub struct RawWs<S = TcpStream> {
+    pub stream: S,
     pub mask: bool,
     buf: Vec<u8>,
 }
@@ -81,6 +82,18 @@ impl RawWs {
         RawWs {
             stream,
             mask: false,
+            buf: Vec::new(),
+        }
+    }
+}
+
+impl<S: Read + Write> RawWs<S> {
+    /// A client over `stream`, whose upgrade request the caller sends (see
+    /// [`RawWs::upgrade_request`]) and whose answer it reads with [`RawWs::read_head`].
+    pub fn over(stream: S) -> RawWs<S> {
+        RawWs {
+            stream,
+            mask: true,
             buf: Vec::new(),
         }
     }

@@ -68,3 +68,30 @@ impl Pki {
             .expect("WSS_TRUST_SYSTEM");
     }
 }
+
+/// A blocking TLS client trusting only `pki`'s CA, for tests that speak raw bytes over
+/// wss:// (hostile or browser-like clients). `addr` is `host:port`.
+pub fn tls_client(
+    pki: &Pki,
+    addr: &str,
+) -> rustls::StreamOwned<rustls::ClientConnection, std::net::TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    let ca =
+        rustls::pki_types::CertificateDer::from_pem_slice(pki.ca_pem.as_bytes()).expect("CA PEM");
+    roots.add(ca).expect("CA");
+    #[allow(deprecated)]
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let host = addr.rsplit_once(':').map_or(addr, |(h, _)| h).to_owned();
+    let name = rustls::pki_types::ServerName::try_from(host).expect("server name");
+    let conn = rustls::ClientConnection::new(std::sync::Arc::new(config), name).expect("client");
+    let tcp = std::net::TcpStream::connect(addr).expect("connect");
+    tcp.set_read_timeout(Some(crate::PATIENCE))
+        .expect("timeout");
+    rustls::StreamOwned::new(conn, tcp)
+}
