@@ -64,10 +64,13 @@ pub struct Plan {
     pub curve: bool,
     /// Only the ws:// rows (`compare_ws`).
     pub ws_only: bool,
+    /// Only the wss:// rows (`compare_wss`).
+    pub wss: bool,
 }
 
 impl Plan {
-    /// From `--reps N --scale F --no-write --ws-only`; `None` on a bad command line.
+    /// From `--reps N --scale F --no-write --curve --ws-only --wss`; `None` on a bad
+    /// command line.
     pub fn from_args() -> Option<Plan> {
         let mut plan = Plan {
             reps: 5,
@@ -75,6 +78,7 @@ impl Plan {
             write: true,
             curve: false,
             ws_only: false,
+            wss: false,
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -84,6 +88,7 @@ impl Plan {
                 "--no-write" => plan.write = false,
                 "--curve" => plan.curve = true,
                 "--ws-only" => plan.ws_only = true,
+                "--wss" => plan.wss = true,
                 _ => return None,
             }
         }

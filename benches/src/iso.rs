@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use isomq::{Context, Msg, PublicKey, SecretKey, Socket, SocketOption, SocketType};
 
 use crate::pin::{self, Pin};
-use crate::security::Security;
+use crate::security::{Security, TlsPki};
 use crate::BoxError;
 
 /// A context with `io_threads` I/O threads.
@@ -31,8 +31,10 @@ pub fn connect(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<Socket
 
 /// Sets `sec` on a socket before it binds (`server`) or connects.
 pub fn secure(s: &mut Socket, sec: Security, server: bool) -> Result<(), BoxError> {
-    let Security::Curve(keys) = sec else {
-        return Ok(());
+    let keys = match sec {
+        Security::Null => return Ok(()),
+        Security::Tls(pki) => return tls(s, pki, server),
+        Security::Curve(keys) => keys,
     };
     if server {
         s.set_option(SocketOption::CurveSecretKey(SecretKey::from_bytes(
@@ -49,6 +51,20 @@ pub fn secure(s: &mut Socket, sec: Security, server: bool) -> Result<(), BoxErro
         s.set_option(SocketOption::CurveServerKey(PublicKey::from_bytes(
             keys.server_public,
         )))?;
+    }
+    Ok(())
+}
+
+/// wss://: the server's certificate, or the client's trust in the run's CA alone.
+fn tls(s: &mut Socket, pki: &TlsPki, server: bool) -> Result<(), BoxError> {
+    if server {
+        s.set_option(SocketOption::WssCertPem(pki.cert_pem.as_bytes().to_vec()))?;
+        s.set_option(SocketOption::WssKeyPem(
+            pki.key_pem.as_bytes().to_vec().into(),
+        ))?;
+    } else {
+        s.set_option(SocketOption::WssTrustPem(pki.ca_pem.as_bytes().to_vec()))?;
+        s.set_option(SocketOption::WssTrustSystem(false))?;
     }
     Ok(())
 }

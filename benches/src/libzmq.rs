@@ -38,8 +38,10 @@ pub fn connect(ctx: &Context, kind: SocketType, endpoint: &str) -> Result<Socket
 /// with it: `zmq::has("curve")` (the `zmq` crate's own build of libzmq has no CURVE; see
 /// benches/RESULTS.md §CURVE for the libzmq the CURVE rows link).
 pub fn secure(s: &Socket, sec: Security, server: bool) -> Result<(), BoxError> {
-    let Security::Curve(keys) = sec else {
-        return Ok(());
+    let keys = match sec {
+        Security::Null => return Ok(()),
+        Security::Tls(_) => return Err("the libzmq of this comparison has no wss://".into()),
+        Security::Curve(keys) => keys,
     };
     if zmq::has("curve") != Some(true) {
         return Err("this libzmq has no CURVE (zmq::has(\"curve\") is false)".into());

@@ -39,8 +39,46 @@ impl fmt::Debug for CurveKeys {
     }
 }
 
-/// How both sides of a run secure their connection. The binding side is the CURVE server,
-/// the connecting side the client.
+/// A CA and a server certificate for 127.0.0.1 it signs, PEM, made once per run for
+/// wss://: the binding side presents the certificate, the connecting side trusts the CA.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TlsPki {
+    /// The server's certificate.
+    pub cert_pem: String,
+    /// Its private key.
+    pub key_pem: String,
+    /// The CA the client trusts.
+    pub ca_pem: String,
+}
+
+impl TlsPki {
+    /// A fresh CA and server certificate, kept for the whole run (the rounds copy
+    /// [`Security`] by value, so it holds a reference).
+    pub fn generate() -> Result<&'static TlsPki, BoxError> {
+        use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+        let mut ca = CertificateParams::new(Vec::<String>::new())?;
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "isomq bench CA");
+        let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate()?)?;
+        let key = KeyPair::generate()?;
+        let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()])?.signed_by(&key, &ca)?;
+        Ok(Box::leak(Box::new(TlsPki {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            ca_pem: ca.pem(),
+        })))
+    }
+}
+
+impl fmt::Debug for TlsPki {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TlsPki(..)")
+    }
+}
+
+/// How both sides of a run secure their connection. The binding side is the CURVE server
+/// (or presents the TLS certificate), the connecting side the client.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Security {
     /// No security (ZMTP NULL).
@@ -48,6 +86,8 @@ pub enum Security {
     Null,
     /// CURVE (RFC 26) with these keys.
     Curve(CurveKeys),
+    /// TLS under a wss:// endpoint (isomq only: libzmq as built here has no wss://).
+    Tls(&'static TlsPki),
 }
 
 impl fmt::Display for Security {
@@ -55,6 +95,7 @@ impl fmt::Display for Security {
         f.write_str(match self {
             Security::Null => "NULL",
             Security::Curve(_) => "CURVE",
+            Security::Tls(_) => "TLS",
         })
     }
 }

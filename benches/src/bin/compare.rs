@@ -1,4 +1,4 @@
-//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only]`
+//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only --wss]`
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
@@ -8,6 +8,9 @@
 //! (`compare_ws`; `--ws-only` runs only these).
 //! Prints a table and writes it into `benches/RESULTS.md` (between the `compare` markers,
 //! keeping the rest of the file) and a chart into `benches/results.svg`.
+//!
+//! `--wss`: instead, isomq over wss:// beside ws:// and tcp:// (`compare_wss`), written
+//! between the `compare-wss` markers.
 //!
 //! `--curve`: instead, CURVE against NULL over tcp at 16 B, 256 B and 64 KiB, isomq and
 //! libzmq in the same rounds (keys made once per run), and handshakes per second; written
@@ -21,8 +24,9 @@ use isomq_benches::compare::{
     self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds,
 };
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
+use isomq_benches::compare_wss::{self, WssCell, WssRounds};
 use isomq_benches::pin::Pin;
-use isomq_benches::security::{CurveKeys, Security};
+use isomq_benches::security::{CurveKeys, Security, TlsPki};
 use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq, raw, BoxError};
 
@@ -294,11 +298,60 @@ fn main_ws(plan: &Plan) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The wss rows: every round runs isomq over wss://, ws:// and tcp:// once in turn.
+fn main_wss(plan: &Plan) -> Result<(), BoxError> {
+    let started = std::time::Instant::now();
+    let tls = Security::Tls(TlsPki::generate()?);
+    let mut cells = Vec::new();
+    for &size in compare_wss::WSS_SIZES {
+        let (count, _) = plan.counts(size);
+        let mut thr = WssRounds::default();
+        for _ in 0..plan.reps {
+            let ws = Transport::Ws.bind_endpoint();
+            let wss = ws.replacen("ws://", "wss://", 1);
+            let elapsed = iso::thr(&wss, size, count, 1, None, tls)?;
+            thr[0].push(isomq_benches::report::throughput(count, elapsed));
+            let elapsed = iso::thr(&ws, size, count, 1, None, Security::Null)?;
+            thr[1].push(isomq_benches::report::throughput(count, elapsed));
+            let t = thr_of(
+                Impl::Isomq,
+                Transport::Tcp,
+                size,
+                count,
+                1,
+                None,
+                Security::Null,
+            )?;
+            thr[2].push(t);
+        }
+        let cell = WssCell::new(size, &thr);
+        eprintln!("{}", cell.line());
+        cells.push(cell);
+    }
+    let table = compare_wss::markdown(plan, &cells, started.elapsed());
+    println!("{table}");
+    if plan.write {
+        compare_wss::write_results(&table)?;
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let Some(plan) = Plan::from_args() else {
-        println!("usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only]");
+        println!(
+            "usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only] [--wss]"
+        );
         return ExitCode::from(1);
     };
+    if plan.wss {
+        return match main_wss(&plan) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                println!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if plan.curve {
         return main_curve(&plan);
     }
