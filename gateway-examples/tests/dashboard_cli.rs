@@ -1,0 +1,71 @@
+//! The dashboard's command line: TLS inputs it cannot use stop it with a message that says
+//! why, before it opens any socket or prints a URL.
+
+use std::process::{Command, Output, Stdio};
+
+fn dashboard(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dashboard"))
+        .args(args)
+        .args(["--seconds", "0"])
+        .output()
+        .expect("the dashboard runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_missing_pem_file_is_named() {
+    let dir = std::env::temp_dir().join(format!("isomq-dash-cli-{}", std::process::id()));
+    let cert = dir.join("no-such-cert.pem");
+    let key = dir.join("no-such-key.pem");
+    let out = dashboard(&[
+        "--tls-cert",
+        &cert.to_string_lossy(),
+        "--tls-key",
+        &key.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains(&*cert.to_string_lossy()), "{err}");
+    assert!(
+        !text(&out.stdout).contains("isomq dashboard:"),
+        "it started"
+    );
+}
+
+#[test]
+fn half_a_tls_pair_is_refused() {
+    let out = dashboard(&["--tls-cert", "cert.pem"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--tls-key"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = dashboard(&["--tls-self-signed", "--behind-proxy"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+/// Native sockets cannot listen on wss:// yet: a dashboard with TLS of its own says so
+/// rather than serving an https page whose sockets could never connect.
+#[test]
+fn tls_without_native_wss_says_what_is_missing() {
+    let child = Command::new(env!("CARGO_BIN_EXE_dashboard"))
+        .args(["--tls-self-signed", "--seconds", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the dashboard runs");
+    // Where the dashboard writes its self-signed certificate, by its process id.
+    let cert_dir = std::env::temp_dir().join(format!("isomq-dashboard-{}", child.id()));
+    let out = child.wait_with_output().expect("it ends");
+    let _ = std::fs::remove_dir_all(&cert_dir);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains(&*cert_dir.to_string_lossy()), "{stdout}");
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let err = text(&out.stderr);
+    assert!(err.contains("wss:// requires"), "{err}");
+    assert!(!stdout.contains("isomq dashboard:"), "{stdout}");
+}
