@@ -57,6 +57,29 @@ fn load_tls(source: &TlsSource) -> Result<Option<TlsPems>, String> {
     }
 }
 
+/// The page, the npm package, the chart library, and the page's `/config.json`.
+fn site(args: &Args, ws_port: u16, server_key: &str) -> Site {
+    // The page builds its sockets' URLs from its own location: behind a proxy, the page's
+    // origin also serves the sockets (no port of their own).
+    let ws_port = if args.behind_proxy {
+        "null".to_owned()
+    } else {
+        ws_port.to_string()
+    };
+    let config = format!(
+        "{{\"metrics\":\"/metrics\",\"control\":\"/control\",\"wsPort\":{ws_port},\"rateMs\":{},\"serverKey\":{server_key:?}}}",
+        args.rate_ms,
+    );
+    Site {
+        root: args.web.clone(),
+        mounts: vec![
+            ("/isomq".into(), args.pkg.clone()),
+            ("/vendor/uplot".into(), args.uplot.clone()),
+        ],
+        documents: vec![("/config.json".into(), "application/json", config)],
+    }
+}
+
 fn run(args: Args, tls: Option<TlsPems>) -> Result<(), Box<dyn Error>> {
     let ctx = Context::new();
 
@@ -86,25 +109,7 @@ fn run(args: Args, tls: Option<TlsPems>) -> Result<(), Box<dyn Error>> {
     browser_facing(&mut control, &keys, &args.ws_origins)?;
     let control_ep = bind_for_browsers(&mut control, port, "control", tls.as_ref())?;
 
-    // The page builds its sockets' URLs from its own location: behind a proxy, the page's
-    // origin also serves the sockets (no port of their own).
-    let ws_port = match args.behind_proxy {
-        true => "null".to_owned(),
-        false => port.to_string(),
-    };
-    let config = format!(
-        "{{\"metrics\":\"/metrics\",\"control\":\"/control\",\"wsPort\":{ws_port},\"rateMs\":{},\"serverKey\":{:?}}}",
-        args.rate_ms,
-        keys.public.to_z85()
-    );
-    let site = Site {
-        root: args.web.clone(),
-        mounts: vec![
-            ("/isomq".into(), args.pkg.clone()),
-            ("/vendor/uplot".into(), args.uplot.clone()),
-        ],
-        documents: vec![("/config.json".into(), "application/json", config)],
-    };
+    let site = site(&args, port, &keys.public.to_z85());
     let server_tls = tls.as_ref().map(TlsPems::server_config).transpose()?;
     let server = web::start(&args.http, site.router(), server_tls)?;
 

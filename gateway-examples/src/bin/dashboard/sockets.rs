@@ -43,8 +43,14 @@ pub fn publisher(mut publish: Socket, mut control: Socket, mut rate_ms: u64) -> 
     }
 }
 
+/// How often the dashboard pings its pages: a page closed without a goodbye is dropped
+/// after one silent interval, and a connection through a proxy never looks idle to it,
+/// even on /control where the dashboard sends nothing else.
+const PAGE_HEARTBEAT: Duration = Duration::from_secs(20);
+
 /// Makes `socket` a CURVE server with `keys` (browsers must know the public key) that
-/// accepts WebSocket upgrades only from the pages in `origins` (any page when empty).
+/// pings its pages and accepts WebSocket upgrades only from the pages in `origins` (any
+/// page when empty).
 pub fn browser_facing(
     socket: &mut Socket,
     keys: &isomq::KeyPair,
@@ -52,6 +58,7 @@ pub fn browser_facing(
 ) -> Result<()> {
     socket.set_option(SocketOption::CurveSecretKey(keys.secret.clone()))?;
     socket.set_option(SocketOption::CurveServer(true))?;
+    socket.set_option(SocketOption::HeartbeatIvl(Some(PAGE_HEARTBEAT)))?;
     for origin in origins {
         socket.set_option(SocketOption::WsOrigin(origin.as_bytes().to_vec()))?;
     }
