@@ -53,16 +53,18 @@ impl TlsPems {
     }
 
     /// Makes a self-signed certificate for `localhost`, `127.0.0.1` and `::1`, and writes
-    /// the certificate (not the key, which stays in memory) into a new folder `dir`, for
-    /// the user to trust in a browser.
-    pub fn self_signed(dir: &Path) -> Result<Self, String> {
+    /// the certificate (not the key, which stays in memory) into a new folder under
+    /// `parent` named `{prefix}-{pid}[-n]`, for the user to trust in a browser.
+    pub fn self_signed(parent: &Path, prefix: &str) -> Result<Self, String> {
         let names = ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec();
         let made = rcgen::generate_simple_self_signed(names)
             .map_err(|e| format!("--tls-self-signed: cannot make a certificate: {e}"))?;
-        // A new folder (create_dir fails if it exists) so that nobody can have planted a
-        // file or link where the certificate goes.
-        std::fs::create_dir(dir)
-            .map_err(|e| format!("--tls-self-signed: cannot create {}: {e}", dir.display()))?;
+        let dir = fresh_dir(parent, &format!("{prefix}-{}", std::process::id())).map_err(|e| {
+            format!(
+                "--tls-self-signed: cannot create a folder in {}: {e}",
+                parent.display()
+            )
+        })?;
         let cert_path = dir.join("cert.pem");
         let cert_pem = made.cert.pem().into_bytes();
         std::fs::write(&cert_path, &cert_pem).map_err(|e| {
@@ -107,5 +109,25 @@ impl TlsPems {
             .map_err(|e| format!("{} does not go with {cert_source}: {e}", self.key_source))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Arc::new(config))
+    }
+}
+
+/// Creates a folder under `parent` that did not exist before: `name`, or `name-1`,
+/// `name-2`... when an earlier process of the same id left one. A new folder, so that
+/// nobody can have planted a file or link where the certificate goes.
+fn fresh_dir(parent: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let mut attempt = 0u32;
+    loop {
+        let dir = match attempt {
+            0 => parent.join(name),
+            n => parent.join(format!("{name}-{n}")),
+        };
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                attempt += 1
+            }
+            Err(e) => return Err(e),
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The dashboard's command line: TLS inputs it cannot use stop it with a message that says
 //! why, before it opens any socket or prints a URL.
 
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Command, Output};
 
 fn dashboard(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dashboard"))
@@ -52,18 +53,26 @@ fn half_a_tls_pair_is_refused() {
 /// rather than serving an https page whose sockets could never connect.
 #[test]
 fn tls_without_native_wss_says_what_is_missing() {
-    let child = Command::new(env!("CARGO_BIN_EXE_dashboard"))
+    let out = Command::new(env!("CARGO_BIN_EXE_dashboard"))
         .args(["--tls-self-signed", "--seconds", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
+        .output()
         .expect("the dashboard runs");
-    // Where the dashboard writes its self-signed certificate, by its process id.
-    let cert_dir = std::env::temp_dir().join(format!("isomq-dashboard-{}", child.id()));
-    let out = child.wait_with_output().expect("it ends");
-    let _ = std::fs::remove_dir_all(&cert_dir);
     let stdout = text(&out.stdout);
-    assert!(stdout.contains(&*cert_dir.to_string_lossy()), "{stdout}");
+    // The certificate was written before the sockets were tried, in a folder of its own.
+    let cert = stdout
+        .split(" written to ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(Path::new);
+    let folder = cert.and_then(Path::parent);
+    assert!(
+        folder.is_some_and(|f| f.starts_with(std::env::temp_dir())
+            && f.to_string_lossy().contains("isomq-dashboard-")),
+        "{stdout}"
+    );
+    if let Some(folder) = folder {
+        let _ = std::fs::remove_dir_all(folder);
+    }
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     let err = text(&out.stderr);
     assert!(err.contains("wss:// requires"), "{err}");

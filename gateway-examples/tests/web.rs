@@ -133,7 +133,7 @@ async fn get_over_tls(addr: std::net::SocketAddr, cert_pem: &[u8], path: &str) -
 async fn https_with_a_self_signed_certificate() {
     let dir = Scratch::new("https");
     dir.write("web/index.html", "<p>secure</p>");
-    let pems = TlsPems::self_signed(&dir.0.join("tls")).expect("self-signed pair");
+    let pems = TlsPems::self_signed(&dir.0, "tls").expect("self-signed pair");
     assert!(pems.cert_path.starts_with(&dir.0));
     let written = std::fs::read(&pems.cert_path).expect("the certificate is on disk");
     assert_eq!(written, pems.cert_pem);
@@ -159,7 +159,7 @@ async fn https_with_a_self_signed_certificate() {
 #[test]
 fn pem_errors_name_the_file() {
     let dir = Scratch::new("pem");
-    let pair = TlsPems::self_signed(&dir.0.join("tls")).expect("pair");
+    let pair = TlsPems::self_signed(&dir.0, "tls").expect("pair");
     let cert = pair.cert_path.clone();
     let key = dir.write("key.pem", &String::from_utf8_lossy(&pair.key_pem));
     assert!(TlsPems::from_files(&cert, &key).is_ok());
@@ -182,7 +182,7 @@ fn pem_errors_name_the_file() {
     let e = TlsPems::from_files(&cert, &junk).expect_err("no key inside");
     assert!(e.contains(&*junk.to_string_lossy()), "{e}");
 
-    let other = TlsPems::self_signed(&dir.0.join("other")).expect("another pair");
+    let other = TlsPems::self_signed(&dir.0, "other").expect("another pair");
     let other_key = dir.write("other-key.pem", &String::from_utf8_lossy(&other.key_pem));
     let e = TlsPems::from_files(&cert, &other_key).expect_err("a key of another certificate");
     assert!(e.contains(&*other_key.to_string_lossy()), "{e}");

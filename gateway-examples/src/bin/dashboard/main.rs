@@ -45,8 +45,7 @@ fn load_tls(source: &TlsSource) -> Result<Option<TlsPems>, String> {
         TlsSource::Off => Ok(None),
         TlsSource::Files { cert, key } => TlsPems::from_files(cert, key).map(Some),
         TlsSource::SelfSigned => {
-            let dir = std::env::temp_dir().join(format!("isomq-dashboard-{}", std::process::id()));
-            let pems = TlsPems::self_signed(&dir)?;
+            let pems = TlsPems::self_signed(&std::env::temp_dir(), "isomq-dashboard")?;
             println!(
                 "self-signed certificate for localhost, 127.0.0.1, ::1 written to {} \
                  (trust it in the browser, or accept its warning)",
