@@ -1,5 +1,6 @@
-//! Parts shared by the example binaries: host metrics from `/proc`, and a static file server
-//! for the dashboard page.
+//! Parts shared by the example binaries: host metrics from `/proc`, the web server of their
+//! pages, and its TLS material.
 
-pub mod http;
 pub mod metrics;
+pub mod tls;
+pub mod web;

@@ -12,22 +12,11 @@ import {
   ARTIFACTS,
   ROOT,
   launchBrowser,
-  startExample,
+  startDashboard,
   stop,
   until,
   watchedPage,
 } from "./harness.mjs";
-
-const DASHBOARD = process.env.ISOMQ_DASHBOARD_BIN ?? `${ROOT}target/debug/dashboard`;
-
-/** Starts the dashboard; resolves once it printed its URL and WebSocket port. */
-async function startDashboard(extra = []) {
-  const { proc, match } = await startExample(DASHBOARD, ["--rate-ms", "200", ...extra], {
-    url: /isomq dashboard: (http:\/\/\S+)/,
-    wsPort: /ws:\/\/127\.0\.0\.1:(\d+)\/metrics/,
-  });
-  return { proc, url: match.url, wsPort: match.wsPort };
-}
 
 const state = (page) => page.evaluate(() => structuredClone(window.__dashboard));
 

@@ -15,12 +15,27 @@ export const PATIENCE = 30_000;
 
 /**
  * Starts `bin` and resolves once every regex in `wanted` matched a stdout line; resolves to
- * `{ proc, lines, match }` where `match[name]` is the first capture of `wanted[name]`.
+ * `{ proc, lines, match, waitForLine }` where `match[name]` is the first capture of
+ * `wanted[name]` and `waitForLine(re)` resolves with the first line, past or future, that
+ * matches `re`.
  */
 export function startExample(bin, args, wanted) {
   const proc = spawn(bin, args, { stdio: ["ignore", "pipe", "inherit"] });
   const lines = [];
   const match = {};
+  const watchers = new Set();
+  const waitForLine = (re) =>
+    new Promise((resolve, reject) => {
+      const seen = lines.find((line) => re.test(line));
+      if (seen !== undefined) return resolve(seen);
+      const timer = setTimeout(() => reject(new Error(`${bin} never printed ${re}: ${lines}`)), PATIENCE);
+      watchers.add((line) => {
+        if (!re.test(line)) return false;
+        clearTimeout(timer);
+        resolve(line);
+        return true;
+      });
+    });
   return new Promise((resolve, reject) => {
     // A child left running would keep the test runner alive after the failure.
     const timer = setTimeout(() => {
@@ -29,24 +44,40 @@ export function startExample(bin, args, wanted) {
     }, PATIENCE);
     createInterface({ input: proc.stdout }).on("line", (line) => {
       lines.push(line);
+      for (const watcher of watchers) if (watcher(line)) watchers.delete(watcher);
       for (const [name, re] of Object.entries(wanted)) {
         match[name] ??= line.match(re)?.[1];
       }
       if (Object.keys(wanted).every((name) => match[name] !== undefined)) {
         clearTimeout(timer);
-        resolve({ proc, lines, match });
+        resolve({ proc, lines, match, waitForLine });
       }
     });
     proc.on("exit", (code) => reject(new Error(`${bin} exited (${code}): ${lines}`)));
   });
 }
 
-/** Kills a child and waits for it to be gone. */
-export function stop(proc) {
+export const DASHBOARD = process.env.ISOMQ_DASHBOARD_BIN ?? `${ROOT}target/debug/dashboard`;
+
+/**
+ * Starts the dashboard (publishing every 200 ms); resolves once it printed its URL and
+ * WebSocket port, to `{ proc, url, httpAddr, wsPort, waitForLine }`.
+ */
+export async function startDashboard(extra = []) {
+  const { proc, match, waitForLine } = await startExample(DASHBOARD, ["--rate-ms", "200", ...extra], {
+    url: /isomq dashboard: (https?:\/\/\S+)/,
+    wsPort: /wss?:\/\/127\.0\.0\.1:(\d+)\/metrics/,
+  });
+  const httpAddr = new URL(match.url).host;
+  return { proc, url: match.url, httpAddr, wsPort: match.wsPort, waitForLine };
+}
+
+/** Signals a child (SIGKILL unless told) and waits for it to be gone. */
+export function stop(proc, signal = "SIGKILL") {
   return new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
     proc.on("exit", resolve);
-    proc.kill("SIGKILL");
+    proc.kill(signal);
   });
 }
 
@@ -65,12 +96,12 @@ export const CHROMIUM_FLAGS = [
   "--disable-sync",
 ];
 
-/** Headless Chromium (Debian's) with the flags above. */
-export function launchBrowser() {
+/** Headless Chromium (Debian's) with the flags above and `extra`. */
+export function launchBrowser(extra = []) {
   mkdirSync(ARTIFACTS, { recursive: true });
   return chromium.launch({
     executablePath: "/usr/bin/chromium",
-    args: CHROMIUM_FLAGS,
+    args: [...CHROMIUM_FLAGS, ...extra],
   });
 }
 

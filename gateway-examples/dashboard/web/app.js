@@ -53,6 +53,14 @@ function plotSample(topic, value) {
 const config = await (await fetch("/config.json")).json();
 const decoder = new TextDecoder();
 
+// The sockets' URLs follow the page's own: wss:// for a page loaded over https (a browser
+// refuses ws:// there), the page's host, and the gateway's ws port, or no port of their own
+// when a reverse proxy serves page and sockets at one origin (config.wsPort is null).
+const wsScheme = location.protocol === "https:" ? "wss:" : "ws:";
+const wsHost = config.wsPort == null ? location.host : `${location.hostname}:${config.wsPort}`;
+const endpoint = (path) => `${wsScheme}//${wsHost}${path}`;
+state.endpoints = { metrics: endpoint(config.metrics), control: endpoint(config.control) };
+
 // CURVE end to end with the gateway: the page makes a key pair of its own and knows the
 // gateway's public key from the config; nothing crosses the network in clear.
 const { secretKey } = curveKeypair();
@@ -69,7 +77,7 @@ sub.on("disconnect", () => {
   status.textContent = "reconnecting…";
   status.className = "status down";
 });
-sub.connect(config.metrics);
+sub.connect(state.endpoints.metrics);
 sub.subscribe("rate");
 for (const box of document.querySelectorAll("input[name=topic]")) {
   if (box.checked) sub.subscribe(box.value);
@@ -81,7 +89,7 @@ for (const box of document.querySelectorAll("input[name=topic]")) {
 }
 
 const control = new Socket("push", security);
-control.connect(config.control);
+control.connect(state.endpoints.control);
 for (const button of document.querySelectorAll("button[data-rate]")) {
   button.addEventListener("click", async () => {
     await control.send(["rate", button.dataset.rate]);

@@ -12,13 +12,12 @@
 //!  browser REQ ─┘                           └─ REP worker 2
 //! ```
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::thread;
 use std::time::Duration;
 
 use isomq::{proxy, Context, Error, Result, SocketType};
-use isomq_gateway_examples::http::{serve, Mount};
+use isomq_gateway_examples::web::{self, Site};
 
 /// Does one job: the text's statistics, as JSON, signed by the worker.
 fn work(text: &str, worker: usize) -> String {
@@ -81,24 +80,17 @@ fn run() -> Result<()> {
     }
     let broker = thread::spawn(move || proxy(&mut frontend, &mut backend, None));
 
-    let http = TcpListener::bind("127.0.0.1:0").map_err(Error::from)?;
-    let url = format!("http://{}/", http.local_addr().map_err(Error::from)?);
-    let mounts = vec![
-        Mount {
-            prefix: "/".into(),
-            dir: root.join("jobs/web"),
-        },
-        Mount {
-            prefix: "/isomq/".into(),
-            dir: repo.join("js"),
-        },
-    ];
-    let docs = vec![(
-        "/config.json".to_owned(),
-        "application/json",
-        format!("{{\"jobs\":\"{jobs_ep}\"}}"),
-    )];
-    thread::spawn(move || serve(http, mounts, docs));
+    let site = Site {
+        root: root.join("jobs/web"),
+        mounts: vec![("/isomq".into(), repo.join("js"))],
+        documents: vec![(
+            "/config.json".into(),
+            "application/json",
+            format!("{{\"jobs\":\"{jobs_ep}\"}}"),
+        )],
+    };
+    let server = web::start("127.0.0.1:0", site.router(), None).map_err(Error::from)?;
+    let url = server.url();
     println!("isomq jobs: {url}");
     println!("  broker {jobs_ep} → {workers} workers");
     match seconds {
