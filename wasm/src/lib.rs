@@ -27,6 +27,7 @@
 //! The JavaScript bindings exist only on `wasm32`; on other targets the crate builds the
 //! platform-independent part, which the unit tests exercise over `inproc://`.
 
+mod closing;
 mod context;
 mod host;
 mod session;
@@ -37,6 +38,7 @@ mod tests;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
+pub use closing::Closing;
 pub use context::Context;
 pub use host::SocketEvent;
 pub use isomq_core::{OptionName, OptionValue, Options, SocketOption};
