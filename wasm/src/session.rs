@@ -25,15 +25,17 @@
 //! LINGER runs out, then closes the WebSocket with status 1000.
 
 mod close;
+mod codec;
 
 use std::time::Duration;
 
-use isomq_core::session::{Action, Codec, Inbound, Session as Policy, SessionEvent, OUT_BATCH};
-use isomq_core::zmtp::{Config, Event};
+use isomq_core::session::{Action, Inbound, Session as Policy, SessionEvent, OUT_BATCH};
+use isomq_core::zmtp::Config;
 use isomq_core::zws::{Connection, Subprotocol};
-use isomq_core::{Msg, Options, Pipe, PipeId, Result, SocketType};
+use isomq_core::{Options, Pipe, PipeId, Result, SocketType};
 
-use crate::host::{ConnKey, Host, HostRandom, Input, TimerKey, TimerKind, Ws};
+use crate::host::{ConnKey, Host, HostRandom, Input, TimerKey, TimerKind};
+use codec::{flush_transmit, Engine, WsCodec};
 
 /// How often a session blocked on a full WebSocket buffer looks again.
 const DRAIN_POLL_MS: u32 = 5;
@@ -54,61 +56,6 @@ pub(crate) enum Change {
     },
     /// A connection that had completed its handshake was lost.
     Disconnected,
-}
-
-struct Engine {
-    ws: Box<dyn Ws>,
-    /// Made when the WebSocket opens and the subprotocol is known.
-    conn: Option<Connection>,
-}
-
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("conn", &self.conn)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The ZWS connection and its WebSocket as the core session drives them: what is encoded
-/// goes to the WebSocket at once, and the WebSocket's unsent bytes are the output backlog.
-struct WsCodec<'a> {
-    zws: &'a mut Connection,
-    ws: &'a dyn Ws,
-    /// Closing: hand everything over, whatever the backlog.
-    unbounded: bool,
-}
-
-impl Codec for WsCodec<'_> {
-    fn is_ready(&self) -> bool {
-        self.zws.is_ready()
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        self.zws.poll_event()
-    }
-    fn poll_msg(&mut self) -> Result<Option<Msg>> {
-        self.zws.poll_msg()
-    }
-    // What is encoded goes to the WebSocket after the session's drive (`pump`): frames
-    // encoded together leave packed with the batch extension (docs/wire.md §10.9).
-    fn send_msg(&mut self, msg: &Msg) {
-        self.zws.send_msg(msg);
-    }
-    // A page cannot send WebSocket pings (docs/wire.md §10.6).
-    fn send_ping(&mut self, _ttl_deciseconds: u16) {}
-    fn take_peer_ttl(&mut self) -> Option<u16> {
-        None
-    }
-    fn handle_zap(&mut self, outcome: isomq_core::zap::ZapOutcome) -> Result<()> {
-        self.zws.handle_zap(outcome)
-    }
-    fn transmit_len(&self) -> usize {
-        if self.unbounded {
-            return 0;
-        }
-        let buffered = usize::try_from(self.ws.buffered_amount()).unwrap_or(usize::MAX);
-        buffered.saturating_add(self.zws.transmit_len())
-    }
 }
 
 #[derive(Debug)]
@@ -265,7 +212,10 @@ impl Session {
                 Change::Nothing
             }
         };
-        self.settle(host);
+        if self.closing {
+            // Inputs that do not drive the session (a lost connection, a timer) may end it.
+            self.settle(host);
+        }
         change
     }
 
@@ -453,7 +403,7 @@ impl Session {
     }
 
     /// Drives the core session over the current connection. `all`: ignore the buffer bound
-    /// (closing: hand everything over now).
+    /// (disconnecting: hand everything over now).
     fn pump(&mut self, all: bool, now: Duration) -> Result<Change> {
         let Some(engine) = &mut self.engine else {
             return Ok(Change::Nothing);
@@ -477,12 +427,5 @@ impl Session {
             }
         }
         Ok(change)
-    }
-}
-
-fn flush_transmit(zws: &mut Connection, ws: &dyn Ws) {
-    while let Some(data) = zws.poll_transmit() {
-        // A false return means the socket is closing; its Closed input follows.
-        let _ = ws.send(&data);
     }
 }
