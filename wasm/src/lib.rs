@@ -22,6 +22,13 @@
 //! messages arriving while the socket's RCVHWM is reached are dropped and counted
 //! ([`Socket::dropped`]), so memory stays bounded.
 //!
+//! # Closing
+//!
+//! [`Socket::close`] closes the socket for the application at once; its `ws://` connections
+//! go on delivering what it queued within LINGER, as natively, until their WebSockets have
+//! sent everything, then close with status 1000. The [`Closing`] it returns completes when
+//! they all have.
+//!
 //! # Portability
 //!
 //! The JavaScript bindings exist only on `wasm32`; on other targets the crate builds the
