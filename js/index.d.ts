@@ -39,7 +39,7 @@ export interface SocketOptions {
     sndhwm?: number;
     /** ZMQ_RCVHWM: messages kept unread per connection; beyond, inbound messages are dropped and counted. Default 1000. */
     rcvhwm?: number;
-    /** ZMQ_LINGER in ms: how long close waits to deliver queued messages; -1 = forever (default; 0 for SUB/XSUB). */
+    /** ZMQ_LINGER in ms: how long close() lets connections deliver queued messages; -1 = forever (default; 0 for SUB/XSUB). Read when close() is called. */
     linger?: number;
     /** ZMQ_SNDTIMEO in ms (-1 default). Kept for parity with native sockets: send() here is a promise and does not block. */
     sndtimeo?: number;
@@ -171,10 +171,17 @@ export class Socket implements AsyncIterable<Uint8Array[]> {
     /** Removes a listener. */
     off(event: "connect" | "disconnect", listener: (endpoint: string) => void): this;
     /**
-     * Closes the socket: queued messages are handed to open connections, the rest dropped;
-     * pending send()/recv() reject with code ETERM.
+     * Closes the socket, as ZeroMQ's zmq_close: at once for the application (pending and
+     * later send()/recv() reject with code ETERM; connect(), bind() and setOption() throw
+     * it), while each ws:// connection keeps delivering the messages the socket took
+     * (send() resolved), reconnecting if need be, within `linger`: forever by default (0
+     * for SUB and XSUB), 0 = drop them. A connection is done once its WebSocket has sent
+     * everything (its `bufferedAmount` is 0), or when `linger` runs out (what is left is
+     * dropped), and then closes with code 1000. The promise resolves when every connection
+     * is done: at once when there are none or nothing is queued. Calling close() again
+     * returns the same promise.
      */
-    close(): void;
+    close(): Promise<void>;
 }
 
 /**

@@ -110,6 +110,8 @@ export class Socket {
         this._taking = false;
         this._listeners = new Map();
         this._closed = false;
+        // The promise close() returned, once called.
+        this._closing = undefined;
         sockets.set(this._id, this);
         for (const [name, value] of Object.entries(options)) {
             this.setOption(name, value);
@@ -279,21 +281,26 @@ export class Socket {
     }
 
     /**
-     * Closes the socket: messages queued for open connections are handed to them, others are
-     * dropped; pending send()/recv() reject with code ETERM.
+     * Closes the socket at once for the application: pending send()/recv() reject with code
+     * ETERM, and so do later calls. Each ws:// connection keeps delivering what the socket
+     * queued within the `linger` option (default forever, 0 for SUB and XSUB), then closes
+     * its WebSocket with code 1000 once the WebSocket has sent everything. Returns a promise
+     * that resolves when every connection is done (at once with none, or nothing queued);
+     * calling close() again returns the same promise.
      */
     close() {
-        if (this._closed) {
-            return;
+        if (this._closing !== undefined) {
+            return this._closing;
         }
         this._closed = true;
         this._inbox = [];
         this._inboxAt = 0;
         sockets.delete(this._id);
-        this._raw.close();
+        this._closing = this._raw.close();
         const err = termError();
         for (const w of this._sends.splice(0)) w.reject(err);
         for (const w of this._recvs.splice(0)) w.reject(err);
+        return this._closing;
     }
 
     _event(kind, endpoint) {

@@ -94,3 +94,53 @@ bounded() {
     fi
     return "$rc"
 }
+
+# Which toolchain builds for wasm32-unknown-unknown: "rustup" when rustup has the target or
+# can add it, else "debian" (Debian's rustc-web, building std with -Zbuild-std, in
+# target/wasm). ISOMQ_WASM_ROUTE=rustup|debian forces one (to check each on one machine).
+wasm_route() {
+    local target=wasm32-unknown-unknown
+    if [ -n "${ISOMQ_WASM_ROUTE:-}" ]; then
+        echo "$ISOMQ_WASM_ROUTE"
+    elif command -v rustup >/dev/null 2>&1 &&
+        rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+        echo rustup
+    elif command -v rustup >/dev/null 2>&1 && timeout 180 rustup target add "$target" >&2; then
+        echo rustup
+    else
+        echo "rustup cannot provide $target here; using Debian's rustc-web toolchain" >&2
+        echo debian
+    fi
+}
+
+# Runs a cargo subcommand for wasm32-unknown-unknown on the route `wasm_route` chose,
+# installing the Debian toolchain for the debian route:
+# `wasm_cargo ROUTE build --release -p X` (the target options go right after the
+# subcommand, so that arguments after `--` stay last). The debian route builds in
+# target/wasm, so that the two compilers never fight over one target dir's fingerprints.
+wasm_cargo() {
+    local route="$1" sub="$2"
+    shift 2
+    case "$route" in
+    rustup)
+        echo "wasm route: rustup target wasm32-unknown-unknown"
+        cargo "$sub" --target wasm32-unknown-unknown "$@"
+        ;;
+    debian)
+        echo "wasm route: Debian rustc-web + -Zbuild-std"
+        apt_install rustc-web cargo-web rust-web-src lld-16
+        if [ "$sub" = clippy ]; then
+            apt_install rust-web-clippy
+        fi
+        # RUSTC pinned too: a caller running under rustup may export its own.
+        env -u RUSTUP_TOOLCHAIN PATH="/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 \
+            CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER=wasm-ld-16 \
+            /usr/bin/cargo "$sub" --target wasm32-unknown-unknown -Zbuild-std=std,panic_abort \
+            --target-dir target/wasm "$@"
+        ;;
+    *)
+        echo "unknown ISOMQ_WASM_ROUTE=$route (want rustup or debian)" >&2
+        return 2
+        ;;
+    esac
+}

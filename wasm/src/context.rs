@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use isomq_core::{new_pattern, Notify, PipeEvent, PipeId, Result, SocketType};
 
+use crate::closing::{Closing, Lingering};
 use crate::host::{Host, Input, SocketEvent};
 use crate::session::Change;
 use crate::socket::{Socket, SocketCore};
@@ -49,6 +50,10 @@ pub(crate) struct State {
     /// A B-tree: looked up on every call and every input, and a page has few sockets; no
     /// hashing on that path.
     pub(crate) sockets: BTreeMap<u64, SocketCore>,
+    /// Closed sockets whose sessions still deliver what they queued (LINGER).
+    pub(crate) lingering: BTreeMap<u64, Lingering>,
+    /// Closings that are over, to be completed with no state borrowed.
+    pub(crate) closed: Vec<Closing>,
     pub(crate) inproc: isomq_core::inproc::Registry<u64>,
     tx: Sender<(Owner, PipeId, PipeEvent)>,
     rx: Receiver<(Owner, PipeId, PipeEvent)>,
@@ -82,10 +87,15 @@ impl State {
                         self.wake.insert(id);
                     }
                 }
+                // A pipe event moves messages; handshakes complete on WebSocket input.
                 Owner::Session(id, session) => {
                     if let Some(s) = self.sockets.get_mut(&id).and_then(|s| s.session(session)) {
-                        // A pipe event moves messages; handshakes complete on WebSocket input.
                         let _ = s.drive(host);
+                    } else if let Some(l) = self.lingering.get_mut(&id) {
+                        if let Some(s) = l.sessions.get_mut(&session) {
+                            let _ = s.drive(host);
+                        }
+                        self.reap(id, host);
                     }
                 }
             }
@@ -94,33 +104,22 @@ impl State {
     }
 
     fn handle(&mut self, input: Input, host: &dyn Host) {
-        let conn = match &input {
-            Input::Open { conn, .. }
-            | Input::Message { conn, .. }
-            | Input::Invalid { conn }
-            | Input::Closed { conn } => *conn,
-            Input::Timer(key) => key.conn,
-        };
+        let conn = input.conn();
         let Some(socket) = self.sockets.get_mut(&conn.socket) else {
+            // A closed socket's session: what it reports has no one to go to.
+            if let Some(l) = self.lingering.get_mut(&conn.socket) {
+                if let Some(session) = l.sessions.get_mut(&conn.session) {
+                    let _ = session.handle(input, host);
+                }
+                self.reap(conn.socket, host);
+            }
             return;
         };
         let Some(session) = socket.session(conn.session) else {
             return;
         };
         let pipe = session.pipe_id();
-        let change = match input {
-            Input::Open { protocol, .. } => {
-                session.on_open(conn, &protocol, host);
-                Change::Nothing
-            }
-            Input::Message { data, .. } => session.on_message(conn, data, host),
-            Input::Invalid { .. } => session.on_invalid(conn),
-            Input::Closed { .. } => session.on_closed(conn, host),
-            Input::Timer(key) => {
-                session.on_timer(key, host);
-                Change::Nothing
-            }
-        };
+        let change = session.handle(input, host);
         // The endpoint is copied for events only: most inputs are messages, and change
         // nothing.
         if change == Change::Nothing {
@@ -197,6 +196,8 @@ impl Context {
                 state: RefCell::new(State {
                     next_id: 0,
                     sockets: BTreeMap::new(),
+                    lingering: BTreeMap::new(),
+                    closed: Vec::new(),
                     inproc: isomq_core::inproc::Registry::default(),
                     tx,
                     rx,
@@ -243,13 +244,14 @@ impl Context {
         r
     }
 
-    /// Handles inputs and pipe events until nothing moves, then reports socket events.
+    /// Handles inputs and pipe events until nothing moves, then reports socket events and
+    /// completes the closings that are over.
     pub(crate) fn run(&self) {
         if self.shared.running.replace(true) {
             return;
         }
         loop {
-            let events = {
+            let (events, closed) = {
                 let mut st = self.shared.state.borrow_mut();
                 let host = self.shared.host.as_ref();
                 loop {
@@ -265,13 +267,16 @@ impl Context {
                 let mut events = std::mem::take(&mut st.events);
                 let wake = std::mem::take(&mut st.wake);
                 events.extend(wake.into_iter().map(|id| (id, SocketEvent::Wake)));
-                events
+                (events, std::mem::take(&mut st.closed))
             };
-            if events.is_empty() {
+            if events.is_empty() && closed.is_empty() {
                 break;
             }
             for (socket, event) in events {
                 self.shared.host.emit(socket, event);
+            }
+            for closing in closed {
+                closing.complete();
             }
         }
         self.shared.running.set(false);

@@ -48,6 +48,19 @@ pub(crate) enum Input {
     Timer(TimerKey),
 }
 
+impl Input {
+    /// The connection attempt the input concerns.
+    pub(crate) fn conn(&self) -> ConnKey {
+        match self {
+            Input::Open { conn, .. }
+            | Input::Message { conn, .. }
+            | Input::Invalid { conn }
+            | Input::Closed { conn } => *conn,
+            Input::Timer(key) => key.conn,
+        }
+    }
+}
+
 /// What a socket reports to its JavaScript owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SocketEvent {
@@ -66,8 +79,13 @@ pub(crate) trait Ws {
     fn send(&self, data: &[u8]) -> bool;
     /// Bytes queued by `send` and not yet handed to the network.
     fn buffered_amount(&self) -> u64;
-    /// Starts closing; a `Closed` input follows.
+    /// Closes with status 1000 (normal closure): the socket is done with the connection.
+    /// What `send` queued goes out first unless the WebSocket is torn down meanwhile.
     fn close(&self);
+    /// Closes without a status code, after a failure (the WebSocket API lets a page send
+    /// only 1000 and 3000-4999, none of which says "protocol error"); a `Closed` input
+    /// follows.
+    fn abort(&self);
 }
 
 /// The environment of a [`Context`](crate::Context).

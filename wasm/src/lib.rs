@@ -22,11 +22,19 @@
 //! messages arriving while the socket's RCVHWM is reached are dropped and counted
 //! ([`Socket::dropped`]), so memory stays bounded.
 //!
+//! # Closing
+//!
+//! [`Socket::close`] closes the socket for the application at once; its `ws://` connections
+//! go on delivering what it queued within LINGER, as natively, until their WebSockets have
+//! sent everything, then close with status 1000. The [`Closing`] it returns completes when
+//! they all have.
+//!
 //! # Portability
 //!
 //! The JavaScript bindings exist only on `wasm32`; on other targets the crate builds the
 //! platform-independent part, which the unit tests exercise over `inproc://`.
 
+mod closing;
 mod context;
 mod host;
 mod session;
@@ -37,6 +45,7 @@ mod tests;
 #[cfg(target_arch = "wasm32")]
 mod web;
 
+pub use closing::Closing;
 pub use context::Context;
 pub use host::SocketEvent;
 pub use isomq_core::{OptionName, OptionValue, Options, SocketOption};

@@ -17,15 +17,25 @@
 //! [`HELD_INPUT`] bytes; when a new message would take it over that, what still finds no
 //! room is dropped whole and counted ([`Inbound::DropAtHwm`]). Memory stays bounded by
 //! RCVHWM messages plus `HELD_INPUT` bytes and one WebSocket message per connection.
+//!
+//! # Closing
+//!
+//! When its socket closes, a session lingers (`close.rs`): it keeps delivering what the
+//! socket queued, reconnecting if need be, until all of it has left the WebSocket's buffer or
+//! LINGER runs out, then closes the WebSocket with status 1000.
+
+mod close;
+mod codec;
 
 use std::time::Duration;
 
-use isomq_core::session::{Action, Codec, Inbound, Session as Policy, SessionEvent, OUT_BATCH};
-use isomq_core::zmtp::{Config, Event};
+use isomq_core::session::{Action, Inbound, Session as Policy, SessionEvent, OUT_BATCH};
+use isomq_core::zmtp::Config;
 use isomq_core::zws::{Connection, Subprotocol};
-use isomq_core::{Msg, Options, Pipe, PipeId, Result, SocketType};
+use isomq_core::{Options, Pipe, PipeId, Result, SocketType};
 
-use crate::host::{ConnKey, Host, HostRandom, TimerKey, TimerKind, Ws};
+use crate::host::{ConnKey, Host, HostRandom, Input, TimerKey, TimerKind};
+use codec::{flush_transmit, Engine, WsCodec};
 
 /// How often a session blocked on a full WebSocket buffer looks again.
 const DRAIN_POLL_MS: u32 = 5;
@@ -48,61 +58,6 @@ pub(crate) enum Change {
     Disconnected,
 }
 
-struct Engine {
-    ws: Box<dyn Ws>,
-    /// Made when the WebSocket opens and the subprotocol is known.
-    conn: Option<Connection>,
-}
-
-impl std::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Engine")
-            .field("conn", &self.conn)
-            .finish_non_exhaustive()
-    }
-}
-
-/// The ZWS connection and its WebSocket as the core session drives them: what is encoded
-/// goes to the WebSocket at once, and the WebSocket's unsent bytes are the output backlog.
-struct WsCodec<'a> {
-    zws: &'a mut Connection,
-    ws: &'a dyn Ws,
-    /// Closing: hand everything over, whatever the backlog.
-    unbounded: bool,
-}
-
-impl Codec for WsCodec<'_> {
-    fn is_ready(&self) -> bool {
-        self.zws.is_ready()
-    }
-    fn poll_event(&mut self) -> Option<Event> {
-        self.zws.poll_event()
-    }
-    fn poll_msg(&mut self) -> Result<Option<Msg>> {
-        self.zws.poll_msg()
-    }
-    // What is encoded goes to the WebSocket after the session's drive (`pump`): frames
-    // encoded together leave packed with the batch extension (docs/wire.md §10.9).
-    fn send_msg(&mut self, msg: &Msg) {
-        self.zws.send_msg(msg);
-    }
-    // A page cannot send WebSocket pings (docs/wire.md §10.6).
-    fn send_ping(&mut self, _ttl_deciseconds: u16) {}
-    fn take_peer_ttl(&mut self) -> Option<u16> {
-        None
-    }
-    fn handle_zap(&mut self, outcome: isomq_core::zap::ZapOutcome) -> Result<()> {
-        self.zws.handle_zap(outcome)
-    }
-    fn transmit_len(&self) -> usize {
-        if self.unbounded {
-            return 0;
-        }
-        let buffered = usize::try_from(self.ws.buffered_amount()).unwrap_or(usize::MAX);
-        buffered.saturating_add(self.zws.transmit_len())
-    }
-}
-
 #[derive(Debug)]
 pub(crate) struct Session {
     pub(crate) id: u64,
@@ -120,6 +75,12 @@ pub(crate) struct Session {
     /// When the pending lifecycle timer fires, if one is set.
     armed: Option<Duration>,
     drain_timer: bool,
+    /// The socket closed: deliver what it queued, then finish.
+    closing: bool,
+    /// LINGER as the socket had it when it closed (`None`: forever).
+    linger: Option<Duration>,
+    /// Closing is over: the session is to be ended with [`Session::finish`].
+    finished: bool,
 }
 
 impl Session {
@@ -153,6 +114,9 @@ impl Session {
             policy,
             armed: None,
             drain_timer: false,
+            closing: false,
+            linger: None,
+            finished: false,
         }
     }
 
@@ -232,7 +196,30 @@ impl Session {
         );
     }
 
-    pub(crate) fn on_timer(&mut self, key: TimerKey, host: &dyn Host) {
+    /// Acts on what the environment reported about this session's WebSocket or timers.
+    pub(crate) fn handle(&mut self, input: Input, host: &dyn Host) -> Change {
+        let conn = input.conn();
+        let change = match input {
+            Input::Open { protocol, .. } => {
+                self.on_open(conn, &protocol, host);
+                Change::Nothing
+            }
+            Input::Message { data, .. } => self.on_message(conn, data, host),
+            Input::Invalid { .. } => self.on_invalid(conn),
+            Input::Closed { .. } => self.on_closed(conn, host),
+            Input::Timer(key) => {
+                self.on_timer(key, host);
+                Change::Nothing
+            }
+        };
+        if self.closing {
+            // Inputs that do not drive the session (a lost connection, a timer) may end it.
+            self.settle(host);
+        }
+        change
+    }
+
+    fn on_timer(&mut self, key: TimerKey, host: &dyn Host) {
         match key.kind {
             TimerKind::Drain if key.conn.generation == self.generation => {
                 self.drain_timer = false;
@@ -246,7 +233,10 @@ impl Session {
                 self.policy.handle_timeout(now);
                 while let Some(action) = self.policy.poll_action(None) {
                     match action {
-                        Action::Connect if self.engine.is_none() => {
+                        // Closing, a connection is made only for what is left to deliver.
+                        Action::Connect
+                            if self.engine.is_none() && !self.policy.nothing_to_deliver() =>
+                        {
                             // A failure schedules the next attempt.
                             let _ = self.start(host);
                         }
@@ -255,7 +245,8 @@ impl Session {
                             let _ = self.fail(false);
                             let _ = self.policy.handle_lost(now, host.random());
                         }
-                        // Closing does not linger here yet.
+                        // LINGER ran out: what is left is dropped.
+                        Action::Finish => self.finished = true,
                         _ => {}
                     }
                 }
@@ -264,7 +255,7 @@ impl Session {
         }
     }
 
-    pub(crate) fn on_open(&mut self, conn: ConnKey, protocol: &str, host: &dyn Host) {
+    fn on_open(&mut self, conn: ConnKey, protocol: &str, host: &dyn Host) {
         if !self.current(conn) {
             return;
         }
@@ -299,12 +290,7 @@ impl Session {
     }
 
     /// One binary WebSocket message.
-    pub(crate) fn on_message(
-        &mut self,
-        conn: ConnKey,
-        data: bytes::Bytes,
-        host: &dyn Host,
-    ) -> Change {
+    fn on_message(&mut self, conn: ConnKey, data: bytes::Bytes, host: &dyn Host) -> Change {
         if !self.current(conn) {
             return Change::Nothing;
         }
@@ -332,14 +318,14 @@ impl Session {
     }
 
     /// A message ZWS cannot carry (text): the peer is not speaking ZWS.
-    pub(crate) fn on_invalid(&mut self, conn: ConnKey) -> Change {
+    fn on_invalid(&mut self, conn: ConnKey) -> Change {
         if !self.current(conn) {
             return Change::Nothing;
         }
         self.fail(true)
     }
 
-    pub(crate) fn on_closed(&mut self, conn: ConnKey, host: &dyn Host) -> Change {
+    fn on_closed(&mut self, conn: ConnKey, host: &dyn Host) -> Change {
         if !self.current(conn) {
             return Change::Nothing;
         }
@@ -364,7 +350,7 @@ impl Session {
                 // set, so the time it is given does not matter.
                 let _ = self.policy.make_room(std::time::Duration::ZERO, &mut codec);
             }
-            engine.ws.close();
+            engine.ws.abort();
         }
         self.drain_timer = false;
         if protocol {
@@ -383,8 +369,15 @@ impl Session {
     pub(crate) fn drive(&mut self, host: &dyn Host) -> Change {
         let change = match self.pump(false, host.now()) {
             Ok(change) => change,
-            Err(_) => return self.fail(true),
+            Err(_) => self.fail(true),
         };
+        self.settle(host);
+        change
+    }
+
+    /// Sets the timers the session's state calls for: the drain timer while the
+    /// WebSocket's buffer is over its bound, the lifecycle's next deadline.
+    fn set_timers(&mut self, host: &dyn Host) {
         if self.blocked() && !self.drain_timer {
             self.drain_timer = true;
             host.set_timer(
@@ -396,20 +389,21 @@ impl Session {
             );
         }
         self.arm(host);
-        change
     }
 
-    /// The WebSocket's buffer is over its bound: messages may wait in the pipe.
+    /// The WebSocket's buffer is over its bound: messages may wait in the pipe. Closing,
+    /// the bound is any byte: the WebSocket closes once its buffer is empty.
     fn blocked(&self) -> bool {
+        let bound = if self.closing { 1 } else { OUT_BATCH as u64 };
         self.is_ready()
             && self
                 .engine
                 .as_ref()
-                .is_some_and(|e| e.ws.buffered_amount() >= OUT_BATCH as u64)
+                .is_some_and(|e| e.ws.buffered_amount() >= bound)
     }
 
     /// Drives the core session over the current connection. `all`: ignore the buffer bound
-    /// (closing: hand everything over now).
+    /// (disconnecting: hand everything over now).
     fn pump(&mut self, all: bool, now: Duration) -> Result<Change> {
         let Some(engine) = &mut self.engine else {
             return Ok(Change::Nothing);
@@ -433,22 +427,5 @@ impl Session {
             }
         }
         Ok(change)
-    }
-
-    /// Hands what is queued to an open connection and closes it (socket close or
-    /// disconnect). A connection not yet open loses its queued messages.
-    pub(crate) fn close(mut self, host: &dyn Host) {
-        host.cancel_timers(self.key());
-        let _ = self.pump(true, host.now());
-        if let Some(engine) = self.engine.take() {
-            engine.ws.close();
-        }
-    }
-}
-
-fn flush_transmit(zws: &mut Connection, ws: &dyn Ws) {
-    while let Some(data) = zws.poll_transmit() {
-        // A false return means the socket is closing; its Closed input follows.
-        let _ = ws.send(&data);
     }
 }

@@ -11,6 +11,7 @@ use isomq_core::{
     SocketType,
 };
 
+use crate::closing::Closing;
 use crate::context::{ChannelNotify, Context, Owner, State};
 use crate::host::Host;
 use crate::session::Session;
@@ -70,6 +71,13 @@ impl SocketCore {
         self.sessions.get_mut(&id)
     }
 
+    /// The socket closes: LINGER as it is now, and the sessions, which outlive it. The
+    /// pattern goes, terminating the socket's pipe ends: each session finds the end behind
+    /// the last message the socket queued for it.
+    pub(crate) fn into_sessions(self) -> (Option<std::time::Duration>, BTreeMap<u64, Session>) {
+        (self.options.linger, self.sessions)
+    }
+
     fn attach(&mut self, pipe: Pipe) {
         pipe.attach(self.notify.clone());
         self.pattern.attach(pipe);
@@ -94,12 +102,14 @@ impl SocketCore {
     }
 }
 
-/// A socket of a [`Context`]. Closed when dropped.
+/// A socket of a [`Context`]. Closed when dropped (its connections still deliver what it
+/// queued, within LINGER).
 #[derive(Debug)]
 pub struct Socket {
     ctx: Context,
     id: u64,
-    closed: std::cell::Cell<bool>,
+    /// Set by the first `close`.
+    closing: std::cell::RefCell<Option<Closing>>,
 }
 
 impl Socket {
@@ -107,7 +117,7 @@ impl Socket {
         Socket {
             ctx,
             id,
-            closed: std::cell::Cell::new(false),
+            closing: std::cell::RefCell::new(None),
         }
     }
 
@@ -235,7 +245,7 @@ impl Socket {
                 Attachment::Session(id) => {
                     if let Some(session) = core.sessions.remove(&id) {
                         core.pattern.terminate_pipe(session.pipe_id());
-                        session.close(host);
+                        session.disconnect(host);
                     }
                 }
                 Attachment::InprocConnected(pipe) => core.pattern.terminate_pipe(pipe),
@@ -398,34 +408,31 @@ impl Socket {
             .unwrap_or(0)
     }
 
-    /// Closes the socket: messages queued for open connections are handed to them, the rest
-    /// are dropped; then every connection is closed. Idempotent.
-    pub fn close(&self) {
-        if self.closed.replace(true) {
-            return;
+    /// Closes the socket, as a native socket's close: at once for the application (later
+    /// calls fail with [`Error::Term`]; inproc peers read what was sent, then find the pipe
+    /// ended), while each `ws://` connection keeps delivering what the socket queued for it
+    /// (reconnecting if need be) within LINGER: `None` (the default, except for SUB and
+    /// XSUB) as long as it takes, zero not at all. A connection is done once its WebSocket
+    /// has sent everything (`bufferedAmount` 0) or LINGER ran out, and then closes with
+    /// status 1000. The returned [`Closing`] is done when every connection is; at once with
+    /// none or nothing queued. Closing again returns the same closing.
+    pub fn close(&self) -> Closing {
+        if let Some(closing) = self.closing.borrow().as_ref() {
+            return closing.clone();
         }
+        let closing = Closing::new();
+        *self.closing.borrow_mut() = Some(closing.clone());
         let id = self.id;
-        self.ctx.with(|st, host| {
-            let Some(core) = st.sockets.remove(&id) else {
-                return;
-            };
-            st.inproc.remove_socket(id);
-            let SocketCore {
-                pattern, sessions, ..
-            } = core;
-            // Dropping the pattern terminates the socket's pipe ends: each session finds the
-            // delimiter behind the last message and stops there.
-            drop(pattern);
-            for (_, session) in sessions {
-                session.close(host);
-            }
-        });
+        self.ctx
+            .with(|st, host| st.close_socket(id, closing.clone(), host));
+        closing
     }
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.close();
+        // Nobody waits for it: the connections linger on their own, as natively.
+        drop(self.close());
     }
 }
 

@@ -6,6 +6,7 @@ use std::rc::Rc;
 use isomq_core::{Error, Msg, SocketType};
 
 mod batch;
+mod close;
 mod net;
 
 use crate::host::{ConnKey, Host, SocketEvent, TimerKey, Ws};

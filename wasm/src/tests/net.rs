@@ -19,7 +19,11 @@ use crate::SocketOption;
 #[derive(Default)]
 pub(super) struct FakeWs {
     pub(super) sent: RefCell<Vec<Bytes>>,
-    closed: Cell<bool>,
+    pub(super) closed: Cell<bool>,
+    /// Closed with status 1000, rather than aborted.
+    pub(super) closed_normally: Cell<bool>,
+    /// What `bufferedAmount` says: set by the test.
+    pub(super) buffered: Cell<u64>,
 }
 
 struct FakeWsHandle(Rc<FakeWs>);
@@ -30,9 +34,13 @@ impl Ws for FakeWsHandle {
         !self.0.closed.get()
     }
     fn buffered_amount(&self) -> u64 {
-        0
+        self.0.buffered.get()
     }
     fn close(&self) {
+        self.0.closed.set(true);
+        self.0.closed_normally.set(true);
+    }
+    fn abort(&self) {
         self.0.closed.set(true);
     }
 }
@@ -83,7 +91,7 @@ impl Host for FakeNet {
     }
 }
 
-fn ms(n: u64) -> Duration {
+pub(super) fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
 }
 
@@ -100,7 +108,7 @@ impl Sim {
     }
 
     /// Moves the clock to `t`, firing the timers due by then in order.
-    fn advance_to(&self, t: Duration) {
+    pub(super) fn advance_to(&self, t: Duration) {
         loop {
             let next = {
                 let mut timers = self.net.timers.borrow_mut();
@@ -117,7 +125,11 @@ impl Sim {
         self.net.now.set(t);
     }
 
-    fn opened(&self) -> usize {
+    pub(super) fn now(&self) -> Duration {
+        self.net.now.get()
+    }
+
+    pub(super) fn opened(&self) -> usize {
         self.net.opened.borrow().len()
     }
 
@@ -127,13 +139,13 @@ impl Sim {
         (*k, ws.clone())
     }
 
-    fn input(&self, input: Input) {
+    pub(super) fn input(&self, input: Input) {
         self.ctx.downgrade().input(input);
     }
 
     /// Completes the last WebSocket's opening and the ZWS handshake with a core connection
     /// playing the peer; returns the peer.
-    fn accept_last(&self, peer_type: SocketType, peer_id: &[u8]) -> Connection {
+    pub(super) fn accept_last(&self, peer_type: SocketType, peer_id: &[u8]) -> Connection {
         self.accept_last_as(peer_type, peer_id, Subprotocol::Null)
     }
 

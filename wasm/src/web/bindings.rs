@@ -214,9 +214,15 @@ impl WasmSocket {
         self.socket.dropped() as f64
     }
 
-    /// Closes the socket (idempotent).
-    pub fn close(&self) {
-        self.socket.close();
+    /// Closes the socket; the promise resolves once its connections have delivered what it
+    /// queued (or LINGER ran out) and closed. Closing again gives a promise of the same.
+    pub fn close(&self) -> js_sys::Promise {
+        let closing = self.socket.close();
+        js_sys::Promise::new(&mut |resolve, _reject| {
+            closing.on_done(move || {
+                let _ = resolve.call0(&JsValue::UNDEFINED);
+            });
+        })
     }
 }
 

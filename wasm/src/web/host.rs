@@ -82,6 +82,11 @@ impl Ws for WebWs {
     }
 
     fn close(&self) {
+        // Only 1000 and 3000-4999 may be sent from a page; 1000 cannot throw.
+        let _ = self.ws.close_with_code(1000);
+    }
+
+    fn abort(&self) {
         let _ = self.ws.close();
     }
 }
