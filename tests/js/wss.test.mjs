@@ -58,6 +58,24 @@ test("wasm REQ in Node to native REP over wss://, a 1 MiB request included", { t
     }
 });
 
+test("isomq cat to isomq cat over wss://: --tls-cert/--tls-key on the bind, --tls-ca on the connect", { timeout: 30000 }, async () => {
+    const certs = pki();
+    try {
+        const pull = await cli("pull", "--bind", "wss://127.0.0.1:*/jobs", "--count", "2",
+            "--tls-cert", certs.cert, "--tls-key", certs.key);
+        // The tcp bind only gives cli() the `bound` line it waits for.
+        const push = await cli("push", "--bind", "tcp://127.0.0.1:*", "--connect", pull.endpoint,
+            "--tls-ca", certs.ca);
+        push.proc.stdin.write("over\ttls\nsecond\n");
+        assert.equal(await pull.line(), "over\ttls");
+        assert.equal(await pull.line(), "second");
+        assert.equal(await pull.exit(), 0);
+        await push.close();
+    } finally {
+        rmSync(certs.dir, { recursive: true, force: true });
+    }
+});
+
 test("isomq cat refuses a missing PEM file, naming it, before any socket opens", { timeout: 20000 }, async () => {
     const bin = process.env.ISOMQ_BIN ?? fileURLToPath(new URL("../../target/debug/isomq", import.meta.url));
     const proc = spawn(bin, ["cat", "pull", "--bind", "wss://127.0.0.1:*/x",
