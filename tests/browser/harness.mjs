@@ -1,6 +1,7 @@
 // Shared by the browser tests: starting an example binary, Debian's Chromium through
 // playwright-core (never a downloaded browser), and collecting what went wrong on a page.
 
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createReadStream, existsSync, mkdirSync } from "node:fs";
 import { createServer } from "node:http";
@@ -116,6 +117,28 @@ export async function watchedPage(browser, problems) {
     if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.url()}`);
   });
   return page;
+}
+
+/**
+ * The dashboard seen from a page over https: values of every topic arrive, the sockets are
+ * the `wss://` ones of `wsHostPort`, and a command from the page reaches the native
+ * publisher (which prints it) and comes back as the new rate. Saves a screenshot as `shot`.
+ */
+export async function exerciseSecureDashboard(page, dash, wsHostPort, shot) {
+  await until(page, () => {
+    const d = window.__dashboard;
+    return d?.connected && ["cpu", "mem", "load", "net"].every((t) => d.received[t] >= 3);
+  });
+  const endpoints = await page.evaluate(() => window.__dashboard.endpoints);
+  assert.deepEqual(endpoints, {
+    metrics: `wss://${wsHostPort}/metrics`,
+    control: `wss://${wsHostPort}/control`,
+  });
+  await page.locator("button[data-rate='500']").click();
+  await dash.waitForLine(/command from the browser: publish every 500 ms/);
+  await until(page, () => window.__dashboard.lastRate === 500);
+  await page.screenshot({ path: `${ARTIFACTS}/${shot}`, fullPage: true });
+  assert.deepEqual(await page.evaluate(() => window.__dashboard.errors), []);
 }
 
 /** Waits until `fn(arg)`, evaluated in the page, is truthy. */

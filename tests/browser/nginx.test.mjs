@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ARTIFACTS, ROOT, launchBrowser, startDashboard, stop, until, watchedPage } from "./harness.mjs";
+import { ROOT, exerciseSecureDashboard, launchBrowser, startDashboard, stop, watchedPage } from "./harness.mjs";
 import { holdFreePort, startNginx, testCertificates } from "./nginx.mjs";
 
 const SITE = `${ROOT}gateway-examples/deploy/nginx.conf`;
@@ -42,21 +42,8 @@ test("dashboard behind nginx: https page, wss:// sockets proxied to native ws://
     const page = await watchedPage(browser, problems);
     await page.goto(`${origin}/`);
 
-    await until(page, () => {
-      const d = window.__dashboard;
-      return d?.connected && ["cpu", "mem", "load", "net"].every((t) => d.received[t] >= 3);
-    });
-    const endpoints = await page.evaluate(() => window.__dashboard.endpoints);
-    assert.deepEqual(endpoints, { metrics: `wss://127.0.0.1:${held.port}/metrics`, control: `wss://127.0.0.1:${held.port}/control` });
-
-    // The command travels page → nginx → native PULL; the publisher prints it and
-    // announces the new rate back to the page.
-    await page.locator("button[data-rate='500']").click();
-    await dash.waitForLine(/command from the browser: publish every 500 ms/);
-    await until(page, () => window.__dashboard.lastRate === 500);
-
-    await page.screenshot({ path: `${ARTIFACTS}/dashboard-nginx.png`, fullPage: true });
-    assert.deepEqual(await page.evaluate(() => window.__dashboard.errors), []);
+    // The sockets are nginx's; a command travels page → nginx → native PULL.
+    await exerciseSecureDashboard(page, dash, `127.0.0.1:${held.port}`, "dashboard-nginx.png");
     assert.deepEqual(problems, []);
   } finally {
     await browser?.close();

@@ -5,19 +5,9 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use isomq::{Context, Error, Flags, MonitorEvent, Socket, SocketOption, SocketType};
+use isomq::{Context, Error, Flags, MonitorEvent, SocketOption, SocketType};
 use isomq_tests::tls::Pki;
 use isomq_tests::{expect_event, recv_string, socket};
-
-/// A socket bound on a fresh wss:// path of an OS-chosen port, presenting `pki`'s
-/// certificate; returns it with the endpoint to connect to.
-fn bound(ctx: &Context, t: SocketType, pki: &Pki, path: &str) -> (Socket, String) {
-    let mut s = socket(ctx, t);
-    pki.serve(&mut s);
-    s.bind(&format!("wss://127.0.0.1:*{path}")).unwrap();
-    let ep = s.last_endpoint().unwrap().to_owned();
-    (s, ep)
-}
 
 // A wss:// bind reports itself as wss:// with the port it got (as ws:// does).
 // Volume, then close right after the last send: LINGER delivers everything queued, through
@@ -27,7 +17,7 @@ fn push_pull_volume_over_wss_delivers_everything_after_close() {
     const N: usize = 100_000;
     let pki = Pki::localhost();
     let ctx = Context::new();
-    let (mut pull, ep) = bound(&ctx, SocketType::Pull, &pki, "/jobs");
+    let (mut pull, ep) = pki.bound(&ctx, SocketType::Pull, "/jobs");
     assert!(ep.starts_with("wss://127.0.0.1:"), "{ep}");
     let mut push = socket(&ctx, SocketType::Push);
     push.set_option(SocketOption::Linger(None)).unwrap();
@@ -58,7 +48,7 @@ fn untrusted_certificate_is_refused_and_retried() {
     let server_pki = Pki::localhost();
     let other_ca = Pki::localhost();
     let ctx = Context::new();
-    let (mut pull, ep) = bound(&ctx, SocketType::Pull, &server_pki, "/jobs");
+    let (mut pull, ep) = server_pki.bound(&ctx, SocketType::Pull, "/jobs");
     let mut push = socket(&ctx, SocketType::Push);
     other_ca.trust(&mut push);
     let events = push.monitor();
@@ -88,7 +78,7 @@ fn untrusted_certificate_is_refused_and_retried() {
 fn hostname_mismatch_is_refused() {
     let pki = Pki::new(&["feeds.example"]);
     let ctx = Context::new();
-    let (mut pull, ep) = bound(&ctx, SocketType::Pull, &pki, "/jobs");
+    let (mut pull, ep) = pki.bound(&ctx, SocketType::Pull, "/jobs");
     let mut push = socket(&ctx, SocketType::Push);
     pki.trust(&mut push);
     let events = push.monitor();
@@ -123,7 +113,7 @@ fn hostname_mismatch_is_refused() {
 fn wss_paths_share_a_port_and_schemes_do_not_mix() {
     let pki = Pki::localhost();
     let ctx = Context::new();
-    let (mut a, ep_a) = bound(&ctx, SocketType::Pull, &pki, "/a");
+    let (mut a, ep_a) = pki.bound(&ctx, SocketType::Pull, "/a");
     let port = ep_a
         .trim_start_matches("wss://127.0.0.1:")
         .trim_end_matches("/a")
@@ -195,7 +185,7 @@ fn wss_options_are_checked_at_bind_and_connect() {
 fn system_roots_do_not_trust_a_private_ca() {
     let pki = Pki::localhost();
     let ctx = Context::new();
-    let (_pull, ep) = bound(&ctx, SocketType::Pull, &pki, "/jobs");
+    let (_pull, ep) = pki.bound(&ctx, SocketType::Pull, "/jobs");
     let mut push = socket(&ctx, SocketType::Push);
     let events = push.monitor();
     push.connect(&ep).unwrap();

@@ -14,14 +14,6 @@ use isomq_tests::rawws::RawWs;
 use isomq_tests::tls::{tls_client, Pki};
 use isomq_tests::{expect_event, recv_string, socket, PATIENCE};
 
-fn bound(ctx: &Context, t: SocketType, pki: &Pki, path: &str) -> (Socket, String) {
-    let mut s = socket(ctx, t);
-    pki.serve(&mut s);
-    s.bind(&format!("wss://127.0.0.1:*{path}")).unwrap();
-    let ep = s.last_endpoint().unwrap().to_owned();
-    (s, ep)
-}
-
 /// `127.0.0.1:port` and `/path` of a `wss://` endpoint.
 fn split(ep: &str) -> (String, String) {
     let rest = ep.trim_start_matches("wss://");
@@ -59,7 +51,7 @@ fn assert_served(ctx: &Context, pki: &Pki, pull: &mut Socket, ep: &str, text: &s
 fn plaintext_and_random_bytes_close_that_connection_only() {
     let pki = Pki::localhost();
     let ctx = Context::new();
-    let (mut pull, ep) = bound(&ctx, SocketType::Pull, &pki, "/jobs");
+    let (mut pull, ep) = pki.bound(&ctx, SocketType::Pull, "/jobs");
     let events = pull.monitor();
     let (addr, path) = split(&ep);
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
@@ -114,7 +106,7 @@ fn a_subscriber_that_never_reads_does_not_hold_up_others() {
     const N: usize = 20_000;
     let pki = Pki::localhost();
     let ctx = Context::new();
-    let (mut xpub, ep) = bound(&ctx, SocketType::XPub, &pki, "/feed");
+    let (mut xpub, ep) = pki.bound(&ctx, SocketType::XPub, "/feed");
     xpub.set_option(SocketOption::XpubVerbose(true)).unwrap();
     let (addr, path) = split(&ep);
     let mut stalled = RawWs::over(tls_client(&pki, &addr));
@@ -188,7 +180,7 @@ fn two_hundred_wss_subscribers_receive_the_same_messages() {
     const M: usize = 50;
     let pki = Pki::localhost();
     let ctx = Context::new();
-    let (mut xpub, ep) = bound(&ctx, SocketType::XPub, &pki, "/feed");
+    let (mut xpub, ep) = pki.bound(&ctx, SocketType::XPub, "/feed");
     xpub.set_option(SocketOption::XpubVerbose(true)).unwrap();
     let mut subs: Vec<Socket> = (0..SUBS)
         .map(|_| {

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use isomq::{Socket, SocketOption};
+use isomq::{Context, Socket, SocketOption, SocketType};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 
 /// A CA and one server certificate with its key, all PEM.
@@ -58,6 +58,17 @@ impl Pki {
             self.key_pem.clone().into_bytes().into(),
         ))
         .expect("WSS_KEY_PEM");
+    }
+
+    /// A socket of type `t` bound on `path` of a fresh wss:// port (OS-chosen), presenting
+    /// this PKI's certificate; returns it with the endpoint to connect to.
+    pub fn bound(&self, ctx: &Context, t: SocketType, path: &str) -> (Socket, String) {
+        let mut s = crate::socket(ctx, t);
+        self.serve(&mut s);
+        s.bind(&format!("wss://127.0.0.1:*{path}"))
+            .expect("wss bind");
+        let ep = s.last_endpoint().expect("last endpoint").to_owned();
+        (s, ep)
     }
 
     /// Makes `s` trust this PKI's CA (and only it) on wss:// connects.
