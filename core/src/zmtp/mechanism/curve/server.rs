@@ -2,12 +2,12 @@
 //! docs/security.md §3).
 
 use bytes::Bytes;
-use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
+use crypto_secretbox::{Key, KeyInit, XSalsa20Poly1305};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::cipher::Cipher;
-use super::{key_at, next_nonce, open, precompute, seal, short_nonce, NAME};
+use super::{key_at, next_nonce, open, precompute, seal, shared_key, short_nonce, NAME};
 use crate::error::{Error, Result};
 use crate::security::{KeyPair, PublicKey, Random};
 use crate::socket_type::SocketType;
@@ -47,8 +47,8 @@ pub(crate) struct Server {
     welcome_nonce: [u8; 16],
     /// The client's short-term key C', from HELLO.
     client_transient: Option<PublicKey>,
-    /// The box between s' and C'.
-    sbox: Option<XSalsa20Poly1305>,
+    /// The key of the box between s' and C'.
+    sbox: Option<Zeroizing<Key>>,
     /// The last short nonce received.
     peer_nonce: u64,
     /// The next short nonce we send.
@@ -155,7 +155,7 @@ impl Server {
         welcome.extend_from_slice(&self.welcome_nonce);
         welcome.extend_from_slice(&seal(&hello_box, b"WELCOME-", &self.welcome_nonce, &plain));
         out.body(welcome);
-        self.sbox = Some(precompute(&client_transient, &self.transient.secret)?);
+        self.sbox = Some(shared_key(&client_transient, &self.transient.secret)?);
         self.client_transient = Some(client_transient);
         self.state = State::ExpectInitiate;
         Ok(Step::Continue)
@@ -189,7 +189,7 @@ impl Server {
 
         let n = short_nonce(body, 105, self.peer_nonce)?;
         let plain = open(
-            sbox,
+            &XSalsa20Poly1305::new(sbox),
             b"CurveZMQINITIATE",
             &n.to_be_bytes(),
             &body[113..],
@@ -236,7 +236,12 @@ impl Server {
         let mut ready = Vec::with_capacity(14 + 16 + metadata.len());
         ready.extend_from_slice(b"\x05READY");
         ready.extend_from_slice(&short);
-        ready.extend_from_slice(&seal(sbox, b"CurveZMQREADY---", &short, &metadata));
+        ready.extend_from_slice(&seal(
+            &XSalsa20Poly1305::new(sbox),
+            b"CurveZMQREADY---",
+            &short,
+            &metadata,
+        ));
         out.body(ready);
         peer.properties.append(&mut zap_properties);
         self.state = State::Done;
@@ -249,6 +254,6 @@ impl Server {
             return None;
         }
         let (send, recv) = (self.nonce, self.peer_nonce);
-        self.sbox.map(|sbox| Cipher::new(sbox, false, send, recv))
+        self.sbox.map(|key| Cipher::new(&key, false, send, recv))
     }
 }
