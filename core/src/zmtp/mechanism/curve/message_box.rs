@@ -44,7 +44,8 @@ impl MessageBox {
     /// Encrypts `buf` in place under the nonce `prefix || tail` and returns the
     /// authenticator (`crypto_secretbox_detached`).
     pub(crate) fn seal_in_place(&self, tail: &[u8; 8], buf: &mut [u8]) -> Result<Tag, Error> {
-        let (mut cipher, mac) = self.start(tail)?;
+        let mut cipher = Salsa20::new(&self.subkey, tail.into());
+        let mac = one_time_mac(&mut cipher)?;
         cipher.try_apply_keystream(buf).map_err(|_| Error)?;
         Ok(authenticate(mac, buf))
     }
@@ -57,23 +58,25 @@ impl MessageBox {
         buf: &mut [u8],
         tag: &Tag,
     ) -> Result<(), Error> {
-        let (mut cipher, mac) = self.start(tail)?;
+        let mut cipher = Salsa20::new(&self.subkey, tail.into());
+        let mac = one_time_mac(&mut cipher)?;
         if !bool::from(authenticate(mac, buf).ct_eq(tag)) {
             return Err(Error);
         }
         cipher.try_apply_keystream(buf).map_err(|_| Error)
     }
+}
 
-    /// Salsa20 under the subkey with the short nonce, and Poly1305 keyed by the first 32
-    /// bytes of its keystream (the cipher is left at byte 32, where the payload starts).
-    fn start(&self, tail: &[u8; 8]) -> Result<(Salsa20, Poly1305), Error> {
-        let mut cipher = Salsa20::new(&self.subkey, tail.into());
-        let mut mac_key = Zeroizing::new(poly1305::Key::default());
-        cipher
-            .try_apply_keystream(&mut mac_key)
-            .map_err(|_| Error)?;
-        Ok((cipher, Poly1305::new(&mac_key)))
-    }
+/// Poly1305 keyed by the first 32 bytes of the box's keystream; `cipher` is left at byte 32,
+/// where the payload's keystream starts. The cipher and the key are taken by reference and
+/// built where they are used: returned by value they were copied (memcpy) on every box.
+#[inline(always)]
+fn one_time_mac(cipher: &mut Salsa20) -> Result<Poly1305, Error> {
+    let mut mac_key = Zeroizing::new(poly1305::Key::default());
+    cipher
+        .try_apply_keystream(&mut mac_key)
+        .map_err(|_| Error)?;
+    Ok(Poly1305::new(&mac_key))
 }
 
 /// Poly1305 of `data` with NaCl's final partial block (`compute_unpadded`). The whole
@@ -199,6 +202,68 @@ mod tests {
         ] {
             check(&mut inputs, len);
         }
+    }
+
+    fn hex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex"))
+            .collect()
+    }
+
+    /// Known answers from libsodium 1.0.18's `crypto_secretbox_detached` (an implementation
+    /// independent of RustCrypto's): key 00 01 .. 1f, nonce `CurveZMQMESSAGEC` and 3 as the
+    /// short nonce, message byte i = (7i + len) mod 256.
+    #[test]
+    fn same_boxes_as_libsodium() {
+        let tags = [
+            (0, "c3a6b55fc034f8e8140397c6093ba055"),
+            (1, "2eb58bc4abb312b45efdd611952888a5"),
+            (15, "3d259b5b38274ea4f0397e609d6b2c87"),
+            (16, "c8a9f8e663d8c8f365676ecf1cb62e21"),
+            (17, "7c8e00bbcdbbfbf36059efc748a1b4cc"),
+            (31, "7728f9d3ffadd310fce11efc93b7c4da"),
+            (32, "5a2994b5d246fcc631eb5ac2e8da5b0b"),
+            (33, "179cd344917bc87112eed820a2c86dc5"),
+            (63, "9151a3b2243d173e63cb07bee8d107da"),
+            (64, "1c3655e18a0f013d0d540dbb13fbff73"),
+            (65, "827c44331b558a0d75a6b19074ef264a"),
+            (127, "e79bf04994e25ff35d8e67616d708a80"),
+            (128, "11a0473de03e520e443f1845e4354ce1"),
+            (129, "c992bb325c70e760d91b5c7e47ea619a"),
+            (255, "e1979dc659648f5478ab7034b48a36f8"),
+            (256, "dcbb9c8f0ad069436a99ee8522d3f2e0"),
+            (300, "3605f2b15232d9d0f11800577684b306"),
+            (1000, "5ac91eabc391c3c062a87dd462f5f56e"),
+            (4096, "5c74f6cd88586c063c1d7b0f6291c36f"),
+            (65536, "fc33fc5c9b000b271614a741df06db3b"),
+        ];
+        let key = Key::from(std::array::from_fn::<u8, 32, _>(|i| i as u8));
+        let sbox = MessageBox::new(&key, b"CurveZMQMESSAGEC");
+        let message = |len: usize| -> Vec<u8> { (0..len).map(|i| (i * 7 + len) as u8).collect() };
+        for (len, tag) in tags {
+            let mut buf = message(len);
+            let sealed = sbox
+                .seal_in_place(&3u64.to_be_bytes(), &mut buf)
+                .expect("seal");
+            assert_eq!(sealed.to_vec(), hex(tag), "authenticator, {len} bytes");
+            sbox.open_in_place(&3u64.to_be_bytes(), &mut buf, &sealed)
+                .expect("open");
+            assert_eq!(buf, message(len));
+        }
+        let mut buf = message(131);
+        sbox.seal_in_place(&3u64.to_be_bytes(), &mut buf)
+            .expect("seal");
+        assert_eq!(
+            buf,
+            hex(concat!(
+                "6e68be78fb578f5cef920713809065b626c85ed312981e77aa7d8e109d0d8ef1",
+                "cfe0aaac3362d4ab99eed7cca960f37a99340ad96c2d5d33e5b6a3074044f908",
+                "25238274c095e5e7a57173ff8fe13a8088fc46e8df11fd8dee4d1475e937f9de",
+                "09b1e945e487b8b29613311ec301d4301a17078ee06475c756f4b3bd7a4a98a1",
+                "3cd3b5"
+            ))
+        );
     }
 
     #[test]
