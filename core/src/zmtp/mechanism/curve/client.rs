@@ -37,7 +37,7 @@ pub(crate) struct Client {
     /// The box between c' and S: HELLO's, and WELCOME's from the server.
     server_box: XSalsa20Poly1305,
     /// The key of the box between c' and S', once WELCOME told us S'.
-    sbox: Option<Zeroizing<Key>>,
+    box_key: Option<Zeroizing<Key>>,
     /// The next short nonce we send.
     nonce: u64,
     /// READY's nonce: the server's MESSAGE nonces must be above it.
@@ -75,7 +75,7 @@ impl Client {
             transient,
             vouch_nonce,
             server_box,
-            sbox: None,
+            box_key: None,
             nonce: 1,
             ready_nonce: 0,
             state: State::ExpectWelcome,
@@ -150,7 +150,7 @@ impl Client {
         let sbox = XSalsa20Poly1305::new(&key);
         initiate.extend_from_slice(&seal(&sbox, b"CurveZMQINITIATE", &short, &plaintext));
         out.body(initiate);
-        self.sbox = Some(key);
+        self.box_key = Some(key);
         self.state = State::ExpectReady;
         Ok(Step::Continue)
     }
@@ -161,7 +161,7 @@ impl Client {
             return Err(Error::Proto("malformed CURVE READY".into()));
         }
         let sbox = self
-            .sbox
+            .box_key
             .as_ref()
             .map(|key| XSalsa20Poly1305::new(key))
             .ok_or_else(|| Error::Proto("CURVE READY before WELCOME".into()))?;
@@ -185,6 +185,6 @@ impl Client {
             return None;
         }
         let (send, recv) = (self.nonce, self.ready_nonce);
-        self.sbox.map(|key| Cipher::new(&key, true, send, recv))
+        self.box_key.map(|key| Cipher::new(&key, true, send, recv))
     }
 }
