@@ -404,6 +404,19 @@ impl Handshakes {
     }
 }
 
+/// Which backend the `poly1305` crate was built with, as far as this build's flags tell:
+/// the workspace's `.cargo/config.toml` sets `poly1305_force_soft` on x86 (docs/security.md
+/// §3.7), and a RUSTFLAGS variable would replace it.
+pub fn poly1305_backend() -> &'static str {
+    if cfg!(poly1305_force_soft) {
+        "portable backend (cfg poly1305_force_soft)"
+    } else if cfg!(any(target_arch = "x86", target_arch = "x86_64")) {
+        "backend chosen at run time (AVX2 where the CPU has it; poly1305_force_soft not set)"
+    } else {
+        "portable backend (the only one on this architecture)"
+    }
+}
+
 /// The generated CURVE section of RESULTS.md.
 pub fn curve_markdown(
     plan: &Plan,
@@ -418,8 +431,9 @@ pub fn curve_markdown(
         "Run: {} rounds per cell, each running isomq CURVE, libzmq CURVE, isomq NULL and \
          libzmq NULL once in turn over tcp on loopback; figures are medians over rounds, \
          ratios the median of the rounds' ratios (range in brackets). libzmq: {libzmq}. \
-         Count scale {}, {} CPUs, took {:.0} s.\n",
+         isomq's Poly1305: {}. Count scale {}, {} CPUs, took {:.0} s.\n",
         plan.reps,
+        poly1305_backend(),
         plan.scale,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         took.as_secs_f64()

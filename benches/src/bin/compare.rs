@@ -266,6 +266,7 @@ fn run_curve(plan: &Plan) -> Result<(Vec<CurveCell>, Handshakes), BoxError> {
 
 fn main_curve(plan: &Plan) -> ExitCode {
     let started = std::time::Instant::now();
+    eprintln!("isomq's Poly1305: {}", compare::poly1305_backend());
     let (cells, hs) = match run_curve(plan) {
         Ok(r) => r,
         Err(e) => {

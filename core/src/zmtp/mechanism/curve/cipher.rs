@@ -4,10 +4,10 @@
 
 use std::ops::Range;
 
-use crypto_secretbox::aead::AeadInPlace;
-use crypto_secretbox::XSalsa20Poly1305;
+use crypto_secretbox::{Key, Tag};
 
-use super::{next_nonce, nonce, short_nonce, TAG_LEN};
+use super::message_box::MessageBox;
+use super::{next_nonce, short_nonce, TAG_LEN};
 use crate::error::{Error, Result};
 
 const MESSAGE: &[u8] = b"\x07MESSAGE";
@@ -27,12 +27,11 @@ pub(crate) const MORE: u8 = 0x01;
 /// them.
 pub(crate) const COMMAND: u8 = 0x02;
 
-/// The traffic state of a CURVE connection: the precomputed short-term box and both nonce
-/// counters.
+/// The traffic state of a CURVE connection: the boxes of each direction under the
+/// short-term box key, and both nonce counters.
 pub(crate) struct Cipher {
-    sbox: XSalsa20Poly1305,
-    send_prefix: &'static [u8; 16],
-    recv_prefix: &'static [u8; 16],
+    send: MessageBox,
+    recv: MessageBox,
     /// The next nonce we send.
     send_nonce: u64,
     /// The last nonce received; the next must be greater.
@@ -52,21 +51,16 @@ impl Cipher {
     /// Bytes a MESSAGE adds to its payload: name, nonce, authenticator, flags.
     pub(crate) const OVERHEAD: usize = FLAGS_AT + 1;
 
-    pub(crate) fn new(
-        sbox: XSalsa20Poly1305,
-        client: bool,
-        send_nonce: u64,
-        recv_nonce: u64,
-    ) -> Cipher {
+    /// The traffic state under the short-term box key (`key`, which the caller zeroizes).
+    pub(crate) fn new(key: &Key, client: bool, send_nonce: u64, recv_nonce: u64) -> Cipher {
         let (send_prefix, recv_prefix) = if client {
             (CLIENT_PREFIX, SERVER_PREFIX)
         } else {
             (SERVER_PREFIX, CLIENT_PREFIX)
         };
         Cipher {
-            sbox,
-            send_prefix,
-            recv_prefix,
+            send: MessageBox::new(key, send_prefix),
+            recv: MessageBox::new(key, recv_prefix),
             send_nonce,
             recv_nonce,
         }
@@ -92,10 +86,7 @@ impl Cipher {
         }
         let body = &mut out[start..];
         let (head, boxed) = body.split_at_mut(FLAGS_AT);
-        match self
-            .sbox
-            .encrypt_in_place_detached(&nonce(self.send_prefix, &short), b"", boxed)
-        {
+        match self.send.seal_in_place(&short, boxed) {
             Ok(tag) => {
                 head[TAG_AT..].copy_from_slice(&tag);
                 Ok(())
@@ -116,9 +107,9 @@ impl Cipher {
         }
         let n = short_nonce(body, MESSAGE.len(), self.recv_nonce)?;
         let (head, boxed) = body.split_at_mut(FLAGS_AT);
-        let tag = crypto_secretbox::Tag::clone_from_slice(&head[TAG_AT..FLAGS_AT]);
-        self.sbox
-            .decrypt_in_place_detached(&nonce(self.recv_prefix, &n.to_be_bytes()), b"", boxed, &tag)
+        let tag = Tag::clone_from_slice(&head[TAG_AT..FLAGS_AT]);
+        self.recv
+            .open_in_place(&n.to_be_bytes(), boxed, &tag)
             .map_err(|_| Error::Proto("CURVE MESSAGE box does not open".into()))?;
         self.recv_nonce = n;
         // libzmq reads only the MORE and COMMAND bits.

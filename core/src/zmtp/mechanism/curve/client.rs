@@ -1,10 +1,11 @@
 //! The CURVE client: HELLO → WELCOME → INITIATE → READY (RFC 26, docs/security.md §3).
 
 use bytes::Bytes;
-use crypto_secretbox::XSalsa20Poly1305;
+use crypto_secretbox::{Key, KeyInit, XSalsa20Poly1305};
+use zeroize::Zeroizing;
 
 use super::cipher::Cipher;
-use super::{key_at, next_nonce, open, precompute, seal, short_nonce};
+use super::{key_at, next_nonce, open, precompute, seal, shared_key, short_nonce};
 use crate::error::{Error, Result};
 use crate::security::{KeyPair, PublicKey, Random};
 use crate::socket_type::SocketType;
@@ -35,8 +36,8 @@ pub(crate) struct Client {
     vouch_nonce: [u8; 16],
     /// The box between c' and S: HELLO's, and WELCOME's from the server.
     server_box: XSalsa20Poly1305,
-    /// The box between c' and S', once WELCOME told us S'.
-    sbox: Option<XSalsa20Poly1305>,
+    /// The key of the box between c' and S', once WELCOME told us S'.
+    box_key: Option<Zeroizing<Key>>,
     /// The next short nonce we send.
     nonce: u64,
     /// READY's nonce: the server's MESSAGE nonces must be above it.
@@ -74,7 +75,7 @@ impl Client {
             transient,
             vouch_nonce,
             server_box,
-            sbox: None,
+            box_key: None,
             nonce: 1,
             ready_nonce: 0,
             state: State::ExpectWelcome,
@@ -125,7 +126,7 @@ impl Client {
         )?;
         let server_transient = key_at(&plain, 0)?;
         let cookie = &plain[32..];
-        let sbox = precompute(&server_transient, &self.transient.secret)?;
+        let key = shared_key(&server_transient, &self.transient.secret)?;
 
         // The vouch proves the long-term key owner made C' for this server (RFC 26).
         let vouch_box = precompute(&server_transient, &self.keys.secret)?;
@@ -146,9 +147,10 @@ impl Client {
         initiate.extend_from_slice(b"\x08INITIATE");
         initiate.extend_from_slice(cookie);
         initiate.extend_from_slice(&short);
+        let sbox = XSalsa20Poly1305::new(&key);
         initiate.extend_from_slice(&seal(&sbox, b"CurveZMQINITIATE", &short, &plaintext));
         out.body(initiate);
-        self.sbox = Some(sbox);
+        self.box_key = Some(key);
         self.state = State::ExpectReady;
         Ok(Step::Continue)
     }
@@ -159,12 +161,13 @@ impl Client {
             return Err(Error::Proto("malformed CURVE READY".into()));
         }
         let sbox = self
-            .sbox
+            .box_key
             .as_ref()
+            .map(|key| XSalsa20Poly1305::new(key))
             .ok_or_else(|| Error::Proto("CURVE READY before WELCOME".into()))?;
         let n = short_nonce(body, 6, 0)?;
         let metadata = open(
-            sbox,
+            &sbox,
             b"CurveZMQREADY---",
             &n.to_be_bytes(),
             &body[14..],
@@ -182,6 +185,6 @@ impl Client {
             return None;
         }
         let (send, recv) = (self.nonce, self.ready_nonce);
-        self.sbox.map(|sbox| Cipher::new(sbox, true, send, recv))
+        self.box_key.map(|key| Cipher::new(&key, true, send, recv))
     }
 }

@@ -3,11 +3,14 @@
 //! frame boxed with short-term keys. docs/security.md §3 has the bytes and the rules.
 //!
 //! The boxes are NaCl's `crypto_box` (X25519 through HSalsa20, then XSalsa20-Poly1305) and
-//! the cookie NaCl's `crypto_secretbox`, from RustCrypto and dalek's x25519; nothing cryptographic is written here beyond
-//! laying out nonces and fields as the RFC says.
+//! the cookie NaCl's `crypto_secretbox`, from RustCrypto and dalek's x25519. MESSAGE boxes
+//! are the same XSalsa20-Poly1305 put together from RustCrypto's `salsa20` and `poly1305`
+//! ([`message_box`]), so that the HSalsa20 step of a direction is done once per connection.
+//! Nothing cryptographic is written here beyond laying out nonces and fields as the RFC says.
 
 pub(crate) mod cipher;
 mod client;
+mod message_box;
 mod server;
 
 pub(crate) use cipher::Cipher;
@@ -16,7 +19,7 @@ pub(crate) use server::Server;
 
 use crypto_secretbox::aead::consts::{U16, U24};
 use crypto_secretbox::aead::{AeadInPlace, KeyInit};
-use crypto_secretbox::{Kdf, XSalsa20Poly1305};
+use crypto_secretbox::{Kdf, Key, XSalsa20Poly1305};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -32,11 +35,11 @@ impl<T: AeadInPlace<NonceSize = U24, TagSize = U16>> Boxer for T {}
 /// A box's authenticator, before its ciphertext.
 const TAG_LEN: usize = 16;
 
-/// A precomputed box between our secret key and a peer's public key (NaCl's
-/// `crypto_box_beforenm`: the X25519 shared secret through HSalsa20, then XSalsa20-Poly1305
-/// boxes under that key), refusing keys whose shared secret is all zeros (a low-order point:
-/// the box would be readable by anyone), as libsodium does. One X25519 per box.
-fn precompute(peer: &PublicKey, ours: &SecretKey) -> Result<XSalsa20Poly1305> {
+/// The precomputed key of a box between our secret key and a peer's public key (NaCl's
+/// `crypto_box_beforenm`: the X25519 shared secret through HSalsa20), refusing keys whose
+/// shared secret is all zeros (a low-order point: the box would be readable by anyone), as
+/// libsodium does. One X25519 per box. Zeroized when dropped.
+fn shared_key(peer: &PublicKey, ours: &SecretKey) -> Result<Zeroizing<Key>> {
     let secret = x25519_dalek::StaticSecret::from(*ours.as_bytes());
     let shared = secret.diffie_hellman(&x25519_dalek::PublicKey::from(*peer.as_bytes()));
     if !shared.was_contributory() {
@@ -44,10 +47,15 @@ fn precompute(peer: &PublicKey, ours: &SecretKey) -> Result<XSalsa20Poly1305> {
             "CURVE peer key gives an all-zero shared secret".into(),
         ));
     }
-    let key = Zeroizing::new(<XSalsa20Poly1305 as Kdf>::kdf(
+    Ok(Zeroizing::new(<XSalsa20Poly1305 as Kdf>::kdf(
         shared.as_bytes().into(),
         &Default::default(),
-    ));
+    )))
+}
+
+/// A precomputed box ([`shared_key`]): XSalsa20-Poly1305 boxes under that key.
+fn precompute(peer: &PublicKey, ours: &SecretKey) -> Result<XSalsa20Poly1305> {
+    let key = shared_key(peer, ours)?;
     Ok(XSalsa20Poly1305::new(&key))
 }
 

@@ -2,12 +2,12 @@
 //! docs/security.md §3).
 
 use bytes::Bytes;
-use crypto_secretbox::{KeyInit, XSalsa20Poly1305};
+use crypto_secretbox::{Key, KeyInit, XSalsa20Poly1305};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use super::cipher::Cipher;
-use super::{key_at, next_nonce, open, precompute, seal, short_nonce, NAME};
+use super::{key_at, next_nonce, open, precompute, seal, shared_key, short_nonce, NAME};
 use crate::error::{Error, Result};
 use crate::security::{KeyPair, PublicKey, Random};
 use crate::socket_type::SocketType;
@@ -47,8 +47,8 @@ pub(crate) struct Server {
     welcome_nonce: [u8; 16],
     /// The client's short-term key C', from HELLO.
     client_transient: Option<PublicKey>,
-    /// The box between s' and C'.
-    sbox: Option<XSalsa20Poly1305>,
+    /// The key of the box between s' and C'.
+    box_key: Option<Zeroizing<Key>>,
     /// The last short nonce received.
     peer_nonce: u64,
     /// The next short nonce we send.
@@ -92,7 +92,7 @@ impl Server {
             cookie_nonce,
             welcome_nonce,
             client_transient: None,
-            sbox: None,
+            box_key: None,
             peer_nonce: 0,
             nonce: 1,
             peer: None,
@@ -155,7 +155,7 @@ impl Server {
         welcome.extend_from_slice(&self.welcome_nonce);
         welcome.extend_from_slice(&seal(&hello_box, b"WELCOME-", &self.welcome_nonce, &plain));
         out.body(welcome);
-        self.sbox = Some(precompute(&client_transient, &self.transient.secret)?);
+        self.box_key = Some(shared_key(&client_transient, &self.transient.secret)?);
         self.client_transient = Some(client_transient);
         self.state = State::ExpectInitiate;
         Ok(Step::Continue)
@@ -167,7 +167,8 @@ impl Server {
         if body.len() < INITIATE_MIN || !body.starts_with(b"\x08INITIATE") {
             return Err(Error::Proto("malformed CURVE INITIATE".into()));
         }
-        let (Some(client_transient), Some(sbox)) = (self.client_transient, self.sbox.as_ref())
+        let (Some(client_transient), Some(box_key)) =
+            (self.client_transient, self.box_key.as_ref())
         else {
             return Err(Error::Proto("CURVE INITIATE before HELLO".into()));
         };
@@ -189,7 +190,7 @@ impl Server {
 
         let n = short_nonce(body, 105, self.peer_nonce)?;
         let plain = open(
-            sbox,
+            &XSalsa20Poly1305::new(box_key),
             b"CurveZMQINITIATE",
             &n.to_be_bytes(),
             &body[113..],
@@ -228,7 +229,7 @@ impl Server {
             return Err(Error::Proto("ZAP reply without a request".into()));
         }
         let mut zap_properties = zap_verdict(outcome, !self.enforce, out)?;
-        let (Some(sbox), Some(mut peer)) = (self.sbox.as_ref(), self.peer.take()) else {
+        let (Some(box_key), Some(mut peer)) = (self.box_key.as_ref(), self.peer.take()) else {
             return Err(Error::Proto("CURVE state lost".into()));
         };
         let short = next_nonce(&mut self.nonce)?;
@@ -236,7 +237,12 @@ impl Server {
         let mut ready = Vec::with_capacity(14 + 16 + metadata.len());
         ready.extend_from_slice(b"\x05READY");
         ready.extend_from_slice(&short);
-        ready.extend_from_slice(&seal(sbox, b"CurveZMQREADY---", &short, &metadata));
+        ready.extend_from_slice(&seal(
+            &XSalsa20Poly1305::new(box_key),
+            b"CurveZMQREADY---",
+            &short,
+            &metadata,
+        ));
         out.body(ready);
         peer.properties.append(&mut zap_properties);
         self.state = State::Done;
@@ -249,6 +255,6 @@ impl Server {
             return None;
         }
         let (send, recv) = (self.nonce, self.peer_nonce);
-        self.sbox.map(|sbox| Cipher::new(sbox, false, send, recv))
+        self.box_key.map(|key| Cipher::new(&key, false, send, recv))
     }
 }
