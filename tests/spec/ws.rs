@@ -380,3 +380,37 @@ fn ws_origin_allow_list_refuses_other_pages() {
     push.send("native").unwrap();
     assert_eq!(pull.recv().unwrap().as_slice(), b"native");
 }
+
+// RFC 6455 §5.5.1: an endpoint that receives a Close frame sends a Close frame in response
+// before closing the connection. Here the close frame arrives behind a backlog the server
+// decodes over many rounds (RCVHWM 10 holds it back), so it may be decoded in a round of its
+// own; its echo must go out before the connection ends either way. (A browser that does not
+// get it reports 1006 instead of the 1000 it sent: tests/browser/close.test.mjs.)
+#[test]
+fn close_frame_behind_a_backlog_is_echoed() {
+    const N: usize = 2_000;
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    pull.set_option(SocketOption::RcvHwm(10)).unwrap();
+    let ep = isomq_tests::bind(&mut pull, isomq_tests::Transport::Ws);
+    let (head, mut ws) = RawWs::connect(&ep, Some("ZWS2.0/NULL"));
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    ws.send(&ready("PUSH"));
+    for i in 0..N {
+        let mut m = vec![0u8];
+        m.extend_from_slice(format!("m{i}").as_bytes());
+        ws.send(&m);
+    }
+    ws.send_frame(true, isomq_tests::rawws::CLOSE, &1000u16.to_be_bytes());
+    for i in 0..N {
+        assert_eq!(recv_string(&mut pull), format!("m{i}"));
+    }
+    let echo = loop {
+        match ws.recv_frame() {
+            Some(f) if f.opcode == isomq_tests::rawws::CLOSE => break Some(f),
+            Some(_) => {}
+            None => break None,
+        }
+    };
+    assert!(echo.is_some(), "the connection ended without a close frame");
+}

@@ -61,13 +61,18 @@ impl OpenWs {
         conn: &mut zws::Connection,
         readable: &mut bool,
     ) -> Result<bool, Failure> {
+        let was_ended = self.ended;
         let (progress, full) = self.decode(conn).map_err(|f| self.failing(f))?;
         if full {
             return Ok(true);
         }
         if self.ended {
-            // Everything decoded before the end was handed over on an earlier call.
-            return if progress {
+            // Everything decoded before the end was handed over on an earlier call. A close
+            // frame decoded just now (left in the buffer by an earlier call that stopped at
+            // its limits) counts as progress once: its echo, queued by the codec, must be
+            // written before the end is reported, or the peer sees no closing handshake
+            // (a browser reports 1006 instead of its own 1000).
+            return if progress || !was_ended {
                 Ok(true)
             } else {
                 Err(Failure::Transient)
