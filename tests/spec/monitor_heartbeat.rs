@@ -107,13 +107,7 @@ fn handshake_failed_on_incompatible_peer() {
     let mut push = socket(&ctx, SocketType::Push);
     let events = push.monitor();
     push.connect(&ep).unwrap();
-    let ev = expect_event(&events, "HandshakeFailed", |e| {
-        matches!(e, MonitorEvent::HandshakeFailed { .. })
-    });
-    assert!(
-        matches!(&ev, MonitorEvent::HandshakeFailed { reason, .. } if reason.contains("protocol")),
-        "{ev:?}"
-    );
+    isomq_tests::expect_handshake_failed(&events, "protocol");
 }
 
 /// The greeting and READY of a raw peer of type `socket_type`.

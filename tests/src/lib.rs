@@ -178,3 +178,15 @@ pub fn expect_event(
     }
     panic!("no {what} event; saw {seen:?}");
 }
+
+/// Waits for a `HandshakeFailed` event (see [`expect_event`]) and checks that its reason
+/// contains `why`.
+pub fn expect_handshake_failed(monitor: &Monitor, why: &str) {
+    let ev = expect_event(monitor, "HandshakeFailed", |e| {
+        matches!(e, MonitorEvent::HandshakeFailed { .. })
+    });
+    assert!(
+        matches!(&ev, MonitorEvent::HandshakeFailed { reason, .. } if reason.contains(why)),
+        "{ev:?}"
+    );
+}
