@@ -19,6 +19,7 @@ pub mod peer;
 pub mod rawws;
 pub mod rawzmtp;
 pub mod relay;
+pub mod stalled;
 pub mod tls;
 
 /// Long enough never to fire on a healthy run; a hung test fails instead of hanging.
