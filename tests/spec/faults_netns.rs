@@ -266,6 +266,67 @@ fn a_partition_req_rep_recovers_with_relaxed_and_correlate() {
     assert_eq!(req.recv().unwrap().as_slice(), b"reply to r2");
 }
 
+/// A partition shorter than any timeout: the connection survives it and what was sent
+/// during it arrives late, in order. Returns the reply the REQ takes to its retried request.
+fn late_reply_after_a_short_partition(correlate: bool) -> Option<Vec<u8>> {
+    let net = NetnsPair::new("short partition req/rep")?;
+    let plain = |s: &mut Socket| {
+        s.set_option(SocketOption::HeartbeatIvl(None)).unwrap();
+    };
+    let (_cb, mut rep, _) = make(&net, Side::B, SocketType::Rep, |s| {
+        plain(s);
+        bind_b(s);
+    });
+    let (_ca, mut req, req_events) = make(&net, Side::A, SocketType::Req, |s| {
+        plain(s);
+        s.set_option(SocketOption::ReqRelaxed(true)).unwrap();
+        s.set_option(SocketOption::ReqCorrelate(correlate)).unwrap();
+        connect_b(s);
+    });
+    req.send("r1").unwrap();
+    assert_eq!(rep.recv().unwrap().as_slice(), b"r1");
+    net.link_down(Side::A);
+    rep.send("reply to r1").unwrap();
+    // The client's own retry policy (the lazy pirate's): no reply within 200 ms, ask again.
+    req.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(200))))
+        .unwrap();
+    assert_eq!(req.recv(), Err(isomq::Error::Again));
+    req.set_option(SocketOption::RcvTimeout(Some(isomq_tests::PATIENCE)))
+        .unwrap();
+    req.send("r2").unwrap();
+    net.link_up(Side::A);
+    // TCP retransmits both ways: the old reply reaches the REQ before the new one can.
+    assert_eq!(rep.recv().unwrap().as_slice(), b"r2");
+    rep.send("reply to r2").unwrap();
+    let reply = req.recv().unwrap().as_slice().to_vec();
+    assert!(
+        !std::iter::from_fn(|| req_events.try_recv())
+            .any(|e| matches!(e, MonitorEvent::Disconnected { .. })),
+        "the connection was expected to survive the partition"
+    );
+    Some(reply)
+}
+
+// libzmq zmq_setsockopt(3), ZMQ_REQ_CORRELATE: replies are matched to the request they
+// answer, "to correlate replies with requests" once REQ_RELAXED allows a new request
+// before the last reply. A reply delayed by a partition arrives after the retried request:
+// with REQ_CORRELATE it is discarded and the retried request's reply is taken.
+#[test]
+fn a_late_reply_after_a_short_partition_is_discarded_with_req_correlate() {
+    if let Some(reply) = late_reply_after_a_short_partition(true) {
+        assert_eq!(reply, b"reply to r2");
+    }
+}
+
+// Without REQ_CORRELATE the same late reply is taken as the answer to the retried request:
+// what the option is for.
+#[test]
+fn without_req_correlate_the_late_reply_is_taken_for_the_new_one() {
+    if let Some(reply) = late_reply_after_a_short_partition(false) {
+        assert_eq!(reply, b"reply to r1");
+    }
+}
+
 /// The peer binary, in side B's namespace, bound on [`ep_b`].
 fn start_peer(net: &NetnsPair, ty: &str) -> Peer {
     let mut c = net.command(Side::B, env!("CARGO_BIN_EXE_fault_peer"));
