@@ -76,6 +76,11 @@ pub enum MonitorEvent {
         endpoint: String,
         /// Why: `Proto` for a protocol violation, otherwise the connection was lost.
         reason: String,
+        /// Messages this connection took from the socket's queue to send (a multipart
+        /// message counts once). Those its peer had not received are lost with the
+        /// connection; the socket's later messages go to the next one (docs/wire.md §7.6).
+        /// 0 for a socket that only receives on it.
+        messages_out: u64,
     },
     /// ZMQ_EVENT_CLOSED: a listener was closed (unbind or socket close).
     Closed {

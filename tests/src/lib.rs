@@ -13,8 +13,13 @@ use std::time::Duration;
 
 use isomq::{Context, Error, Monitor, MonitorEvent, Socket, SocketOption, SocketType};
 
+pub mod loss;
+pub mod netns;
+pub mod peer;
 pub mod rawws;
 pub mod rawzmtp;
+pub mod relay;
+pub mod stalled;
 pub mod tls;
 
 /// Long enough never to fire on a healthy run; a hung test fails instead of hanging.

@@ -80,6 +80,14 @@ pub struct Session {
     unattached_id: Option<Bytes>,
     /// A message taken from the pipe while no connection was ready.
     pending_out: Option<Msg>,
+    /// The connection has begun a message whose later frames are still to come from the
+    /// pipe.
+    out_more: bool,
+    /// The rest of a message begun on a lost connection is dropped as it is read
+    /// (docs/wire.md §7.6).
+    discard_rest: bool,
+    /// Messages the current connection took from the pipe (docs/wire.md §7.6).
+    messages_out: u64,
     /// The socket's end is gone and everything it sent was read from the pipe.
     pipe_done: bool,
     /// Its listener went away: deliver what is queued, then end.
@@ -109,6 +117,9 @@ impl Session {
             pending_is_id: false,
             unattached_id: None,
             pending_out: None,
+            out_more: false,
+            discard_rest: false,
+            messages_out: 0,
             pipe_done: false,
             orphaned: false,
             lingering: false,
@@ -130,6 +141,14 @@ impl Session {
     /// The session's end of the pipe, once attached.
     pub fn pipe(&self) -> Option<&Pipe> {
         self.pipe.as_ref()
+    }
+
+    /// Messages the current connection took from the socket's queue, a multipart message
+    /// counting once from its first frame on; back to 0 when the connection is lost. Those
+    /// its peer had not received when it was lost are lost with it, and the socket's later
+    /// messages go to the next connection (docs/wire.md §7.6).
+    pub fn messages_out(&self) -> u64 {
+        self.messages_out
     }
 
     /// Messages from the peer dropped at RCVHWM ([`Inbound::DropAtHwm`]).
@@ -248,12 +267,17 @@ impl Session {
 
     /// The connection (or the attempt) is gone. Frames of a message cut short are taken
     /// back from the pipe (the next connection must not complete it); a decoded message
-    /// waiting for room is dropped with the connection. Returns the reconnect delay, if a
-    /// reconnect was scheduled.
+    /// waiting for room is dropped with the connection. Going the other way, the rest of a
+    /// message the connection had begun to send is dropped, as libzmq's
+    /// `session_base_t::clean_pipes` does: the next connection starts with a whole message,
+    /// never with the tail of one. Returns the reconnect delay, if a reconnect was
+    /// scheduled.
     pub fn handle_lost(&mut self, now: Duration, random: u64) -> Option<Duration> {
         if let Some(pipe) = &mut self.pipe {
             pipe.rollback();
         }
+        self.discard_rest |= std::mem::take(&mut self.out_more);
+        self.messages_out = 0;
         self.pending_in = None;
         self.pending_is_id = false;
         self.dropping = false;
@@ -325,7 +349,7 @@ impl Session {
             return;
         }
         if let Some(pipe) = &mut self.pipe {
-            self.pending_out = pipe.read();
+            self.pending_out = read_next(pipe, &mut self.discard_rest);
             if self.pending_out.is_none() && pipe.is_terminated() {
                 self.pipe_done = true;
             }
@@ -435,15 +459,17 @@ impl Session {
     fn encode_output(&mut self, codec: &mut impl Codec) -> bool {
         let mut progress = false;
         if let Some(m) = self.pending_out.take() {
+            self.count_out(&m);
             codec.send_msg(&m);
             progress = true;
         }
-        let Some(pipe) = &mut self.pipe else {
-            return progress;
-        };
         while !self.pipe_done && codec.transmit_len() < OUT_BATCH {
-            match pipe.read() {
+            let Some(pipe) = &mut self.pipe else {
+                return progress;
+            };
+            match read_next(pipe, &mut self.discard_rest) {
                 Some(m) => {
+                    self.count_out(&m);
                     codec.send_msg(&m);
                     progress = true;
                 }
@@ -458,5 +484,26 @@ impl Session {
             codec.size_transmit_for(OUT_BATCH);
         }
         progress
+    }
+
+    /// A frame handed to the connection: a message counts at its first frame.
+    fn count_out(&mut self, frame: &Msg) {
+        if !self.out_more {
+            self.messages_out += 1;
+        }
+        self.out_more = frame.more();
+    }
+}
+
+/// The next frame from `pipe` that starts or continues a message to send: while
+/// `discard_rest` is set, the rest of a message begun on a lost connection is read and
+/// dropped first.
+fn read_next(pipe: &mut Pipe, discard_rest: &mut bool) -> Option<Msg> {
+    loop {
+        let frame = pipe.read()?;
+        if !*discard_rest {
+            return Some(frame);
+        }
+        *discard_rest = frame.more();
     }
 }

@@ -254,6 +254,53 @@ fn a_message_cut_short_by_a_lost_connection_is_taken_back() {
     assert_eq!(pull.recv(), None);
 }
 
+/// libzmq `session_base_t::clean_pipes`: when a connection is lost after taking the first
+/// frames of a multipart message from the pipe, the rest of that message is dropped, so
+/// the next connection starts with a whole message (docs/wire.md §7.6). A first frame over
+/// OUT_BATCH makes the session stop between the frames.
+#[test]
+fn a_message_half_sent_on_a_lost_connection_is_dropped_whole() {
+    let mut push = Side::new(SocketType::Push, true, Inbound::Backpressure, |_| {});
+    let mut pull = Side::new(SocketType::Pull, false, Inbound::Backpressure, |_| {});
+    exchange(&mut push, &mut pull);
+    let big = Bytes::from(vec![7u8; super::OUT_BATCH + 1]);
+    let pipe = push.socket();
+    pipe.write(Msg::from(big).with_more(true)).unwrap();
+    pipe.write(Msg::from("tail")).unwrap();
+    pipe.write(Msg::from("next")).unwrap();
+    pipe.flush();
+    push.drive();
+    assert_eq!(push.session.messages_out(), 1, "the big frame was taken");
+    // Lost before anything reached the peer: the half-sent message goes with it.
+    assert!(push.session.handle_lost(ms(2), 0).is_some());
+    assert_eq!(push.session.messages_out(), 0);
+    push.session.poll_pipe_idle();
+    push.codec = Connection::new(Config::new(SocketType::Push));
+    push.session.handle_started(ms(200));
+    let mut pull = Side::new(SocketType::Pull, false, Inbound::Backpressure, |_| {});
+    exchange(&mut push, &mut pull);
+    let m = pull.recv().unwrap();
+    assert_eq!((m.as_slice(), m.more()), (&b"next"[..], false));
+    assert_eq!(pull.recv(), None);
+    assert_eq!(push.session.messages_out(), 1);
+}
+
+/// docs/wire.md §7.6: a connection counts the messages it took from the pipe, a multipart
+/// message once.
+#[test]
+fn a_connection_counts_the_messages_it_took() {
+    let mut push = Side::new(SocketType::Push, true, Inbound::Backpressure, |_| {});
+    let mut pull = Side::new(SocketType::Pull, false, Inbound::Backpressure, |_| {});
+    push.send("one");
+    let pipe = push.socket();
+    pipe.write(Msg::from("two").with_more(true)).unwrap();
+    pipe.write(Msg::from("parts")).unwrap();
+    pipe.flush();
+    exchange(&mut push, &mut pull);
+    assert_eq!(push.session.messages_out(), 2);
+    assert_eq!(pull.recv().unwrap().as_slice(), b"one");
+}
+
 /// The second handshake of a connecting session is a hiccup: the socket replays its
 /// subscriptions.
 #[test]

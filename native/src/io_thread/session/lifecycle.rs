@@ -161,7 +161,12 @@ impl Session {
             if let (Failure::Auth(status), false) = (failure, engine.is_ready()) {
                 self.emit(|endpoint| MonitorEvent::HandshakeFailedAuth { endpoint, status });
             } else if engine.is_ready() {
-                self.emit(|endpoint| MonitorEvent::Disconnected { endpoint, reason });
+                let messages_out = self.policy.messages_out();
+                self.emit(|endpoint| MonitorEvent::Disconnected {
+                    endpoint,
+                    reason,
+                    messages_out,
+                });
             } else if !engine.is_connecting() {
                 self.emit(|endpoint| MonitorEvent::HandshakeFailed { endpoint, reason });
             }

@@ -1,0 +1,326 @@
+//! `slow_subs [--subs K] [--stalled S] [--count M] [--size B] [--window W] [--reps R]`
+//!
+//! Slow consumers: one publisher process, K subscriber connections in another process, of
+//! which S stop reading; how fast the K − S others are served with and without them. Each
+//! round runs both cases in fresh processes: the same K − S good connections alone, then
+//! with the S stalled ones beside them (docs/wire.md §7.7).
+//!
+//! The publisher is a lossy XPUB (a PUB that counts subscriptions, XPUB_VERBOSE) at the
+//! default SNDHWM (1,000). The good connections (100 per SUB socket) are drained from one
+//! thread with `poll`; the stalled ones are raw ZMTP connections that subscribe and never
+//! read, with small kernel buffers (4 KiB receive buffer, 536-byte MSS) so that their
+//! queues fill within the run and the publisher drops for them from then on. The stream
+//! goes in windows of W messages (W under SNDHWM, so a good connection never drops): the
+//! subscriber process reports each window once every good connection has all of it, and
+//! the publisher then sends the next. Reported: deliveries per second to the good
+//! connections, the publisher process's CPU time per delivery (`getrusage`, all its
+//! threads) and its peak resident memory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Instant;
+
+use isomq::{poll, Error, Flags, Msg, PollEvents, PollItem, Socket, SocketOption, SocketType};
+use isomq_benches::compare::median;
+use isomq_benches::{iso, procstat, BoxError};
+
+const USAGE: &str =
+    "usage: slow_subs [--subs K] [--stalled S] [--count M] [--size B] [--window W] [--reps R]";
+const PER_SOCKET: usize = 100;
+
+/// The run's shape, passed on to the child processes as six numbers.
+#[derive(Debug, Clone, Copy)]
+struct Params {
+    subs: usize,
+    stalled: usize,
+    count: usize,
+    size: usize,
+    window: usize,
+    reps: usize,
+}
+
+impl Params {
+    fn from_flags(mut args: impl Iterator<Item = String>) -> Option<Params> {
+        let mut p = Params {
+            subs: 1000,
+            stalled: 10,
+            count: 10_000,
+            size: 256,
+            window: 500,
+            reps: 3,
+        };
+        while let Some(flag) = args.next() {
+            let n: usize = args.next()?.parse().ok()?;
+            match flag.as_str() {
+                "--subs" => p.subs = n,
+                "--stalled" => p.stalled = n,
+                "--count" => p.count = n,
+                "--size" => p.size = n,
+                "--window" => p.window = n,
+                "--reps" => p.reps = n,
+                _ => return None,
+            }
+        }
+        (p.subs > p.stalled && p.window > 0 && p.count >= p.window && p.reps > 0).then_some(p)
+    }
+
+    fn to_args(self) -> [String; 5] {
+        [self.subs, self.stalled, self.count, self.size, self.window].map(|n| n.to_string())
+    }
+
+    fn from_args(args: &[String]) -> Option<Params> {
+        let n = |i: usize| args.get(i)?.parse::<usize>().ok();
+        Some(Params {
+            subs: n(0)?,
+            stalled: n(1)?,
+            count: n(2)?,
+            size: n(3)?,
+            window: n(4)?,
+            reps: 1,
+        })
+    }
+
+    fn good(self) -> usize {
+        self.subs - self.stalled
+    }
+}
+
+/// One run's figures, as the publisher process reports them on a `result` line.
+#[derive(Debug, Clone, Copy, Default)]
+struct Figures {
+    deliveries_per_sec: f64,
+    cpu_ns_per_delivery: f64,
+    peak_mib: f64,
+}
+
+/// The publisher process: binds, starts the subscribers, waits for every subscription,
+/// sends window after window, prints a `result` line.
+fn publisher(p: Params) -> Result<(), BoxError> {
+    procstat::raise_nofile()?;
+    let ctx = iso::context(1);
+    let mut xpub = ctx.socket(SocketType::XPub)?;
+    xpub.set_option(SocketOption::XpubVerbose(true))?;
+    xpub.bind("tcp://127.0.0.1:*")?;
+    let ep = xpub.last_endpoint().ok_or("no endpoint bound")?.to_owned();
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("--sub")
+        .arg(&ep)
+        .args(p.to_args())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no child stdout")?).lines();
+    let mut subscribed = 0;
+    while subscribed < p.subs {
+        if xpub.recv()?.as_slice().first() == Some(&1) {
+            subscribed += 1;
+        }
+    }
+    let payload = vec![7u8; p.size];
+    let cpu0 = procstat::cpu_time()?;
+    let start = Instant::now();
+    for _ in 0..p.count / p.window {
+        for _ in 0..p.window {
+            xpub.send(Msg::copy_from_slice(&payload))?;
+        }
+        match lines.next() {
+            Some(Ok(line)) if line == "w" => {}
+            other => return Err(format!("subscribers failed: {other:?}").into()),
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let cpu = (procstat::cpu_time()? - cpu0).as_secs_f64();
+    let deliveries = (p.good() * (p.count / p.window) * p.window) as f64;
+    println!(
+        "result {} {} {}",
+        deliveries / secs,
+        cpu * 1e9 / deliveries,
+        procstat::status_bytes("VmHWM")? as f64 / (1024.0 * 1024.0),
+    );
+    drop(xpub);
+    child.kill()?;
+    child.wait()?;
+    Ok(())
+}
+
+/// A connection that subscribes to everything and never reads, with small kernel buffers.
+fn stalled_connection(endpoint: &str) -> Result<TcpStream, BoxError> {
+    use socket2::{Domain, Protocol, SockAddr, Socket as RawSocket, Type};
+    let addr: SocketAddr = endpoint.trim_start_matches("tcp://").parse()?;
+    let s = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    s.set_recv_buffer_size(4096)?;
+    s.set_tcp_mss(536)?;
+    s.connect(&SockAddr::from(addr))?;
+    let mut stream: TcpStream = s.into();
+    // ZMTP 3.1 NULL greeting, READY as a SUB, SUBSCRIBE to everything.
+    let mut bytes = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
+    bytes.extend_from_slice(b"NULL");
+    bytes.resize(64, 0);
+    let mut ready = vec![5];
+    ready.extend_from_slice(b"READY");
+    ready.push(11);
+    ready.extend_from_slice(b"Socket-Type");
+    ready.extend_from_slice(&3u32.to_be_bytes());
+    ready.extend_from_slice(b"SUB");
+    for body in [ready, b"\x09SUBSCRIBE".to_vec()] {
+        bytes.push(0x04);
+        bytes.push(u8::try_from(body.len())?);
+        bytes.extend_from_slice(&body);
+    }
+    stream.write_all(&bytes)?;
+    Ok(stream)
+}
+
+/// The subscriber process: the stalled connections first, then the good ones, drained from
+/// this thread; prints `w` once every good connection has had each window.
+fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
+    procstat::raise_nofile()?;
+    let _stalled = (0..p.stalled)
+        .map(|_| stalled_connection(endpoint))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ctx = iso::context(1);
+    let mut sockets = Vec::new();
+    let mut conns_of = Vec::new();
+    let mut conns = 0;
+    while conns < p.good() {
+        let n = PER_SOCKET.min(p.good() - conns);
+        let mut s = ctx.socket(SocketType::Sub)?;
+        s.set_option(SocketOption::Subscribe(Vec::new()))?;
+        for _ in 0..n {
+            s.connect(endpoint)?;
+        }
+        sockets.push(s);
+        conns_of.push(n);
+        conns += n;
+    }
+    let mut out = std::io::stdout().lock();
+    for _ in 0..p.count / p.window {
+        let mut remaining: Vec<usize> = conns_of.iter().map(|n| n * p.window).collect();
+        while remaining.iter().any(|&r| r > 0) {
+            let mut items: Vec<PollItem<'_>> = sockets
+                .iter_mut()
+                .map(|s| PollItem::new(s, PollEvents::IN))
+                .collect();
+            poll(&mut items, None)?;
+            for (item, r) in items.iter_mut().zip(remaining.iter_mut()) {
+                if item.is_readable() {
+                    *r = r.saturating_sub(drain(item.socket(), p.size)?);
+                }
+            }
+        }
+        writeln!(out, "w")?;
+        out.flush()?;
+    }
+    // Killed by the publisher when it is done.
+    loop {
+        std::thread::park();
+    }
+}
+
+/// Receives what `s` has without waiting; returns how many messages.
+fn drain(s: &mut Socket, size: usize) -> Result<usize, BoxError> {
+    let mut n = 0;
+    loop {
+        match s.recv_flags(Flags::DONTWAIT) {
+            Ok(m) if m.len() == size => n += 1,
+            Ok(_) => return Err("message of incorrect size received".into()),
+            Err(Error::Again) => return Ok(n),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Runs one publisher process and parses its `result` line.
+fn run_once(p: Params) -> Result<Figures, BoxError> {
+    let out = Command::new(std::env::current_exe()?)
+        .arg("--pub")
+        .args(p.to_args())
+        .stderr(Stdio::inherit())
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("result "))
+        .ok_or_else(|| format!("publisher failed ({}): {text}", out.status))?;
+    let v: Vec<f64> = line.split(' ').filter_map(|x| x.parse().ok()).collect();
+    let [deliveries_per_sec, cpu_ns_per_delivery, peak_mib] = v[..] else {
+        return Err(format!("bad result line: {line}").into());
+    };
+    Ok(Figures {
+        deliveries_per_sec,
+        cpu_ns_per_delivery,
+        peak_mib,
+    })
+}
+
+fn med(rounds: &[Figures], f: fn(&Figures) -> f64) -> f64 {
+    median(&rounds.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN)
+}
+
+fn orchestrate(p: Params) -> Result<(), BoxError> {
+    let alone = Params {
+        subs: p.good(),
+        stalled: 0,
+        ..p
+    };
+    let (mut without, mut with, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..p.reps {
+        let a = run_once(alone)?;
+        let b = run_once(p)?;
+        eprintln!("round {round}: alone {a:?}\n         with stalled {b:?}");
+        ratios.push(b.deliveries_per_sec / a.deliveries_per_sec);
+        without.push(a);
+        with.push(b);
+    }
+    println!(
+        "{} good subscriber connections ({PER_SOCKET} per SUB socket), {} messages of {} B in \
+         windows of {}, {} rounds (medians)\n",
+        p.good(),
+        p.count,
+        p.size,
+        p.window,
+        p.reps
+    );
+    println!("| stalled connections | deliveries/s to the good ones | publisher CPU ns/delivery | publisher peak RSS |");
+    println!("|---:|---:|---:|---:|");
+    for (n, r) in [(0, &without), (p.stalled, &with)] {
+        println!(
+            "| {n} | {:.2} M | {:.0} | {:.0} MiB |",
+            med(r, |f| f.deliveries_per_sec) / 1e6,
+            med(r, |f| f.cpu_ns_per_delivery),
+            med(r, |f| f.peak_mib),
+        );
+    }
+    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    println!(
+        "\nrate with / without the stalled connections: {:.2} ({lo:.2}–{hi:.2})",
+        median(&ratios).unwrap_or(f64::NAN)
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("--pub") => match Params::from_args(args.get(1..).unwrap_or(&[])) {
+            Some(p) => publisher(p),
+            None => Err(USAGE.into()),
+        },
+        Some("--sub") => match (args.get(1), Params::from_args(args.get(2..).unwrap_or(&[]))) {
+            (Some(ep), Some(p)) => subscribers(ep, p),
+            _ => Err(USAGE.into()),
+        },
+        _ => match Params::from_flags(args.into_iter()) {
+            Some(p) => orchestrate(p),
+            None => Err(USAGE.into()),
+        },
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("slow_subs: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
