@@ -18,7 +18,7 @@ use isomq_core::zmtp::Config;
 use isomq_core::{Options, Pipe};
 use mio::{Registry, Token};
 
-use super::listener::Parent;
+use super::listener::{HandshakeSlot, Parent};
 use super::services::Services;
 use crate::command::SocketCommand;
 use crate::engine::{Engine, Failure, Kind};
@@ -63,6 +63,11 @@ pub(crate) struct Session {
     zap: Option<zap::ZapClient>,
     /// On the thread's list of sessions whose buffers grew.
     watched: bool,
+    /// An accepted connection's place among its listener's handshakes, until it completes.
+    handshake: Option<HandshakeSlot>,
+    /// The current connection completed its handshake: its end is a disconnection, even
+    /// when a protocol error (which the codec no longer counts as ready) ends it.
+    ready: bool,
 }
 
 impl Session {
@@ -96,6 +101,8 @@ impl Session {
             route_id: None,
             engine: None,
             endpoint,
+            handshake: None,
+            ready: false,
         }
     }
 
@@ -129,6 +136,8 @@ impl Session {
             route_id: None,
             engine: None,
             endpoint: parent.endpoint,
+            handshake: parent.handshake,
+            ready: false,
         };
         let kind = match parent.ws {
             Some(routes) => Kind::WsServer { routes },
@@ -152,6 +161,16 @@ impl Session {
     pub(crate) fn owns_pipe(&self, id: isomq_core::PipeId) -> bool {
         self.policy.pipe().is_some_and(|p| p.id() == id)
             || self.zap.as_ref().is_some_and(|z| z.pipe_id() == id)
+    }
+
+    /// Whether a connection exists and has not completed its handshake yet.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.engine.as_ref().is_some_and(|e| !e.is_ready())
+    }
+
+    /// Bytes encoded for the peer and not written yet.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.engine.as_ref().map_or(0, Engine::transmit_len)
     }
 
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
@@ -180,6 +199,7 @@ impl Session {
         };
         let engine = Engine::new(stream, kind, config, connecting, registry, Token(self.slot))?;
         self.engine = Some(engine);
+        self.ready = false;
         if !connecting {
             // HANDSHAKE_IVL runs from the accept; for a connect, from its completion.
             self.policy.handle_started(sv.clock());
@@ -354,6 +374,8 @@ impl Session {
                     continue;
                 }
             };
+            self.handshake = None;
+            self.ready = true;
             self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
                 endpoint: self.endpoint.clone(),
             });
