@@ -187,7 +187,7 @@ impl ZapConnect for ZapLink {
         };
         let made = lock(&ctx.inproc).connect_bound(ZAP_NAME, pipe_id, side)?;
         if let Some((handler, theirs)) = made.peer {
-            handler.send(SocketCommand::Attach(theirs));
+            handler.send(SocketCommand::Attach(theirs, None));
         }
         Some(made.own)
     }

@@ -20,7 +20,7 @@ use mio::{Registry, Token};
 
 use super::listener::{HandshakeSlot, Parent};
 use super::services::Services;
-use crate::command::SocketCommand;
+use crate::command::{PeerProperties, SocketCommand};
 use crate::engine::{Engine, Failure, Kind};
 use crate::link::{Owner, SocketLink};
 use crate::monitor::MonitorEvent;
@@ -376,39 +376,43 @@ impl Session {
             };
             self.handshake = None;
             self.ready = true;
-            self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
-                endpoint: self.endpoint.clone(),
-            });
             self.arm(sv);
+            let properties = self.properties(peer);
             match self.policy.pipe() {
-                Some(pipe) if hiccup && self.connect.is_some() => {
-                    self.link.send(SocketCommand::Hiccup(pipe.id()));
+                Some(pipe) => {
+                    let id = pipe.id();
+                    if hiccup && self.connect.is_some() {
+                        self.link.send(SocketCommand::Hiccup(id));
+                    }
+                    if let Some(properties) = properties {
+                        self.link.send(SocketCommand::Properties(id, properties));
+                    }
                 }
-                Some(_) => {}
                 None => {
                     // Sessions of bound sockets get their pipe once the peer is known.
                     let (socket_end, own_end) =
                         Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
                     own_end.attach(sv.notify(self.slot));
                     self.policy.attach_pipe(own_end);
-                    self.link.send(SocketCommand::Attach(socket_end));
+                    self.link
+                        .send(SocketCommand::Attach(socket_end, properties));
                 }
             }
-            self.send_properties(peer);
+            // After the commands: once the monitor says so, the socket has the pipe.
+            self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
+                endpoint: self.endpoint.clone(),
+            });
         }
         Ok(progress)
     }
 
-    /// Tells the socket what the peer said about itself, with its address, for the
-    /// messages it sends (after the pipe's Attach, in the same mailbox).
-    fn send_properties(&self, peer: isomq_core::zmtp::PeerInfo) {
-        let (Some(pipe), Some(engine)) = (self.policy.pipe(), &self.engine) else {
-            return;
-        };
+    /// What the peer said about itself, with its address, for the socket to give with the
+    /// messages it sends.
+    fn properties(&self, peer: isomq_core::zmtp::PeerInfo) -> Option<PeerProperties> {
+        let engine = self.engine.as_ref()?;
         let mut properties = peer.properties;
         properties.push(("Peer-Address".to_owned(), engine.peer_ip().into()));
-        self.link
-            .send(SocketCommand::Properties(pipe.id(), properties.into()));
+        Some(properties.into())
     }
 
     /// Sends the mechanism's ZAP request to the context's handler; without one, tells the
