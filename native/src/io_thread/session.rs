@@ -14,7 +14,7 @@ use std::time::Duration;
 use isomq_core::session::Codec;
 use isomq_core::session::{Inbound, Session as Policy, SessionEvent};
 use isomq_core::zap::{ZapOutcome, ZapRequest};
-use isomq_core::zmtp::Config;
+use isomq_core::zmtp::{Config, PeerInfo};
 use isomq_core::{Options, Pipe};
 use mio::{Registry, Token};
 
@@ -361,54 +361,55 @@ impl Session {
         Ok(read)
     }
 
-    /// The handshake's outcome: the monitor event, the pipe to the socket (made now for
-    /// accepted connections), the hiccup of a reconnection.
+    /// The handshake's outcome: a ZAP request to ask, or the handshake done.
     fn handle_policy_events(&mut self, sv: &mut Services) -> Result<bool, Failure> {
         let mut progress = false;
         while let Some(event) = self.policy.poll_event() {
             progress = true;
-            let (hiccup, peer) = match event {
-                SessionEvent::Ready { hiccup, peer } => (hiccup, peer),
-                SessionEvent::Zap(request) => {
-                    self.ask_zap(&request, sv)?;
-                    continue;
-                }
-            };
-            self.handshake = None;
-            self.ready = true;
-            self.arm(sv);
-            let properties = self.properties(peer);
-            match self.policy.pipe() {
-                Some(pipe) => {
-                    let id = pipe.id();
-                    if hiccup && self.connect.is_some() {
-                        self.link.send(SocketCommand::Hiccup(id));
-                    }
-                    if let Some(properties) = properties {
-                        self.link.send(SocketCommand::Properties(id, properties));
-                    }
-                }
-                None => {
-                    // Sessions of bound sockets get their pipe once the peer is known.
-                    let (socket_end, own_end) =
-                        Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
-                    own_end.attach(sv.notify(self.slot));
-                    self.policy.attach_pipe(own_end);
-                    self.link
-                        .send(SocketCommand::Attach(socket_end, properties));
-                }
+            match event {
+                SessionEvent::Ready { hiccup, peer } => self.handshake_done(hiccup, peer, sv),
+                SessionEvent::Zap(request) => self.ask_zap(&request, sv)?,
             }
-            // After the commands: once the monitor says so, the socket has the pipe.
-            self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
-                endpoint: self.endpoint.clone(),
-            });
         }
         Ok(progress)
     }
 
+    /// The handshake completed: the pipe to the socket (made now for accepted connections)
+    /// with the peer's properties, the hiccup of a reconnection, then the monitor event.
+    fn handshake_done(&mut self, hiccup: bool, peer: PeerInfo, sv: &mut Services) {
+        self.handshake = None;
+        self.ready = true;
+        self.arm(sv);
+        let properties = self.properties(peer);
+        match self.policy.pipe() {
+            Some(pipe) => {
+                let id = pipe.id();
+                if hiccup && self.connect.is_some() {
+                    self.link.send(SocketCommand::Hiccup(id));
+                }
+                if let Some(properties) = properties {
+                    self.link.send(SocketCommand::Properties(id, properties));
+                }
+            }
+            None => {
+                // Sessions of bound sockets get their pipe once the peer is known.
+                let (socket_end, own_end) =
+                    Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
+                own_end.attach(sv.notify(self.slot));
+                self.policy.attach_pipe(own_end);
+                self.link
+                    .send(SocketCommand::Attach(socket_end, properties));
+            }
+        }
+        // After the commands: once the monitor says so, the socket has the pipe.
+        self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
+            endpoint: self.endpoint.clone(),
+        });
+    }
+
     /// What the peer said about itself, with its address, for the socket to give with the
     /// messages it sends.
-    fn properties(&self, peer: isomq_core::zmtp::PeerInfo) -> Option<PeerProperties> {
+    fn properties(&self, peer: PeerInfo) -> Option<PeerProperties> {
         let engine = self.engine.as_ref()?;
         let mut properties = peer.properties;
         properties.push(("Peer-Address".to_owned(), engine.peer_ip().into()));
