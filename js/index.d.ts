@@ -57,6 +57,8 @@ export interface SocketOptions {
     routingId?: string | Uint8Array;
     /** ZMQ_BACKLOG (default 100). Kept for parity with native sockets: a page does not listen. */
     backlog?: number;
+    /** isomq's MAX_HANDSHAKES, for native listeners (a page does not listen): connections of one listener in their handshake at once; beyond it each new one is closed. Default 1000; 0 = no limit. */
+    maxHandshakes?: number;
     /** ZMQ_HEARTBEAT_IVL in ms (0 = none, default). Native sockets only: a page cannot send WebSocket pings, and native servers ping their browsers. */
     heartbeatIvl?: number;
     /** ZMQ_HEARTBEAT_TIMEOUT in ms (-1 = the heartbeat interval, default). Native sockets only, as heartbeatIvl. */

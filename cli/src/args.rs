@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use isomq::SocketType;
 
+use crate::heartbeat::HeartbeatArgs;
 use crate::security::SecurityArgs;
 use crate::tls::TlsArgs;
 
@@ -13,12 +14,13 @@ pub(crate) fn usage() -> String {
     USAGE
         .replace("{SECURITY}", crate::security::USAGE)
         .replace("{TLS}", crate::tls::USAGE)
+        .replace("{HEARTBEAT}", crate::heartbeat::USAGE)
 }
 
 const USAGE: &str = "\
 usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
                  [--count N] [--timeout-ms MS] [--hwm N] [--identity ID] [--echo]
-                 [security flags] [wss:// flags]
+                 [heartbeat flags] [security flags] [wss:// flags]
 
   TYPE            push, pull, pub, sub, xpub, xsub, pair, req, rep, dealer, router
   --bind EP       accept connections on EP (tcp://127.0.0.1:*, ipc://path, inproc://name,
@@ -35,6 +37,9 @@ usage: isomq cat <TYPE> [--bind EP]... [--connect EP]... [--subscribe TOPIC]...
   --ws-origin O   ws:// and wss:// binds: accept browser upgrades only from Origin O
                   (repeatable); clients that send no Origin (not browsers) are always
                   accepted
+
+Heartbeats (ZMTP PING, WebSocket ping on ws:// and wss://):
+{HEARTBEAT}
 
 wss:// (WebSocket over TLS):
 {TLS}
@@ -65,6 +70,7 @@ pub(crate) struct CatArgs {
     pub(crate) security: SecurityArgs,
     pub(crate) ws_origins: Vec<String>,
     pub(crate) tls: TlsArgs,
+    pub(crate) heartbeat: HeartbeatArgs,
 }
 
 pub(crate) fn socket_type(name: &str) -> Option<SocketType> {
@@ -109,6 +115,7 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
         security: SecurityArgs::default(),
         ws_origins: Vec::new(),
         tls: TlsArgs::default(),
+        heartbeat: HeartbeatArgs::default(),
     };
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -129,7 +136,10 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
             "--echo" => out.echo = true,
             "--ws-origin" => out.ws_origins.push(value()?),
             other => {
-                if !out.security.take(other, &mut value)? && !out.tls.take(other, &mut value)? {
+                if !out.security.take(other, &mut value)?
+                    && !out.tls.take(other, &mut value)?
+                    && !out.heartbeat.take(other, &mut value)?
+                {
                     return Err(format!("unknown argument {other:?}"));
                 }
             }
@@ -137,6 +147,7 @@ pub(crate) fn parse(args: &[String]) -> Result<CatArgs, String> {
     }
     out.security.check()?;
     out.tls.check(&out.binds)?;
+    out.heartbeat.check()?;
     if out.echo && !matches!(out.socket_type, SocketType::Rep | SocketType::Router) {
         return Err("--echo is for rep and router".into());
     }
@@ -189,6 +200,10 @@ mod tests {
         assert!(parse(&strings(&["push", "--bind", "tcp://nope"])).is_err());
         assert!(parse(&strings(&["push", "--count", "-1", "--bind", "ipc://x"])).is_err());
         assert!(parse(&strings(&["push"])).is_err());
+        let timeout_alone = ["pull", "--bind", "ipc://x", "--heartbeat-timeout", "300"];
+        assert!(parse(&strings(&timeout_alone)).is_err());
+        let both = [&timeout_alone[..], &["--heartbeat-ivl", "100"]].concat();
+        assert!(parse(&strings(&both)).is_ok());
     }
 
     /// Every flag in `isomq cat --help`, the security flags included, is indented by two

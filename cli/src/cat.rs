@@ -70,6 +70,7 @@ fn open(ctx: &Context, args: &CatArgs) -> Result<(Socket, Option<Authenticator>)
     let mut auth = None;
     args.security.apply(ctx, &mut sock, &mut auth)?;
     args.tls.apply(&mut sock)?;
+    args.heartbeat.apply(&mut sock)?;
     for origin in &args.ws_origins {
         sock.set_option(SocketOption::WsOrigin(origin.as_bytes().to_vec()))?;
     }

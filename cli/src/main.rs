@@ -6,6 +6,7 @@
 
 mod args;
 mod cat;
+mod heartbeat;
 mod proxy;
 mod security;
 mod tls;

@@ -5,6 +5,7 @@
 use isomq::{proxy, Authenticator, Context, Error, Socket};
 
 use crate::args::socket_type;
+use crate::heartbeat::HeartbeatArgs;
 use crate::security::SecurityArgs;
 
 pub(crate) const USAGE: &str = "\
@@ -16,14 +17,17 @@ usage: isomq proxy <FRONT-TYPE> <FRONT-EP> [flags] <BACK-TYPE> <BACK-EP> [flags]
   Typical pairs: router/dealer (request-reply broker), xsub/xpub (forwarder),
   pull/push (streamer). --capture EP binds a PUSH socket that gets a copy of every message.
   The security flags of isomq cat (--curve-server, --curve-secret, --curve-serverkey,
-  --curve-allow, --plain-server, --plain) follow the endpoint of the socket they set up.";
+  --curve-allow, --plain-server, --plain) and its heartbeat flags (--heartbeat-ivl,
+  --heartbeat-timeout) follow the endpoint of the socket they set up.";
 
-/// One side as given: type, endpoint, security flags (whose Debug hides secrets).
-#[derive(Debug)]
+/// One side as given: type, endpoint, security flags (whose Debug hides secrets),
+/// heartbeats.
+#[derive(Debug, Default)]
 struct Side {
     type_name: String,
     spec: String,
     security: SecurityArgs,
+    heartbeat: HeartbeatArgs,
 }
 
 /// Splits the arguments into the two sides and the capture endpoint.
@@ -42,17 +46,18 @@ fn parse(argv: &[String]) -> Result<(Side, Side, Option<String>), String> {
         let mut side = Side {
             type_name: word,
             spec,
-            security: SecurityArgs::default(),
+            ..Side::default()
         };
         pending = it.next();
         while let Some(flag) = pending.take_if(|f| f.starts_with("--") && f != "--capture") {
             let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-            if !side.security.take(&flag, &mut value)? {
+            if !side.security.take(&flag, &mut value)? && !side.heartbeat.take(&flag, &mut value)? {
                 return Err(format!("unknown argument {flag:?}"));
             }
             pending = it.next();
         }
         side.security.check()?;
+        side.heartbeat.check()?;
         sides.push(side);
     }
     match <[Side; 2]>::try_from(sides) {
@@ -62,13 +67,8 @@ fn parse(argv: &[String]) -> Result<(Side, Side, Option<String>), String> {
 }
 
 /// Opens one side as given; keeps its ZAP handler, if it needs one, in `handlers`.
-fn open(
-    ctx: &Context,
-    type_name: &str,
-    spec: &str,
-    security: &SecurityArgs,
-    handler: &mut Option<Authenticator>,
-) -> Result<Socket, String> {
+fn open(ctx: &Context, side: &Side, handler: &mut Option<Authenticator>) -> Result<Socket, String> {
+    let (type_name, spec) = (&side.type_name, side.spec.as_str());
     let t = socket_type(type_name).ok_or_else(|| format!("unknown socket type {type_name:?}"))?;
     let (bind, ep) = match spec.as_bytes().first() {
         Some(b'>') => (false, &spec[1..]),
@@ -77,9 +77,10 @@ fn open(
     };
     isomq::Endpoint::parse(ep).map_err(|e| format!("bad endpoint {ep:?}: {e}"))?;
     let mut s = ctx.socket(t).map_err(|e| e.to_string())?;
-    security
+    side.security
         .apply(ctx, &mut s, handler)
         .map_err(|e| e.to_string())?;
+    side.heartbeat.apply(&mut s).map_err(|e| e.to_string())?;
     if bind {
         s.bind(ep).map_err(|e| format!("bind {ep}: {e}"))?;
         eprintln!("bound {}", s.last_endpoint().unwrap_or(ep));
@@ -101,29 +102,17 @@ pub(crate) fn run(argv: &[String]) -> i32 {
     let ctx = Context::new();
     // A context has one ZAP handler: two sides that both need one share it.
     let mut handler = None;
-    let sockets = open(
-        &ctx,
-        &front.type_name,
-        &front.spec,
-        &front.security,
-        &mut handler,
-    )
-    .and_then(|f| {
-        let b = open(
-            &ctx,
-            &back.type_name,
-            &back.spec,
-            &back.security,
-            &mut handler,
-        )?;
-        let c = match &capture {
-            Some(ep) => Some(open(
-                &ctx,
-                "push",
-                ep,
-                &SecurityArgs::default(),
-                &mut handler,
-            )?),
+    let sockets = open(&ctx, &front, &mut handler).and_then(|f| {
+        let b = open(&ctx, &back, &mut handler)?;
+        let c = match capture {
+            Some(spec) => {
+                let side = Side {
+                    type_name: "push".into(),
+                    spec,
+                    ..Side::default()
+                };
+                Some(open(&ctx, &side, &mut handler)?)
+            }
             None => None,
         };
         Ok((f, b, c))
@@ -185,6 +174,30 @@ mod tests {
         );
         assert!(!front.security.curve_allows_any() && back.security.curve_allows_any());
         assert_eq!(capture.as_deref(), Some("@tcp://c:3"));
+    }
+
+    #[test]
+    fn heartbeat_flags_follow_their_side() {
+        let (front, back, _) = parse(&args(&[
+            "router",
+            "@ws://a:1/x",
+            "--heartbeat-ivl",
+            "1000",
+            "dealer",
+            "@tcp://b:2",
+        ]))
+        .unwrap();
+        assert!(format!("{:?}", front.heartbeat).contains("1s"));
+        assert!(format!("{:?}", back.heartbeat).contains("None"));
+        let alone = [
+            "xsub",
+            "@tcp://a:1",
+            "--heartbeat-timeout",
+            "9",
+            "xpub",
+            "@tcp://b:2",
+        ];
+        assert!(parse(&args(&alone)).is_err());
     }
 
     #[test]

@@ -10,12 +10,15 @@ use isomq_core::{Pipe, PipeEvent, PipeId};
 pub(crate) enum SocketCommand {
     /// An event of one of the socket's pipe ends.
     Pipe(PipeId, PipeEvent),
-    /// A new pipe to a peer (accepted connection after its handshake, or an inproc peer).
-    Attach(Pipe),
+    /// A new pipe to a peer (accepted connection after its handshake, or an inproc peer),
+    /// with what the peer said about itself (none over inproc). One command, so that the
+    /// socket keeps the properties only of a pipe still alive when it arrives.
+    Attach(Pipe, Option<PeerProperties>),
     /// The connection behind a pipe was re-established: resend subscriptions.
     Hiccup(PipeId),
-    /// What the peer behind a pipe said about itself (READY metadata, the ZAP handler's
-    /// User-Id and metadata, its address), for `Socket::peer_property`.
+    /// What the peer behind the pipe of a `connect` said about itself (READY metadata, the
+    /// ZAP handler's User-Id and metadata, its address), for `Socket::peer_property`; again
+    /// after each reconnection.
     Properties(PipeId, PeerProperties),
     /// The context is terminating: blocked and later calls fail with ETERM.
     Term,

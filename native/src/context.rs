@@ -87,6 +87,25 @@ impl Context {
         Socket::new(self.inner.clone(), socket_type)
     }
 
+    /// What each I/O thread holds now, one entry per thread (none before the context's
+    /// first socket starts them): listeners, sessions, handshakes in progress, timers and
+    /// bytes queued for peers. Their number follows the live connections: once
+    /// connections are gone, the counts are back where they were before.
+    ///
+    /// # Examples
+    /// ```
+    /// use isomq::{Context, IoStats, SocketType};
+    /// let ctx = Context::new();
+    /// let mut pull = ctx.socket(SocketType::Pull)?;
+    /// pull.bind("tcp://127.0.0.1:*")?;
+    /// let total: IoStats = ctx.stats().into_iter().sum();
+    /// assert_eq!(total.listeners, 1);
+    /// # Ok::<(), isomq::Error>(())
+    /// ```
+    pub fn stats(&self) -> Vec<crate::IoStats> {
+        self.inner.stats()
+    }
+
     /// Makes blocked and future calls on this context's sockets fail with
     /// [`Error::Term`], then waits until all its sockets are closed (dropped).
     pub fn terminate(self) {

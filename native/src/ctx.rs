@@ -12,6 +12,7 @@ use crate::command::SocketCommand;
 use crate::io_thread::{IoCommand, IoThread, Siblings};
 use crate::link::ZapConnect;
 use crate::mailbox::MailboxTx;
+use crate::stats::IoStats;
 use crate::sync::lock;
 use crate::ws;
 
@@ -119,6 +120,28 @@ impl CtxInner {
         let _ = closed.recv();
     }
 
+    /// Each started I/O thread's live objects, counted by the thread itself between two
+    /// turns of its loop; none before the first socket started them.
+    pub(crate) fn stats(&self) -> Vec<IoStats> {
+        let Some(Ok(threads)) = self.io_threads.get() else {
+            return Vec::new();
+        };
+        let replies: Vec<_> = threads
+            .iter()
+            .map(|t| {
+                let (reply, rx) = std::sync::mpsc::channel();
+                t.send(IoCommand::Stats { reply });
+                rx
+            })
+            .collect();
+        // A thread that has ended drops the command, and with it the sender: nothing lives
+        // there any more.
+        replies
+            .into_iter()
+            .map(|rx| rx.recv().unwrap_or_default())
+            .collect()
+    }
+
     pub(crate) fn register_socket(&self, id: u64, tx: MailboxTx) -> Result<()> {
         let mut sockets = lock(&self.sockets);
         if self.terminating.load(Ordering::Acquire) {
@@ -164,7 +187,7 @@ impl ZapConnect for ZapLink {
         };
         let made = lock(&ctx.inproc).connect_bound(ZAP_NAME, pipe_id, side)?;
         if let Some((handler, theirs)) = made.peer {
-            handler.send(SocketCommand::Attach(theirs));
+            handler.send(SocketCommand::Attach(theirs, None));
         }
         Some(made.own)
     }

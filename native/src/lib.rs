@@ -44,6 +44,7 @@ mod queue;
 mod random;
 mod readiness;
 mod socket;
+mod stats;
 mod stream;
 mod sync;
 mod tls;
@@ -62,6 +63,7 @@ pub use poll::{poll, PollItem};
 pub use proxy::{proxy, proxy_steerable, ProxyStats};
 pub use readiness::PollEvents;
 pub use socket::Socket;
+pub use stats::IoStats;
 
 /// A new CURVE key pair from the operating system's random generator (libzmq's
 /// `zmq_curve_keypair`). The public key of an existing secret key is

@@ -363,7 +363,7 @@ mod tests {
         drop(mailbox);
         let (ours, mut theirs) = Pipe::pair(1, 0, 0);
         assert!(!theirs.peer_terminated());
-        tx.send(SocketCommand::Attach(ours));
+        tx.send(SocketCommand::Attach(ours, None));
         // Dropped with the command: its peer learns, and nobody is woken for nothing.
         assert!(theirs.peer_terminated());
         assert!(theirs.read().is_none());

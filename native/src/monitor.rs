@@ -32,6 +32,14 @@ pub enum MonitorEvent {
         /// The listener's endpoint.
         endpoint: String,
     },
+    /// ZMQ_EVENT_ACCEPT_FAILED: a listener closed a connection as soon as it accepted it
+    /// (MAX_HANDSHAKES connections were in their handshake already).
+    AcceptFailed {
+        /// The listener's endpoint.
+        endpoint: String,
+        /// Why.
+        reason: String,
+    },
     /// ZMQ_EVENT_CONNECT_DELAYED: a connection attempt is in progress.
     ConnectDelayed {
         /// The endpoint connected to.

@@ -151,6 +151,8 @@ fn bind_main(argv: &[String]) -> Result<(), BoxError> {
     let ctx = iso::context(args::io_threads());
     let mut s = socket(&ctx, pattern.bind_type())?;
     s.set_option(SocketOption::Backlog(u32::try_from(n).unwrap_or(u32::MAX)))?;
+    // All N connect at once; their handshakes may all be in progress together.
+    s.set_option(SocketOption::MaxHandshakes(n))?;
     let monitor = s.monitor();
     s.bind(endpoint)?;
     let ep = s.last_endpoint().ok_or("no endpoint bound")?.to_owned();

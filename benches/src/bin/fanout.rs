@@ -96,6 +96,9 @@ fn publisher(transport: &str, p: Params) -> Result<(), BoxError> {
     let mut xpub = ctx.socket(SocketType::XPub)?;
     xpub.set_option(SocketOption::XpubVerbose(true))?;
     xpub.set_option(SocketOption::XpubNodrop(true))?;
+    // Every subscriber connects at once: their handshakes all run together here, which
+    // MAX_HANDSHAKES would spread over reconnects, and this measures the traffic.
+    xpub.set_option(SocketOption::MaxHandshakes(p.subs))?;
     xpub.bind(match transport {
         "ws" => "ws://127.0.0.1:*/fanout",
         _ => "tcp://127.0.0.1:*",

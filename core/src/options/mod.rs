@@ -27,6 +27,13 @@ pub use option::SocketOption;
 pub use security::SecurityOptions;
 pub use wss::WssOptions;
 
+/// The default of MAX_HANDSHAKES: an internet-facing listener keeps at most this many
+/// connections in their handshake (docs/limits.md). Ten times the default BACKLOG, so that
+/// a burst of honest clients (a whole backlog accepted at once, several times over while
+/// their handshakes run) stays under it, while a flood of connections that never finish
+/// their handshake holds a bounded amount of memory until HANDSHAKE_IVL ends them.
+const DEFAULT_MAX_HANDSHAKES: usize = 1000;
+
 /// The options of a socket. Defaults are libzmq 4.3.5's. Read them through the fields; change
 /// them through [`Options::apply`], which validates.
 #[derive(Debug, Clone)]
@@ -57,6 +64,10 @@ pub struct Options {
     pub routing_id: Bytes,
     /// ZMQ_BACKLOG: listen() backlog. Default 100.
     pub backlog: u32,
+    /// MAX_HANDSHAKES (isomq's): connections of one listener that may be in their handshake
+    /// at once (TLS, WebSocket upgrade, ZMTP or ZWS handshake); a listener closes each
+    /// connection it accepts beyond that at once. 0 = no limit. Default 1000.
+    pub max_handshakes: usize,
     /// ZMQ_HEARTBEAT_IVL: send a PING (a WebSocket ping on ws://) this often; `None`
     /// (default) sends none.
     pub heartbeat_ivl: Option<Duration>,
@@ -114,6 +125,7 @@ impl Options {
             maxmsgsize: None,
             routing_id: Bytes::new(),
             backlog: 100,
+            max_handshakes: DEFAULT_MAX_HANDSHAKES,
             heartbeat_ivl: None,
             heartbeat_timeout: None,
             heartbeat_ttl: None,
@@ -165,6 +177,7 @@ impl Options {
             O::MaxMsgSize(v) => self.maxmsgsize = v,
             O::RoutingId(v) => self.routing_id = v.into(),
             O::Backlog(v) => self.backlog = v,
+            O::MaxHandshakes(v) => self.max_handshakes = v,
             O::HeartbeatIvl(v) => self.heartbeat_ivl = nonzero(v),
             O::HeartbeatTimeout(v) => self.heartbeat_timeout = v,
             O::HeartbeatTtl(v) => self.heartbeat_ttl = nonzero(v),
@@ -226,6 +239,7 @@ impl Options {
             N::MaxMsgSize => O::MaxMsgSize(self.maxmsgsize),
             N::RoutingId => O::RoutingId(self.routing_id.to_vec()),
             N::Backlog => O::Backlog(self.backlog),
+            N::MaxHandshakes => O::MaxHandshakes(self.max_handshakes),
             N::HeartbeatIvl => O::HeartbeatIvl(self.heartbeat_ivl),
             N::HeartbeatTimeout => O::HeartbeatTimeout(self.heartbeat_timeout),
             N::HeartbeatTtl => O::HeartbeatTtl(self.heartbeat_ttl),

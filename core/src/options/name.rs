@@ -86,6 +86,7 @@ option_names! {
     MaxMsgSize => "ZMQ_MAXMSGSIZE", "maxmsgsize", Kind::OptSize;
     RoutingId => "ZMQ_ROUTING_ID", "routingId", Kind::Bytes;
     Backlog => "ZMQ_BACKLOG", "backlog", Kind::Count;
+    MaxHandshakes => "ISOMQ_MAX_HANDSHAKES", "maxHandshakes", Kind::Count;
     HeartbeatIvl => "ZMQ_HEARTBEAT_IVL", "heartbeatIvl", Kind::OptMillis { none: 0 };
     HeartbeatTimeout => "ZMQ_HEARTBEAT_TIMEOUT", "heartbeatTimeout", Kind::OptMillis { none: -1 };
     HeartbeatTtl => "ZMQ_HEARTBEAT_TTL", "heartbeatTtl", Kind::OptMillis { none: 0 };
@@ -184,6 +185,7 @@ impl OptionName {
         Some(match self {
             OptionName::SndHwm => SocketOption::SndHwm(usize::try_from(n).ok()?),
             OptionName::RcvHwm => SocketOption::RcvHwm(usize::try_from(n).ok()?),
+            OptionName::MaxHandshakes => SocketOption::MaxHandshakes(usize::try_from(n).ok()?),
             _ => SocketOption::Backlog(u32::try_from(n).ok()?),
         })
     }
@@ -266,7 +268,9 @@ impl SocketOption {
             |t: &Option<Duration>, none: i64| OptionValue::Int(t.as_ref().map_or(none, ms));
         let count = |n: u64| OptionValue::Int(i64::try_from(n).unwrap_or(i64::MAX));
         match self {
-            SocketOption::SndHwm(n) | SocketOption::RcvHwm(n) => count(*n as u64),
+            SocketOption::SndHwm(n) | SocketOption::RcvHwm(n) | SocketOption::MaxHandshakes(n) => {
+                count(*n as u64)
+            }
             SocketOption::Backlog(n) => count(u64::from(*n)),
             SocketOption::MaxMsgSize(n) => n.map_or(OptionValue::Int(-1), count),
             SocketOption::ReconnectIvlMax(t) => OptionValue::Int(ms(t)),

@@ -43,6 +43,13 @@ pub enum SocketOption {
     RoutingId(Vec<u8>),
     /// ZMQ_BACKLOG: the listen(2) queue of endpoints bound afterwards (default 100).
     Backlog(u32),
+    /// MAX_HANDSHAKES (isomq's): how many connections accepted by one listener may be in
+    /// their handshake at once (TLS, WebSocket upgrade, ZMTP or ZWS handshake); each one
+    /// accepted beyond that is closed at once, and reported as
+    /// `MonitorEvent::AcceptFailed`. 0 = no limit; default 1000. Applies to endpoints bound
+    /// afterwards; on a ws:// port shared by several binds, the first bind's value counts.
+    /// Native only: a page does not listen.
+    MaxHandshakes(usize),
     /// ZMQ_HEARTBEAT_IVL: send a heartbeat this often (`None` = never, the default).
     HeartbeatIvl(Option<Duration>),
     /// ZMQ_HEARTBEAT_TIMEOUT: drop the connection when nothing arrives this long after a
@@ -143,6 +150,7 @@ impl SocketOption {
             O::MaxMsgSize(_) => N::MaxMsgSize,
             O::RoutingId(_) => N::RoutingId,
             O::Backlog(_) => N::Backlog,
+            O::MaxHandshakes(_) => N::MaxHandshakes,
             O::HeartbeatIvl(_) => N::HeartbeatIvl,
             O::HeartbeatTimeout(_) => N::HeartbeatTimeout,
             O::HeartbeatTtl(_) => N::HeartbeatTtl,

@@ -51,6 +51,8 @@ fn defaults_are_libzmq_4_3_5s() {
     assert_eq!(int(OptionName::HandshakeIvl), OptionValue::Int(30_000));
     assert_eq!(int(OptionName::MaxMsgSize), OptionValue::Int(-1));
     assert_eq!(int(OptionName::Backlog), OptionValue::Int(100));
+    // isomq's own: a bound on the handshakes a listener runs at once (docs/limits.md).
+    assert_eq!(int(OptionName::MaxHandshakes), OptionValue::Int(1000));
     assert_eq!(int(OptionName::HeartbeatIvl), OptionValue::Int(0));
     assert_eq!(int(OptionName::HeartbeatTimeout), OptionValue::Int(-1));
     assert_eq!(int(OptionName::HeartbeatTtl), OptionValue::Int(0));

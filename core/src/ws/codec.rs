@@ -25,11 +25,12 @@ use crate::error::{Error, Result};
 /// Output: [`send_binary`](Codec::send_binary) and the others queue frames; the host writes
 /// [`transmit_slices`](Codec::transmit_slices) (or [`transmit_chunk`](Codec::transmit_chunk))
 /// and reports what was written with [`advance_transmit`](Codec::advance_transmit). The
-/// codec queues frames of its own too: a pong for each ping, the echo of a close, and the
+/// codec queues frames of its own too: a pong for a ping, the echo of a close, and the
 /// close that answers a [`ProtocolError`]; so the host checks
-/// [`transmit_len`](Codec::transmit_len) after `poll`. A peer that pings and does not read
-/// makes pongs pile up like any output it does not read: the host stops reading while much
-/// is pending.
+/// [`transmit_len`](Codec::transmit_len) after `poll`. Pongs never pile up: while one is
+/// waiting to be written, later pings leave only the latest one's pong due, queued once the
+/// earlier has gone (RFC 6455 §5.5.3 allows answering only the most recent ping), so a peer
+/// that pings and does not read makes its peer hold two pongs at most.
 ///
 /// A protocol error is fatal and sticky: later calls return it again.
 pub struct Codec {
@@ -41,6 +42,12 @@ pub struct Codec {
     close_sent: bool,
     close_received: bool,
     failed: Option<ProtocolError>,
+    /// Bytes written since the start (`advance_transmit`), and where the last pong queued
+    /// ends on that count: while `written` is below it, that pong is still waiting.
+    written: u64,
+    pong_end: u64,
+    /// The payload of the latest ping that came while a pong was waiting (see the type).
+    pong_due: Option<(usize, [u8; MAX_CONTROL_PAYLOAD])>,
 }
 
 impl fmt::Debug for Codec {
@@ -77,6 +84,9 @@ impl Codec {
             close_sent: false,
             close_received: false,
             failed: None,
+            written: 0,
+            pong_end: 0,
+            pong_due: None,
         }
     }
 
@@ -136,11 +146,7 @@ impl Codec {
             }
         };
         match &incoming {
-            Some(Incoming::Ping(payload)) if !self.close_sent => {
-                // RFC 6455 §5.5.2: the pong has "identical Application data".
-                let key = self.next_key();
-                self.enc.frame(PONG, payload, &[], key);
-            }
+            Some(Incoming::Ping(payload)) if !self.close_sent => self.answer_ping(payload),
             Some(Incoming::Close { code, .. }) => {
                 self.close_received = true;
                 self.dec.discard_input();
@@ -254,6 +260,12 @@ impl Codec {
     /// Marks `n` bytes as written.
     pub fn advance_transmit(&mut self, n: usize) {
         self.enc.advance(n);
+        self.written += n as u64;
+        if self.written >= self.pong_end {
+            if let Some((len, payload)) = self.pong_due.take() {
+                self.answer_ping(payload.get(..len).unwrap_or_default());
+            }
+        }
     }
 
     /// Frees spare buffer capacity; call it when the connection has been quiet for a while
@@ -282,6 +294,25 @@ impl Codec {
             return Err(Error::Fsm);
         }
         Ok(())
+    }
+
+    /// RFC 6455 §5.5.2: the pong has "identical Application data". Queued now, unless the
+    /// last pong is still waiting: then it is due once that one has been written, and a
+    /// later ping replaces it (§5.5.3).
+    fn answer_ping(&mut self, payload: &[u8]) {
+        if self.close_sent {
+            return;
+        }
+        if self.written < self.pong_end {
+            let mut due = [0; MAX_CONTROL_PAYLOAD];
+            let len = payload.len().min(MAX_CONTROL_PAYLOAD);
+            due[..len].copy_from_slice(&payload[..len]);
+            self.pong_due = Some((len, due));
+            return;
+        }
+        let key = self.next_key();
+        self.enc.frame(PONG, payload, &[], key);
+        self.pong_end = self.written + self.enc.len() as u64;
     }
 
     fn next_key(&mut self) -> Option<[u8; 4]> {

@@ -47,7 +47,8 @@ pub enum Role {
 pub enum Incoming {
     /// One complete binary message (RFC 6455 §5.6, opcode 2), its fragments joined.
     Message(Bytes),
-    /// A ping (RFC 6455 §5.5.2). The pong echoing its payload is already queued.
+    /// A ping (RFC 6455 §5.5.2). The pong echoing its payload is queued, or due once the
+    /// pong before it has been written (see [`Codec`]).
     Ping(Bytes),
     /// A pong (RFC 6455 §5.5.3), solicited or not.
     Pong(Bytes),

@@ -117,6 +117,10 @@ pub struct Connection {
     failed: Option<Error>,
     /// The TTL of the last PING received with one, until taken.
     peer_ttl: Option<u16>,
+    /// Bytes written since the start, and where the last PONG queued ends on that count:
+    /// while it is still waiting, a PING gets no PONG of its own (docs/wire.md §5.1).
+    written: u64,
+    pong_end: u64,
     /// The mechanism, until the handshake is over.
     mechanism: Option<Mechanism>,
     /// What the mechanism said at start (its first commands are queued once the peer's
@@ -176,6 +180,8 @@ impl Connection {
             events: VecDeque::new(),
             failed,
             peer_ttl: None,
+            written: 0,
+            pong_end: 0,
             mechanism,
             first,
             cipher: None,
@@ -299,7 +305,7 @@ impl Connection {
     }
 
     /// Next message frame received (MORE flag set on all but last). Commands are handled
-    /// inside: PING → PONG queued (context echoed, ≤16 bytes), SUBSCRIBE/CANCEL → returned
+    /// inside: PING → PONG queued (context echoed, ≤16 bytes; none while an earlier PONG waits), SUBSCRIBE/CANCEL → returned
     /// as Msg::subscribe/Msg::cancel, unknown commands ignored, ERROR → Err. Ok(None) = need
     /// more input. Err(MsgSize) for a frame over max_msg_size, Err(Proto) when malformed.
     pub fn poll_msg(&mut self) -> Result<Option<Msg>> {
@@ -405,6 +411,7 @@ impl Connection {
     /// Marks n bytes as written.
     pub fn advance_transmit(&mut self, n: usize) {
         self.tx.advance(n);
+        self.written += n as u64;
     }
 
     /// Tells the connection that its caller adds messages only while fewer than `limit`
@@ -560,9 +567,14 @@ impl Connection {
                     if ttl > 0 {
                         self.peer_ttl = Some(ttl);
                     }
-                    // libzmq answers every PING, heartbeats configured or not.
-                    let context = &context[..context.len().min(PING_MAX_CONTEXT)];
-                    self.send_command(command::PONG, context);
+                    // libzmq answers every PING, heartbeats configured or not; but a
+                    // peer that pings without reading must not make the output grow, and
+                    // the PONG still waiting proves this side alive as well.
+                    if self.written >= self.pong_end {
+                        let context = &context[..context.len().min(PING_MAX_CONTEXT)];
+                        self.send_command(command::PONG, context);
+                        self.pong_end = self.written + self.tx.len() as u64;
+                    }
                 }
                 Command::Error(reason) => return Err(super::mechanism::peer_error(reason)),
                 // PONG only proves the peer is alive, which the caller sees from the input.

@@ -253,13 +253,29 @@ fn ping_is_answered_with_pong_echoing_16_bytes_of_context() {
     let mut ping = vec![0x04, 7 + 20, 4];
     ping.extend_from_slice(b"PING\x00\x0a");
     ping.extend_from_slice(b"0123456789abcdefXYZW");
-    ping.extend_from_slice(b"\x04\x07\x04PING\x00\x00");
     side.receive(&ping);
     assert!(side.err.is_none() && side.inbox.is_empty());
     assert_eq!(
         side.take_output(),
-        b"\x04\x15\x04PONG0123456789abcdef\x04\x05\x04PONG".to_vec()
+        b"\x04\x15\x04PONG0123456789abcdef".to_vec()
     );
+    side.receive(b"\x04\x07\x04PING\x00\x00");
+    assert_eq!(side.take_output(), b"\x04\x05\x04PONG".to_vec());
+}
+
+#[test]
+fn pings_while_a_pong_waits_get_none() {
+    // docs/wire.md §5.1: a peer that pings and does not read cannot make the output grow;
+    // the PONG waiting for it already answers.
+    let mut side = ready_against(SocketType::Pair, 1, SocketType::Pair);
+    for _ in 0..1000 {
+        side.receive(b"\x04\x07\x04PING\x00\x00");
+    }
+    assert!(side.err.is_none());
+    assert_eq!(side.take_output(), b"\x04\x05\x04PONG".to_vec());
+    // Once it is written, the next PING is answered again.
+    side.receive(b"\x04\x07\x04PING\x00\x00");
+    assert_eq!(side.take_output(), b"\x04\x05\x04PONG".to_vec());
 }
 
 #[test]

@@ -8,6 +8,7 @@ use isomq_core::{Pipe, PipeId};
 
 use super::listener::Parent;
 use crate::link::Owner;
+use crate::stats::IoStats;
 use crate::stream::{Listener, PeerAddr, Stream};
 use crate::ws::Routes;
 
@@ -55,6 +56,10 @@ pub(crate) enum IoCommand {
         slot: usize,
         pipe: PipeId,
         pending: Arc<AtomicBool>,
+    },
+    /// Count the thread's live objects and send the count on `reply`.
+    Stats {
+        reply: std::sync::mpsc::Sender<IoStats>,
     },
     /// Finish lingering sessions, then exit the thread.
     Stop,

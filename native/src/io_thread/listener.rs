@@ -1,6 +1,7 @@
 //! A listener: accepts connections, which its I/O thread hands round-robin to new sessions on
 //! all the context's I/O threads (libzmq's `choose_io_thread`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use isomq_core::Options;
@@ -11,8 +12,21 @@ use crate::monitor::MonitorEvent;
 use crate::stream::{Listener, Stream};
 use crate::ws::Routes;
 
+/// One of a listener's connections in its handshake (MAX_HANDSHAKES, docs/limits.md): the
+/// listener counts it at the accept, its session gives it back when the handshake completes
+/// or the session ends, on whichever I/O thread it lives.
+#[derive(Debug)]
+pub(crate) struct HandshakeSlot(Arc<AtomicUsize>);
+
+impl Drop for HandshakeSlot {
+    fn drop(&mut self) {
+        // Relaxed: a count compared with a limit, ordering nothing else.
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// What an accepted connection inherits from its listener.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Parent {
     /// The listener's id: its sessions are orphaned when it closes.
     pub(crate) listener: u64,
@@ -23,6 +37,8 @@ pub(crate) struct Parent {
     pub(crate) ws: Option<Arc<Routes>>,
     /// The listener's endpoint, for monitor events.
     pub(crate) endpoint: String,
+    /// Held until the connection's handshake completes.
+    pub(crate) handshake: Option<HandshakeSlot>,
 }
 
 #[derive(Debug)]
@@ -31,6 +47,8 @@ pub(crate) struct ListenerObj {
     listener: Listener,
     owner: Owner,
     ws: Option<Arc<Routes>>,
+    /// Its connections in their handshake now, wherever their sessions run.
+    handshakes: Arc<AtomicUsize>,
 }
 
 impl ListenerObj {
@@ -48,6 +66,7 @@ impl ListenerObj {
             listener,
             owner,
             ws,
+            handshakes: Arc::default(),
         })
     }
 
@@ -57,6 +76,14 @@ impl ListenerObj {
         loop {
             match self.listener.accept() {
                 Ok(stream) => {
+                    let Some(handshake) = self.take_slot() else {
+                        // Accepted and closed rather than left in the backlog: the kernel's
+                        // queue would hold honest clients behind the flood, and this
+                        // listener would need waking when a slot frees on another thread.
+                        drop(stream);
+                        self.emit_refusal();
+                        continue;
+                    };
                     stream.set_nodelay();
                     out.push((
                         stream,
@@ -66,6 +93,7 @@ impl ListenerObj {
                             options: self.owner.options.clone(),
                             ws: self.ws.clone(),
                             endpoint: self.owner.endpoint.clone(),
+                            handshake: Some(handshake),
                         },
                     ));
                 }
@@ -84,6 +112,28 @@ impl ListenerObj {
             }
         }
         out
+    }
+
+    /// A handshake slot for a new connection, unless MAX_HANDSHAKES are taken.
+    fn take_slot(&self) -> Option<HandshakeSlot> {
+        let max = self.owner.options.max_handshakes;
+        // Relaxed: see `HandshakeSlot::drop`. Only this thread adds, so the count cannot
+        // pass the limit between the load and the add.
+        if max > 0 && self.handshakes.load(Ordering::Relaxed) >= max {
+            return None;
+        }
+        self.handshakes.fetch_add(1, Ordering::Relaxed);
+        Some(HandshakeSlot(self.handshakes.clone()))
+    }
+
+    fn emit_refusal(&self) {
+        self.owner.link.monitor.emit(|| MonitorEvent::AcceptFailed {
+            endpoint: self.owner.endpoint.clone(),
+            reason: format!(
+                "{} connections are in their handshake (MAX_HANDSHAKES)",
+                self.owner.options.max_handshakes
+            ),
+        });
     }
 
     /// Closes the listener. The sessions it accepted know it by id (they are its children,

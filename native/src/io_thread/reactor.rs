@@ -18,6 +18,7 @@ use super::session::{Outcome, Session};
 use super::slab::{Object, Slab};
 use crate::link::Owner;
 use crate::queue::{queue, QueueRx};
+use crate::stats::IoStats;
 use crate::stream::{Listener, PeerAddr, Stream};
 use crate::ws::Routes;
 
@@ -244,8 +245,30 @@ impl Reactor {
                 }
                 drop(done);
             }
+            IoCommand::Stats { reply } => {
+                let _ = reply.send(self.stats());
+            }
             IoCommand::Stop => self.stop(),
         }
+    }
+
+    /// The live objects, counted now (see `IoStats`).
+    fn stats(&self) -> IoStats {
+        let mut stats = IoStats {
+            timers: self.sv.timers.len(),
+            ..IoStats::default()
+        };
+        for object in self.objects.iter() {
+            match object {
+                Object::Listener(_) => stats.listeners += 1,
+                Object::Session(s) => {
+                    stats.sessions += 1;
+                    stats.handshakes += usize::from(s.is_handshaking());
+                    stats.queued_bytes += s.queued_bytes();
+                }
+            }
+        }
+        stats
     }
 
     /// Events of the pipe end `pipe` of the session in `slot` (see `IoCommand::Pipe`).

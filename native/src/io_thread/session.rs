@@ -14,13 +14,13 @@ use std::time::Duration;
 use isomq_core::session::Codec;
 use isomq_core::session::{Inbound, Session as Policy, SessionEvent};
 use isomq_core::zap::{ZapOutcome, ZapRequest};
-use isomq_core::zmtp::Config;
+use isomq_core::zmtp::{Config, PeerInfo};
 use isomq_core::{Options, Pipe};
 use mio::{Registry, Token};
 
-use super::listener::Parent;
+use super::listener::{HandshakeSlot, Parent};
 use super::services::Services;
-use crate::command::SocketCommand;
+use crate::command::{PeerProperties, SocketCommand};
 use crate::engine::{Engine, Failure, Kind};
 use crate::link::{Owner, SocketLink};
 use crate::monitor::MonitorEvent;
@@ -63,6 +63,11 @@ pub(crate) struct Session {
     zap: Option<zap::ZapClient>,
     /// On the thread's list of sessions whose buffers grew.
     watched: bool,
+    /// An accepted connection's place among its listener's handshakes, until it completes.
+    handshake: Option<HandshakeSlot>,
+    /// The current connection completed its handshake: its end is a disconnection, even
+    /// when a protocol error (which the codec no longer counts as ready) ends it.
+    ready: bool,
 }
 
 impl Session {
@@ -96,6 +101,8 @@ impl Session {
             route_id: None,
             engine: None,
             endpoint,
+            handshake: None,
+            ready: false,
         }
     }
 
@@ -129,6 +136,8 @@ impl Session {
             route_id: None,
             engine: None,
             endpoint: parent.endpoint,
+            handshake: parent.handshake,
+            ready: false,
         };
         let kind = match parent.ws {
             Some(routes) => Kind::WsServer { routes },
@@ -152,6 +161,16 @@ impl Session {
     pub(crate) fn owns_pipe(&self, id: isomq_core::PipeId) -> bool {
         self.policy.pipe().is_some_and(|p| p.id() == id)
             || self.zap.as_ref().is_some_and(|z| z.pipe_id() == id)
+    }
+
+    /// Whether a connection exists and has not completed its handshake yet.
+    pub(crate) fn is_handshaking(&self) -> bool {
+        self.engine.as_ref().is_some_and(|e| !e.is_ready())
+    }
+
+    /// Bytes encoded for the peer and not written yet.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        self.engine.as_ref().map_or(0, Engine::transmit_len)
     }
 
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
@@ -180,6 +199,7 @@ impl Session {
         };
         let engine = Engine::new(stream, kind, config, connecting, registry, Token(self.slot))?;
         self.engine = Some(engine);
+        self.ready = false;
         if !connecting {
             // HANDSHAKE_IVL runs from the accept; for a connect, from its completion.
             self.policy.handle_started(sv.clock());
@@ -341,52 +361,59 @@ impl Session {
         Ok(read)
     }
 
-    /// The handshake's outcome: the monitor event, the pipe to the socket (made now for
-    /// accepted connections), the hiccup of a reconnection.
+    /// The handshake's outcome: a ZAP request to ask, or the handshake done.
     fn handle_policy_events(&mut self, sv: &mut Services) -> Result<bool, Failure> {
         let mut progress = false;
         while let Some(event) = self.policy.poll_event() {
             progress = true;
-            let (hiccup, peer) = match event {
-                SessionEvent::Ready { hiccup, peer } => (hiccup, peer),
-                SessionEvent::Zap(request) => {
-                    self.ask_zap(&request, sv)?;
-                    continue;
-                }
-            };
-            self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
-                endpoint: self.endpoint.clone(),
-            });
-            self.arm(sv);
-            match self.policy.pipe() {
-                Some(pipe) if hiccup && self.connect.is_some() => {
-                    self.link.send(SocketCommand::Hiccup(pipe.id()));
-                }
-                Some(_) => {}
-                None => {
-                    // Sessions of bound sockets get their pipe once the peer is known.
-                    let (socket_end, own_end) =
-                        Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
-                    own_end.attach(sv.notify(self.slot));
-                    self.policy.attach_pipe(own_end);
-                    self.link.send(SocketCommand::Attach(socket_end));
-                }
+            match event {
+                SessionEvent::Ready { hiccup, peer } => self.handshake_done(hiccup, peer, sv),
+                SessionEvent::Zap(request) => self.ask_zap(&request, sv)?,
             }
-            self.send_properties(peer);
         }
         Ok(progress)
     }
 
-    /// Tells the socket what the peer said about itself, with its address, for the
-    /// messages it sends (after the pipe's Attach, in the same mailbox).
-    fn send_properties(&self, peer: isomq_core::zmtp::PeerInfo) {
-        let (Some(pipe), Some(engine)) = (self.policy.pipe(), &self.engine) else {
-            return;
-        };
+    /// The handshake completed: the pipe to the socket (made now for accepted connections)
+    /// with the peer's properties, the hiccup of a reconnection, then the monitor event.
+    fn handshake_done(&mut self, hiccup: bool, peer: PeerInfo, sv: &mut Services) {
+        self.handshake = None;
+        self.ready = true;
+        self.arm(sv);
+        let properties = self.properties(peer);
+        match self.policy.pipe() {
+            Some(pipe) => {
+                let id = pipe.id();
+                if hiccup && self.connect.is_some() {
+                    self.link.send(SocketCommand::Hiccup(id));
+                }
+                if let Some(properties) = properties {
+                    self.link.send(SocketCommand::Properties(id, properties));
+                }
+            }
+            None => {
+                // Sessions of bound sockets get their pipe once the peer is known.
+                let (socket_end, own_end) =
+                    Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
+                own_end.attach(sv.notify(self.slot));
+                self.policy.attach_pipe(own_end);
+                self.link
+                    .send(SocketCommand::Attach(socket_end, properties));
+            }
+        }
+        // After the commands: once the monitor says so, the socket has the pipe.
+        self.link.monitor.emit(|| MonitorEvent::HandshakeSucceeded {
+            endpoint: self.endpoint.clone(),
+        });
+    }
+
+    /// What the peer said about itself, with its address, for the socket to give with the
+    /// messages it sends.
+    fn properties(&self, peer: PeerInfo) -> Option<PeerProperties> {
+        let engine = self.engine.as_ref()?;
         let mut properties = peer.properties;
         properties.push(("Peer-Address".to_owned(), engine.peer_ip().into()));
-        self.link
-            .send(SocketCommand::Properties(pipe.id(), properties.into()));
+        Some(properties.into())
     }
 
     /// Sends the mechanism's ZAP request to the context's handler; without one, tells the

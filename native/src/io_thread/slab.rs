@@ -51,6 +51,11 @@ impl Slab {
         obj
     }
 
+    /// The live objects.
+    pub(super) fn iter(&self) -> impl Iterator<Item = &Object> {
+        self.entries.iter().flatten()
+    }
+
     pub(super) fn keys(&self) -> Vec<usize> {
         (0..self.entries.len())
             .filter(|&k| self.entries[k].is_some())

@@ -28,9 +28,14 @@ const COMMAND_INTERVAL: u32 = 256;
 const COMMAND_DELAY: Duration = Duration::from_millis(1);
 
 impl Socket {
-    pub(super) fn attach_pipe(&mut self, pipe: Pipe) {
+    /// Attaches a pipe a peer made; returns whether it is still alive. One whose peer
+    /// terminated before the notifier was attached sends no `Terminated` (the pattern
+    /// finds it dead on its own): nothing must be kept for it outside the pattern.
+    pub(super) fn attach_pipe(&mut self, pipe: Pipe) -> bool {
         pipe.attach(self.notify.clone());
+        let alive = !pipe.peer_terminated();
         self.pattern.attach(pipe);
+        alive
     }
 
     /// Attaches a pipe this socket made by connecting (a ROUTER may name its peer locally).
@@ -81,9 +86,17 @@ impl Socket {
                 self.pattern.pipe_event(id, event);
             }
             SocketCommand::Properties(id, properties) => {
-                self.peer_properties.insert(id, properties);
+                // Not for a pipe the socket has disconnected meanwhile.
+                if self.connects_through(id) {
+                    self.peer_properties.insert(id, properties);
+                }
             }
-            SocketCommand::Attach(pipe) => self.attach_pipe(pipe),
+            SocketCommand::Attach(pipe, properties) => {
+                let id = pipe.id();
+                if let (true, Some(properties)) = (self.attach_pipe(pipe), properties) {
+                    self.peer_properties.insert(id, properties);
+                }
+            }
             SocketCommand::Hiccup(id) => self.pattern.hiccup(id),
             SocketCommand::Term => self.terminated = true,
         }

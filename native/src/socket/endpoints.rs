@@ -106,7 +106,8 @@ impl Socket {
                 let pending =
                     lock(&self.ctx.inproc).bind(name, self.id, self.link.tx.clone(), side)?;
                 for pipe in pending {
-                    self.attach_pipe(pipe);
+                    // inproc pipes carry no properties: alive or not, nothing to keep.
+                    let _ = self.attach_pipe(pipe);
                 }
                 (endpoint.to_owned(), Attachment::InprocBound(name.clone()))
             }
@@ -213,7 +214,7 @@ impl Socket {
                 if let Some((binder, theirs)) = made.peer {
                     // A binder that is closing drops the command and the pipe in it, which
                     // terminates the pipe: this socket sees the peer go.
-                    binder.send(SocketCommand::Attach(theirs));
+                    binder.send(SocketCommand::Attach(theirs, None));
                 }
                 self.attach_connected(made.own);
                 Attachment::InprocConnected(pipe_id)
@@ -246,6 +247,13 @@ impl Socket {
             attachment,
         });
         Ok(())
+    }
+
+    /// Whether `pipe` is the pipe of one of this socket's connects.
+    pub(super) fn connects_through(&self, pipe: PipeId) -> bool {
+        self.endpoints
+            .iter()
+            .any(|e| matches!(e.attachment, Attachment::Connecter { pipe: p, .. } if p == pipe))
     }
 
     fn take_endpoint(&mut self, endpoint: &str, bound: bool) -> Result<Attachment> {
@@ -291,6 +299,7 @@ impl Socket {
         match self.take_endpoint(endpoint, false)? {
             Attachment::Connecter { thread, id, pipe } => {
                 self.pattern.terminate_pipe(pipe);
+                self.peer_properties.remove(&pipe);
                 self.ctx
                     .send_io(thread, IoCommand::Close { id, done: None });
             }

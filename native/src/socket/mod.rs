@@ -3,7 +3,8 @@
 //!
 //! One file per part of the API: `endpoints` (bind, connect, unbind, disconnect),
 //! `send_recv` (blocking and DONTWAIT calls), `async_io` (futures), `readiness` (for `poll`
-//! and the readiness fd), `options`, and `commands` (the socket's side of its mailbox).
+//! and the readiness fd), `options`, and `commands` (the socket's side of its mailbox);
+//! `tests` checks what a socket keeps per peer.
 
 mod async_io;
 mod commands;
@@ -11,6 +12,8 @@ mod endpoints;
 mod options;
 mod readiness;
 mod send_recv;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
 use std::os::unix::net::UnixStream;

@@ -312,3 +312,34 @@ fn a_text_message_ends_the_connection_for_good() {
         .iter()
         .any(|e| matches!(e, SocketEvent::Disconnect(_))));
 }
+
+/// MAXMSGSIZE on the wasm host, over ZWS 2.0 and over the batch extension (it bounds the
+/// handshake's commands too, so it is above READY's size here): a frame within it is
+/// delivered, one over it is a protocol error that ends the connection, and no
+/// reconnect follows (docs/wire.md §3.4, §7.4).
+#[test]
+fn a_frame_over_maxmsgsize_ends_the_connection_for_good() {
+    for sub in [Subprotocol::Null, Subprotocol::Batch] {
+        let sim = Sim::new();
+        let pull = sim.ctx.socket(SocketType::Pull).unwrap();
+        pull.set_option(SocketOption::MaxMsgSize(Some(64))).unwrap();
+        pull.connect("ws://example.invalid/jobs").unwrap();
+        let mut peer = sim.accept_last_as(SocketType::Push, b"", sub);
+        peer.send_msg(&Msg::from(&[b'a'; 64][..]));
+        sim.flush_peer(&mut peer);
+        let got = pull.recv_batch(10).unwrap();
+        assert_eq!(got.len(), 1, "{sub:?}: the message at the limit");
+        let (_, ws) = sim.last();
+        assert!(!ws.closed.get());
+        peer.send_msg(&Msg::from(&[b'b'; 65][..]));
+        sim.flush_peer(&mut peer);
+        assert!(ws.closed.get(), "{sub:?}: a frame over the limit");
+        assert!(pull.recv_batch(10).unwrap().is_empty());
+        sim.advance_to(ms(60_000));
+        assert_eq!(
+            sim.opened(),
+            1,
+            "{sub:?}: no reconnect after a protocol error"
+        );
+    }
+}

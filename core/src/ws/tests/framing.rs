@@ -257,3 +257,38 @@ fn a_large_frame_is_read_into_one_buffer() {
         assert!(at <= 14, "{role:?}: the payload moved");
     }
 }
+
+#[test]
+fn pings_from_a_peer_that_does_not_read_leave_two_pongs_at_most() {
+    // RFC 6455 §5.5.3: "If an endpoint receives a Ping frame and has not yet sent Pong
+    // frame(s) in response to previous Ping frame(s), the endpoint MAY elect to send a Pong
+    // frame for only the most recently processed Ping frame." A peer that pings without
+    // reading must not make the output grow: one pong waits, the latest ping's is due.
+    for role in ROLES {
+        let mut c = codec(role, None);
+        for i in 0..1000u32 {
+            c.handle_input(&ping(role, &i.to_be_bytes())).unwrap();
+            while c.poll().unwrap().is_some() {}
+        }
+        assert!(
+            c.transmit_len() <= 16,
+            "{role:?}: {} bytes",
+            c.transmit_len()
+        );
+        // Written out, the first pong makes room for the latest ping's, and no other.
+        let peer = as_peer_sees(role, &drain(&mut c));
+        assert_eq!(
+            peer.items,
+            [
+                Incoming::Pong(Bytes::copy_from_slice(&0u32.to_be_bytes())),
+                Incoming::Pong(Bytes::copy_from_slice(&999u32.to_be_bytes())),
+            ],
+            "{role:?}"
+        );
+        // Once everything is written, a ping is answered at once again.
+        c.handle_input(&ping(role, b"again")).unwrap();
+        c.poll().unwrap();
+        let peer = as_peer_sees(role, &drain(&mut c));
+        assert_eq!(peer.items, [Incoming::Pong(Bytes::from_static(b"again"))]);
+    }
+}

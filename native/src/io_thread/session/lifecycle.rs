@@ -158,9 +158,9 @@ impl Session {
             };
             // A refused or failed connect attempt is not a connection: only the retry
             // is reported (as libzmq).
-            if let (Failure::Auth(status), false) = (failure, engine.is_ready()) {
+            if let (Failure::Auth(status), false) = (failure, self.ready) {
                 self.emit(|endpoint| MonitorEvent::HandshakeFailedAuth { endpoint, status });
-            } else if engine.is_ready() {
+            } else if self.ready {
                 let messages_out = self.policy.messages_out();
                 self.emit(|endpoint| MonitorEvent::Disconnected {
                     endpoint,

@@ -40,6 +40,7 @@ fn parent(socket: &FakeSocket) -> Parent {
         options: socket.options.clone(),
         ws: None,
         endpoint: "tcp://127.0.0.1:0".to_owned(),
+        handshake: None,
     }
 }
 
