@@ -162,6 +162,18 @@ impl Stream {
         }
     }
 
+    /// Whether a layer under the caller's buffers grew them (TLS's read-ahead).
+    pub(crate) fn is_grown(&self) -> bool {
+        matches!(self, Stream::Tls(s) if s.is_grown())
+    }
+
+    /// Frees what a layer under the caller's buffers holds for a quiet connection.
+    pub(crate) fn shrink_idle(&mut self) {
+        if let Stream::Tls(s) = self {
+            s.shrink_idle();
+        }
+    }
+
     /// Bytes wait in a layer under the caller's buffers (see [`Stream::flush_pending`]).
     pub(crate) fn has_pending(&self) -> bool {
         matches!(self, Stream::Tls(s) if s.has_pending())

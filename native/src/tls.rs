@@ -154,6 +154,70 @@ pub(crate) fn connect_config(wss: &WssOptions, host: &str) -> Result<TlsConnect>
 pub(crate) struct TlsStream {
     tcp: TcpStream,
     conn: Connection,
+    ahead: ReadAhead,
+}
+
+/// The smallest and largest read of the socket on rustls's behalf.
+const AHEAD_MIN: usize = 8 * 1024;
+const AHEAD_MAX: usize = 64 * 1024;
+
+/// Bytes read from the socket ahead of rustls. rustls reads at most 4 KiB into its record
+/// buffer at a time, growing it 4 KiB per read while a record is incomplete and shrinking
+/// it back once it is empty, so a 16 KiB record took four or five `read(2)` calls; here one
+/// read takes whatever the socket has, up to 64 KiB, and rustls is served from it. The
+/// buffer starts at 8 KiB, doubles while reads fill it, and goes with the idle sweep.
+#[derive(Debug, Default)]
+struct ReadAhead {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl ReadAhead {
+    /// Copies read-ahead bytes into `out`, reading the socket once when none are left.
+    fn read(&mut self, tcp: &mut TcpStream, out: &mut [u8]) -> io::Result<usize> {
+        if self.start == self.end {
+            if self.buf.is_empty() {
+                self.buf = vec![0; AHEAD_MIN];
+            }
+            let n = io::Read::read(tcp, &mut self.buf)?;
+            if n == self.buf.len() && n < AHEAD_MAX {
+                // A full read: the next one may find more.
+                self.buf.resize(n * 2, 0);
+            }
+            self.start = 0;
+            self.end = n;
+        }
+        let n = out.len().min(self.end - self.start);
+        out[..n].copy_from_slice(&self.buf[self.start..self.start + n]);
+        self.start += n;
+        Ok(n)
+    }
+
+    fn is_grown(&self) -> bool {
+        !self.buf.is_empty()
+    }
+
+    /// Frees the buffer when nothing waits in it (a quiet connection's).
+    fn shrink_idle(&mut self) {
+        if self.start == self.end {
+            self.buf = Vec::new();
+            self.start = 0;
+            self.end = 0;
+        }
+    }
+}
+
+/// rustls reads the socket through the read-ahead.
+struct Ahead<'a> {
+    tcp: &'a mut TcpStream,
+    ahead: &'a mut ReadAhead,
+}
+
+impl io::Read for Ahead<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.ahead.read(self.tcp, out)
+    }
 }
 
 fn would_block() -> io::Error {
@@ -167,6 +231,7 @@ impl TlsStream {
         Ok(TlsStream {
             tcp,
             conn: conn.into(),
+            ahead: ReadAhead::default(),
         })
     }
 
@@ -175,6 +240,7 @@ impl TlsStream {
         Ok(TlsStream {
             tcp,
             conn: conn.into(),
+            ahead: ReadAhead::default(),
         })
     }
 
@@ -210,7 +276,10 @@ impl TlsStream {
     /// One read of records from the socket, decrypted; what the handshake answers goes out
     /// at once when the socket takes it (otherwise with the next write).
     fn read_records(&mut self) -> io::Result<()> {
-        self.conn.read_tls(&mut self.tcp)?;
+        self.conn.read_tls(&mut Ahead {
+            tcp: &mut self.tcp,
+            ahead: &mut self.ahead,
+        })?;
         if let Err(e) = self.conn.process_new_packets() {
             // The alert rustls queued tells the peer why.
             let _ = self.flush_pending();
@@ -271,6 +340,16 @@ impl TlsStream {
     /// Records are waiting for the socket.
     pub(crate) fn has_pending(&self) -> bool {
         self.conn.wants_write()
+    }
+
+    /// Whether traffic grew the read-ahead (see `Engine::is_grown`).
+    pub(crate) fn is_grown(&self) -> bool {
+        self.ahead.is_grown()
+    }
+
+    /// Frees the read-ahead of a quiet connection.
+    pub(crate) fn shrink_idle(&mut self) {
+        self.ahead.shrink_idle();
     }
 }
 

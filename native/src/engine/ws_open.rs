@@ -240,7 +240,7 @@ impl OpenWs {
 
     /// Whether traffic grew the buffers (see `Engine::is_grown`).
     pub(crate) fn is_grown(&self) -> bool {
-        self.read_room.grown() || self.codec.capacity() > GROWN
+        self.read_room.grown() || self.codec.capacity() > GROWN || self.stream.is_grown()
     }
 
     /// Whether reads or writes were larger than a quiet connection's since the last call.
@@ -252,6 +252,7 @@ impl OpenWs {
     pub(crate) fn shrink_idle(&mut self) {
         self.read_room.reset();
         self.codec.shrink_idle();
+        self.stream.shrink_idle();
         let _ = self.codec.input_buffer(self.read_room.reserve());
     }
 
