@@ -34,6 +34,7 @@ pub mod procstat;
 pub mod raw;
 pub mod report;
 pub mod security;
+pub mod subs;
 pub mod transport;
 
 /// Errors of the tools: they only report and exit.

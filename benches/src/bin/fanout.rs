@@ -18,9 +18,9 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use isomq::{poll, Error, Flags, Msg, PollEvents, PollItem, Socket, SocketOption, SocketType};
+use isomq::{Msg, SocketOption, SocketType};
 use isomq_benches::compare::median;
-use isomq_benches::{iso, procstat, BoxError};
+use isomq_benches::{iso, procstat, subs, BoxError};
 
 const USAGE: &str = "usage: fanout [--subs K] [--count M] [--size B] [--per-socket C] [--reps R]";
 
@@ -151,81 +151,21 @@ fn publisher(transport: &str, p: Params) -> Result<(), BoxError> {
 fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
     procstat::raise_nofile()?;
     let ctx = iso::context(1);
-    let mut sockets = Vec::new();
-    let mut remaining = Vec::new();
-    let mut conns = 0;
-    while conns < p.subs {
-        let n = p.per_socket.min(p.subs - conns);
-        let mut s = ctx.socket(SocketType::Sub)?;
-        s.set_option(SocketOption::Subscribe(Vec::new()))?;
-        for _ in 0..n {
-            s.connect(endpoint)?;
-        }
-        sockets.push(s);
-        remaining.push(n * p.count);
-        conns += n;
-    }
-    let mut left: usize = remaining.iter().sum();
-    while left > 0 {
-        let mut which = Vec::new();
-        let mut items: Vec<PollItem<'_>> = sockets
-            .iter_mut()
-            .enumerate()
-            .filter(|(i, _)| remaining.get(*i).is_some_and(|&r| r > 0))
-            .map(|(i, s)| {
-                which.push(i);
-                PollItem::new(s, PollEvents::IN)
-            })
-            .collect();
-        poll(&mut items, None)?;
-        for (item, &i) in items.iter_mut().zip(&which) {
-            if item.is_readable() {
-                let got = drain(item.socket(), p.size)?;
-                left -= got;
-                if let Some(r) = remaining.get_mut(i) {
-                    *r = r.saturating_sub(got);
-                }
-            }
-        }
-    }
+    let (mut sockets, conns_of) = subs::connect(&ctx, endpoint, p.subs, p.per_socket)?;
+    let mut remaining: Vec<usize> = conns_of.iter().map(|n| n * p.count).collect();
+    subs::receive(&mut sockets, &mut remaining, p.size)?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "done")?;
     out.flush()?;
     Ok(())
 }
 
-/// Receives what `s` has without waiting; returns how many messages.
-fn drain(s: &mut Socket, size: usize) -> Result<usize, BoxError> {
-    let mut n = 0;
-    loop {
-        match s.recv_flags(Flags::DONTWAIT) {
-            Ok(m) if m.len() == size => n += 1,
-            Ok(_) => return Err("message of incorrect size received".into()),
-            Err(Error::Again) => return Ok(n),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Runs one publisher process and parses its `result` line.
+/// Runs one publisher process and reads its `result` line.
 fn run_once(transport: &str, p: Params) -> Result<Figures, BoxError> {
-    let out = Command::new(std::env::current_exe()?)
-        .arg("--pub")
-        .arg(transport)
-        .args(p.to_args())
-        .stderr(Stdio::inherit())
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("result "))
-        .ok_or_else(|| format!("publisher failed ({}): {text}", out.status))?;
-    let v: Vec<f64> = line.split(' ').filter_map(|x| x.parse().ok()).collect();
+    let mut args = vec!["--pub".to_owned(), transport.to_owned()];
+    args.extend(p.to_args());
     let [deliveries_per_sec, cpu_ns_per_delivery, idle_bytes_per_conn, end_bytes_per_conn, peak_mib] =
-        v[..]
-    else {
-        return Err(format!("bad result line: {line}").into());
-    };
+        subs::run_publisher(&args)?;
     Ok(Figures {
         deliveries_per_sec,
         cpu_ns_per_delivery,
@@ -233,11 +173,6 @@ fn run_once(transport: &str, p: Params) -> Result<Figures, BoxError> {
         end_bytes_per_conn,
         peak_mib,
     })
-}
-
-/// The figure `f` of every round, its median.
-fn med(rounds: &[Figures], f: fn(&Figures) -> f64) -> f64 {
-    median(&rounds.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN)
 }
 
 fn orchestrate(p: Params) -> Result<(), BoxError> {
@@ -260,11 +195,11 @@ fn orchestrate(p: Params) -> Result<(), BoxError> {
     for (name, r) in [("ws", &ws), ("tcp", &tcp)] {
         println!(
             "| {name} | {:.2} M | {:.0} | {:.1} KiB | {:.1} KiB | {:.0} MiB |",
-            med(r, |f| f.deliveries_per_sec) / 1e6,
-            med(r, |f| f.cpu_ns_per_delivery),
-            med(r, |f| f.idle_bytes_per_conn) / 1024.0,
-            med(r, |f| f.end_bytes_per_conn) / 1024.0,
-            med(r, |f| f.peak_mib),
+            subs::median_of(r, |f| f.deliveries_per_sec) / 1e6,
+            subs::median_of(r, |f| f.cpu_ns_per_delivery),
+            subs::median_of(r, |f| f.idle_bytes_per_conn) / 1024.0,
+            subs::median_of(r, |f| f.end_bytes_per_conn) / 1024.0,
+            subs::median_of(r, |f| f.peak_mib),
         );
     }
     let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);

@@ -21,9 +21,9 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::Instant;
 
-use isomq::{poll, Error, Flags, Msg, PollEvents, PollItem, Socket, SocketOption, SocketType};
+use isomq::{Msg, SocketOption, SocketType};
 use isomq_benches::compare::median;
-use isomq_benches::{iso, procstat, BoxError};
+use isomq_benches::{iso, procstat, subs, BoxError};
 
 const USAGE: &str =
     "usage: slow_subs [--subs K] [--stalled S] [--count M] [--size B] [--window W] [--reps R]";
@@ -179,35 +179,11 @@ fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
         .map(|_| stalled_connection(endpoint))
         .collect::<Result<Vec<_>, _>>()?;
     let ctx = iso::context(1);
-    let mut sockets = Vec::new();
-    let mut conns_of = Vec::new();
-    let mut conns = 0;
-    while conns < p.good() {
-        let n = PER_SOCKET.min(p.good() - conns);
-        let mut s = ctx.socket(SocketType::Sub)?;
-        s.set_option(SocketOption::Subscribe(Vec::new()))?;
-        for _ in 0..n {
-            s.connect(endpoint)?;
-        }
-        sockets.push(s);
-        conns_of.push(n);
-        conns += n;
-    }
+    let (mut sockets, conns_of) = subs::connect(&ctx, endpoint, p.good(), PER_SOCKET)?;
     let mut out = std::io::stdout().lock();
     for _ in 0..p.count / p.window {
         let mut remaining: Vec<usize> = conns_of.iter().map(|n| n * p.window).collect();
-        while remaining.iter().any(|&r| r > 0) {
-            let mut items: Vec<PollItem<'_>> = sockets
-                .iter_mut()
-                .map(|s| PollItem::new(s, PollEvents::IN))
-                .collect();
-            poll(&mut items, None)?;
-            for (item, r) in items.iter_mut().zip(remaining.iter_mut()) {
-                if item.is_readable() {
-                    *r = r.saturating_sub(drain(item.socket(), p.size)?);
-                }
-            }
-        }
+        subs::receive(&mut sockets, &mut remaining, p.size)?;
         writeln!(out, "w")?;
         out.flush()?;
     }
@@ -217,44 +193,16 @@ fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
     }
 }
 
-/// Receives what `s` has without waiting; returns how many messages.
-fn drain(s: &mut Socket, size: usize) -> Result<usize, BoxError> {
-    let mut n = 0;
-    loop {
-        match s.recv_flags(Flags::DONTWAIT) {
-            Ok(m) if m.len() == size => n += 1,
-            Ok(_) => return Err("message of incorrect size received".into()),
-            Err(Error::Again) => return Ok(n),
-            Err(e) => return Err(e.into()),
-        }
-    }
-}
-
-/// Runs one publisher process and parses its `result` line.
+/// Runs one publisher process and reads its `result` line.
 fn run_once(p: Params) -> Result<Figures, BoxError> {
-    let out = Command::new(std::env::current_exe()?)
-        .arg("--pub")
-        .args(p.to_args())
-        .stderr(Stdio::inherit())
-        .output()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find_map(|l| l.strip_prefix("result "))
-        .ok_or_else(|| format!("publisher failed ({}): {text}", out.status))?;
-    let v: Vec<f64> = line.split(' ').filter_map(|x| x.parse().ok()).collect();
-    let [deliveries_per_sec, cpu_ns_per_delivery, peak_mib] = v[..] else {
-        return Err(format!("bad result line: {line}").into());
-    };
+    let mut args = vec!["--pub".to_owned()];
+    args.extend(p.to_args());
+    let [deliveries_per_sec, cpu_ns_per_delivery, peak_mib] = subs::run_publisher(&args)?;
     Ok(Figures {
         deliveries_per_sec,
         cpu_ns_per_delivery,
         peak_mib,
     })
-}
-
-fn med(rounds: &[Figures], f: fn(&Figures) -> f64) -> f64 {
-    median(&rounds.iter().map(f).collect::<Vec<_>>()).unwrap_or(f64::NAN)
 }
 
 fn orchestrate(p: Params) -> Result<(), BoxError> {
@@ -286,9 +234,9 @@ fn orchestrate(p: Params) -> Result<(), BoxError> {
     for (n, r) in [(0, &without), (p.stalled, &with)] {
         println!(
             "| {n} | {:.2} M | {:.0} | {:.0} MiB |",
-            med(r, |f| f.deliveries_per_sec) / 1e6,
-            med(r, |f| f.cpu_ns_per_delivery),
-            med(r, |f| f.peak_mib),
+            subs::median_of(r, |f| f.deliveries_per_sec) / 1e6,
+            subs::median_of(r, |f| f.cpu_ns_per_delivery),
+            subs::median_of(r, |f| f.peak_mib),
         );
     }
     let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
