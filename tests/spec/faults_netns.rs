@@ -17,7 +17,9 @@ use isomq::{Context, Flags, Monitor, MonitorEvent, Socket, SocketOption, SocketT
 use isomq_tests::loss::{assert_only_window_lost, parse_seq, seq_frame, seq_padded};
 use isomq_tests::netns::{NetnsPair, Side, ADDR_B};
 use isomq_tests::peer::Peer;
-use isomq_tests::{expect_event, socket, sync_subscription};
+use isomq_tests::{
+    expect_disconnected, expect_event, expect_handshake_succeeded, socket, sync_subscription,
+};
 
 /// Side B's endpoint. The namespaces are the test's own, so a fixed port is free, and a
 /// restarted peer binds the same one.
@@ -67,26 +69,6 @@ fn connect_b(s: &mut Socket) {
     s.connect(&ep_b()).unwrap();
 }
 
-fn handshake(events: &Monitor) {
-    expect_event(events, "HandshakeSucceeded", |e| {
-        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
-    });
-}
-
-/// Waits for a connection's end; returns its reason and the messages it had taken.
-fn disconnected(events: &Monitor) -> (String, u64) {
-    match expect_event(events, "Disconnected", |e| {
-        matches!(e, MonitorEvent::Disconnected { .. })
-    }) {
-        MonitorEvent::Disconnected {
-            reason,
-            messages_out,
-            ..
-        } => (reason, messages_out),
-        _ => unreachable!(),
-    }
-}
-
 /// Sends messages `from..to` without waiting (SNDHWM is far above `to`).
 fn send_range(s: &mut Socket, from: u64, to: u64) {
     for seq in from..to {
@@ -128,9 +110,9 @@ fn a_partition_push_pull_reconnects_on_schedule_and_loses_only_the_window() {
     }
     net.link_down(Side::A);
     send_range(&mut push, WARM, WARM + BURST);
-    let (reason, taken) = disconnected(&push_events);
+    let (reason, taken) = expect_disconnected(&push_events);
     assert!(reason.contains("heartbeat"), "{reason}");
-    disconnected(&pull_events);
+    expect_disconnected(&pull_events);
     let mut intervals = Vec::new();
     while intervals.len() < 5 {
         if let MonitorEvent::ConnectRetried { interval, .. } =
@@ -145,7 +127,7 @@ fn a_partition_push_pull_reconnects_on_schedule_and_loses_only_the_window() {
     let sent = WARM + BURST + AFTER;
     send_range(&mut push, WARM + BURST, sent);
     net.link_up(Side::A);
-    handshake(&push_events);
+    expect_handshake_succeeded(&push_events);
     receive_through(&mut pull, sent - 1, &mut got);
     let arrived = assert_only_window_lost(&got, sent, taken);
     assert_eq!(arrived, WARM, "nothing crossed the partition");
@@ -172,10 +154,10 @@ fn a_partition_pub_sub_replays_the_subscription() {
     });
     sync_subscription(&mut publisher, &mut sub, b"a-probe");
     net.link_down(Side::B);
-    disconnected(&sub_events);
-    disconnected(&pub_events);
+    expect_disconnected(&sub_events);
+    expect_disconnected(&pub_events);
     net.link_up(Side::B);
-    handshake(&sub_events);
+    expect_handshake_succeeded(&sub_events);
     sync_subscription(&mut publisher, &mut sub, b"a-probe");
     for i in 0..100 {
         publisher.send(format!("b-{i}")).unwrap();
@@ -216,12 +198,12 @@ fn a_partition_dealer_router_loses_only_the_window() {
     }
     net.link_down(Side::A);
     send_range(&mut dealer, WARM, WARM + BURST);
-    let (_, taken) = disconnected(&dealer_events);
-    disconnected(&router_events);
+    let (_, taken) = expect_disconnected(&dealer_events);
+    expect_disconnected(&router_events);
     let sent = WARM + BURST + AFTER;
     send_range(&mut dealer, WARM + BURST, sent);
     net.link_up(Side::A);
-    handshake(&dealer_events);
+    expect_handshake_succeeded(&dealer_events);
     while got.last() != Some(&(sent - 1)) {
         got.push(echo(&mut router));
     }
@@ -256,10 +238,10 @@ fn a_partition_req_rep_recovers_with_relaxed_and_correlate() {
     net.link_down(Side::A);
     // Into the dying connection: lost with it.
     rep.send("reply to r1").unwrap();
-    disconnected(&req_events);
-    disconnected(&rep_events);
+    expect_disconnected(&req_events);
+    expect_disconnected(&rep_events);
     net.link_up(Side::A);
-    handshake(&req_events);
+    expect_handshake_succeeded(&req_events);
     req.send("r2").unwrap();
     assert_eq!(rep.recv().unwrap().as_slice(), b"r2");
     rep.send("reply to r2").unwrap();
@@ -359,14 +341,14 @@ fn a_killed_and_restarted_pull_peer_gets_everything_after_the_window() {
     }
     send_range(&mut push, WARM, WARM + BURST);
     got.extend(peer.kill().iter().map(|l| parse_seq(l.as_bytes())));
-    let (_, taken) = disconnected(&events);
+    let (_, taken) = expect_disconnected(&events);
     expect_event(&events, "ConnectRetried", |e| {
         matches!(e, MonitorEvent::ConnectRetried { .. })
     });
     let sent = WARM + BURST + AFTER;
     send_range(&mut push, WARM + BURST, sent);
     let mut peer = start_peer(&net, "pull");
-    handshake(&events);
+    expect_handshake_succeeded(&events);
     peer_through(&mut peer, sent - 1, &mut got);
     let arrived = assert_only_window_lost(&got, sent, taken);
     eprintln!("killed peer: the lost connection took {taken}, {arrived} arrived before the kill");
@@ -386,9 +368,9 @@ fn a_killed_and_restarted_publisher_gets_the_subscription_again() {
     });
     sync_with_peer(&mut peer, &mut sub);
     peer.kill();
-    disconnected(&events);
+    expect_disconnected(&events);
     let mut peer = start_peer(&net, "pub");
-    handshake(&events);
+    expect_handshake_succeeded(&events);
     sync_with_peer(&mut peer, &mut sub);
     for i in 0..20 {
         peer.send_line(&format!("b-{i}"));
@@ -436,7 +418,7 @@ fn a_stopped_peer_is_detected_by_heartbeats_and_recovers() {
     }
     peer.signal(libc::SIGSTOP);
     send_range(&mut push, WARM, WARM + BURST);
-    let (reason, taken) = disconnected(&events);
+    let (reason, taken) = expect_disconnected(&events);
     assert!(reason.contains("heartbeat"), "{reason}");
     expect_event(&events, "Connected to the stopped process", |e| {
         matches!(e, MonitorEvent::Connected { .. })
@@ -444,7 +426,7 @@ fn a_stopped_peer_is_detected_by_heartbeats_and_recovers() {
     let sent = WARM + BURST + AFTER;
     send_range(&mut push, WARM + BURST, sent);
     peer.signal(libc::SIGCONT);
-    handshake(&events);
+    expect_handshake_succeeded(&events);
     peer_through(&mut peer, sent - 1, &mut got);
     let arrived = assert_only_window_lost(&got, sent, taken);
     eprintln!("stopped peer: the lost connection took {taken} of {sent}, {arrived} arrived");

@@ -9,12 +9,12 @@
 use std::time::Duration;
 
 use isomq::{
-    poll, Context, Error, Flags, Monitor, MonitorEvent, PollEvents, PollItem, Socket, SocketOption,
+    poll, Context, Error, Flags, MonitorEvent, PollEvents, PollItem, Socket, SocketOption,
     SocketType,
 };
 use isomq_tests::loss::{assert_only_window_lost, parse_seq, seq_frame, seq_padded};
 use isomq_tests::relay::Relay;
-use isomq_tests::{bind, expect_event, socket, Transport};
+use isomq_tests::{bind, expect_disconnected, expect_handshake_succeeded, socket, Transport};
 
 fn heartbeats(s: &mut Socket, ivl_ms: u64, timeout_ms: u64) {
     s.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(
@@ -25,26 +25,6 @@ fn heartbeats(s: &mut Socket, ivl_ms: u64, timeout_ms: u64) {
         timeout_ms,
     ))))
     .unwrap();
-}
-
-fn handshake(events: &Monitor) {
-    expect_event(events, "HandshakeSucceeded", |e| {
-        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
-    });
-}
-
-/// Waits for a connection's end; returns its reason and the messages it had taken.
-fn disconnected(events: &Monitor) -> (String, u64) {
-    match expect_event(events, "Disconnected", |e| {
-        matches!(e, MonitorEvent::Disconnected { .. })
-    }) {
-        MonitorEvent::Disconnected {
-            reason,
-            messages_out,
-            ..
-        } => (reason, messages_out),
-        _ => unreachable!(),
-    }
 }
 
 /// Sends with DONTWAIT until the whole path is full: EAGAIN, and no room coming back
@@ -117,13 +97,13 @@ fn a_stall_beyond_the_heartbeat_timeout_reconnects_and_loses_only_the_window() {
     assert_eq!(parse_seq(pull.recv().unwrap().as_slice()), 0);
     relay.stall();
     let burst = fill(&mut push, 1);
-    let (reason, taken) = disconnected(&push_events);
+    let (reason, taken) = expect_disconnected(&push_events);
     assert!(reason.contains("heartbeat"), "{reason}");
-    disconnected(&pull_events);
+    expect_disconnected(&pull_events);
     // What the lost connection did not take waits in the PUSH's queue for the next one.
     let sent = burst;
     relay.resume();
-    handshake(&push_events);
+    expect_handshake_succeeded(&push_events);
     let mut got = vec![0];
     while got.last() != Some(&(sent - 1)) {
         got.push(parse_seq(pull.recv().unwrap().as_slice()));
@@ -200,8 +180,8 @@ fn reset_mid_stream(
         recv(&mut receiver, &mut got, Flags::NONE);
     }
     relay.reset();
-    let (_, taken) = disconnected(&sender_events);
-    disconnected(&receiver_events);
+    let (_, taken) = expect_disconnected(&sender_events);
+    expect_disconnected(&receiver_events);
     while !got.contains(&(COUNT - 1)) {
         recv(&mut receiver, &mut got, Flags::NONE);
     }
@@ -289,8 +269,8 @@ fn a_delay_beyond_the_heartbeat_timeout_is_a_dead_peer() {
     heartbeats(&mut push, 50, 200);
     let events = push.monitor();
     push.connect(&relay.endpoint()).unwrap();
-    handshake(&events);
+    expect_handshake_succeeded(&events);
     relay.set_delay(Duration::from_millis(400));
-    let (reason, _) = disconnected(&events);
+    let (reason, _) = expect_disconnected(&events);
     assert!(reason.contains("heartbeat"), "{reason}");
 }

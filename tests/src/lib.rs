@@ -196,3 +196,25 @@ pub fn expect_handshake_failed(monitor: &Monitor, why: &str) {
         "{ev:?}"
     );
 }
+
+/// Waits for a `HandshakeSucceeded` event (see [`expect_event`]).
+pub fn expect_handshake_succeeded(monitor: &Monitor) {
+    expect_event(monitor, "HandshakeSucceeded", |e| {
+        matches!(e, MonitorEvent::HandshakeSucceeded { .. })
+    });
+}
+
+/// Waits for a connection's end (`Disconnected`); returns its reason and the messages it
+/// had taken from the socket's queue.
+pub fn expect_disconnected(monitor: &Monitor) -> (String, u64) {
+    match expect_event(monitor, "Disconnected", |e| {
+        matches!(e, MonitorEvent::Disconnected { .. })
+    }) {
+        MonitorEvent::Disconnected {
+            reason,
+            messages_out,
+            ..
+        } => (reason, messages_out),
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+}
