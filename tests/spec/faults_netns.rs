@@ -317,6 +317,17 @@ fn start_peer(net: &NetnsPair, ty: &str) -> Peer {
 }
 
 /// Reads the peer's lines as numbers until `last` has come.
+/// Sends the first `WARM` messages one at a time, each read back by the peer process, so
+/// the connection is up and flowing; returns their sequence numbers as the peer saw them.
+fn warm_up_peer(push: &mut Socket, peer: &mut Peer) -> Vec<u64> {
+    (0..WARM)
+        .map(|seq| {
+            push.send(seq_frame(seq)).unwrap();
+            parse_seq(peer.line().as_bytes())
+        })
+        .collect()
+}
+
 fn peer_through(peer: &mut Peer, last: u64, got: &mut Vec<u64>) {
     while got.last() != Some(&last) {
         got.push(parse_seq(peer.line().as_bytes()));
@@ -334,11 +345,7 @@ fn a_killed_and_restarted_pull_peer_gets_everything_after_the_window() {
     };
     let mut peer = start_peer(&net, "pull");
     let (_ca, mut push, events) = make(&net, Side::A, SocketType::Push, connect_b);
-    let mut got = Vec::new();
-    for seq in 0..WARM {
-        push.send(seq_frame(seq)).unwrap();
-        got.push(parse_seq(peer.line().as_bytes()));
-    }
+    let mut got = warm_up_peer(&mut push, &mut peer);
     send_range(&mut push, WARM, WARM + BURST);
     got.extend(peer.kill().iter().map(|l| parse_seq(l.as_bytes())));
     let (_, taken) = expect_disconnected(&events);
@@ -411,11 +418,7 @@ fn a_stopped_peer_is_detected_by_heartbeats_and_recovers() {
     };
     let mut peer = start_peer(&net, "pull");
     let (_ca, mut push, events) = make(&net, Side::A, SocketType::Push, connect_b);
-    let mut got = Vec::new();
-    for seq in 0..WARM {
-        push.send(seq_frame(seq)).unwrap();
-        got.push(parse_seq(peer.line().as_bytes()));
-    }
+    let mut got = warm_up_peer(&mut push, &mut peer);
     peer.signal(libc::SIGSTOP);
     send_range(&mut push, WARM, WARM + BURST);
     let (reason, taken) = expect_disconnected(&events);
