@@ -13,11 +13,18 @@ pub struct RemoteArgs {
     pub size: usize,
     /// Messages (throughput) or round trips (latency).
     pub count: usize,
+    /// `--zero-copy` before the arguments: send one shared payload (`Msg::from_bytes`)
+    /// instead of a copy per message (isomq's remote_thr only).
+    pub zero_copy: bool,
 }
 
 /// Parses `<endpoint> <size> <count>`; `None` means print the usage line.
 pub fn remote_args() -> Option<RemoteArgs> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let zero_copy = argv.first().is_some_and(|a| a == "--zero-copy");
+    if zero_copy {
+        argv.remove(0);
+    }
     let [endpoint, size, count] = argv.as_slice() else {
         return None;
     };
@@ -25,6 +32,7 @@ pub fn remote_args() -> Option<RemoteArgs> {
         endpoint: endpoint.clone(),
         size: size.parse().ok()?,
         count: count.parse().ok().filter(|&n| n > 0)?,
+        zero_copy,
     })
 }
 

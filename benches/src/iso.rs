@@ -123,6 +123,17 @@ pub fn send(push: &mut Socket, size: usize, count: usize) -> Result<(), BoxError
     Ok(())
 }
 
+/// remote_thr's loop with `--zero-copy`: every message shares one payload
+/// (`Msg::from_bytes` of a `Bytes` clone, a reference count), so the sender copies nothing
+/// and the I/O thread writes from the same memory each time.
+pub fn send_shared(push: &mut Socket, size: usize, count: usize) -> Result<(), BoxError> {
+    let payload = bytes::Bytes::from(vec![0u8; size]);
+    for _ in 0..count {
+        push.send(Msg::from_bytes(payload.clone()))?;
+    }
+    Ok(())
+}
+
 /// local_lat's loop: echo every message back.
 pub fn echo(s: &mut Socket, size: usize, roundtrips: usize) -> Result<(), BoxError> {
     for _ in 0..roundtrips {

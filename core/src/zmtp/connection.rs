@@ -256,7 +256,7 @@ impl Connection {
         let want = if rest > 0 {
             rest.min(decoder::MAX_HINT)
         } else {
-            min.max(self.read_hint.room())
+            min.max(self.read_hint.batch_room())
         };
         // CURVE frames above the inline size are opened in place and handed out as slices
         // of the input buffer, so a full buffer is still shared when the next read needs

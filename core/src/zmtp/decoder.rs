@@ -85,6 +85,9 @@ pub(crate) fn head_frame_len(rx: &[u8]) -> Option<usize> {
 const LARGE_FRAME: usize = 32 * 1024;
 /// After this many smaller frames in a row, reads go back to their usual size.
 const HINT_DECAY: u32 = 64;
+/// The room a read of large frames aims at (see [`ReadHint::batch_room`]): 256 KiB, as the
+/// raw-socket baseline's reads (benches/RESULTS.md).
+const READ_BATCH: usize = 256 * 1024;
 /// The most room a hint asks for (a hostile header cannot make every read huge).
 pub(crate) const MAX_HINT: usize = 8 << 20;
 
@@ -112,6 +115,17 @@ impl ReadHint {
     /// Room to make at a frame boundary: the last large frame's size, or 0.
     pub(crate) fn room(&self) -> usize {
         self.large
+    }
+
+    /// Room to make at a frame boundary for one read to take several whole large frames:
+    /// [`READ_BATCH`] rounded up to whole frames of the last large frame's size, or 0.
+    /// Each read is delivered and flushed to the application at once, so frames per read
+    /// are wake-ups of the receiving thread saved; and since the frames are whole multiples,
+    /// a stream of equal frames still ends each buffer on a frame's end and never moves a
+    /// partial frame.
+    pub(crate) fn batch_room(&self) -> usize {
+        let frames = READ_BATCH.div_ceil(self.large.max(1));
+        self.large * frames
     }
 }
 

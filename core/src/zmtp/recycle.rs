@@ -17,10 +17,14 @@ use bytes::BytesMut;
 
 /// Retired buffers kept per connection: the frames in flight to the application when it
 /// keeps up; when it does not, new buffers are allocated as before. Measured on tcp 64 KiB
-/// (`local_thr`/`remote_thr`, 5 runs, medians): 1 kept 24.5 k msg/s, 4 kept 27.4 k, 16 kept
-/// 28.2 k. At most `KEEP` × `MAX_KEPT` (8 MiB) per connection, for frames near 1 MiB; 512 KiB
-/// for 64 KiB messages; none once smaller frames have followed for a while (`make_room`).
+/// with a buffer per frame (`local_thr`/`remote_thr`, 5 runs, medians): 1 kept 24.5 k msg/s,
+/// 4 kept 27.4 k, 16 kept 28.2 k. Reads now take several large frames per buffer (up to
+/// 256 KiB, `ReadHint::batch_room`), so the count is also bounded by [`KEEP_BYTES`]: four
+/// buffers (16 frames) for 64 KiB messages, one for frames near 1 MiB; none once smaller
+/// frames have followed for a while (`make_room`).
 const KEEP: usize = 8;
+/// Bytes of retired buffers kept per connection, at most (but always one buffer).
+const KEEP_BYTES: usize = 1 << 20;
 /// Buffers above this size are not kept (their page faults are small beside their bytes).
 const MAX_KEPT: usize = 1 << 20;
 
@@ -63,7 +67,8 @@ impl Recycler {
         let mut old = std::mem::replace(rx, next);
         if std::mem::replace(&mut self.keep_current, recycle && need <= MAX_KEPT) {
             old.clear();
-            if self.retired.len() == KEEP {
+            let keep = (KEEP_BYTES / old.capacity().max(1)).clamp(1, KEEP);
+            while self.retired.len() >= keep {
                 self.retired.pop_front();
             }
             self.retired.push_back(old);

@@ -573,6 +573,36 @@ fn large_frames_read_in_place(min: usize) {
 }
 
 #[test]
+fn a_stream_of_large_frames_is_read_several_frames_at_a_time() {
+    // Each read is delivered and flushed to the application at once (one wake-up of its
+    // thread per read), so when the socket has them waiting a read takes several whole
+    // 64 KiB frames (256 KiB, as the raw-socket baseline reads), still without moving any
+    // frame once read.
+    const BODY: usize = 64 * 1024;
+    let mut side = ready_against(SocketType::Pull, 1, SocketType::Push);
+    let mut stream = Vec::new();
+    for i in 0..40u8 {
+        stream.extend_from_slice(&long_header(0, BODY as u64));
+        stream.extend(std::iter::repeat_n(i, BODY));
+    }
+    let (msgs, reads) = read_like_a_transport(&mut side, &stream, 4096);
+    assert_eq!(msgs.len(), 40);
+    for (i, m) in msgs.iter().enumerate().skip(1) {
+        let (at, len) = (m.as_slice().as_ptr() as usize, m.len());
+        assert!(m.as_slice().iter().all(|&b| usize::from(b) == i));
+        assert!(
+            reads.iter().any(|&(r, n)| r <= at && at + len <= r + n),
+            "frame {i} was moved after it was read"
+        );
+    }
+    assert!(
+        reads.len() <= 40 / 4 + 3,
+        "{} reads for 40 frames",
+        reads.len()
+    );
+}
+
+#[test]
 fn held_frames_keep_their_bytes_while_input_buffers_are_recycled() {
     // Input buffers are recycled while large frames flow (recycle.rs tests the reuse), but
     // only once every frame handed out of them is gone: frames the application still holds

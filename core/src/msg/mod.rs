@@ -16,6 +16,8 @@
 //! peer's routing id as a marked message ([`Pipe::write_routing_id`](crate::Pipe)). Users
 //! never see a marked message: the patterns consume them.
 
+mod pool;
+
 use bytes::Bytes;
 use std::fmt;
 
@@ -64,7 +66,11 @@ impl Msg {
         }
     }
 
-    /// A frame holding a copy of `data`: inline when small, one allocation otherwise.
+    /// A frame holding a copy of `data`: inline when small; otherwise in a buffer of its own,
+    /// which large payloads (8 KiB to 1 MiB) take from and give back to a small pool of
+    /// recycled buffers, so that a stream of them does not fault fresh pages in for each.
+    /// To send a large payload without the copy, build the frame from [`Bytes`]
+    /// ([`Msg::from_bytes`]).
     #[inline]
     pub fn copy_from_slice(data: &[u8]) -> Msg {
         if data.len() <= INLINE_CAP {
@@ -80,14 +86,16 @@ impl Msg {
             }
         } else {
             Msg {
-                data: Data::Shared(Bytes::copy_from_slice(data)),
+                data: Data::Shared(pool::copy(data)),
                 flags: 0,
             }
         }
     }
 
-    /// A frame sharing `bytes`. Small payloads are copied inline so that the shared buffer they
-    /// came from (say, a large receive buffer) is not kept alive by a few bytes.
+    /// A frame sharing `bytes`: the zero-copy way to send a large payload (a clone of a
+    /// `Bytes` is a reference count, and the I/O thread writes straight from it). Small
+    /// payloads are copied inline so that the shared buffer they came from (say, a large
+    /// receive buffer) is not kept alive by a few bytes.
     #[inline]
     pub fn from_bytes(bytes: Bytes) -> Msg {
         if bytes.len() <= INLINE_CAP {
