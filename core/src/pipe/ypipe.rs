@@ -5,12 +5,14 @@
 //! This is libzmq's `ypipe_t` (`src/ypipe.hpp`, Martin Sustrik et al.) over a
 //! [`YQueue`]. The writer appends items privately and publishes all complete ones with a single
 //! compare-and-swap on [`flush`](Writer::flush); the reader prefetches everything published with
-//! a single compare-and-swap in [`check_read`](Reader::check_read) and then reads the batch
-//! without touching shared state. The one shared word, `published` (libzmq's `c`), is also the
+//! a single load in [`check_read`](Reader::check_read) and then reads the batch without touching
+//! shared state. The one shared word, `published` (libzmq's `c`), is also the
 //! sleep flag: a reader that finds nothing swaps it to null and goes to sleep; the writer's next
 //! flush then fails its compare-and-swap, stores the new position anyway and reports that the
 //! reader must be woken (`flush` returns false). Both sides change `published` only by
 //! read-modify-write operations or while the other side cannot, so a wakeup is never lost.
+//! Unlike libzmq's, the reader prefetches with a plain load and swaps only to go to sleep, so
+//! a reader keeping up with its writer does no read-modify-write per message.
 //!
 //! Unlike libzmq, a new pipe starts with the reader asleep, so the first flush always asks for a
 //! wakeup: a reader that has never looked at the pipe is woken like one that found it empty.
@@ -218,10 +220,25 @@ impl<T, const N: usize> Reader<T, N> {
         if self.state().prefetched != front {
             return true;
         }
-        // Prefetch everything published, or go to sleep if that is nothing. Failure Acquire:
-        // we read the items up to the position we load, written before the writer's Release.
-        // Success Relaxed: we stored null and loaded our own front, about which the writer
-        // tells us nothing new.
+        // Prefetch everything published with a plain load, and only when that is nothing,
+        // go to sleep with a compare-and-swap. libzmq swaps every time; a reader that keeps
+        // up with its writer then takes the shared word's cache line exclusive once per
+        // message, and the writer's next flush must take it back. A load leaves it shared.
+        // Acquire: we read the items up to the position we load, written before the
+        // writer's Release. The position cannot go stale under us: only the writer moves it,
+        // and only forward (the reader alone stores null).
+        let published = self.inner.published.load(Ordering::Acquire);
+        if published.is_null() {
+            // Already asleep; the writer has flushed nothing since.
+            return false;
+        }
+        if published != front {
+            self.state().prefetched = published;
+            return true;
+        }
+        // Nothing new: sleep, unless the writer published in between. Failure Acquire as
+        // above; success Relaxed: we stored null and loaded our own front, about which the
+        // writer tells us nothing new.
         match self.inner.published.compare_exchange(
             front,
             ptr::null_mut(),
@@ -229,9 +246,9 @@ impl<T, const N: usize> Reader<T, N> {
             Ordering::Acquire,
         ) {
             Ok(_) => false,
-            // Already asleep; the writer has flushed nothing since.
-            Err(actual) if actual.is_null() => false,
+            // The reader alone stores null, so the writer flushed: prefetch it.
             Err(actual) => {
+                debug_assert!(!actual.is_null());
                 self.state().prefetched = actual;
                 true
             }
