@@ -51,6 +51,8 @@ export interface SocketOptions {
     reconnectIvlMax?: number;
     /** ZMQ_HANDSHAKE_IVL in ms (default 30000): the WebSocket must open and the ZWS handshake finish in time, else the connection is dropped and retried. 0 = no limit. */
     handshakeIvl?: number;
+    /** ZMQ_CONNECT_TIMEOUT in ms, for native connects (tcp, ipc, ws): an attempt not connected in time is abandoned and retried. 0 (default) = the kernel's. Kept for parity in a page, where the WebSocket's opening counts under handshakeIvl. */
+    connectTimeout?: number;
     /** ZMQ_MAXMSGSIZE in bytes; larger frames close the connection. -1 = no limit (default). */
     maxmsgsize?: number;
     /** ZMQ_ROUTING_ID (REQ, DEALER, ROUTER): 1 to 255 bytes. */

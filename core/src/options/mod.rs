@@ -58,6 +58,10 @@ pub struct Options {
     /// ZMQ_HANDSHAKE_IVL: the handshake must finish within this; `None` = no limit.
     /// Default 30 s.
     pub handshake_ivl: Option<Duration>,
+    /// ZMQ_CONNECT_TIMEOUT: a connect attempt not completed within this is abandoned and
+    /// retried after the reconnect interval; `None` (default) leaves it to the kernel's SYN
+    /// retransmissions.
+    pub connect_timeout: Option<Duration>,
     /// ZMQ_MAXMSGSIZE: larger frames close the connection; `None` = unlimited (default).
     pub maxmsgsize: Option<u64>,
     /// ZMQ_ROUTING_ID: sent as `Identity` by REQ, DEALER and ROUTER. Empty by default.
@@ -122,6 +126,7 @@ impl Options {
             reconnect_ivl: Some(Duration::from_millis(100)),
             reconnect_ivl_max: Duration::ZERO,
             handshake_ivl: Some(Duration::from_secs(30)),
+            connect_timeout: None,
             maxmsgsize: None,
             routing_id: Bytes::new(),
             backlog: 100,
@@ -174,6 +179,7 @@ impl Options {
             O::ReconnectIvl(v) => self.reconnect_ivl = v,
             O::ReconnectIvlMax(v) => self.reconnect_ivl_max = v,
             O::HandshakeIvl(v) => self.handshake_ivl = nonzero(v),
+            O::ConnectTimeout(v) => self.connect_timeout = nonzero(v),
             O::MaxMsgSize(v) => self.maxmsgsize = v,
             O::RoutingId(v) => self.routing_id = v.into(),
             O::Backlog(v) => self.backlog = v,
@@ -236,6 +242,7 @@ impl Options {
             N::ReconnectIvl => O::ReconnectIvl(self.reconnect_ivl),
             N::ReconnectIvlMax => O::ReconnectIvlMax(self.reconnect_ivl_max),
             N::HandshakeIvl => O::HandshakeIvl(self.handshake_ivl),
+            N::ConnectTimeout => O::ConnectTimeout(self.connect_timeout),
             N::MaxMsgSize => O::MaxMsgSize(self.maxmsgsize),
             N::RoutingId => O::RoutingId(self.routing_id.to_vec()),
             N::Backlog => O::Backlog(self.backlog),

@@ -83,6 +83,7 @@ option_names! {
     ReconnectIvl => "ZMQ_RECONNECT_IVL", "reconnectIvl", Kind::OptMillis { none: -1 };
     ReconnectIvlMax => "ZMQ_RECONNECT_IVL_MAX", "reconnectIvlMax", Kind::Millis;
     HandshakeIvl => "ZMQ_HANDSHAKE_IVL", "handshakeIvl", Kind::OptMillis { none: 0 };
+    ConnectTimeout => "ZMQ_CONNECT_TIMEOUT", "connectTimeout", Kind::OptMillis { none: 0 };
     MaxMsgSize => "ZMQ_MAXMSGSIZE", "maxmsgsize", Kind::OptSize;
     RoutingId => "ZMQ_ROUTING_ID", "routingId", Kind::Bytes;
     Backlog => "ZMQ_BACKLOG", "backlog", Kind::Count;
@@ -197,6 +198,7 @@ impl OptionName {
             OptionName::RcvTimeout => SocketOption::RcvTimeout(t),
             OptionName::ReconnectIvl => SocketOption::ReconnectIvl(t),
             OptionName::HandshakeIvl => SocketOption::HandshakeIvl(t),
+            OptionName::ConnectTimeout => SocketOption::ConnectTimeout(t),
             OptionName::HeartbeatIvl => SocketOption::HeartbeatIvl(t),
             OptionName::HeartbeatTimeout => SocketOption::HeartbeatTimeout(t),
             _ => SocketOption::HeartbeatTtl(t),
@@ -279,6 +281,7 @@ impl SocketOption {
             | SocketOption::RcvTimeout(t)
             | SocketOption::ReconnectIvl(t)
             | SocketOption::HandshakeIvl(t)
+            | SocketOption::ConnectTimeout(t)
             | SocketOption::HeartbeatIvl(t)
             | SocketOption::HeartbeatTimeout(t)
             | SocketOption::HeartbeatTtl(t) => match self.name().kind() {

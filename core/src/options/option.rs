@@ -37,6 +37,8 @@ pub enum SocketOption {
     ReconnectIvlMax(Duration),
     /// ZMQ_HANDSHAKE_IVL (`None` = no limit).
     HandshakeIvl(Option<Duration>),
+    /// ZMQ_CONNECT_TIMEOUT (`None` = the kernel's; tcp://, ipc:// and ws:// connects).
+    ConnectTimeout(Option<Duration>),
     /// ZMQ_MAXMSGSIZE (`None` = no limit).
     MaxMsgSize(Option<u64>),
     /// ZMQ_ROUTING_ID (1 to 255 bytes).
@@ -147,6 +149,7 @@ impl SocketOption {
             O::ReconnectIvl(_) => N::ReconnectIvl,
             O::ReconnectIvlMax(_) => N::ReconnectIvlMax,
             O::HandshakeIvl(_) => N::HandshakeIvl,
+            O::ConnectTimeout(_) => N::ConnectTimeout,
             O::MaxMsgSize(_) => N::MaxMsgSize,
             O::RoutingId(_) => N::RoutingId,
             O::Backlog(_) => N::Backlog,

@@ -49,6 +49,7 @@ fn defaults_are_libzmq_4_3_5s() {
     assert_eq!(int(OptionName::ReconnectIvl), OptionValue::Int(100));
     assert_eq!(int(OptionName::ReconnectIvlMax), OptionValue::Int(0));
     assert_eq!(int(OptionName::HandshakeIvl), OptionValue::Int(30_000));
+    assert_eq!(int(OptionName::ConnectTimeout), OptionValue::Int(0));
     assert_eq!(int(OptionName::MaxMsgSize), OptionValue::Int(-1));
     assert_eq!(int(OptionName::Backlog), OptionValue::Int(100));
     // isomq's own: a bound on the handshakes a listener runs at once (docs/limits.md).
@@ -123,6 +124,10 @@ fn libzmq_none_values_map_to_no_duration() {
         SocketOption::HeartbeatIvl(None)
     );
     assert_eq!(
+        none(OptionName::ConnectTimeout, 0),
+        SocketOption::ConnectTimeout(None)
+    );
+    assert_eq!(
         none(OptionName::MaxMsgSize, -1),
         SocketOption::MaxMsgSize(None)
     );
@@ -130,6 +135,8 @@ fn libzmq_none_values_map_to_no_duration() {
     let mut o = Options::new(SocketType::Push);
     o.store(SocketOption::HeartbeatIvl(Some(Duration::ZERO)));
     o.store(SocketOption::HandshakeIvl(Some(Duration::ZERO)));
+    o.store(SocketOption::ConnectTimeout(Some(Duration::ZERO)));
+    assert_eq!(o.connect_timeout, None);
     assert_eq!(o.heartbeat_ivl, None);
     assert_eq!(o.handshake_ivl, None);
 }

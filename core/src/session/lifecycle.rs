@@ -1,5 +1,5 @@
 //! The timers of one peer connection's life, as a sans-IO state machine: reconnect backoff,
-//! handshake deadline, heartbeats (PING, timeout, the peer's TTL) and linger. The host feeds
+//! connect and handshake deadlines, heartbeats (PING, timeout, the peer's TTL) and linger. The host feeds
 //! it what happened (`handle_*`, with the time), asks when it next needs the time
 //! ([`Lifecycle::poll_timeout`]) and what to do ([`Lifecycle::poll_action`]). No clock, no
 //! threads: the same code runs under mio, the JavaScript event loop, and a test's fake clock.
@@ -31,6 +31,8 @@ pub enum Action {
 /// Which deadline passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Expired {
+    /// CONNECT_TIMEOUT: the transport connect did not complete in time.
+    Connect,
     /// HANDSHAKE_IVL: the handshake did not finish in time.
     Handshake,
     /// HEARTBEAT_TIMEOUT: nothing arrived for that long after a PING.
@@ -44,6 +46,8 @@ pub enum Expired {
 enum Phase {
     /// No connection (before the first, between attempts, or for good).
     Down,
+    /// A connect attempt is under way (the transport's, before any handshake).
+    Connecting,
     /// Connected, handshake under way.
     Handshaking,
     /// Handshake done: messages flow.
@@ -55,6 +59,7 @@ enum Phase {
 #[derive(Debug, Clone, Copy, Default)]
 struct Deadlines {
     reconnect: Option<Duration>,
+    connect: Option<Duration>,
     handshake: Option<Duration>,
     ping: Option<Duration>,
     heartbeat_timeout: Option<Duration>,
@@ -66,6 +71,7 @@ impl Deadlines {
     fn earliest(&self) -> Option<Duration> {
         [
             self.reconnect,
+            self.connect,
             self.handshake,
             self.ping,
             self.heartbeat_timeout,
@@ -91,6 +97,7 @@ fn due(slot: &mut Option<Duration>, now: Duration) -> bool {
 #[derive(Debug, Clone)]
 pub struct Lifecycle {
     handshake_ivl: Option<Duration>,
+    connect_timeout: Option<Duration>,
     heartbeat_ivl: Option<Duration>,
     heartbeat_timeout: Option<Duration>,
     ttl_deciseconds: u16,
@@ -111,6 +118,7 @@ impl Lifecycle {
     pub fn new(options: &Options, connecting: bool) -> Lifecycle {
         Lifecycle {
             handshake_ivl: options.handshake_ivl,
+            connect_timeout: options.connect_timeout,
             heartbeat_ivl: options.heartbeat_ivl,
             heartbeat_timeout: options.heartbeat_timeout.or(options.heartbeat_ivl),
             ttl_deciseconds: options.heartbeat_ttl_deciseconds(),
@@ -124,11 +132,22 @@ impl Lifecycle {
         }
     }
 
+    /// A connect attempt began (the transport's connect is in progress): it must complete
+    /// within CONNECT_TIMEOUT from now, else [`Expired::Connect`] (libzmq's
+    /// ZMQ_CONNECT_TIMEOUT; without it, a peer whose host does not answer holds the attempt
+    /// for the kernel's SYN retransmissions, a minute or more, whatever the backoff says).
+    pub fn handle_connecting(&mut self, now: Duration) {
+        self.phase = Phase::Connecting;
+        self.deadlines.reconnect = None;
+        self.deadlines.connect = self.connect_timeout.map(|t| now.saturating_add(t));
+    }
+
     /// A transport connection exists (connected, accepted, or a WebSocket opening): the
     /// handshake must finish within HANDSHAKE_IVL from now.
     pub fn handle_started(&mut self, now: Duration) {
         self.phase = Phase::Handshaking;
         self.deadlines.reconnect = None;
+        self.deadlines.connect = None;
         self.deadlines.handshake = self.handshake_ivl.map(|ivl| now.saturating_add(ivl));
     }
 
@@ -204,6 +223,9 @@ impl Lifecycle {
         let d = &mut self.deadlines;
         if due(&mut d.reconnect, now) {
             self.actions.push_back(Action::Connect);
+        }
+        if due(&mut d.connect, now) && self.phase == Phase::Connecting {
+            self.actions.push_back(Action::Disconnect(Expired::Connect));
         }
         if due(&mut d.handshake, now) && self.phase == Phase::Handshaking {
             self.actions

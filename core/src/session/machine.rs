@@ -161,6 +161,11 @@ impl Session {
         &mut self.life
     }
 
+    /// A connect attempt began: the connect deadline starts.
+    pub fn handle_connecting(&mut self, now: Duration) {
+        self.life.handle_connecting(now);
+    }
+
     /// A transport connection exists: the handshake deadline starts.
     pub fn handle_started(&mut self, now: Duration) {
         self.life.handle_started(now);

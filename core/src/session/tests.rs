@@ -102,6 +102,38 @@ fn a_handshake_that_does_not_finish_in_time_is_dropped() {
     assert_eq!(l.handle_lost(ms(510), 0), Some(ms(100)));
 }
 
+/// libzmq ZMQ_CONNECT_TIMEOUT: "Sets how long to wait before timing-out a connect() system
+/// call. [...] A value of 0 (the default) disables the timeout": the attempt is abandoned
+/// and the next one follows the reconnect schedule.
+#[test]
+fn a_connect_that_does_not_complete_in_time_is_abandoned_and_retried() {
+    let mut l = Lifecycle::new(&options(|o| o.connect_timeout = Some(ms(250))), true);
+    l.handle_connecting(ms(10));
+    assert_eq!(l.poll_timeout(), Some(ms(260)));
+    assert!(tick(&mut l, ms(259)).is_empty());
+    assert_eq!(
+        tick(&mut l, ms(260)),
+        [Action::Disconnect(Expired::Connect)]
+    );
+    assert_eq!(l.handle_lost(ms(260), 0), Some(ms(100)));
+    assert_eq!(tick(&mut l, ms(360)), [Action::Connect]);
+    // The next attempt completes in time: the connect deadline gives way to the
+    // handshake's.
+    l.handle_connecting(ms(360));
+    l.handle_started(ms(400));
+    assert_eq!(l.poll_timeout(), Some(ms(30_400)));
+    assert!(tick(&mut l, ms(1_000)).is_empty());
+}
+
+/// Without CONNECT_TIMEOUT (the default) a connect attempt has no deadline of its own.
+#[test]
+fn without_a_connect_timeout_the_attempt_waits_for_the_kernel() {
+    let mut l = Lifecycle::new(&options(|_| {}), true);
+    l.handle_connecting(ms(0));
+    assert_eq!(l.poll_timeout(), None);
+    assert!(tick(&mut l, ms(600_000)).is_empty());
+}
+
 #[test]
 fn a_finished_handshake_cancels_its_deadline() {
     let mut l = Lifecycle::new(&options(|o| o.handshake_ivl = Some(ms(500))), true);

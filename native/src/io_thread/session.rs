@@ -200,11 +200,14 @@ impl Session {
         let engine = Engine::new(stream, kind, config, connecting, registry, Token(self.slot))?;
         self.engine = Some(engine);
         self.ready = false;
-        if !connecting {
+        if connecting {
+            // CONNECT_TIMEOUT runs until the connect completes.
+            self.policy.handle_connecting(sv.clock());
+        } else {
             // HANDSHAKE_IVL runs from the accept; for a connect, from its completion.
             self.policy.handle_started(sv.clock());
-            self.arm(sv);
         }
+        self.arm(sv);
         Ok(())
     }
 

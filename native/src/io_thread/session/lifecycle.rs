@@ -1,6 +1,6 @@
 //! A session's life around its connections (docs/wire.md §7.2–§7.4): connecting and
-//! reconnecting by the core's backoff, the thread timers behind its deadlines (handshake,
-//! heartbeat, linger), what a failed engine leads to, and finishing once its socket is
+//! reconnecting by the core's backoff, the thread timers behind its deadlines (connect,
+//! handshake, heartbeat, linger), what a failed engine leads to, and finishing once its socket is
 //! gone. The policy is the core session's; this is the I/O thread's side of it.
 
 use std::sync::atomic::Ordering;
@@ -91,6 +91,7 @@ impl Session {
                 Action::Ping { .. } => Outcome::Keep,
                 Action::Disconnect(expired) if self.engine.is_some() => {
                     let why = match expired {
+                        Expired::Connect => "connect timed out",
                         Expired::Handshake => "handshake timed out",
                         Expired::Heartbeat | Expired::PeerTtl => "heartbeat timed out",
                     };
