@@ -1,7 +1,8 @@
 //! Faults on the path between two isomq sockets, made by a relay in the middle
 //! (`isomq_tests::relay`): a path that stops forwarding and resumes, a connection reset in
 //! the middle of a stream, a slow and delayed path. What may be lost is docs/wire.md §7.6:
-//! messages the lost connection had taken from the sender's queue, and nothing else.
+//! messages the lost connection had taken from the sender's queue, and nothing else. Every
+//! test runs over each transport with a connection to fault: tcp://, ipc:// and ws://.
 
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
@@ -15,6 +16,9 @@ use isomq::{
 use isomq_tests::loss::{assert_only_window_lost, parse_seq, seq_frame, seq_padded};
 use isomq_tests::relay::Relay;
 use isomq_tests::{bind, expect_disconnected, expect_handshake_succeeded, socket, Transport};
+
+/// The transports whose connections the relay carries (inproc has no connection).
+const RELAYED: [Transport; 3] = [Transport::Tcp, Transport::Ipc, Transport::Ws];
 
 fn heartbeats(s: &mut Socket, ivl_ms: u64, timeout_ms: u64) {
     s.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(
@@ -52,6 +56,7 @@ fn fill(s: &mut Socket, mut next: u64) -> u64 {
 fn push_pull_through_relay(
     ctx: &Context,
     heartbeat: Option<(u64, u64)>,
+    transport: Transport,
 ) -> (Socket, Socket, Relay) {
     let mut pull = socket(ctx, SocketType::Pull);
     let mut push = socket(ctx, SocketType::Push);
@@ -59,7 +64,7 @@ fn push_pull_through_relay(
         heartbeats(&mut pull, ivl, timeout);
         heartbeats(&mut push, ivl, timeout);
     }
-    let ep = bind(&mut pull, Transport::Tcp);
+    let ep = bind(&mut pull, transport);
     let relay = Relay::start(&ep);
     push.connect(&relay.endpoint()).unwrap();
     (push, pull, relay)
@@ -70,8 +75,14 @@ fn push_pull_through_relay(
 // buffers, then SNDHWM: EAGAIN), and once it resumes everything arrives, in order, once.
 #[test]
 fn a_stall_then_resume_delivers_everything_in_order() {
+    for t in RELAYED {
+        stall_then_resume(t);
+    }
+}
+
+fn stall_then_resume(t: Transport) {
     let ctx = Context::new();
-    let (mut push, mut pull, relay) = push_pull_through_relay(&ctx, None);
+    let (mut push, mut pull, relay) = push_pull_through_relay(&ctx, None, t);
     push.send(seq_frame(0)).unwrap();
     assert_eq!(parse_seq(pull.recv().unwrap().as_slice()), 0);
     relay.stall();
@@ -89,8 +100,14 @@ fn a_stall_then_resume_delivers_everything_in_order() {
 // the lost connection's share may be missing (docs/wire.md §7.6).
 #[test]
 fn a_stall_beyond_the_heartbeat_timeout_reconnects_and_loses_only_the_window() {
+    for t in RELAYED {
+        stall_beyond_the_heartbeat_timeout(t);
+    }
+}
+
+fn stall_beyond_the_heartbeat_timeout(t: Transport) {
     let ctx = Context::new();
-    let (mut push, mut pull, relay) = push_pull_through_relay(&ctx, Some((50, 300)));
+    let (mut push, mut pull, relay) = push_pull_through_relay(&ctx, Some((50, 300)), t);
     let push_events = push.monitor();
     let pull_events = pull.monitor();
     push.send(seq_frame(0)).unwrap();
@@ -198,29 +215,33 @@ fn reset_mid_stream(
 // (`session_base_t::clean_pipes`), RFC 37 "a message is delivered whole or not at all".
 #[test]
 fn a_reset_mid_stream_loses_only_the_window_push_pull() {
-    let ctx = Context::new();
-    let (push, pull, relay) = push_pull_through_relay(&ctx, None);
-    let (got, sent, taken) = reset_mid_stream(push, pull, &relay, false);
-    let arrived = assert_only_window_lost(&got, sent, taken);
-    assert!(relay.accepted() >= 2, "no reconnection");
-    eprintln!("reset: the lost connection took {taken}, {arrived} of them arrived");
+    for t in RELAYED {
+        let ctx = Context::new();
+        let (push, pull, relay) = push_pull_through_relay(&ctx, None, t);
+        let (got, sent, taken) = reset_mid_stream(push, pull, &relay, false);
+        let arrived = assert_only_window_lost(&got, sent, taken);
+        assert!(relay.accepted() >= 2, "no reconnection over {t:?}");
+        eprintln!("reset over {t:?}: the lost connection took {taken}, {arrived} of them arrived");
+    }
 }
 
 // The same for DEALER to ROUTER (RFC 28: DEALER round-robins like PUSH; ROUTER prefixes each
 // message with its peer's routing id, which stays the DEALER's ROUTING_ID after a reconnect).
 #[test]
 fn a_reset_mid_stream_loses_only_the_window_dealer_router() {
-    let ctx = Context::new();
-    let mut router = socket(&ctx, SocketType::Router);
-    let ep = bind(&mut router, Transport::Tcp);
-    let relay = Relay::start(&ep);
-    let mut dealer = socket(&ctx, SocketType::Dealer);
-    dealer
-        .set_option(SocketOption::RoutingId(b"dealer-1".to_vec()))
-        .unwrap();
-    dealer.connect(&relay.endpoint()).unwrap();
-    let (got, sent, taken) = reset_mid_stream(dealer, router, &relay, true);
-    assert_only_window_lost(&got, sent, taken);
+    for t in RELAYED {
+        let ctx = Context::new();
+        let mut router = socket(&ctx, SocketType::Router);
+        let ep = bind(&mut router, t);
+        let relay = Relay::start(&ep);
+        let mut dealer = socket(&ctx, SocketType::Dealer);
+        dealer
+            .set_option(SocketOption::RoutingId(b"dealer-1".to_vec()))
+            .unwrap();
+        dealer.connect(&relay.endpoint()).unwrap();
+        let (got, sent, taken) = reset_mid_stream(dealer, router, &relay, true);
+        assert_only_window_lost(&got, sent, taken);
+    }
 }
 
 // RFC 37 "Connection Heartbeating": any traffic from the peer proves it alive. On a slow
@@ -230,8 +251,14 @@ fn a_reset_mid_stream_loses_only_the_window_dealer_router() {
 // through a stream that takes several timeouts to cross, and everything arrives in order.
 #[test]
 fn a_throttled_link_keeps_its_heartbeats() {
+    for t in RELAYED {
+        throttled_link(t);
+    }
+}
+
+fn throttled_link(t: Transport) {
     let ctx = Context::new();
-    let (mut push, mut pull, relay) = push_pull_through_relay(&ctx, Some((50, 1000)));
+    let (mut push, mut pull, relay) = push_pull_through_relay(&ctx, Some((50, 1000)), t);
     let push_events = push.monitor();
     let pull_events = pull.monitor();
     relay.set_rate(Some(256 * 1024));
@@ -261,9 +288,15 @@ fn a_throttled_link_keeps_its_heartbeats() {
 // longer than HEARTBEAT_TIMEOUT is taken for dead and the connection closed.
 #[test]
 fn a_delay_beyond_the_heartbeat_timeout_is_a_dead_peer() {
+    for t in RELAYED {
+        delay_beyond_the_heartbeat_timeout(t);
+    }
+}
+
+fn delay_beyond_the_heartbeat_timeout(t: Transport) {
     let ctx = Context::new();
     let mut pull = socket(&ctx, SocketType::Pull);
-    let ep = bind(&mut pull, Transport::Tcp);
+    let ep = bind(&mut pull, t);
     let relay = Relay::start(&ep);
     let mut push = socket(&ctx, SocketType::Push);
     heartbeats(&mut push, 50, 200);

@@ -1,23 +1,26 @@
-//! A fault-injecting TCP relay for tests: clients connect to [`Relay::addr`], and each
-//! connection is relayed to the target, both ways, through queues the test controls. On
+//! A fault-injecting relay for tests, for tcp://, ws:// and ipc:// targets: clients connect
+//! to [`Relay::endpoint`], and each connection is relayed to the target, both ways, through
+//! queues the test controls. On
 //! command it delays what it forwards, throttles it to a rate, stalls (stops forwarding
 //! and, once its queue is full, stops reading, so back-pressure reaches the sender as on
 //! a congested path), or resets (closes both sides with SO_LINGER 0: each peer gets an
-//! RST and the kernel drops what it had not delivered yet).
+//! RST and the kernel drops what it had not delivered yet; over ipc:// an abrupt close,
+//! see [`stream::Stream::set_linger_zero`]).
 //!
 //! Plain threads, four per connection (a reader and a writer per direction). Blocking
 //! calls carry a short timeout so that every thread sees a reset or the relay's end
 //! promptly; that timeout is the relay's reaction time, never something a test waits on.
 
+mod stream;
+
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::PATIENCE;
+use stream::{Listener, Stream, Target};
 
 /// How long a blocked read or write waits before looking at the relay's state again.
 const REACT: Duration = Duration::from_millis(10);
@@ -71,36 +74,37 @@ impl Shared {
 /// The relay; dropping it closes the listener and, within [`REACT`], every connection.
 #[derive(Debug)]
 pub struct Relay {
-    addr: SocketAddr,
+    listener: Arc<Listener>,
+    endpoint: String,
     shared: Arc<Shared>,
     accept: Option<thread::JoinHandle<()>>,
 }
 
 impl Relay {
-    /// A relay on an OS-chosen loopback port that forwards to `target` (`host:port`, or
-    /// a `tcp://` endpoint).
+    /// A relay that forwards to `target`: `host:port` or a `tcp://` endpoint (the relay
+    /// listens on an OS-chosen loopback port), a `ws://host:port/path` endpoint (the
+    /// relay's endpoint keeps the path), or an `ipc://` one (the relay takes a fresh
+    /// abstract name).
     pub fn start(target: &str) -> Relay {
-        let target: SocketAddr = target
-            .trim_start_matches("tcp://")
-            .parse()
-            .expect("a numeric host:port target");
-        let listener = TcpListener::bind("127.0.0.1:0").expect("relay bind");
-        let addr = listener.local_addr().expect("relay address");
+        let target = Target::parse(target);
+        let listener = Arc::new(Listener::bind(&target));
+        let endpoint = listener.endpoint(&target);
         let shared = Arc::new(Shared::default());
         let accept = {
-            let shared = shared.clone();
-            thread::spawn(move || accept_loop(&listener, target, &shared))
+            let (shared, listener) = (shared.clone(), listener.clone());
+            thread::spawn(move || accept_loop(&listener, &target, &shared))
         };
         Relay {
-            addr,
+            listener,
+            endpoint,
             shared,
             accept: Some(accept),
         }
     }
 
-    /// The `tcp://` endpoint clients connect to.
+    /// The endpoint clients connect to, in the target's scheme.
     pub fn endpoint(&self) -> String {
-        format!("tcp://{}", self.addr)
+        self.endpoint.clone()
     }
 
     /// Stops forwarding (both directions). Reading goes on until each queue holds
@@ -160,20 +164,21 @@ impl Drop for Relay {
     fn drop(&mut self) {
         self.shared.update(|s| s.closing = true);
         // Wakes the blocking accept.
-        let _ = TcpStream::connect(self.addr);
+        self.listener.poke();
         if let Some(t) = self.accept.take() {
             let _ = t.join();
         }
     }
 }
 
-fn accept_loop(listener: &TcpListener, target: SocketAddr, shared: &Arc<Shared>) {
-    for client in listener.incoming() {
+fn accept_loop(listener: &Listener, target: &Target, shared: &Arc<Shared>) {
+    loop {
+        let client = listener.accept();
         if shared.lock().closing {
             return;
         }
         let Ok(client) = client else { continue };
-        let Ok(server) = TcpStream::connect(target) else {
+        let Ok(server) = target.connect() else {
             continue; // nobody there: the client sees its connection closed
         };
         let generation = {
@@ -182,14 +187,12 @@ fn accept_loop(listener: &TcpListener, target: SocketAddr, shared: &Arc<Shared>)
             s.generation
         };
         shared.changed.notify_all();
-        let _ = client.set_nodelay(true);
-        let _ = server.set_nodelay(true);
         relay_connection(client, server, generation, shared);
     }
 }
 
 /// Starts the four threads of one connection.
-fn relay_connection(client: TcpStream, server: TcpStream, generation: u64, shared: &Arc<Shared>) {
+fn relay_connection(client: Stream, server: Stream, generation: u64, shared: &Arc<Shared>) {
     let conn = Arc::new(Conn {
         generation,
         up: Mutex::new(Queue::default()),
@@ -249,32 +252,12 @@ impl Conn {
     }
 }
 
-/// Makes the stream's close send an RST, dropping what the kernel still holds for it.
-fn set_linger_zero(stream: &TcpStream) {
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    let len = libc::socklen_t::try_from(std::mem::size_of::<libc::linger>()).unwrap_or(8);
-    // SAFETY: the descriptor is open (borrowed from `stream`), and the option value is a
-    // `linger` that lives for the call, with its size passed alongside.
-    unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            std::ptr::addr_of!(linger).cast(),
-            len,
-        );
-    }
-}
-
-fn read_side(mut from: TcpStream, dir: Dir, conn: &Conn, shared: &Shared) {
-    let _ = from.set_read_timeout(Some(REACT));
+fn read_side(mut from: Stream, dir: Dir, conn: &Conn, shared: &Shared) {
+    from.set_read_timeout(REACT);
     let mut buf = vec![0u8; CHUNK];
     loop {
         if conn.over(shared) {
-            set_linger_zero(&from);
+            from.set_linger_zero();
             return;
         }
         if conn.queue(dir).bytes >= QUEUE_CAP {
@@ -301,7 +284,7 @@ fn read_side(mut from: TcpStream, dir: Dir, conn: &Conn, shared: &Shared) {
             Err(_) => {
                 // Reset by that side: the other side gets an RST too.
                 conn.break_off(shared);
-                set_linger_zero(&from);
+                from.set_linger_zero();
                 return;
             }
         }
@@ -349,11 +332,11 @@ fn next_chunk(dir: Dir, conn: &Conn, shared: &Shared) -> Next {
     Next::Send(chunk)
 }
 
-fn write_side(mut to: TcpStream, dir: Dir, conn: &Conn, shared: &Shared) {
-    let _ = to.set_write_timeout(Some(REACT));
+fn write_side(mut to: Stream, dir: Dir, conn: &Conn, shared: &Shared) {
+    to.set_write_timeout(REACT);
     loop {
         if conn.over(shared) {
-            set_linger_zero(&to);
+            to.set_linger_zero();
             return;
         }
         let chunk = match next_chunk(dir, conn, shared) {
@@ -364,7 +347,7 @@ fn write_side(mut to: TcpStream, dir: Dir, conn: &Conn, shared: &Shared) {
                 continue;
             }
             Next::Eof => {
-                let _ = to.shutdown(Shutdown::Write);
+                to.shutdown_write();
                 return;
             }
         };
@@ -379,13 +362,13 @@ fn write_side(mut to: TcpStream, dir: Dir, conn: &Conn, shared: &Shared) {
                     ) =>
                 {
                     if conn.over(shared) {
-                        set_linger_zero(&to);
+                        to.set_linger_zero();
                         return;
                     }
                 }
                 Err(_) => {
                     conn.break_off(shared);
-                    set_linger_zero(&to);
+                    to.set_linger_zero();
                     return;
                 }
             }
