@@ -7,6 +7,9 @@
 //! - **inline**: payloads of up to [`Msg::INLINE_CAP`] bytes live inside the handle itself. Creating,
 //!   moving and dropping them never touches the heap, which is what keeps the small-message critical
 //!   path free of allocations.
+//! - **pooled**: payloads of up to 1 KiB copied from a slice are a reference-counted block that
+//!   goes back to a per-thread cache when the last clone is dropped (`block`, `cache`): a
+//!   stream of them from one thread to another allocates nothing.
 //! - **shared**: larger payloads are a [`Bytes`]: cloning a `Msg` bumps a reference count and never
 //!   copies payload, and a frame decoded from a large input buffer is a slice of that buffer.
 //!
@@ -16,10 +19,14 @@
 //! peer's routing id as a marked message ([`Pipe::write_routing_id`](crate::Pipe)). Users
 //! never see a marked message: the patterns consume them.
 
+mod block;
+mod cache;
 mod pool;
 
 use bytes::Bytes;
 use std::fmt;
+
+use block::Block;
 
 /// Flag bits kept beside the payload.
 pub(crate) mod flags {
@@ -40,6 +47,7 @@ const INLINE_CAP: usize = 30;
 #[derive(Clone)]
 enum Data {
     Inline { len: u8, buf: [u8; INLINE_CAP] },
+    Pooled(Block),
     Shared(Bytes),
 }
 
@@ -84,6 +92,12 @@ impl Msg {
                 },
                 flags: 0,
             }
+        } else if data.len() <= block::MAX_POOLED {
+            let data = match Block::copy(data) {
+                Some(b) => Data::Pooled(b),
+                None => Data::Shared(Bytes::copy_from_slice(data)),
+            };
+            Msg { data, flags: 0 }
         } else {
             Msg {
                 data: Data::Shared(pool::copy(data)),
@@ -113,6 +127,7 @@ impl Msg {
     pub fn as_slice(&self) -> &[u8] {
         match &self.data {
             Data::Inline { len, buf } => &buf[..*len as usize],
+            Data::Pooled(b) => b.as_slice(),
             Data::Shared(b) => b,
         }
     }
@@ -122,6 +137,7 @@ impl Msg {
     pub fn len(&self) -> usize {
         match &self.data {
             Data::Inline { len, .. } => *len as usize,
+            Data::Pooled(b) => b.len(),
             Data::Shared(b) => b.len(),
         }
     }
@@ -138,11 +154,31 @@ impl Msg {
         matches!(self.data, Data::Inline { .. })
     }
 
-    /// The payload as `Bytes`; free for shared payloads, one copy for inline ones.
+    /// Whether the payload is a shared `Bytes` (above 1 KiB, or built from `Bytes`), which
+    /// [`Msg::into_bytes`] hands over without a copy; inline and pooled payloads (up to
+    /// 1 KiB) are copied there, and are best copied straight from [`Msg::as_slice`].
+    #[inline]
+    pub fn is_shared(&self) -> bool {
+        matches!(self.data, Data::Shared(_))
+    }
+
+    /// The payload as `Bytes`; free for shared payloads, one copy for inline and pooled
+    /// ones (up to 1 KiB).
     pub fn into_bytes(self) -> Bytes {
         match self.data {
             Data::Inline { len, buf } => Bytes::copy_from_slice(&buf[..len as usize]),
+            Data::Pooled(b) => Bytes::copy_from_slice(b.as_slice()),
             Data::Shared(b) => b,
+        }
+    }
+
+    /// The payload's `Bytes` when it is shared (larger than 1 KiB, or built from `Bytes`):
+    /// an encoder queues those by reference and copies the others into its batch.
+    #[inline]
+    pub(crate) fn shared(&self) -> Option<&Bytes> {
+        match &self.data {
+            Data::Shared(b) => Some(b),
+            _ => None,
         }
     }
 

@@ -96,7 +96,9 @@ mod tests {
         assert_eq!(class_of(MAX_POOLED + 1), None);
     }
 
+    // No unsafe code here; megabyte payloads take miri too long.
     #[test]
+    #[cfg_attr(miri, ignore)]
     fn copies_are_exact_at_every_size() {
         for len in [
             MIN_POOLED - 1,
@@ -116,6 +118,7 @@ mod tests {
     /// no payload allocation, so no fresh pages to fault in. The one allocation left per
     /// message is `Bytes`' small owner header.
     #[test]
+    #[cfg_attr(miri, ignore)]
     fn a_steady_stream_reuses_its_buffers() {
         // A size of its own, so that other tests running at once do not share the class.
         let len = 300_000;
@@ -140,6 +143,7 @@ mod tests {
     /// Idle buffers are bounded per class: many large messages dropped at once keep at most
     /// `CLASS_BYTES` of them.
     #[test]
+    #[cfg_attr(miri, ignore)]
     fn idle_buffers_are_bounded() {
         let len = 600_000;
         let data = vec![1u8; len];

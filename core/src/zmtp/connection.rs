@@ -128,12 +128,12 @@ pub struct Connection {
     first: Option<(Out, Step)>,
     /// CURVE: every frame after the handshake is a MESSAGE boxed by this.
     cipher: Option<Cipher>,
-    /// CURVE: frames opened and handed out as slices of the input buffer lately (counts
-    /// down over inline ones); while above zero, retired input buffers are recycled.
+    /// Frames handed out as slices of the input buffer lately (counts down over inline
+    /// ones); while above zero, retired input buffers are recycled.
     shared_out: u32,
 }
 
-/// Inline CURVE frames after which input buffers are no longer recycled for shared ones.
+/// Inline frames after which input buffers are no longer recycled for shared ones.
 const SHARED_DECAY: u32 = 64;
 
 impl Connection {
@@ -258,11 +258,12 @@ impl Connection {
         } else {
             min.max(self.read_hint.batch_room())
         };
-        // CURVE frames above the inline size are opened in place and handed out as slices
-        // of the input buffer, so a full buffer is still shared when the next read needs
-        // room, and a new one was allocated every few hundred 256-byte messages
-        // (benches/tests/alloc.rs); recycled, the buffers come back once the application
-        // dropped their messages. NULL frames of that size keep the allocator's way.
+        // Frames above the inline size (NULL as they came, CURVE opened in place) are
+        // handed out as slices of the input buffer, so a full buffer is still shared when
+        // the next read needs room, and a new one was allocated every few hundred 256-byte
+        // messages (benches/tests/alloc.rs); recycled, the buffers come back once the
+        // application dropped their messages. A connection gone quiet drops its retired
+        // buffers (`shrink_idle`).
         let recycle = self.read_hint.room() > 0 || self.shared_out > 0;
         self.recycler.make_room(&mut self.rx, want, recycle);
         &mut self.rx
@@ -346,11 +347,11 @@ impl Connection {
         let flags = if msg.more() { MORE } else { 0 };
         if self.cipher.is_some() {
             self.send_frame(flags, &[msg.as_slice()]);
-        } else if msg.is_inline() {
-            self.tx.frame(flags, &[msg.as_slice()]);
+        } else if let Some(body) = msg.shared() {
+            // A clone of shared Bytes is a reference-count bump, not a copy.
+            self.tx.frame_bytes(flags, body.clone());
         } else {
-            // A clone of a shared Msg is a reference-count bump, not a copy.
-            self.tx.frame_bytes(flags, msg.clone().into_bytes());
+            self.tx.frame(flags, &[msg.as_slice()]);
         }
     }
 
@@ -530,20 +531,26 @@ impl Connection {
 
     /// The next frame after the handshake: as it came, or opened from its CURVE MESSAGE.
     fn next_frame(&mut self) -> Result<Option<Frame>> {
-        let Some(cipher) = self.cipher.as_mut() else {
-            return decoder::next_frame(
-                &mut self.rx,
-                self.config.max_msg_size,
-                &mut self.read_hint,
-            );
+        let frame = match self.cipher.as_mut() {
+            None => {
+                decoder::next_frame(&mut self.rx, self.config.max_msg_size, &mut self.read_hint)?
+            }
+            Some(cipher) => {
+                let Some((_, body)) = decoder::next_raw_frame(
+                    &mut self.rx,
+                    self.config.max_msg_size,
+                    &mut self.read_hint,
+                )?
+                else {
+                    return Ok(None);
+                };
+                Some(secure::open(cipher, body)?)
+            }
         };
-        let Some((_, body)) =
-            decoder::next_raw_frame(&mut self.rx, self.config.max_msg_size, &mut self.read_hint)?
-        else {
+        let Some(frame) = frame else {
             return Ok(None);
         };
-        let frame = secure::open(cipher, body)?;
-        if matches!(&frame, Frame::Data(m) if !m.is_inline()) {
+        if matches!(&frame, Frame::Data(m) if m.shared().is_some()) {
             self.shared_out = SHARED_DECAY;
         } else {
             self.shared_out = self.shared_out.saturating_sub(1);

@@ -332,7 +332,11 @@ impl Connection {
             // Copied into the batch: sharing the body would only cost a reference count.
             self.packer.push(flags, &[msg.as_slice()], None)
         } else {
-            self.packer.push(flags, &[], Some(msg.clone().into_bytes()))
+            let body = msg
+                .shared()
+                .cloned()
+                .unwrap_or_else(|| msg.clone().into_bytes());
+            self.packer.push(flags, &[], Some(body))
         };
         self.sealed(sealed);
     }

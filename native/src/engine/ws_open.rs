@@ -204,7 +204,7 @@ impl OpenWs {
         match out {
             Transmit::Payload(payload) => self.codec.send_binary_bytes(payload),
             // Small frames are copied once, into the batch; large ones are shared.
-            Transmit::Frame { flags, body } if body.is_inline() => {
+            Transmit::Frame { flags, body } if !body.is_shared() => {
                 self.codec.send_binary_slices(&[flags], body.as_slice())
             }
             Transmit::Frame { flags, body } => {
