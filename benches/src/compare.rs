@@ -153,7 +153,7 @@ pub struct Ratio {
 }
 
 /// The ratios `a[i] / b[i]` of every round.
-pub(crate) fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
+pub fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
     let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
     Some(Ratio {
         median: median(&ratios)?,
@@ -163,7 +163,7 @@ pub(crate) fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
 }
 
 /// "median (low–high)", or "–".
-pub(crate) fn fmt_ratio(r: Option<Ratio>) -> String {
+pub fn fmt_ratio(r: Option<Ratio>) -> String {
     r.map_or_else(
         || "–".to_owned(),
         |r| format!("{:.2} ({:.2}–{:.2})", r.median, r.low, r.high),
@@ -174,7 +174,8 @@ pub(crate) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-pub(crate) fn fmt_rate(v: Option<f64>) -> String {
+/// A rate as "1.23 M" or "456.7 k", or "–".
+pub fn fmt_rate(v: Option<f64>) -> String {
     match v {
         None => "–".to_owned(),
         Some(v) if v >= 1e6 => format!("{:.2} M", v / 1e6),
@@ -621,7 +622,7 @@ pub fn write_results(table: &str, cells: &[Cell]) -> Result<(), BoxError> {
 
 /// Replaces the part of RESULTS.md between the `begin` and `end` markers with `table`, or
 /// appends it with its markers, keeping the rest of the file.
-pub(crate) fn write_section(begin: &str, end: &str, table: &str) -> Result<(), BoxError> {
+pub fn write_section(begin: &str, end: &str, table: &str) -> Result<(), BoxError> {
     let path = bench_dir().join("RESULTS.md");
     let old =
         std::fs::read_to_string(&path).unwrap_or_else(|_| "# isomq benchmark results\n\n".into());
