@@ -66,11 +66,15 @@ pub struct Plan {
     pub ws_only: bool,
     /// Only the wss:// rows (`compare_wss`).
     pub wss: bool,
+    /// Only the multi-core rows (`compare_multicore`).
+    pub multicore: bool,
+    /// Their pair counts (`--pairs N,N,…`; default from the machine's CPUs).
+    pub pairs: Vec<usize>,
 }
 
 impl Plan {
-    /// From `--reps N --scale F --no-write --curve --ws-only --wss`; `None` on a bad
-    /// command line.
+    /// From `--reps N --scale F --no-write --curve --ws-only --wss --multicore --pairs N,N,…`;
+    /// `None` on a bad command line.
     pub fn from_args() -> Option<Plan> {
         let mut plan = Plan {
             reps: 5,
@@ -79,6 +83,10 @@ impl Plan {
             curve: false,
             ws_only: false,
             wss: false,
+            multicore: false,
+            pairs: crate::compare_multicore::default_pairs(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -89,6 +97,14 @@ impl Plan {
                 "--curve" => plan.curve = true,
                 "--ws-only" => plan.ws_only = true,
                 "--wss" => plan.wss = true,
+                "--multicore" => plan.multicore = true,
+                "--pairs" => {
+                    plan.pairs = args
+                        .next()?
+                        .split(',')
+                        .map(|n| n.parse().ok().filter(|&n| n > 0))
+                        .collect::<Option<Vec<usize>>>()?;
+                }
                 _ => return None,
             }
         }

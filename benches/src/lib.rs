@@ -8,7 +8,9 @@
 //! - `compare`: isomq, libzmq and a raw-socket baseline side by side in one run, written to
 //!   `benches/RESULTS.md` and `benches/results.svg`, with isomq's ws:// beside its tcp://
 //!   (`--ws-only` for those rows alone);
-//! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://;
+//!   `--multicore`: N PUSH → PULL pairs with N I/O threads per context, both libraries;
+//! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://,
+//!   and (`--libzmq`) isomq against libzmq over tcp://;
 //! - `conn_memory`: resident memory per idle connection (tcp://, ws://), bind and connect side;
 //! - criterion micro-benchmarks in `benches/benches/`.
 //!
@@ -24,6 +26,7 @@
 
 pub mod args;
 pub mod compare;
+pub mod compare_multicore;
 pub mod compare_ws;
 pub mod compare_wss;
 pub mod fanout;
