@@ -47,7 +47,7 @@ impl Side {
     }
 }
 
-/// One run's shape, passed on to the child processes as four numbers.
+/// One run's shape, passed on to the child processes as five numbers.
 #[derive(Debug, Clone, Copy)]
 pub struct Params {
     /// Subscriber connections.
@@ -58,12 +58,15 @@ pub struct Params {
     pub size: usize,
     /// Connections per SUB socket.
     pub per_socket: usize,
+    /// The publisher's SNDHWM (messages queued per connection; both libraries' default is
+    /// 1,000).
+    pub hwm: usize,
 }
 
 impl Params {
-    /// The four numbers of a child's command line.
-    pub fn to_args(self) -> [String; 4] {
-        [self.subs, self.count, self.size, self.per_socket].map(|n| n.to_string())
+    /// The five numbers of a child's command line.
+    pub fn to_args(self) -> [String; 5] {
+        [self.subs, self.count, self.size, self.per_socket, self.hwm].map(|n| n.to_string())
     }
 
     /// How many endpoints the publisher binds: one per connection of a SUB socket, since a
@@ -81,6 +84,7 @@ impl Params {
             count: n(1)?,
             size: n(2)?,
             per_socket: n(3)?,
+            hwm: n(4)?,
         })
     }
 }
@@ -157,6 +161,7 @@ pub fn publisher(side: Side, p: Params) -> Result<(), BoxError> {
         let mut xpub = ctx.socket(zmq::XPUB)?;
         xpub.set_xpub_verbose(true)?;
         set_xpub_nodrop(&mut xpub)?;
+        xpub.set_sndhwm(i32::try_from(p.hwm)?)?;
         // Every subscriber connects at once; the default backlog (100) would make most of
         // them retry, which costs set-up time only, not the measurement.
         xpub.set_backlog(i32::try_from(p.subs)?)?;
@@ -174,6 +179,7 @@ pub fn publisher(side: Side, p: Params) -> Result<(), BoxError> {
     let mut xpub = ctx.socket(SocketType::XPub)?;
     xpub.set_option(SocketOption::XpubVerbose(true))?;
     xpub.set_option(SocketOption::XpubNodrop(true))?;
+    xpub.set_option(SocketOption::SndHwm(p.hwm))?;
     // Every subscriber connects at once: their handshakes all run together here, which
     // MAX_HANDSHAKES would spread over reconnects, and this measures the traffic.
     xpub.set_option(SocketOption::MaxHandshakes(p.subs))?;

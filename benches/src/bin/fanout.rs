@@ -1,4 +1,4 @@
-//! `fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] [--reps R] [--libzmq [--write]]`
+//! `fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] [--hwm H] [--reps R] [--libzmq [--write]]`
 //!
 //! One publisher process to K subscriber connections in another process (see
 //! `isomq_benches::fanout` for the two processes), in alternating rounds, each round in
@@ -9,6 +9,8 @@
 //! With `--libzmq`: isomq → isomq against libzmq → libzmq, both over tcp:// (K = 10, 100 and
 //! 1,000 unless given), ratios paired within a round as `compare` pairs them; `--write` puts
 //! the table into `benches/RESULTS.md` between the `fanout-libzmq` markers.
+//!
+//! `--hwm H` sets the publisher's SNDHWM (default 1,000, both libraries' default).
 //!
 //! Reported: deliveries per second, the publisher process's CPU time per delivery
 //! (`getrusage`, all its threads), and its resident memory: per connection once connected
@@ -23,7 +25,7 @@ use isomq_benches::fanout::{self, Figures, Params, Side};
 use isomq_benches::{subs, BoxError};
 
 const USAGE: &str = "usage: fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] \
-                     [--reps R] [--libzmq [--write]]";
+                     [--hwm H] [--reps R] [--libzmq [--write]]";
 const BEGIN: &str = "<!-- fanout-libzmq:begin (written by `cargo run --release -p isomq-benches --bin fanout -- --libzmq --write`) -->";
 const END: &str = "<!-- fanout-libzmq:end -->";
 /// Subscriber connections at which isomq is to reach 1.5× libzmq's deliveries per second.
@@ -37,6 +39,7 @@ struct Flags {
     count: usize,
     size: usize,
     per_socket: usize,
+    hwm: usize,
     reps: usize,
     libzmq: bool,
     write: bool,
@@ -49,6 +52,7 @@ impl Flags {
             count: 0,
             size: 16,
             per_socket: 100,
+            hwm: 1000,
             reps: 3,
             libzmq: false,
             write: false,
@@ -68,6 +72,7 @@ impl Flags {
                 "--size" => f.size = positive(args.next())?,
                 "--per-socket" => f.per_socket = positive(args.next())?,
                 "--reps" => f.reps = positive(args.next())?,
+                "--hwm" => f.hwm = positive(args.next())?,
                 _ => return None,
             }
         }
@@ -92,6 +97,7 @@ impl Flags {
             },
             size: self.size,
             per_socket: self.per_socket,
+            hwm: self.hwm,
         }
     }
 }
@@ -193,10 +199,12 @@ fn markdown(flags: &Flags, rows: &[Row], load: &str, took: Duration) -> String {
         s,
         "Run: {} rounds per row, each running isomq → isomq then libzmq → libzmq over tcp, \
          each in fresh processes; figures are medians over rounds, ratios the median of the \
-         rounds' ratios (range in brackets). {} B messages, {} connections per SUB socket, \
-         {} CPUs, load average {load} at the start, took {:.0} s.\n",
+         rounds' ratios (range in brackets). {} B messages, publisher SNDHWM {}, {} \
+         connections per SUB socket, {} CPUs, load average {load} at the start, took {:.0} \
+         s.\n",
         flags.reps,
         flags.size,
+        flags.hwm,
         flags.per_socket,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         took.as_secs_f64(),
