@@ -186,7 +186,8 @@ pub fn fmt_ratio(r: Option<Ratio>) -> String {
     )
 }
 
-pub(crate) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+/// A figure with `digits` decimals, or "–".
+pub fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
 }
 

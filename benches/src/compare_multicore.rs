@@ -10,9 +10,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::compare::{fmt_rate, fmt_ratio, median, paired_ratio, Plan, Ratio, Rounds};
+use crate::compare::{fmt_opt, fmt_rate, fmt_ratio, median, paired_ratio, Plan, Ratio, Rounds};
 use crate::iso::hold_until_received;
-use crate::BoxError;
+use crate::{procstat, BoxError};
 
 /// Message size of the multi-core runs.
 pub const SIZE: usize = 16;
@@ -114,19 +114,45 @@ pub struct Row {
     pub io_threads: usize,
     /// Total throughput in msg/s: isomq, libzmq.
     pub thr: [Option<f64>; 2],
-    /// The rounds' isomq/libzmq ratios.
-    paired: Option<Ratio>,
+    /// CPU time of the process (both sides, every thread) per message in ns: isomq, libzmq.
+    pub cpu: [Option<f64>; 2],
+    /// The rounds' isomq/libzmq ratios: throughput, CPU per message.
+    paired: [Option<Ratio>; 2],
+}
+
+/// Every round's throughput and CPU per message of both libraries (`Impl::index` order).
+fn rounds_of(run: Pairs, reps: usize) -> Result<(Rounds, Rounds), BoxError> {
+    let (mut thr, mut cpu): (Rounds, Rounds) = Default::default();
+    let messages = run.count * run.pairs;
+    for _ in 0..reps {
+        for (i, thr_pairs) in [crate::iso::thr_pairs, crate::libzmq::thr_pairs]
+            .into_iter()
+            .enumerate()
+        {
+            let cpu0 = procstat::cpu_time()?;
+            let elapsed = thr_pairs(run)?;
+            let used = procstat::cpu_time()? - cpu0;
+            thr[i].push(crate::report::throughput(messages, elapsed));
+            cpu[i].push(used.as_secs_f64() * 1e9 / messages as f64);
+        }
+    }
+    Ok((thr, cpu))
 }
 
 impl Row {
-    /// Records every round's figures (isomq and libzmq).
-    pub fn new(pairs: usize, io_threads: usize, rounds: &Rounds) -> Row {
-        Row {
-            pairs,
-            io_threads,
-            thr: [median(&rounds[0]), median(&rounds[1])],
-            paired: paired_ratio(&rounds[0], &rounds[1]),
-        }
+    /// Measures `run` in `reps` rounds, each running isomq then libzmq.
+    pub fn measure(run: Pairs, reps: usize) -> Result<Row, BoxError> {
+        let (thr, cpu) = rounds_of(run, reps)?;
+        Ok(Row {
+            pairs: run.pairs,
+            io_threads: run.io_threads,
+            thr: [median(&thr[0]), median(&thr[1])],
+            cpu: [median(&cpu[0]), median(&cpu[1])],
+            paired: [
+                paired_ratio(&thr[0], &thr[1]),
+                paired_ratio(&cpu[0], &cpu[1]),
+            ],
+        })
     }
 
     /// A progress line.
@@ -141,16 +167,16 @@ impl Row {
     }
 
     fn markdown(&self) -> String {
-        let per_pair = |v: Option<f64>| fmt_rate(v.map(|v| v / self.pairs as f64));
         format!(
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             self.pairs,
             self.io_threads,
             fmt_rate(self.thr[0]),
             fmt_rate(self.thr[1]),
-            fmt_ratio(self.paired),
-            per_pair(self.thr[0]),
-            per_pair(self.thr[1]),
+            fmt_ratio(self.paired[0]),
+            fmt_opt(self.cpu[0], 0),
+            fmt_opt(self.cpu[1], 0),
+            fmt_ratio(self.paired[1]),
         )
     }
 }
@@ -163,14 +189,16 @@ pub fn markdown(plan: &Plan, rows: &[Row], count: usize, took: Duration) -> Stri
         "Run: {} rounds per row, each running isomq then libzmq; figures are medians over \
          rounds, ratios the median of the rounds' ratios (range in brackets). {SIZE} B \
          messages, {count} per pair; throughput = all pairs' messages / (last receiver's last \
-         message − first receiver's first). {} CPUs, took {:.0} s.\n",
+         message − first receiver's first); CPU = the process's CPU time (`getrusage`: both \
+         sides, every thread, set-up included) per message. {} CPUs, took {:.0} s.\n",
         plan.reps,
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         took.as_secs_f64()
     );
     s.push_str(
-        "| pairs | I/O threads per context | isomq | libzmq | isomq/libzmq (range over \
-         rounds) | isomq per pair | libzmq per pair |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| pairs | I/O threads per context | isomq msg/s | libzmq msg/s | isomq/libzmq (range \
+         over rounds) | isomq CPU ns/msg | libzmq CPU ns/msg | isomq/libzmq CPU |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         s.push_str(&r.markdown());

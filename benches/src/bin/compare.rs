@@ -351,22 +351,13 @@ fn main_multicore(plan: &Plan) -> Result<(), BoxError> {
     for &pairs in &plan.pairs {
         let io_counts = if pairs > 1 { vec![pairs, 1] } else { vec![1] };
         for io_threads in io_counts {
-            let mut rounds: Rounds = Default::default();
-            for _ in 0..plan.reps {
-                let run = Pairs {
-                    size: compare_multicore::SIZE,
-                    count,
-                    pairs,
-                    io_threads,
-                };
-                let iso = iso::thr_pairs(run)?;
-                let zmq = libzmq::thr_pairs(run)?;
-                for (imp, elapsed) in [(Impl::Isomq, iso), (Impl::Libzmq, zmq)] {
-                    let thr = isomq_benches::report::throughput(count * pairs, elapsed);
-                    rounds[imp.index()].push(thr);
-                }
-            }
-            let row = Row::new(pairs, io_threads, &rounds);
+            let run = Pairs {
+                size: compare_multicore::SIZE,
+                count,
+                pairs,
+                io_threads,
+            };
+            let row = Row::measure(run, plan.reps)?;
             eprintln!("{}", row.line());
             rows.push(row);
         }
