@@ -9,10 +9,11 @@
 //! connections each (one to each endpoint), subscribes to
 //! everything, and drains them all from one thread with `poll`. The measurement starts when
 //! the publisher has received all K subscriptions (events, no sleeping) and ends when the
-//! subscriber process reports that every connection got every message.
+//! subscriber process reports that every connection got every message (and the CPU time it
+//! spent from its first message on).
 
 use std::io::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use isomq::{Msg, SocketOption, SocketType};
 
@@ -96,6 +97,8 @@ pub struct Figures {
     pub deliveries_per_sec: f64,
     /// The publisher process's CPU time (`getrusage`, all its threads) per delivery.
     pub cpu_ns_per_delivery: f64,
+    /// The subscriber process's, from its first message on.
+    pub sub_cpu_ns_per_delivery: f64,
     /// Publisher RSS growth per connection once all are subscribed.
     pub idle_bytes_per_conn: f64,
     /// Publisher RSS growth per connection after the run.
@@ -108,11 +111,12 @@ pub struct Figures {
 pub fn run_once(side: Side, p: Params) -> Result<Figures, BoxError> {
     let mut args = vec!["--pub".to_owned(), side.name().to_owned()];
     args.extend(p.to_args());
-    let [deliveries_per_sec, cpu_ns_per_delivery, idle_bytes_per_conn, end_bytes_per_conn, peak_mib] =
+    let [deliveries_per_sec, cpu_ns_per_delivery, sub_cpu_ns_per_delivery, idle_bytes_per_conn, end_bytes_per_conn, peak_mib] =
         subs::run_publisher(&args)?;
     Ok(Figures {
         deliveries_per_sec,
         cpu_ns_per_delivery,
+        sub_cpu_ns_per_delivery,
         idle_bytes_per_conn,
         end_bytes_per_conn,
         peak_mib,
@@ -232,19 +236,21 @@ fn publish(
     for _ in 0..p.count {
         xpub.send(&payload)?;
     }
-    match lines.next() {
-        Some(Ok(line)) if line == "done" => {}
-        other => return Err(format!("subscribers failed: {other:?}").into()),
-    }
+    let line = lines.next().transpose()?.unwrap_or_default();
+    let sub_cpu_ns: f64 = match line.strip_prefix("done ") {
+        Some(ns) => ns.parse()?,
+        None => return Err(format!("subscribers failed: {line:?}").into()),
+    };
     let secs = start.elapsed().as_secs_f64();
     let cpu = (procstat::cpu_time()? - cpu0).as_secs_f64();
     let rss_end = procstat::rss()?;
     let deliveries = (p.subs * p.count) as f64;
     let per_conn = |rss: u64| rss.saturating_sub(rss_before) as f64 / p.subs as f64;
     println!(
-        "result {} {} {} {} {}",
+        "result {} {} {} {} {} {}",
         deliveries / secs,
         cpu * 1e9 / deliveries,
+        sub_cpu_ns / deliveries,
         per_conn(rss_idle),
         per_conn(rss_end),
         procstat::status_bytes("VmHWM")? as f64 / (1024.0 * 1024.0),
@@ -261,19 +267,32 @@ fn publish(
 pub fn subscribers(side: Side, endpoints: &str, p: Params) -> Result<(), BoxError> {
     procstat::raise_nofile()?;
     let endpoints: Vec<String> = endpoints.split(',').map(str::to_owned).collect();
-    let remaining =
-        |conns_of: &[usize]| -> Vec<usize> { conns_of.iter().map(|n| n * p.count).collect() };
-    if side == Side::Libzmq {
+    let cpu = if side == Side::Libzmq {
         let ctx = libzmq::context(1)?;
         let (mut sockets, conns_of) = subs::connect_libzmq(&ctx, &endpoints, p.subs, p.per_socket)?;
-        subs::receive(sockets.as_mut_slice(), &mut remaining(&conns_of), p.size)?;
+        receive_timed(sockets.as_mut_slice(), &conns_of, p)?
     } else {
         let ctx = iso::context(1);
         let (mut sockets, conns_of) = subs::connect(&ctx, &endpoints, p.subs, p.per_socket)?;
-        subs::receive(sockets.as_mut_slice(), &mut remaining(&conns_of), p.size)?;
-    }
+        receive_timed(sockets.as_mut_slice(), &conns_of, p)?
+    };
     let mut out = std::io::stdout().lock();
-    writeln!(out, "done")?;
+    writeln!(out, "done {}", cpu.as_nanos())?;
     out.flush()?;
     Ok(())
+}
+
+/// Receives `count` messages on every connection; returns this process's CPU time from the
+/// first message on (the handshakes before it are not the traffic).
+fn receive_timed<S: subs::SubSockets + ?Sized>(
+    sockets: &mut S,
+    conns_of: &[usize],
+    p: Params,
+) -> Result<Duration, BoxError> {
+    let all: Vec<usize> = (0..conns_of.len()).collect();
+    sockets.wait(&all)?;
+    let cpu0 = procstat::cpu_time()?;
+    let mut remaining: Vec<usize> = conns_of.iter().map(|n| n * p.count).collect();
+    subs::receive(sockets, &mut remaining, p.size)?;
+    Ok(procstat::cpu_time()? - cpu0)
 }

@@ -176,8 +176,9 @@ impl Row {
             _ => "≥ 1.5×: missed",
         };
         let digits = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"));
+        let sub = |f: &Figures| f.sub_cpu_ns_per_delivery;
         format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} MiB | {verdict} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} MiB | {verdict} |",
             self.p.subs,
             self.p.count,
             fmt_rate(med(&self.iso, rate)),
@@ -186,6 +187,8 @@ impl Row {
             digits(med(&self.iso, cpu)),
             digits(med(&self.zmq, cpu)),
             fmt_ratio(paired_ratio(&each(&self.iso, cpu), &each(&self.zmq, cpu))),
+            digits(med(&self.iso, sub)),
+            digits(med(&self.zmq, sub)),
             digits(med(&self.iso, peak)),
             digits(med(&self.zmq, peak)),
         )
@@ -211,8 +214,9 @@ fn markdown(flags: &Flags, rows: &[Row], load: &str, took: Duration) -> String {
     );
     s.push_str(
         "| subscribers | messages | isomq deliveries/s | libzmq deliveries/s | isomq/libzmq \
-         | isomq publisher CPU ns/delivery | libzmq | isomq/libzmq CPU | publisher peak RSS \
-         isomq / libzmq | target |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+         | isomq publisher CPU ns/delivery | libzmq | isomq/libzmq CPU | subscriber process \
+         CPU ns/delivery isomq / libzmq | publisher peak RSS isomq / libzmq | target |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for r in rows {
         s.push_str(&r.markdown());
