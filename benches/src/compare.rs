@@ -66,11 +66,15 @@ pub struct Plan {
     pub ws_only: bool,
     /// Only the wss:// rows (`compare_wss`).
     pub wss: bool,
+    /// Only the multi-core rows (`compare_multicore`).
+    pub multicore: bool,
+    /// Their pair counts (`--pairs N,N,…`; default from the machine's CPUs).
+    pub pairs: Vec<usize>,
 }
 
 impl Plan {
-    /// From `--reps N --scale F --no-write --curve --ws-only --wss`; `None` on a bad
-    /// command line.
+    /// From `--reps N --scale F --no-write --curve --ws-only --wss --multicore --pairs N,N,…`;
+    /// `None` on a bad command line.
     pub fn from_args() -> Option<Plan> {
         let mut plan = Plan {
             reps: 5,
@@ -79,6 +83,10 @@ impl Plan {
             curve: false,
             ws_only: false,
             wss: false,
+            multicore: false,
+            pairs: crate::compare_multicore::default_pairs(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            ),
         };
         let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
@@ -89,6 +97,14 @@ impl Plan {
                 "--curve" => plan.curve = true,
                 "--ws-only" => plan.ws_only = true,
                 "--wss" => plan.wss = true,
+                "--multicore" => plan.multicore = true,
+                "--pairs" => {
+                    plan.pairs = args
+                        .next()?
+                        .split(',')
+                        .map(|n| n.parse().ok().filter(|&n| n > 0))
+                        .collect::<Option<Vec<usize>>>()?;
+                }
                 _ => return None,
             }
         }
@@ -153,7 +169,7 @@ pub struct Ratio {
 }
 
 /// The ratios `a[i] / b[i]` of every round.
-pub(crate) fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
+pub fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
     let ratios: Vec<f64> = a.iter().zip(b).map(|(x, y)| x / y).collect();
     Some(Ratio {
         median: median(&ratios)?,
@@ -163,18 +179,20 @@ pub(crate) fn paired_ratio(a: &[f64], b: &[f64]) -> Option<Ratio> {
 }
 
 /// "median (low–high)", or "–".
-pub(crate) fn fmt_ratio(r: Option<Ratio>) -> String {
+pub fn fmt_ratio(r: Option<Ratio>) -> String {
     r.map_or_else(
         || "–".to_owned(),
         |r| format!("{:.2} ({:.2}–{:.2})", r.median, r.low, r.high),
     )
 }
 
-pub(crate) fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+/// A figure with `digits` decimals, or "–".
+pub fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
 }
 
-pub(crate) fn fmt_rate(v: Option<f64>) -> String {
+/// A rate as "1.23 M" or "456.7 k", or "–".
+pub fn fmt_rate(v: Option<f64>) -> String {
     match v {
         None => "–".to_owned(),
         Some(v) if v >= 1e6 => format!("{:.2} M", v / 1e6),
@@ -621,7 +639,7 @@ pub fn write_results(table: &str, cells: &[Cell]) -> Result<(), BoxError> {
 
 /// Replaces the part of RESULTS.md between the `begin` and `end` markers with `table`, or
 /// appends it with its markers, keeping the rest of the file.
-pub(crate) fn write_section(begin: &str, end: &str, table: &str) -> Result<(), BoxError> {
+pub fn write_section(begin: &str, end: &str, table: &str) -> Result<(), BoxError> {
     let path = bench_dir().join("RESULTS.md");
     let old =
         std::fs::read_to_string(&path).unwrap_or_else(|_| "# isomq benchmark results\n\n".into());

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use isomq::{Context, Msg, PublicKey, SecretKey, Socket, SocketOption, SocketType};
 
+use crate::compare_multicore::Pairs;
 use crate::pin::{self, Pin};
 use crate::security::{Security, TlsPki};
 use crate::BoxError;
@@ -296,4 +297,19 @@ pub fn handshakes(endpoint: &str, count: usize, sec: Security) -> Result<Duratio
 pub(crate) fn hold_until_received(done: &std::sync::mpsc::Receiver<()>) {
     // Returns when the receiver drops its sender.
     let _ = done.recv();
+}
+
+/// N PUSH → PULL pairs over tcp at once (see [`crate::compare_multicore::run_pairs`]).
+pub fn thr_pairs(run: Pairs) -> Result<Duration, BoxError> {
+    let (local, remote) = (context(run.io_threads), context(run.io_threads));
+    let Pairs { size, count, .. } = run;
+    run.run(
+        || bind(&local, SocketType::Pull, "tcp://127.0.0.1:*"),
+        move |mut pull: Socket| receive(&mut pull, size, count),
+        move |ep: &str| {
+            let mut push = connect(&remote, SocketType::Push, ep)?;
+            send(&mut push, size, count)?;
+            Ok(push)
+        },
+    )
 }

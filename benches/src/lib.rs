@@ -7,8 +7,10 @@
 //!   plus `zmq_*` twins of them built on libzmq (the `zmq` crate) for interop checks;
 //! - `compare`: isomq, libzmq and a raw-socket baseline side by side in one run, written to
 //!   `benches/RESULTS.md` and `benches/results.svg`, with isomq's ws:// beside its tcp://
-//!   (`--ws-only` for those rows alone);
-//! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://;
+//!   (`--ws-only` for those rows alone); `--multicore` instead runs N PUSH → PULL pairs with
+//!   N I/O threads per context, both libraries;
+//! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://,
+//!   and (`--libzmq`) isomq against libzmq over tcp://;
 //! - `conn_memory`: resident memory per idle connection (tcp://, ws://), bind and connect side;
 //! - criterion micro-benchmarks in `benches/benches/`.
 //!
@@ -24,8 +26,10 @@
 
 pub mod args;
 pub mod compare;
+pub mod compare_multicore;
 pub mod compare_ws;
 pub mod compare_wss;
+pub mod fanout;
 pub mod iso;
 pub mod libzmq;
 pub mod memory;

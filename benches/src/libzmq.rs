@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use zmq::{Context, Message, Socket, SocketType};
 
+use crate::compare_multicore::Pairs;
 use crate::iso::hold_until_received;
 use crate::pin::{self, Pin};
 use crate::security::Security;
@@ -269,4 +270,19 @@ pub fn thr_fan_in(
         s.join().map_err(|_| "sender panicked")??;
     }
     Ok(elapsed)
+}
+
+/// N pairs at once (see [`crate::iso::thr_pairs`]), `ZMQ_IO_THREADS` = `io_threads`.
+pub fn thr_pairs(run: Pairs) -> Result<Duration, BoxError> {
+    let (local, remote) = (context(run.io_threads)?, context(run.io_threads)?);
+    let Pairs { size, count, .. } = run;
+    run.run(
+        || bind(&local, SocketType::PULL, "tcp://127.0.0.1:*"),
+        move |pull: Socket| receive(&pull, size, count),
+        move |ep: &str| {
+            let push = connect(&remote, SocketType::PUSH, ep)?;
+            send(&push, size, count)?;
+            Ok(push)
+        },
+    )
 }

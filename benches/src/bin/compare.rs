@@ -12,6 +12,11 @@
 //! `--wss`: instead, isomq over wss:// beside ws:// and tcp:// (`compare_wss`), written
 //! between the `compare-wss` markers.
 //!
+//! `--multicore [--pairs N,N,…]`: instead, N PUSH → PULL pairs over tcp at once with N I/O
+//! threads per context (and on one I/O thread, for N > 1), isomq and libzmq in the same
+//! rounds (`compare_multicore`; N = 1, 2, 4 and more on machines with the cores for them),
+//! written between the `compare-multicore` markers.
+//!
 //! `--curve`: instead, CURVE against NULL over tcp at 16 B, 256 B and 64 KiB, isomq and
 //! libzmq in the same rounds (keys made once per run), and handshakes per second; written
 //! between the `compare-curve` markers of `benches/RESULTS.md`. Needs a libzmq with CURVE
@@ -23,6 +28,7 @@ use std::time::Duration;
 use isomq_benches::compare::{
     self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds,
 };
+use isomq_benches::compare_multicore::{self, Pairs, Row};
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
 use isomq_benches::compare_wss::{self, WssCell, WssRounds};
 use isomq_benches::pin::Pin;
@@ -337,33 +343,63 @@ fn main_wss(plan: &Plan) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The multi-core rows: for each pair count N, N I/O threads per context and (N > 1) one.
+fn main_multicore(plan: &Plan) -> Result<(), BoxError> {
+    let started = std::time::Instant::now();
+    let (count, _) = plan.counts(compare_multicore::SIZE);
+    let mut rows = Vec::new();
+    for &pairs in &plan.pairs {
+        let io_counts = if pairs > 1 { vec![pairs, 1] } else { vec![1] };
+        for io_threads in io_counts {
+            let run = Pairs {
+                size: compare_multicore::SIZE,
+                count,
+                pairs,
+                io_threads,
+            };
+            let row = Row::measure(run, plan.reps)?;
+            eprintln!("{}", row.line());
+            rows.push(row);
+        }
+    }
+    let table = compare_multicore::markdown(plan, &rows, count, started.elapsed());
+    println!("{table}");
+    if plan.write {
+        compare_multicore::write_results(&table)?;
+    }
+    Ok(())
+}
+
+/// The exit of a run: its error printed, as the perf tools print theirs.
+fn exit_code(result: Result<(), BoxError>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            println!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let Some(plan) = Plan::from_args() else {
         println!(
-            "usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only] [--wss]"
+            "usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only] [--wss] \
+             [--multicore [--pairs N,N,…]]"
         );
         return ExitCode::from(1);
     };
+    if plan.multicore {
+        return exit_code(main_multicore(&plan));
+    }
     if plan.wss {
-        return match main_wss(&plan) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                println!("error: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code(main_wss(&plan));
     }
     if plan.curve {
         return main_curve(&plan);
     }
     if plan.ws_only {
-        return match main_ws(&plan) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                println!("error: {e}");
-                ExitCode::FAILURE
-            }
-        };
+        return exit_code(main_ws(&plan));
     }
     let started = std::time::Instant::now();
     let (cells, pinned, fan) = match run(&plan) {

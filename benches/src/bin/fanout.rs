@@ -1,229 +1,279 @@
-//! `fanout [--subs K] [--count M] [--size B] [--per-socket C] [--reps R]`
+//! `fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] [--hwm H] [--reps R] [--libzmq [--write]]`
 //!
-//! One publisher process to K subscriber connections in another process, over ws:// and
-//! over tcp://, in alternating rounds, each round in fresh processes: this process starts a
-//! publisher process per run (`--pub`), which starts the subscriber process (`--sub`).
+//! One publisher process to K subscriber connections in another process (see
+//! `isomq_benches::fanout` for the two processes), in alternating rounds, each round in
+//! fresh processes: this process starts a publisher process per run (`--pub`), which starts
+//! the subscriber process (`--sub`).
 //!
-//! The publisher is an XPUB with XPUB_VERBOSE (every connection's subscription comes up)
-//! and XPUB_NODROP (a full subscriber holds the publisher back rather than losing
-//! messages, so every message reaches every connection and deliveries = K × M). The
-//! subscriber process opens K / C SUB sockets of C connections each, subscribes to
-//! everything, and drains them all from one thread with `poll`. The measurement starts when
-//! the publisher has received all K subscriptions (events, no sleeping) and ends when the
-//! subscriber process reports that every connection got every message. Reported: deliveries
-//! per second, the publisher process's CPU time per delivery (`getrusage`, all its threads),
-//! and its resident memory per connection: once connected and idle, and at the end.
+//! Without `--libzmq`: isomq over ws:// against isomq over tcp:// (K = 1,000 unless given).
+//! With `--libzmq`: isomq → isomq against libzmq → libzmq, both over tcp:// (K = 10, 100 and
+//! 1,000 unless given), ratios paired within a round as `compare` pairs them; `--write` puts
+//! the table into `benches/RESULTS.md` between the `fanout-libzmq` markers.
+//!
+//! `--hwm H` sets the publisher's SNDHWM (default 1,000, both libraries' default).
+//!
+//! Reported: deliveries per second, the publisher process's CPU time per delivery
+//! (`getrusage`, all its threads), and its resident memory: per connection once connected
+//! and idle and at the end, and its peak.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, ExitCode, Stdio};
-use std::time::Instant;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
-use isomq::{Msg, SocketOption, SocketType};
-use isomq_benches::compare::median;
-use isomq_benches::{iso, procstat, subs, BoxError};
+use isomq_benches::compare::{self, fmt_rate, fmt_ratio, median, paired_ratio};
+use isomq_benches::fanout::{self, Figures, Params, Side};
+use isomq_benches::{subs, BoxError};
 
-const USAGE: &str = "usage: fanout [--subs K] [--count M] [--size B] [--per-socket C] [--reps R]";
+const USAGE: &str = "usage: fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] \
+                     [--hwm H] [--reps R] [--libzmq [--write]]";
+const BEGIN: &str = "<!-- fanout-libzmq:begin (written by `cargo run --release -p isomq-benches --bin fanout -- --libzmq --write`) -->";
+const END: &str = "<!-- fanout-libzmq:end -->";
+/// Subscriber connections at which isomq is to reach 1.5× libzmq's deliveries per second.
+const TARGET_SUBS: usize = 1000;
 
-/// The run's shape, passed on to the child processes as five numbers.
-#[derive(Debug, Clone, Copy)]
-struct Params {
-    subs: usize,
+/// The orchestrator's command line.
+#[derive(Debug, Clone)]
+struct Flags {
+    subs: Vec<usize>,
+    /// Messages per run; 0: about two million deliveries per run.
     count: usize,
     size: usize,
     per_socket: usize,
+    hwm: usize,
     reps: usize,
+    libzmq: bool,
+    write: bool,
 }
 
-impl Params {
-    fn from_flags(mut args: impl Iterator<Item = String>) -> Option<Params> {
-        let mut p = Params {
-            subs: 1000,
+impl Flags {
+    fn parse(mut args: impl Iterator<Item = String>) -> Option<Flags> {
+        let mut f = Flags {
+            subs: Vec::new(),
             count: 0,
             size: 16,
             per_socket: 100,
+            hwm: 1000,
             reps: 3,
+            libzmq: false,
+            write: false,
         };
+        let positive = |v: Option<String>| v?.parse::<usize>().ok().filter(|&n| n > 0);
         while let Some(flag) = args.next() {
-            let n: usize = args.next()?.parse().ok().filter(|&n| n > 0)?;
             match flag.as_str() {
-                "--subs" => p.subs = n,
-                "--count" => p.count = n,
-                "--size" => p.size = n,
-                "--per-socket" => p.per_socket = n,
-                "--reps" => p.reps = n,
+                "--libzmq" => f.libzmq = true,
+                "--write" => f.write = true,
+                "--subs" => {
+                    let list = args.next()?;
+                    for k in list.split(',') {
+                        f.subs.push(positive(Some(k.to_owned()))?);
+                    }
+                }
+                "--count" => f.count = positive(args.next())?,
+                "--size" => f.size = positive(args.next())?,
+                "--per-socket" => f.per_socket = positive(args.next())?,
+                "--reps" => f.reps = positive(args.next())?,
+                "--hwm" => f.hwm = positive(args.next())?,
                 _ => return None,
             }
         }
-        if p.count == 0 {
-            // About two million deliveries per run.
-            p.count = (2_000_000 / p.subs).max(10);
+        if f.subs.is_empty() {
+            f.subs = if f.libzmq {
+                vec![10, 100, TARGET_SUBS]
+            } else {
+                vec![TARGET_SUBS]
+            };
         }
-        Some(p)
+        (f.libzmq || !f.write).then_some(f)
     }
 
-    fn to_args(self) -> [String; 4] {
-        [self.subs, self.count, self.size, self.per_socket].map(|n| n.to_string())
-    }
-
-    fn from_args(args: &[String]) -> Option<Params> {
-        let n = |i: usize| args.get(i)?.parse::<usize>().ok().filter(|&n| n > 0);
-        Some(Params {
-            subs: n(0)?,
-            count: n(1)?,
-            size: n(2)?,
-            per_socket: n(3)?,
-            reps: 1,
-        })
-    }
-}
-
-/// One run's figures, as the publisher process reports them on a `result` line.
-#[derive(Debug, Clone, Copy, Default)]
-struct Figures {
-    deliveries_per_sec: f64,
-    cpu_ns_per_delivery: f64,
-    idle_bytes_per_conn: f64,
-    end_bytes_per_conn: f64,
-    peak_mib: f64,
-}
-
-/// The publisher process: binds, starts the subscribers, waits for every subscription,
-/// sends, waits for the subscribers' `done`, prints a `result` line.
-fn publisher(transport: &str, p: Params) -> Result<(), BoxError> {
-    procstat::raise_nofile()?;
-    let rss_before = procstat::rss()?;
-    let ctx = iso::context(1);
-    let mut xpub = ctx.socket(SocketType::XPub)?;
-    xpub.set_option(SocketOption::XpubVerbose(true))?;
-    xpub.set_option(SocketOption::XpubNodrop(true))?;
-    // Every subscriber connects at once: their handshakes all run together here, which
-    // MAX_HANDSHAKES would spread over reconnects, and this measures the traffic.
-    xpub.set_option(SocketOption::MaxHandshakes(p.subs))?;
-    xpub.bind(match transport {
-        "ws" => "ws://127.0.0.1:*/fanout",
-        _ => "tcp://127.0.0.1:*",
-    })?;
-    let ep = xpub.last_endpoint().ok_or("no endpoint bound")?.to_owned();
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("--sub")
-        .arg(&ep)
-        .args(p.to_args())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no child stdout")?).lines();
-    let mut subscribed = 0;
-    while subscribed < p.subs {
-        if xpub.recv()?.as_slice().first() == Some(&1) {
-            subscribed += 1;
+    /// One run's shape for `subs` connections.
+    fn params(&self, subs: usize) -> Params {
+        Params {
+            subs,
+            count: if self.count > 0 {
+                self.count
+            } else {
+                (2_000_000 / subs).max(10)
+            },
+            size: self.size,
+            per_socket: self.per_socket,
+            hwm: self.hwm,
         }
     }
-    let rss_idle = procstat::rss()?;
-    let payload = vec![7u8; p.size];
-    let cpu0 = procstat::cpu_time()?;
-    let start = Instant::now();
-    for _ in 0..p.count {
-        xpub.send(Msg::copy_from_slice(&payload))?;
-    }
-    match lines.next() {
-        Some(Ok(line)) if line == "done" => {}
-        other => return Err(format!("subscribers failed: {other:?}").into()),
-    }
-    let secs = start.elapsed().as_secs_f64();
-    let cpu = (procstat::cpu_time()? - cpu0).as_secs_f64();
-    let rss_end = procstat::rss()?;
-    let deliveries = (p.subs * p.count) as f64;
-    let per_conn = |rss: u64| rss.saturating_sub(rss_before) as f64 / p.subs as f64;
-    println!(
-        "result {} {} {} {} {}",
-        deliveries / secs,
-        cpu * 1e9 / deliveries,
-        per_conn(rss_idle),
-        per_conn(rss_end),
-        procstat::status_bytes("VmHWM")? as f64 / (1024.0 * 1024.0),
-    );
-    drop(xpub);
-    child.wait()?;
-    Ok(())
 }
 
-/// The subscriber process: `subs` connections over `subs / per_socket` SUB sockets, drained
-/// from this thread; prints `done` once every connection has had `count` messages.
-fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
-    procstat::raise_nofile()?;
-    let ctx = iso::context(1);
-    let (mut sockets, conns_of) = subs::connect(&ctx, endpoint, p.subs, p.per_socket)?;
-    let mut remaining: Vec<usize> = conns_of.iter().map(|n| n * p.count).collect();
-    subs::receive(&mut sockets, &mut remaining, p.size)?;
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "done")?;
-    out.flush()?;
-    Ok(())
-}
-
-/// Runs one publisher process and reads its `result` line.
-fn run_once(transport: &str, p: Params) -> Result<Figures, BoxError> {
-    let mut args = vec!["--pub".to_owned(), transport.to_owned()];
-    args.extend(p.to_args());
-    let [deliveries_per_sec, cpu_ns_per_delivery, idle_bytes_per_conn, end_bytes_per_conn, peak_mib] =
-        subs::run_publisher(&args)?;
-    Ok(Figures {
-        deliveries_per_sec,
-        cpu_ns_per_delivery,
-        idle_bytes_per_conn,
-        end_bytes_per_conn,
-        peak_mib,
-    })
-}
-
-fn orchestrate(p: Params) -> Result<(), BoxError> {
-    let (mut ws, mut tcp, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..p.reps {
-        let w = run_once("ws", p)?;
-        let t = run_once("tcp", p)?;
-        eprintln!("round {round}: ws {w:?}\n         tcp {t:?}");
-        ratios.push(w.cpu_ns_per_delivery / t.cpu_ns_per_delivery);
-        ws.push(w);
-        tcp.push(t);
+/// Every round's figures of two sides, `a` first in each round.
+fn rounds(a: Side, b: Side, p: Params, reps: usize) -> Result<[Vec<Figures>; 2], BoxError> {
+    let (mut ra, mut rb) = (Vec::new(), Vec::new());
+    for round in 0..reps {
+        let fa = fanout::run_once(a, p)?;
+        let fb = fanout::run_once(b, p)?;
+        eprintln!(
+            "{} subs, round {round}: {} {fa:?}\n    {} {fb:?}",
+            p.subs,
+            a.name(),
+            b.name()
+        );
+        ra.push(fa);
+        rb.push(fb);
     }
-    println!(
-        "{} subscriber connections ({} per SUB socket), {} messages of {} B each, {} rounds \
-         (medians)\n",
-        p.subs, p.per_socket, p.count, p.size, p.reps
-    );
-    println!("| transport | deliveries/s | publisher CPU ns/delivery | publisher RSS/connection idle | at the end | publisher peak RSS |");
-    println!("|---|---:|---:|---:|---:|---:|");
-    for (name, r) in [("ws", &ws), ("tcp", &tcp)] {
+    Ok([ra, rb])
+}
+
+/// `f` of every round.
+fn each(rounds: &[Figures], f: fn(&Figures) -> f64) -> Vec<f64> {
+    rounds.iter().map(f).collect()
+}
+
+/// isomq over ws:// against isomq over tcp://.
+fn ws_against_tcp(flags: &Flags) -> Result<(), BoxError> {
+    for &k in &flags.subs {
+        let p = flags.params(k);
+        let [ws, tcp] = rounds(Side::Ws, Side::Tcp, p, flags.reps)?;
         println!(
-            "| {name} | {:.2} M | {:.0} | {:.1} KiB | {:.1} KiB | {:.0} MiB |",
-            subs::median_of(r, |f| f.deliveries_per_sec) / 1e6,
-            subs::median_of(r, |f| f.cpu_ns_per_delivery),
-            subs::median_of(r, |f| f.idle_bytes_per_conn) / 1024.0,
-            subs::median_of(r, |f| f.end_bytes_per_conn) / 1024.0,
-            subs::median_of(r, |f| f.peak_mib),
+            "{} subscriber connections ({} per SUB socket), {} messages of {} B each, {} rounds \
+             (medians)\n",
+            p.subs, p.per_socket, p.count, p.size, flags.reps
+        );
+        println!("| transport | deliveries/s | publisher CPU ns/delivery | publisher RSS/connection idle | at the end | publisher peak RSS |");
+        println!("|---|---:|---:|---:|---:|---:|");
+        for (name, r) in [("ws", &ws), ("tcp", &tcp)] {
+            println!(
+                "| {name} | {:.2} M | {:.0} | {:.1} KiB | {:.1} KiB | {:.0} MiB |",
+                subs::median_of(r, |f| f.deliveries_per_sec) / 1e6,
+                subs::median_of(r, |f| f.cpu_ns_per_delivery),
+                subs::median_of(r, |f| f.idle_bytes_per_conn) / 1024.0,
+                subs::median_of(r, |f| f.end_bytes_per_conn) / 1024.0,
+                subs::median_of(r, |f| f.peak_mib),
+            );
+        }
+        let cpu = |r: &[Figures]| each(r, |f| f.cpu_ns_per_delivery);
+        println!(
+            "\nws/tcp publisher CPU per delivery: {} (target ≤ 1.5)\n",
+            fmt_ratio(paired_ratio(&cpu(&ws), &cpu(&tcp)))
         );
     }
-    let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    println!(
-        "\nws/tcp publisher CPU per delivery: {:.2} ({lo:.2}–{hi:.2}; target ≤ 1.5)",
-        median(&ratios).unwrap_or(f64::NAN)
-    );
     Ok(())
+}
+
+/// One row of the libzmq comparison: every round's figures of both sides.
+struct Row {
+    p: Params,
+    iso: Vec<Figures>,
+    zmq: Vec<Figures>,
+}
+
+impl Row {
+    fn markdown(&self) -> String {
+        let med = |r: &[Figures], f: fn(&Figures) -> f64| median(&each(r, f));
+        let rate = |f: &Figures| f.deliveries_per_sec;
+        let cpu = |f: &Figures| f.cpu_ns_per_delivery;
+        let peak = |f: &Figures| f.peak_mib;
+        let thr = paired_ratio(&each(&self.iso, rate), &each(&self.zmq, rate));
+        let verdict = match thr {
+            _ if self.p.subs != TARGET_SUBS => "",
+            Some(r) if r.median >= 1.5 => "≥ 1.5×: met",
+            _ => "≥ 1.5×: missed",
+        };
+        let digits = |v: Option<f64>| v.map_or_else(|| "–".to_owned(), |v| format!("{v:.0}"));
+        let sub = |f: &Figures| f.sub_cpu_ns_per_delivery;
+        format!(
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} / {} | {} / {} MiB | {verdict} |",
+            self.p.subs,
+            self.p.count,
+            fmt_rate(med(&self.iso, rate)),
+            fmt_rate(med(&self.zmq, rate)),
+            fmt_ratio(thr),
+            digits(med(&self.iso, cpu)),
+            digits(med(&self.zmq, cpu)),
+            fmt_ratio(paired_ratio(&each(&self.iso, cpu), &each(&self.zmq, cpu))),
+            digits(med(&self.iso, sub)),
+            digits(med(&self.zmq, sub)),
+            digits(med(&self.iso, peak)),
+            digits(med(&self.zmq, peak)),
+        )
+    }
+}
+
+/// The table of the libzmq comparison, with what it ran on.
+fn markdown(flags: &Flags, rows: &[Row], load: &str, took: Duration) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Run: {} rounds per row, each running isomq → isomq then libzmq → libzmq over tcp, \
+         each in fresh processes; figures are medians over rounds, ratios the median of the \
+         rounds' ratios (range in brackets). {} B messages, publisher SNDHWM {}, {} \
+         connections per SUB socket, {} CPUs, load average {load} at the start, took {:.0} \
+         s.\n",
+        flags.reps,
+        flags.size,
+        flags.hwm,
+        flags.per_socket,
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        took.as_secs_f64(),
+    );
+    s.push_str(
+        "| subscribers | messages | isomq deliveries/s | libzmq deliveries/s | isomq/libzmq \
+         | isomq publisher CPU ns/delivery | libzmq | isomq/libzmq CPU | subscriber process \
+         CPU ns/delivery isomq / libzmq | publisher peak RSS isomq / libzmq | target |\n\
+         |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for r in rows {
+        s.push_str(&r.markdown());
+        s.push('\n');
+    }
+    s
+}
+
+/// isomq → isomq against libzmq → libzmq over tcp://.
+fn against_libzmq(flags: &Flags) -> Result<(), BoxError> {
+    let started = Instant::now();
+    let load = std::fs::read_to_string("/proc/loadavg")?
+        .split(' ')
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut rows = Vec::new();
+    for &k in &flags.subs {
+        let p = flags.params(k);
+        let [iso, zmq] = rounds(Side::Tcp, Side::Libzmq, p, flags.reps)?;
+        let row = Row { p, iso, zmq };
+        eprintln!("{}", row.markdown());
+        rows.push(row);
+    }
+    let table = markdown(flags, &rows, &load, started.elapsed());
+    println!("{table}");
+    if flags.write {
+        compare::write_section(BEGIN, END, &table)?;
+    }
+    Ok(())
+}
+
+/// A child's side and parameters: `<side> [<endpoint>] <subs> <count> <size> <per-socket>`.
+fn child_args(args: &[String], with_endpoint: bool) -> Option<(Side, &str, Params)> {
+    let side = Side::parse(args.get(1)?)?;
+    let (ep, rest) = if with_endpoint {
+        (args.get(2)?.as_str(), args.get(3..)?)
+    } else {
+        ("", args.get(2..)?)
+    };
+    Some((side, ep, Params::from_args(rest)?))
 }
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
-        Some("--pub") => match (args.get(1), Params::from_args(args.get(2..).unwrap_or(&[]))) {
-            (Some(t), Some(p)) => publisher(t, p),
-            _ => Err(USAGE.into()),
+        Some("--pub") => match child_args(&args, false) {
+            Some((side, _, p)) => fanout::publisher(side, p),
+            None => Err(USAGE.into()),
         },
-        Some("--sub") => match (args.get(1), Params::from_args(args.get(2..).unwrap_or(&[]))) {
-            (Some(ep), Some(p)) => subscribers(ep, p),
-            _ => Err(USAGE.into()),
+        Some("--sub") => match child_args(&args, true) {
+            Some((side, ep, p)) => fanout::subscribers(side, ep, p),
+            None => Err(USAGE.into()),
         },
-        _ => match Params::from_flags(args.into_iter()) {
-            Some(p) => orchestrate(p),
+        _ => match Flags::parse(args.into_iter()) {
+            Some(f) if f.libzmq => against_libzmq(&f),
+            Some(f) => ws_against_tcp(&f),
             None => Err(USAGE.into()),
         },
     };

@@ -16,9 +16,9 @@
 //! connections, the publisher process's CPU time per delivery (`getrusage`, all its
 //! threads) and its peak resident memory.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use isomq::{Msg, SocketOption, SocketType};
@@ -103,19 +103,10 @@ fn publisher(p: Params) -> Result<(), BoxError> {
     xpub.set_option(SocketOption::XpubVerbose(true))?;
     xpub.bind("tcp://127.0.0.1:*")?;
     let ep = xpub.last_endpoint().ok_or("no endpoint bound")?.to_owned();
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("--sub")
-        .arg(&ep)
-        .args(p.to_args())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no child stdout")?).lines();
-    let mut subscribed = 0;
-    while subscribed < p.subs {
-        if xpub.recv()?.as_slice().first() == Some(&1) {
-            subscribed += 1;
-        }
-    }
+    let mut args = vec!["--sub".to_owned(), ep];
+    args.extend(p.to_args());
+    let (mut child, mut lines) = subs::spawn_subscribers(&args)?;
+    subs::await_subscriptions(p.subs, || Ok(xpub.recv()?.as_slice().first() == Some(&1)))?;
     let payload = vec![7u8; p.size];
     let cpu0 = procstat::cpu_time()?;
     let start = Instant::now();
@@ -179,11 +170,12 @@ fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
         .map(|_| stalled_connection(endpoint))
         .collect::<Result<Vec<_>, _>>()?;
     let ctx = iso::context(1);
-    let (mut sockets, conns_of) = subs::connect(&ctx, endpoint, p.good(), PER_SOCKET)?;
+    let (mut sockets, conns_of) =
+        subs::connect(&ctx, &[endpoint.to_owned()], p.good(), PER_SOCKET)?;
     let mut out = std::io::stdout().lock();
     for _ in 0..p.count / p.window {
         let mut remaining: Vec<usize> = conns_of.iter().map(|n| n * p.window).collect();
-        subs::receive(&mut sockets, &mut remaining, p.size)?;
+        subs::receive(sockets.as_mut_slice(), &mut remaining, p.size)?;
         writeln!(out, "w")?;
         out.flush()?;
     }

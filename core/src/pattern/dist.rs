@@ -11,6 +11,9 @@ use super::array::PipeArray;
 use super::table::PipeTable;
 use crate::Msg;
 
+/// How many pipes ahead of the one being written `distribute` prefetches.
+const PREFETCH_AHEAD: usize = 4;
+
 #[derive(Debug, Default)]
 pub(crate) struct Dist {
     pipes: PipeArray,
@@ -123,6 +126,13 @@ impl Dist {
         let last_frame = !msg.more();
         let mut i = 0;
         while i < self.matching {
+            // With many subscribers, each write and flush would otherwise wait for its
+            // pipe's lines in turn (profiled in benches/RESULTS.md, "Fan-out against libzmq").
+            if i + PREFETCH_AHEAD < self.matching {
+                if let Some(p) = table.get(self.pipes.get(i + PREFETCH_AHEAD)) {
+                    p.prefetch_write();
+                }
+            }
             let slot = self.pipes.get(i);
             // The last recipient takes the message itself, the others a cheap clone.
             let frame = if i + 1 == self.matching {

@@ -391,6 +391,12 @@ impl Pipe {
         Ok(())
     }
 
+    /// Asks the CPU to fetch what the next `write` and `flush` touch (see `ypipe`).
+    #[inline]
+    pub(crate) fn prefetch_write(&self) {
+        self.out.prefetch();
+    }
+
     /// Drops the frames of an incomplete (not yet ended, unflushed) multipart message.
     pub fn rollback(&mut self) {
         while self.out.unwrite().is_some() {}
