@@ -2,7 +2,7 @@
 //! `isomq proxy router @tcp://127.0.0.1:5555 dealer @tcp://127.0.0.1:5556` for
 //! request-reply, or `xsub @... xpub @...` for publish-subscribe.
 
-use isomq::{proxy, Authenticator, Context, Error, Socket};
+use isomq::{proxy, Authenticator, Context, Error, Socket, SocketType};
 
 use crate::args::socket_type;
 use crate::heartbeat::HeartbeatArgs;
@@ -66,16 +66,37 @@ fn parse(argv: &[String]) -> Result<(Side, Side, Option<String>), String> {
     }
 }
 
-/// Opens one side as given; keeps its ZAP handler, if it needs one, in `handlers`.
-fn open(ctx: &Context, side: &Side, handler: &mut Option<Authenticator>) -> Result<Socket, String> {
+/// A side's socket type, whether it binds, and its endpoint, checked.
+fn target(side: &Side) -> Result<(SocketType, bool, &str), String> {
     let (type_name, spec) = (&side.type_name, side.spec.as_str());
     let t = socket_type(type_name).ok_or_else(|| format!("unknown socket type {type_name:?}"))?;
-    let (bind, ep) = match spec.as_bytes().first() {
-        Some(b'>') => (false, &spec[1..]),
-        Some(b'@') => (true, &spec[1..]),
-        _ => (true, spec),
+    let (bind, ep) = match spec.strip_prefix('>') {
+        Some(ep) => (false, ep),
+        None => (true, spec.strip_prefix('@').unwrap_or(spec)),
     };
     isomq::Endpoint::parse(ep).map_err(|e| format!("bad endpoint {ep:?}: {e}"))?;
+    Ok((t, bind, ep))
+}
+
+/// Parses and checks the arguments of `isomq proxy` as [`run`] does before it opens a
+/// socket.
+pub(crate) fn check(argv: &[String]) -> Result<(), String> {
+    let (front, back, capture) = parse(argv)?;
+    target(&front)?;
+    target(&back)?;
+    if let Some(spec) = capture {
+        target(&Side {
+            type_name: "push".into(),
+            spec,
+            ..Side::default()
+        })?;
+    }
+    Ok(())
+}
+
+/// Opens one side as given; keeps its ZAP handler, if it needs one, in `handlers`.
+fn open(ctx: &Context, side: &Side, handler: &mut Option<Authenticator>) -> Result<Socket, String> {
+    let (t, bind, ep) = target(side)?;
     let mut s = ctx.socket(t).map_err(|e| e.to_string())?;
     side.security
         .apply(ctx, &mut s, handler)

@@ -2,6 +2,8 @@
 //! trust anchors of wss:// connects. The files are read while the arguments are parsed, so
 //! a missing or unreadable one stops the command, naming the file, before any socket opens.
 
+use std::io::Read;
+
 use isomq::{Socket, SocketOption};
 
 pub(crate) const USAGE: &str = "\
@@ -27,8 +29,19 @@ impl std::fmt::Debug for TlsArgs {
     }
 }
 
+/// The largest PEM file read: a certificate chain or a CA bundle is far smaller (the
+/// system's whole bundle is about 200 KiB). A path to something endless (`/dev/zero`, a
+/// FIFO that keeps writing) must fail instead of filling memory.
+const MAX_PEM_FILE: u64 = 1 << 20;
+
 fn read_pem(flag: &str, path: &str) -> Result<Vec<u8>, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{flag} {path}: {e}"))?;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PEM_FILE + 1).read_to_end(&mut bytes))
+        .map_err(|e| format!("{flag} {path}: {e}"))?;
+    if bytes.len() as u64 > MAX_PEM_FILE {
+        return Err(format!("{flag} {path}: larger than {MAX_PEM_FILE} bytes"));
+    }
     if !bytes.windows(11).any(|w| w == b"-----BEGIN ") {
         return Err(format!("{flag} {path}: not a PEM file"));
     }
@@ -105,6 +118,15 @@ mod tests {
         assert!(err.contains("not a PEM file"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
         assert_eq!(take(&mut a, "--other", "x"), Ok(false));
+    }
+
+    /// A path to an endless file is refused after MAX_PEM_FILE bytes instead of being read
+    /// until memory runs out.
+    #[test]
+    fn an_endless_file_is_refused() {
+        let mut a = TlsArgs::default();
+        let err = take(&mut a, "--tls-cert", "/dev/zero").unwrap_err();
+        assert!(err.contains("larger than"), "{err}");
     }
 
     #[test]
