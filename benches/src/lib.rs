@@ -9,6 +9,7 @@
 //!   `benches/RESULTS.md` and `benches/results.svg`, with isomq's ws:// beside its tcp://
 //!   (`--ws-only` for those rows alone);
 //! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://;
+//! - `soak`: every pattern at once with churn and faults, for minutes or an hour;
 //! - `conn_memory`: resident memory per idle connection (tcp://, ws://), bind and connect side;
 //! - criterion micro-benchmarks in `benches/benches/`.
 //!
@@ -34,6 +35,7 @@ pub mod procstat;
 pub mod raw;
 pub mod report;
 pub mod security;
+pub mod soak;
 pub mod subs;
 pub mod transport;
 
