@@ -27,6 +27,7 @@ pub mod args;
 pub mod compare;
 pub mod compare_ws;
 pub mod compare_wss;
+pub mod counting;
 pub mod iso;
 pub mod libzmq;
 pub mod memory;

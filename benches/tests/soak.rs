@@ -42,6 +42,10 @@ fn a_short_soak_keeps_order_loses_nothing_beyond_the_window_and_leaves_nothing_b
     // Over 12 s the allocator's arenas are still reaching their working size; this catches
     // a leak of a few hundred bytes a message, not the last KiB (the full run does).
     config.rss_tolerance_kib = 4_096.0;
+    // Descriptors move with the connections open at each sample (churn, relays, streams):
+    // over 12 samples the fitted line wanders by a few. A descriptor kept per connection
+    // shows as hundreds, and the end's exact return to the baseline is checked anyway.
+    config.fd_tolerance = 16.0;
     let outcome = soak::run(config.clone(), true).unwrap();
     soak::print_report(&outcome, &config);
     assert!(outcome.passed(), "{:?}", outcome.failures);

@@ -15,8 +15,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use isomq_benches::counting::Counting;
 use isomq_benches::soak::{self, child, Config};
 use isomq_benches::BoxError;
+
+/// The heap in use is sampled beside resident memory (see `isomq_benches::counting`).
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
 
 const USAGE: &str = "usage: soak [--minutes M] [--seconds S] | soak --role pull ENDPOINT";
 

@@ -113,6 +113,20 @@ impl Ledger {
         self.lock().count
     }
 
+    /// What arrived and where shares ended, for a failure's report: the first and last
+    /// runs, and the boundaries.
+    pub fn describe(&self) -> String {
+        let s = self.lock();
+        let n = s.runs.len();
+        let shown: Vec<_> = s
+            .runs
+            .iter()
+            .take(4)
+            .chain(s.runs.iter().skip(n.saturating_sub(4).max(4)))
+            .collect();
+        format!("{n} runs {shown:?}, boundaries {:?}", s.boundaries)
+    }
+
     /// The check of a stream of `sent` messages (docs/wire.md §7.6).
     pub fn verify(&self, sent: u64) -> Verdict {
         let s = self.lock();

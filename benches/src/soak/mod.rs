@@ -107,6 +107,8 @@ pub struct Shared {
     /// Then receivers stop.
     stop: AtomicBool,
     next_stream: AtomicU64,
+    /// Why connections ended or failed their handshake, as the monitors said, with counts.
+    reasons: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Shared {
@@ -118,6 +120,7 @@ impl Shared {
             finish: AtomicBool::new(false),
             stop: AtomicBool::new(false),
             next_stream: AtomicU64::new(1),
+            reasons: Mutex::default(),
         }
     }
 
@@ -145,18 +148,39 @@ impl Shared {
         let mut lost = Vec::new();
         while let Some(event) = monitor.try_recv() {
             match event {
-                MonitorEvent::Disconnected { messages_out, .. } => {
+                MonitorEvent::Disconnected {
+                    messages_out,
+                    reason,
+                    ..
+                } => {
                     Counters::add(&c.disconnects, 1);
+                    self.reason(format!("disconnected: {reason}"));
                     lost.push(messages_out);
                 }
                 MonitorEvent::ConnectRetried { .. } => Counters::add(&c.retries, 1),
-                MonitorEvent::HandshakeFailed { .. } | MonitorEvent::HandshakeFailedAuth { .. } => {
+                MonitorEvent::HandshakeFailed { reason, .. } => {
+                    Counters::add(&c.handshake_failures, 1);
+                    self.reason(format!("handshake failed: {reason}"));
+                }
+                MonitorEvent::HandshakeFailedAuth { .. } => {
                     Counters::add(&c.handshake_failures, 1);
                 }
                 _ => {}
             }
         }
         lost
+    }
+
+    /// Counts one more connection that ended for `why`.
+    pub fn reason(&self, why: String) {
+        let mut r = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        *r.entry(why).or_default() += 1;
+    }
+
+    /// The reasons counted so far.
+    pub fn reasons(&self) -> Vec<(String, u64)> {
+        let r = self.reasons.lock().unwrap_or_else(|e| e.into_inner());
+        r.iter().map(|(k, &v)| (k.clone(), v)).collect()
     }
 
     /// Adds a stream's verdict to the counters.
@@ -192,8 +216,12 @@ pub struct Outcome {
     /// After every workload's sockets were closed and the counts settled.
     pub end: Sample,
     pub counters: Vec<(&'static str, u64)>,
-    /// Fitted rise over the second half: resident KiB, descriptors.
+    /// Why connections ended, as the monitors of the senders and receivers said.
+    pub reasons: Vec<(String, u64)>,
+    /// Fitted rise over the second half: resident KiB, heap KiB in use (reported, not
+    /// judged: 0 without the counting allocator), descriptors.
     pub rss_rise_kib: f64,
+    pub heap_rise_kib: f64,
     pub fd_rise: f64,
     /// Each rule broken, in words; empty when the run passed.
     pub failures: Vec<String>,
@@ -270,6 +298,7 @@ fn judge(
     let c = &shared.counters;
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let rss_rise_kib = samples::second_half_rise(&samples, |s| s.rss_kib as f64);
+    let heap_rise_kib = samples::second_half_rise(&samples, |s| s.heap_kib as f64);
     let fd_rise = samples::second_half_rise(&samples, |s| s.fds as f64);
     for (what, n) in [
         ("messages reordered or duplicated", load(&c.reorders)),
@@ -319,7 +348,9 @@ fn judge(
         samples,
         end,
         counters: c.rows(),
+        reasons: shared.reasons(),
         rss_rise_kib,
+        heap_rise_kib,
         fd_rise,
         failures: std::mem::take(failures),
     }
@@ -339,11 +370,15 @@ pub fn print_report(o: &Outcome, cfg: &Config) {
     println!("{} (end, every socket closed)", samples::row(&o.end));
     println!();
     println!(
-        "second half, fitted: RSS {:+.0} KiB (tolerance {} KiB), fds {:+.1} (tolerance {})",
-        o.rss_rise_kib, cfg.rss_tolerance_kib, o.fd_rise, cfg.fd_tolerance
+        "second half, fitted: RSS {:+.0} KiB (tolerance {} KiB), heap in use {:+.0} KiB, \
+         fds {:+.1} (tolerance {})",
+        o.rss_rise_kib, cfg.rss_tolerance_kib, o.heap_rise_kib, o.fd_rise, cfg.fd_tolerance
     );
     for (name, n) in &o.counters {
         println!("{name}: {n}");
+    }
+    for (why, n) in &o.reasons {
+        println!("  {why}: {n}");
     }
     if o.passed() {
         println!("PASS");

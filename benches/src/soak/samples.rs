@@ -8,7 +8,7 @@ use std::time::Instant;
 use isomq::{Context, IoStats};
 
 use super::counters::Counters;
-use crate::procstat;
+use crate::{counting, procstat};
 
 /// One moment of the run.
 #[derive(Debug, Clone)]
@@ -16,6 +16,9 @@ pub struct Sample {
     /// Seconds since the start.
     pub secs: f64,
     pub rss_kib: u64,
+    /// Heap in use (allocated, not freed), KiB: 0 unless the binary counts its allocations
+    /// (`crate::counting`), as the `soak` binary does.
+    pub heap_kib: i64,
     pub fds: usize,
     /// The soak's two contexts, added up (the churn driver's own are checked apart).
     pub server: IoStats,
@@ -39,6 +42,7 @@ pub fn take(start: Instant, server: &Context, client: &Context, c: &Counters) ->
     Sample {
         secs: start.elapsed().as_secs_f64(),
         rss_kib: procstat::rss().map_or(0, |b| b / 1024),
+        heap_kib: counting::live_bytes() / 1024,
         fds: fds(),
         server: server.stats().into_iter().sum(),
         client: client.stats().into_iter().sum(),
@@ -53,18 +57,19 @@ pub fn take(start: Instant, server: &Context, client: &Context, c: &Counters) ->
 
 /// The table's head, in the Markdown of benches/RESULTS.md.
 pub fn header() -> String {
-    "| s | RSS KiB | fds | sessions | handshakes | timers | queued B | client sessions \
+    "| s | RSS KiB | heap KiB | fds | sessions | handshakes | timers | queued B | client sessions \
      | sent | received | disconnects | retries | hs failed | violations |\n\
-     |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+     |---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
         .to_owned()
 }
 
 /// One row of the table.
 pub fn row(s: &Sample) -> String {
     format!(
-        "| {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {:.0} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         s.secs,
         s.rss_kib,
+        s.heap_kib,
         s.fds,
         s.server.sessions,
         s.server.handshakes,

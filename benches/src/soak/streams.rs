@@ -148,7 +148,10 @@ pub fn sender(
         registry.close(stream);
         shared.tally_verdict(&v);
         if v.lost_beyond + v.reorders > 0 {
-            eprintln!("{ty:?} to {endpoint}: stream {stream} of {sent}: {v:?}");
+            eprintln!(
+                "{ty:?} to {endpoint}: stream {stream} of {sent}: {v:?}; {}",
+                ledger.describe()
+            );
         }
     }
     Ok(())
