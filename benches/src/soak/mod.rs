@@ -26,10 +26,13 @@ pub mod faults;
 pub mod ledger;
 pub mod pace;
 pub mod pubsub;
+pub mod report;
 pub mod reqrep;
 pub mod samples;
 pub mod streams;
 mod workloads;
+
+pub use report::{print_report, Outcome};
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -207,32 +210,6 @@ pub fn socket(ctx: &Context, ty: SocketType) -> Result<Socket, String> {
     Ok(s)
 }
 
-/// What a run found.
-#[derive(Debug)]
-pub struct Outcome {
-    /// Before the first workload, with the I/O threads started.
-    pub baseline: Sample,
-    pub samples: Vec<Sample>,
-    /// After every workload's sockets were closed and the counts settled.
-    pub end: Sample,
-    pub counters: Vec<(&'static str, u64)>,
-    /// Why connections ended, as the monitors of the senders and receivers said.
-    pub reasons: Vec<(String, u64)>,
-    /// Fitted rise over the second half: resident KiB, heap KiB in use (reported, not
-    /// judged: 0 without the counting allocator), descriptors.
-    pub rss_rise_kib: f64,
-    pub heap_rise_kib: f64,
-    pub fd_rise: f64,
-    /// Each rule broken, in words; empty when the run passed.
-    pub failures: Vec<String>,
-}
-
-impl Outcome {
-    pub fn passed(&self) -> bool {
-        self.failures.is_empty()
-    }
-}
-
 /// Runs the soak; prints a sample row as each is taken (`quiet` prints nothing).
 pub fn run(config: Config, quiet: bool) -> Result<Outcome, BoxError> {
     let shared = Arc::new(Shared::new(config));
@@ -261,7 +238,7 @@ pub fn run(config: Config, quiet: bool) -> Result<Outcome, BoxError> {
     }
     let mut failures = work.finish(&shared);
     let end = settle(start, &server, &client, &shared, &baseline);
-    Ok(judge(&shared, baseline, taken, end, &mut failures))
+    Ok(report::judge(&shared, baseline, taken, end, &mut failures))
 }
 
 /// Waits until descriptors and live objects are back to `baseline` (the teardown of the
@@ -283,108 +260,5 @@ fn settle(
             return s;
         }
         std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// Applies the rules to a finished run.
-fn judge(
-    shared: &Shared,
-    baseline: Sample,
-    samples: Vec<Sample>,
-    end: Sample,
-    failures: &mut Vec<String>,
-) -> Outcome {
-    let cfg = &shared.config;
-    let c = &shared.counters;
-    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
-    let rss_rise_kib = samples::second_half_rise(&samples, |s| s.rss_kib as f64);
-    let heap_rise_kib = samples::second_half_rise(&samples, |s| s.heap_kib as f64);
-    let fd_rise = samples::second_half_rise(&samples, |s| s.fds as f64);
-    for (what, n) in [
-        ("messages reordered or duplicated", load(&c.reorders)),
-        (
-            "messages lost beyond a lost connection's window",
-            load(&c.lost_beyond),
-        ),
-        (
-            "replies that did not match their request",
-            load(&c.wrong_replies),
-        ),
-        ("workload errors", load(&c.errors)),
-    ] {
-        if n > 0 {
-            failures.push(format!("{n} {what}"));
-        }
-    }
-    if load(&c.streams) == 0 || load(&c.received) == 0 {
-        failures.push("no stream was checked".into());
-    }
-    if rss_rise_kib > cfg.rss_tolerance_kib {
-        failures.push(format!(
-            "resident memory rose {rss_rise_kib:.0} KiB over the second half (tolerance {} KiB)",
-            cfg.rss_tolerance_kib
-        ));
-    }
-    if fd_rise > cfg.fd_tolerance {
-        failures.push(format!(
-            "open descriptors rose {fd_rise:.1} over the second half (tolerance {})",
-            cfg.fd_tolerance
-        ));
-    }
-    if end.fds != baseline.fds {
-        failures.push(format!(
-            "{} descriptors open at the end, {} before",
-            end.fds, baseline.fds
-        ));
-    }
-    if end.server != baseline.server || end.client != baseline.client {
-        failures.push(format!(
-            "live objects not back: {:?} / {:?}, before {:?} / {:?}",
-            end.server, end.client, baseline.server, baseline.client
-        ));
-    }
-    Outcome {
-        baseline,
-        samples,
-        end,
-        counters: c.rows(),
-        reasons: shared.reasons(),
-        rss_rise_kib,
-        heap_rise_kib,
-        fd_rise,
-        failures: std::mem::take(failures),
-    }
-}
-
-/// Prints the end of a run: baseline and end rows, the slopes, the counters, the verdict.
-pub fn print_report(o: &Outcome, cfg: &Config) {
-    println!();
-    println!("{}", samples::header());
-    println!("{} (baseline)", samples::row(&o.baseline));
-    if let Some(peak) = o.samples.iter().max_by_key(|s| s.rss_kib) {
-        println!("{} (largest RSS)", samples::row(peak));
-    }
-    if let Some(last) = o.samples.last() {
-        println!("{} (last sample)", samples::row(last));
-    }
-    println!("{} (end, every socket closed)", samples::row(&o.end));
-    println!();
-    println!(
-        "second half, fitted: RSS {:+.0} KiB (tolerance {} KiB), heap in use {:+.0} KiB, \
-         fds {:+.1} (tolerance {})",
-        o.rss_rise_kib, cfg.rss_tolerance_kib, o.heap_rise_kib, o.fd_rise, cfg.fd_tolerance
-    );
-    for (name, n) in &o.counters {
-        println!("{name}: {n}");
-    }
-    for (why, n) in &o.reasons {
-        println!("  {why}: {n}");
-    }
-    if o.passed() {
-        println!("PASS");
-    } else {
-        for f in &o.failures {
-            println!("FAIL: {f}");
-        }
     }
 }
