@@ -11,6 +11,7 @@
 //!   N I/O threads per context, both libraries;
 //! - `fanout`: one PUB process to thousands of subscriber connections over ws:// and tcp://,
 //!   and (`--libzmq`) isomq against libzmq over tcp://;
+//! - `soak`: every pattern at once with churn and faults, for minutes or an hour;
 //! - `conn_memory`: resident memory per idle connection (tcp://, ws://), bind and connect side;
 //! - criterion micro-benchmarks in `benches/benches/`.
 //!
@@ -29,6 +30,7 @@ pub mod compare;
 pub mod compare_multicore;
 pub mod compare_ws;
 pub mod compare_wss;
+pub mod counting;
 pub mod fanout;
 pub mod iso;
 pub mod libzmq;
@@ -38,6 +40,7 @@ pub mod procstat;
 pub mod raw;
 pub mod report;
 pub mod security;
+pub mod soak;
 pub mod subs;
 pub mod transport;
 

@@ -156,3 +156,45 @@ fn a_bound_publisher_closed_after_publishing_delivers_everything() {
         rx.join().unwrap();
     }
 }
+
+// A peer that closed after sending: its messages are delivered even when the socket
+// answers each one and the answers find the connection closed. Writing to a closed TCP or
+// AF_UNIX connection fails (EPIPE, or ECONNRESET once the peer's kernel answered with a
+// reset) while the peer's last messages still wait in this side's kernel buffer or decoder;
+// as libzmq's stream engine does, a failed write stops output only, and the connection ends
+// when reading meets the peer's end, after everything it sent (docs/wire.md §7.2). The
+// ROUTER reads slowly (RCVHWM 10, and nothing until the DEALER's side is gone), so most of
+// the stream is still below the socket when the first echo fails. Found by the soak
+// (docs/limits.md §7): a DEALER's stream closed cleanly lost its last messages.
+#[test]
+fn a_stream_answered_after_its_sender_closed_is_delivered_whole() {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        let ctx = Context::new();
+        let client = Context::new();
+        let mut router = socket(&ctx, SocketType::Router);
+        router.set_option(SocketOption::RcvHwm(10)).unwrap();
+        let ep = bind(&mut router, t);
+        let mut dealer = sender(&client, SocketType::Dealer, &ep);
+        for i in 0..100u32 {
+            dealer.send(&i.to_be_bytes()[..]).unwrap();
+        }
+        drop(dealer);
+        // The DEALER's side is gone once its context holds no session.
+        let start = std::time::Instant::now();
+        while client.stats().iter().map(|s| s.sessions).sum::<usize>() > 0 {
+            assert!(
+                start.elapsed() < isomq_tests::PATIENCE,
+                "the DEALER never finished"
+            );
+            thread::yield_now();
+        }
+        for i in 0..100u32 {
+            let frames = router
+                .recv_multipart()
+                .unwrap_or_else(|e| panic!("{t:?}: {i} of 100 arrived, then {e}"));
+            assert_eq!(frames[1].as_slice(), i.to_be_bytes(), "{t:?}: message {i}");
+            // The peer is gone: ROUTER drops what finds no pipe (RFC 21), no error.
+            router.send_multipart(frames).unwrap();
+        }
+    }
+}

@@ -14,44 +14,14 @@
 //! cargo run --release -p isomq-benches --bin churn -- --cycles 100000
 //! ```
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Instant;
 
+use isomq_benches::counting::{live_bytes, Counting};
 use isomq_benches::BoxError;
 use isomq_tests::churn::{Churn, Snapshot};
 
 const WARM_UP: usize = 600;
-
-/// Bytes allocated and not freed, by every thread. Relaxed: read when the threads are
-/// quiet (after `settle`), a figure, not a synchronisation.
-static LIVE: AtomicI64 = AtomicI64::new(0);
-
-/// The system allocator, counting what is live: resident memory also moves with what the
-/// allocator keeps for later, this does not.
-struct Counting;
-
-// SAFETY: forwards every call to `System` unchanged; counting touches no allocator state.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `GlobalAlloc::alloc`'s, passed on.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `GlobalAlloc::dealloc`'s, passed on.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size as i64 - layout.size() as i64, Ordering::Relaxed);
-        // SAFETY: the caller's contract is `GlobalAlloc::realloc`'s, passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
@@ -100,7 +70,7 @@ fn line(cycles: usize, s: &Snapshot, secs: f64) {
         s.server.timers,
         s.server.queued_bytes,
         s.client.sessions,
-        LIVE.load(Ordering::Relaxed) / 1024,
+        live_bytes() / 1024,
         s.rss_kib
     );
 }

@@ -202,6 +202,12 @@ impl Session {
         !self.orphaned && (self.inbound == Inbound::DropAtHwm || self.pending_in.is_none())
     }
 
+    /// Whether what the peer sends can still reach the socket: not once the session was
+    /// orphaned or the socket closed its end of the pipe.
+    pub fn delivers_input(&self) -> bool {
+        !self.orphaned && !self.pipe_done && !self.pipe.as_ref().is_some_and(Pipe::peer_terminated)
+    }
+
     /// Moves what can move: the handshake's outcome into events, decoded input into the
     /// pipe, queued messages into the codec (up to [`OUT_BATCH`] bytes waiting). Returns
     /// whether anything moved.

@@ -151,6 +151,15 @@ impl Engine {
         }
     }
 
+    /// Whether a write failed: output stopped, and the connection ends when reading meets
+    /// the peer's end.
+    pub(crate) fn output_failed(&self) -> bool {
+        match &self.protocol {
+            Protocol::Zmtp(e) => e.output_failed(),
+            Protocol::Ws(e) => e.output_failed(),
+        }
+    }
+
     /// Whether traffic has grown the buffers past what a new connection holds: such a
     /// connection is watched, and shrunk with [`shrink_idle`](Engine::shrink_idle) once it
     /// has been quiet for a while.

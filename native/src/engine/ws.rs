@@ -308,6 +308,11 @@ impl WsEngine {
         }
     }
 
+    /// Whether a write failed on the open connection (see `OpenWs::output_failed`).
+    pub(crate) fn output_failed(&self) -> bool {
+        matches!(&self.state, State::Open(open) if open.output_failed())
+    }
+
     /// Sends a WebSocket ping: libzmq's ws engine heartbeats with WS pings, not ZMTP PINGs
     /// (docs/wire.md §10.6). It leaves with the next write.
     pub(crate) fn send_ping(&mut self) {

@@ -35,6 +35,9 @@ pub(crate) struct OpenWs {
     /// The peer ended its side (end of file, or its close frame): reported once the
     /// messages decoded before it have been taken.
     ended: bool,
+    /// A write failed: output stops, and reading ends the connection at the peer's end,
+    /// after what it sent before (as the ZMTP engine, `engine/zmtp.rs`).
+    output_failed: bool,
 }
 
 impl OpenWs {
@@ -51,6 +54,7 @@ impl OpenWs {
             read_room,
             busy: Busy::default(),
             ended: false,
+            output_failed: false,
         })
     }
 
@@ -170,12 +174,15 @@ impl OpenWs {
             self.frame(out).map_err(|_| Failure::Transient)?;
         }
         let mut progress = false;
+        if self.output_failed {
+            *writable = false;
+        }
         // TLS records a full socket left behind go first: nothing else would send them.
         if *writable && self.stream.has_pending() {
             match self.stream.flush_pending() {
                 Ok(()) => progress = true,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,
-                Err(_) => return Err(Failure::Transient),
+                Err(_) => self.fail_output(writable),
             }
         }
         while *writable && self.codec.transmit_len() > 0 {
@@ -185,7 +192,7 @@ impl OpenWs {
                 .stream
                 .write_vectored(slices.get(..n).unwrap_or_default())
             {
-                Ok(0) => return Err(Failure::Transient),
+                Ok(0) => self.fail_output(writable),
                 Ok(k) => {
                     self.codec.advance_transmit(k);
                     self.busy.saw(k);
@@ -193,10 +200,22 @@ impl OpenWs {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Failure::Transient),
+                Err(_) => self.fail_output(writable),
             }
         }
         Ok(progress)
+    }
+
+    /// A write failed (EPIPE, ECONNRESET): the peer is gone, but what it sent before may
+    /// still wait in the kernel's buffer or the codec; see `ZmtpEngine::fail_output`.
+    fn fail_output(&mut self, writable: &mut bool) {
+        self.output_failed = true;
+        *writable = false;
+    }
+
+    /// Whether a write failed: the connection only reads until it meets the peer's end.
+    pub(crate) fn output_failed(&self) -> bool {
+        self.output_failed
     }
 
     /// One ZWS message into the codec's output.

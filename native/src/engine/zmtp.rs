@@ -19,6 +19,10 @@ pub(crate) struct ZmtpEngine {
     pub(crate) conn: Connection,
     read_room: ReadRoom,
     busy: Busy,
+    /// A write failed: the peer closed or reset the connection. Output stops; the
+    /// connection ends when a read meets the peer's end, after the input it sent before
+    /// (libzmq's stream engine does the same; docs/wire.md §7.2).
+    output_failed: bool,
 }
 
 impl ZmtpEngine {
@@ -31,6 +35,7 @@ impl ZmtpEngine {
             conn,
             read_room,
             busy: Busy::default(),
+            output_failed: false,
         }
     }
 
@@ -85,6 +90,9 @@ impl ZmtpEngine {
     /// Many messages per syscall when they have piled up.
     pub(crate) fn write(&mut self, writable: &mut bool) -> Result<bool, Failure> {
         let mut progress = false;
+        if self.output_failed {
+            *writable = false;
+        }
         while *writable && self.conn.transmit_len() > 0 {
             let mut slices = [IoSlice::new(&[]); 32];
             let n = self.conn.transmit_slices(&mut slices);
@@ -92,7 +100,7 @@ impl ZmtpEngine {
                 .stream
                 .write_vectored(slices.get(..n).unwrap_or_default())
             {
-                Ok(0) => return Err(Failure::Transient),
+                Ok(0) => self.fail_output(writable),
                 Ok(k) => {
                     self.conn.advance_transmit(k);
                     self.busy.saw(k);
@@ -100,9 +108,24 @@ impl ZmtpEngine {
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => *writable = false,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Failure::Transient),
+                Err(_) => self.fail_output(writable),
             }
         }
         Ok(progress)
+    }
+
+    /// A write failed (EPIPE, ECONNRESET): the peer is gone, but what it sent before may
+    /// still wait in the kernel's buffer or the decoder. Failing the connection now would
+    /// drop those messages, which the peer had sent and closed after (a DEALER closed right
+    /// after its last request, while this side answered the first ones). Output stops
+    /// instead, and reading ends the connection at the peer's end of file or reset.
+    fn fail_output(&mut self, writable: &mut bool) {
+        self.output_failed = true;
+        *writable = false;
+    }
+
+    /// Whether a write failed: the connection only reads until it meets the peer's end.
+    pub(crate) fn output_failed(&self) -> bool {
+        self.output_failed
     }
 }

@@ -308,6 +308,12 @@ impl Session {
             return Ok(progress);
         };
         progress |= engine.write()?;
+        // Output failed: the connection stays only to pass on what the peer sent before
+        // its end. Once nothing can reach the socket (orphaned, or the socket closed), it
+        // ends here; a lingering session reconnects for what it still has to send.
+        if engine.output_failed() && !self.policy.delivers_input() {
+            return Err(Failure::Transient);
+        }
         Ok(progress)
     }
 
