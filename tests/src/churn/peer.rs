@@ -4,7 +4,6 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsRawFd;
 
 use super::{Net, Result};
 use crate::rawws::RawWs;
@@ -107,23 +106,7 @@ impl RawPeer {
     /// Ends the connection with a reset: SO_LINGER with a zero timeout makes close(2)
     /// send RST and drop whatever is unsent or unread.
     pub(super) fn reset(self) -> Result<()> {
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        // SAFETY: a valid descriptor, and `linger` is the option's type with its size.
-        let rc = unsafe {
-            libc::setsockopt(
-                self.stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                std::ptr::from_ref(&linger).cast(),
-                std::mem::size_of::<libc::linger>() as libc::socklen_t,
-            )
-        };
-        if rc != 0 {
-            return Err(err(std::io::Error::last_os_error()));
-        }
+        crate::linger::set_linger_zero(&self.stream).map_err(err)?;
         drop(self.stream);
         Ok(())
     }

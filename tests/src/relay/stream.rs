@@ -3,7 +3,6 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::os::fd::AsRawFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::net::{SocketAddr as UnixAddr, UnixListener, UnixStream};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,22 +149,9 @@ impl Stream {
     /// holds for it. A Unix-domain socket has no RST; its close drops what it holds, and a
     /// peer that had sent unread bytes gets ECONNRESET, the nearest it has.
     pub(super) fn set_linger_zero(&self) {
-        let Stream::Tcp(stream) = self else { return };
-        let linger = libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        };
-        let len = libc::socklen_t::try_from(std::mem::size_of::<libc::linger>()).unwrap_or(8);
-        // SAFETY: the descriptor is open (borrowed from `stream`), and the option value is a
-        // `linger` that lives for the call, with its size passed alongside.
-        unsafe {
-            libc::setsockopt(
-                stream.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_LINGER,
-                std::ptr::addr_of!(linger).cast(),
-                len,
-            );
+        if let Stream::Tcp(stream) = self {
+            // Best effort: a socket that refuses still closes, only less abruptly.
+            let _ = crate::linger::set_linger_zero(stream);
         }
     }
 }
