@@ -4,6 +4,7 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
+use std::time::Duration;
 
 use super::{Net, Result};
 use crate::rawws::RawWs;
@@ -85,21 +86,28 @@ impl RawPeer {
         }
     }
 
-    /// Reads what has arrived without waiting; returns whether more than `beyond` bytes
-    /// have come in all.
-    pub(super) fn has_received(&mut self, beyond: usize) -> Result<bool> {
-        self.stream.set_nonblocking(true).map_err(err)?;
+    /// Reads what arrives within `wait`; returns whether more than `beyond` bytes have come
+    /// in all.
+    pub(super) fn has_received(&mut self, beyond: usize, wait: Duration) -> Result<bool> {
+        self.stream.set_read_timeout(Some(wait)).map_err(err)?;
         let mut buf = [0; 4096];
         let result = loop {
             match self.stream.read(&mut buf) {
                 Ok(0) => break Err("the listener closed the connection".to_owned()),
-                Ok(n) => self.received += n,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break Ok(()),
+                Ok(n) => {
+                    self.received += n;
+                    if self.received > beyond {
+                        break Ok(());
+                    }
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    break Ok(())
+                }
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => break Err(err(e)),
             }
         };
-        self.stream.set_nonblocking(false).map_err(err)?;
+        self.stream.set_read_timeout(Some(PATIENCE)).map_err(err)?;
         result.map(|()| self.received > beyond)
     }
 
