@@ -156,8 +156,8 @@ fn check_sent(role: Role, out: &Outcome) -> Vec<Incoming> {
             Err(e) => panic!("the codec sent invalid framing: {e}"),
         }
     }
-    let ends_after_ping = matches!(out.items.last(), Some(Incoming::Close { .. }))
-        || out.error.is_some();
+    let ends_after_ping =
+        matches!(out.items.last(), Some(Incoming::Close { .. })) || out.error.is_some();
     let last_ping = out.items.iter().rev().find_map(|i| match i {
         Incoming::Ping(p) => Some(p),
         _ => None,

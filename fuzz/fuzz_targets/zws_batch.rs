@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut payloads: Vec<Vec<u8>> = Vec::new();
     if params[1] & 0x40 != 0 {
-        if let Some(peer) = SocketType::ALL.into_iter().find(|&t| local.is_compatible(t)) {
+        if let Some(peer) = SocketType::ALL
+            .into_iter()
+            .find(|&t| local.is_compatible(t))
+        {
             payloads.push(ready_frame(peer, b"peer"));
         }
     }
@@ -45,7 +48,10 @@ fuzz_target!(|data: &[u8]| {
     zws_common::exercise(&mut conn, payloads, b"\x00\x00", |sub, out| {
         if sub == Subprotocol::Batch {
             let frames = check(out, None).expect("a sealed batch is malformed");
-            assert!(frames == 1 || out.len() <= BATCH_LIMIT, "batch over the limit");
+            assert!(
+                frames == 1 || out.len() <= BATCH_LIMIT,
+                "batch over the limit"
+            );
         }
     });
 });
