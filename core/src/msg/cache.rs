@@ -3,8 +3,9 @@
 //! A thread takes blocks from its own cache and gives dropped ones to it, without locks. A
 //! thread that only sends (the application writing messages) empties its cache, and one that
 //! only drops (the receiver) fills its own: a full cache passes a batch of [`BATCH`] blocks to
-//! the depot, and an empty one takes a batch back, each under the depot's lock. So the two
-//! threads of a stream meet once per [`BATCH`] messages, and the blocks go round between them.
+//! the depot, and an empty one takes a batch back, each with one push or pop of a lock-free
+//! bounded queue (crossbeam's `ArrayQueue`). So the two threads of a stream meet once per
+//! [`BATCH`] messages, and the blocks go round between them.
 //!
 //! Bounded: a cache holds at most 2 × [`BATCH`] blocks per class, the depot
 //! [`DEPOT_BATCHES`] batches per class (with 1 KiB blocks: 64 KiB per thread, 3 MiB in the
@@ -15,7 +16,9 @@
 
 use std::cell::RefCell;
 use std::ptr::NonNull;
-use std::sync::Mutex;
+use std::sync::OnceLock;
+
+use crossbeam_queue::ArrayQueue;
 
 use super::block::{self, Header, CLASSES};
 
@@ -53,18 +56,23 @@ impl List {
 
 /// Full batches of free blocks, and empty lists to swap for them (so that moving batches
 /// allocates nothing once running).
-#[derive(Default)]
 struct Depot {
-    full: Vec<List>,
-    empty: Vec<List>,
+    full: ArrayQueue<List>,
+    empty: ArrayQueue<List>,
 }
 
-static DEPOT: [Mutex<Depot>; CLASSES] = [const {
-    Mutex::new(Depot {
-        full: Vec::new(),
-        empty: Vec::new(),
-    })
-}; CLASSES];
+/// The depot of each class, made at the first use (a lock only then; after it, a load).
+fn depot(class: usize) -> Option<&'static Depot> {
+    static DEPOTS: OnceLock<[Depot; CLASSES]> = OnceLock::new();
+    DEPOTS
+        .get_or_init(|| {
+            std::array::from_fn(|_| Depot {
+                full: ArrayQueue::new(DEPOT_BATCHES),
+                empty: ArrayQueue::new(2 * DEPOT_BATCHES),
+            })
+        })
+        .get(class)
+}
 
 /// One thread's free blocks, per class.
 struct Cache {
@@ -133,40 +141,37 @@ pub(super) fn give(class: usize, ptr: NonNull<Header>) {
 /// A full batch from the depot, which keeps the emptied `list` for later swaps in its
 /// place; `None` (and `list` left as it was) when the depot has no full batch.
 fn swap_for_full(class: usize, list: &mut List) -> Option<List> {
-    let mut depot = DEPOT.get(class)?.lock().ok()?;
+    let depot = depot(class)?;
     let full = depot.full.pop()?;
     let empty = std::mem::take(list);
-    if empty.0.capacity() > 0 && depot.empty.len() < 2 * DEPOT_BATCHES {
-        depot.empty.push(empty);
+    if empty.0.capacity() > 0 {
+        // A full queue of empty lists: this one goes back to the allocator.
+        let _ = depot.empty.push(empty);
     }
     Some(full)
 }
 
 /// An empty list to fill with a batch: one the depot kept, or a new one.
 fn take_empty(class: usize) -> List {
-    DEPOT
-        .get(class)
-        .and_then(|d| d.lock().ok()?.empty.pop())
+    depot(class)
+        .and_then(|d| d.empty.pop())
         .unwrap_or_else(List::with_capacity)
 }
 
 /// Hands a batch to the depot, or its blocks to the allocator when the depot is full.
-fn give_batch(class: usize, mut batch: List) {
+fn give_batch(class: usize, batch: List) {
     if batch.0.is_empty() {
         return;
     }
-    let Some(Ok(mut depot)) = DEPOT.get(class).map(Mutex::lock) else {
+    let Some(depot) = depot(class) else {
+        let mut batch = batch;
         batch.free(class);
         return;
     };
-    if depot.full.len() < DEPOT_BATCHES {
-        depot.full.push(batch);
-        return;
-    }
-    // Full: the blocks go, the list stays for the next batch (no allocation to make one).
-    batch.free(class);
-    if depot.empty.len() < 2 * DEPOT_BATCHES {
-        depot.empty.push(batch);
+    if let Err(mut batch) = depot.full.push(batch) {
+        // Full: the blocks go, the list stays for the next batch (no allocation to make one).
+        batch.free(class);
+        let _ = depot.empty.push(batch);
     }
 }
 

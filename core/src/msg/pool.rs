@@ -11,12 +11,13 @@
 //! Bounded: each class keeps at most [`CLASS_BYTES`] of idle buffers, so the pool holds a few
 //! MiB at most, and nothing until large messages are sent. Small payloads never come here
 //! (they are inline in the message), nor payloads above [`MAX_POOLED`], whose page faults are
-//! small beside their copy. A buffer is taken and given back under a lock held for a push or
-//! a pop, uncontended but for the two threads of one stream.
+//! small beside their copy. A buffer is taken and given back with one pop or push of a
+//! lock-free bounded queue per class (crossbeam's `ArrayQueue`), whose capacity is the bound.
 
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
 use bytes::Bytes;
+use crossbeam_queue::ArrayQueue;
 
 /// The smallest class: below it, allocators serve sizes from their own free lists.
 const MIN_POOLED: usize = 8 * 1024;
@@ -28,7 +29,15 @@ const CLASSES: usize = (MAX_POOLED / MIN_POOLED).trailing_zeros() as usize + 1;
 /// frees at once (up to 32 slices) to come back before the sender needs them.
 const CLASS_BYTES: usize = 2 << 20;
 
-static POOL: [Mutex<Vec<Vec<u8>>>; CLASSES] = [const { Mutex::new(Vec::new()) }; CLASSES];
+/// The idle buffers of `class`: a queue of at most [`CLASS_BYTES`] of them, made at the first
+/// use (a lock only then; after it, a load).
+fn idle(class: usize) -> Option<&'static ArrayQueue<Vec<u8>>> {
+    static POOL: OnceLock<[ArrayQueue<Vec<u8>>; CLASSES]> = OnceLock::new();
+    POOL.get_or_init(|| {
+        std::array::from_fn(|class| ArrayQueue::new((CLASS_BYTES / (MIN_POOLED << class)).max(1)))
+    })
+    .get(class)
+}
 
 /// The class of a payload of `len` bytes and its buffers' capacity; `None`: not pooled.
 fn class_of(len: usize) -> Option<(usize, usize)> {
@@ -51,8 +60,7 @@ pub(super) fn copy(data: &[u8]) -> Bytes {
 }
 
 fn take(class: usize) -> Option<Vec<u8>> {
-    // A poisoned lock (a panic elsewhere while holding it) only costs the recycling.
-    POOL.get(class)?.lock().ok()?.pop()
+    idle(class)?.pop()
 }
 
 /// A pooled buffer's owner inside its `Bytes`: gives the buffer back when the last clone of
@@ -70,14 +78,13 @@ impl AsRef<[u8]> for Pooled {
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        let Some(Ok(mut free)) = POOL.get(self.class).map(Mutex::lock) else {
+        let Some(idle) = idle(self.class) else {
             return;
         };
-        if (free.len() + 1) * self.buf.capacity() <= CLASS_BYTES {
-            let mut buf = std::mem::take(&mut self.buf);
-            buf.clear();
-            free.push(buf);
-        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        // Full: the buffer goes back to the allocator.
+        let _ = idle.push(buf);
     }
 }
 
@@ -150,7 +157,7 @@ mod tests {
         let many: Vec<Bytes> = (0..20).map(|_| copy(&data)).collect();
         drop(many);
         let (class, size) = class_of(len).unwrap();
-        let idle = POOL[class].lock().unwrap().len();
+        let idle = idle(class).unwrap().len();
         assert!(idle * size <= CLASS_BYTES, "{idle} idle buffers of {size}");
         assert!(idle >= 1);
     }
