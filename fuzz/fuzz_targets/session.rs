@@ -371,9 +371,12 @@ impl World {
         }
     }
 
-    /// Drains both wires and both sockets until nothing moves.
+    /// Drains both wires and both sockets until nothing moves. A round may move as little
+    /// as one message (an RCVHWM of 1 lets one through per read), so the bound grows with
+    /// what was sent.
     fn settle(&mut self) {
-        for _ in 0..64 {
+        let rounds = 64 + 2 * (self.a.sent.len() + self.b.sent.len());
+        for _ in 0..rounds {
             let before = (self.a.received.len(), self.b.received.len());
             let pending = self.ab.len() + self.ba.len();
             self.step();
