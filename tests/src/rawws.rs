@@ -153,6 +153,18 @@ impl<S: Read + Write> RawWs<S> {
         self.send_frame(true, BINARY, payload);
     }
 
+    /// The next frame among the bytes already received, without reading.
+    pub fn buffered_frame(&mut self) -> Option<RawFrame> {
+        let (frame, used) = parse(&self.buf)?;
+        self.buf.drain(..used);
+        Some(frame)
+    }
+
+    /// Adds bytes the caller read from `stream` itself to what frames are parsed from.
+    pub fn extend_input(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// The next frame, unmasked; None on EOF or error (a closed connection).
     pub fn recv_frame(&mut self) -> Option<RawFrame> {
         loop {
