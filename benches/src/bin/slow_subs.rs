@@ -1,4 +1,4 @@
-//! `slow_subs [--subs K] [--stalled S] [--count M] [--size B] [--window W] [--reps R]`
+//! `slow_subs [--subs K] [--stalled S] [--count M] [--size B] [--window W] [--reps R] [--ws]`
 //!
 //! Slow consumers: one publisher process, K subscriber connections in another process, of
 //! which S stop reading; how fast the K − S others are served with and without them. Each
@@ -7,9 +7,11 @@
 //!
 //! The publisher is a lossy XPUB (a PUB that counts subscriptions, XPUB_VERBOSE) at the
 //! default SNDHWM (1,000). The good connections (100 per SUB socket) are drained from one
-//! thread with `poll`; the stalled ones are raw ZMTP connections that subscribe and never
-//! read, with small kernel buffers (4 KiB receive buffer, 536-byte MSS) so that their
-//! queues fill within the run and the publisher drops for them from then on. The stream
+//! thread with `poll`; the stalled ones are raw connections that subscribe and never read
+//! (`isomq_tests::stalled`), with small kernel buffers (4 KiB receive buffer, 536-byte MSS)
+//! so that their queues fill within the run and the publisher drops for them from then on.
+//! Over tcp://, or with `--ws` over ws://, where every subscriber speaks ZWS 2.0 as a
+//! browser's would. The stream
 //! goes in windows of W messages (W under SNDHWM, so a good connection never drops): the
 //! subscriber process reports each window once every good connection has all of it, and
 //! the publisher then sends the next. Reported: deliveries per second to the good
@@ -17,19 +19,19 @@
 //! threads) and its peak resident memory.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
 use std::process::ExitCode;
 use std::time::Instant;
 
 use isomq::{Msg, SocketOption, SocketType};
 use isomq_benches::compare::median;
 use isomq_benches::{iso, procstat, subs, BoxError};
+use isomq_tests::stalled::StalledSubscriber;
 
-const USAGE: &str =
-    "usage: slow_subs [--subs K] [--stalled S] [--count M] [--size B] [--window W] [--reps R]";
+const USAGE: &str = "usage: slow_subs [--subs K] [--stalled S] [--count M] [--size B] \
+                     [--window W] [--reps R] [--ws]";
 const PER_SOCKET: usize = 100;
 
-/// The run's shape, passed on to the child processes as six numbers.
+/// The run's shape, passed on to the child processes as five numbers and the transport.
 #[derive(Debug, Clone, Copy)]
 struct Params {
     subs: usize,
@@ -38,6 +40,7 @@ struct Params {
     size: usize,
     window: usize,
     reps: usize,
+    ws: bool,
 }
 
 impl Params {
@@ -49,8 +52,13 @@ impl Params {
             size: 256,
             window: 500,
             reps: 3,
+            ws: false,
         };
         while let Some(flag) = args.next() {
+            if flag == "--ws" {
+                p.ws = true;
+                continue;
+            }
             let n: usize = args.next()?.parse().ok()?;
             match flag.as_str() {
                 "--subs" => p.subs = n,
@@ -65,8 +73,10 @@ impl Params {
         (p.subs > p.stalled && p.window > 0 && p.count >= p.window && p.reps > 0).then_some(p)
     }
 
-    fn to_args(self) -> [String; 5] {
-        [self.subs, self.stalled, self.count, self.size, self.window].map(|n| n.to_string())
+    fn to_args(self) -> [String; 6] {
+        let [a, b, c, d, e] =
+            [self.subs, self.stalled, self.count, self.size, self.window].map(|n| n.to_string());
+        [a, b, c, d, e, if self.ws { "ws" } else { "tcp" }.to_owned()]
     }
 
     fn from_args(args: &[String]) -> Option<Params> {
@@ -78,6 +88,11 @@ impl Params {
             size: n(3)?,
             window: n(4)?,
             reps: 1,
+            ws: match args.get(5)?.as_str() {
+                "ws" => true,
+                "tcp" => false,
+                _ => return None,
+            },
         })
     }
 
@@ -101,7 +116,11 @@ fn publisher(p: Params) -> Result<(), BoxError> {
     let ctx = iso::context(1);
     let mut xpub = ctx.socket(SocketType::XPub)?;
     xpub.set_option(SocketOption::XpubVerbose(true))?;
-    xpub.bind("tcp://127.0.0.1:*")?;
+    xpub.bind(if p.ws {
+        "ws://127.0.0.1:*/slow"
+    } else {
+        "tcp://127.0.0.1:*"
+    })?;
     let ep = xpub.last_endpoint().ok_or("no endpoint bound")?.to_owned();
     let mut args = vec!["--sub".to_owned(), ep];
     args.extend(p.to_args());
@@ -134,41 +153,13 @@ fn publisher(p: Params) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// A connection that subscribes to everything and never reads, with small kernel buffers.
-fn stalled_connection(endpoint: &str) -> Result<TcpStream, BoxError> {
-    use socket2::{Domain, Protocol, SockAddr, Socket as RawSocket, Type};
-    let addr: SocketAddr = endpoint.trim_start_matches("tcp://").parse()?;
-    let s = RawSocket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-    s.set_recv_buffer_size(4096)?;
-    s.set_tcp_mss(536)?;
-    s.connect(&SockAddr::from(addr))?;
-    let mut stream: TcpStream = s.into();
-    // ZMTP 3.1 NULL greeting, READY as a SUB, SUBSCRIBE to everything.
-    let mut bytes = vec![0xFF, 0, 0, 0, 0, 0, 0, 0, 1, 0x7F, 3, 1];
-    bytes.extend_from_slice(b"NULL");
-    bytes.resize(64, 0);
-    let mut ready = vec![5];
-    ready.extend_from_slice(b"READY");
-    ready.push(11);
-    ready.extend_from_slice(b"Socket-Type");
-    ready.extend_from_slice(&3u32.to_be_bytes());
-    ready.extend_from_slice(b"SUB");
-    for body in [ready, b"\x09SUBSCRIBE".to_vec()] {
-        bytes.push(0x04);
-        bytes.push(u8::try_from(body.len())?);
-        bytes.extend_from_slice(&body);
-    }
-    stream.write_all(&bytes)?;
-    Ok(stream)
-}
-
 /// The subscriber process: the stalled connections first, then the good ones, drained from
 /// this thread; prints `w` once every good connection has had each window.
 fn subscribers(endpoint: &str, p: Params) -> Result<(), BoxError> {
     procstat::raise_nofile()?;
-    let _stalled = (0..p.stalled)
-        .map(|_| stalled_connection(endpoint))
-        .collect::<Result<Vec<_>, _>>()?;
+    let _stalled: Vec<StalledSubscriber> = (0..p.stalled)
+        .map(|_| StalledSubscriber::connect(endpoint, b""))
+        .collect();
     let ctx = iso::context(1);
     let (mut sockets, conns_of) =
         subs::connect(&ctx, &[endpoint.to_owned()], p.good(), PER_SOCKET)?;
@@ -213,9 +204,10 @@ fn orchestrate(p: Params) -> Result<(), BoxError> {
         with.push(b);
     }
     println!(
-        "{} good subscriber connections ({PER_SOCKET} per SUB socket), {} messages of {} B in \
-         windows of {}, {} rounds (medians)\n",
+        "{} good subscriber connections over {} ({PER_SOCKET} per SUB socket), {} messages of \
+         {} B in windows of {}, {} rounds (medians)\n",
         p.good(),
+        if p.ws { "ws://" } else { "tcp://" },
         p.count,
         p.size,
         p.window,
