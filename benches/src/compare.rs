@@ -252,9 +252,10 @@ impl Cell {
         self.paired[2].map(|r| r.median)
     }
 
-    /// The throughput target of this cell, unpinned, as (minimum isomq/libzmq, minimum isomq/raw): the
-    /// targets of the second performance round (inproc 3× at 16 B and 1.5× at 256 B; tcp and
-    /// ipc 1.5× for small messages; tcp 64 KiB 1.2× libzmq and 85 % of the raw socket).
+    /// The throughput target of this cell, unpinned, as (minimum isomq/libzmq, minimum
+    /// isomq/raw): the targets of the second performance round (inproc 3× at 16 B and 1.5×
+    /// at 256 B; tcp and ipc 1.5× for small messages; tcp 64 KiB 1.2× libzmq and 85 % of the
+    /// raw socket).
     pub fn targets(&self) -> (f64, Option<f64>) {
         match (self.transport, self.size) {
             (Transport::Inproc, 0..=16) => (3.0, None),

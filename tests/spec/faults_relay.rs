@@ -124,30 +124,54 @@ fn stall_beyond_the_heartbeat_timeout(t: Transport) {
     relay.resume();
     expect_handshake_succeeded(&push_events);
     let mut got = vec![0];
-    // Every message the lost connection never took must come (§7.6); a receive timeout
-    // turns one that never does into a failure naming it rather than a hang.
-    pull.set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
-        .unwrap();
-    let mut seen = vec![false; usize::try_from(sent).unwrap()];
-    let mut missing = taken;
-    loop {
-        while seen.get(usize::try_from(missing).unwrap()) == Some(&true) {
-            missing += 1;
+    await_untaken(&mut pull, &mut got, taken, sent, |s, got| match s.recv() {
+        Ok(m) => {
+            got.push(parse_seq(m.as_slice()));
+            true
         }
-        if missing == sent {
-            break;
-        }
-        let Ok(m) = pull.recv() else {
-            panic!("message {missing} never came; the lost connection took 0..{taken}");
-        };
-        let seq = parse_seq(m.as_slice());
-        got.push(seq);
-        if let Some(s) = seen.get_mut(usize::try_from(seq).unwrap()) {
-            *s = true;
-        }
-    }
+        Err(_) => false,
+    });
     drain(&mut pull, &mut got);
     assert_only_window_lost(&got, sent, taken);
+}
+
+/// Receives with `next` (which adds what it received to `got`, or returns false) until
+/// every message the lost connection never took, `taken..sent`, is in `got` (§7.6). When
+/// it had taken them all, nothing is awaited: the last ones may be among the lost, and
+/// waiting for them would hang. RCVTIMEO = PATIENCE turns a message that never comes into a
+/// failure naming it.
+fn await_untaken(
+    s: &mut Socket,
+    got: &mut Vec<u64>,
+    taken: u64,
+    sent: u64,
+    mut next: impl FnMut(&mut Socket, &mut Vec<u64>) -> bool,
+) {
+    s.set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
+        .unwrap();
+    let index = |seq: u64| usize::try_from(seq).unwrap();
+    let mut seen = vec![false; index(sent)];
+    // `got[..marked]` is marked in `seen`.
+    let mut marked = 0;
+    let mut missing = taken;
+    loop {
+        for &seq in &got[marked..] {
+            if let Some(s) = seen.get_mut(index(seq)) {
+                *s = true;
+            }
+        }
+        marked = got.len();
+        while seen.get(index(missing)) == Some(&true) {
+            missing += 1;
+        }
+        if missing >= sent {
+            return;
+        }
+        assert!(
+            next(s, got),
+            "message {missing} never came; the lost connection took 0..{taken}"
+        );
+    }
 }
 
 /// Takes whatever is still queued at `s` without waiting.
@@ -220,18 +244,9 @@ fn reset_mid_stream(
     relay.reset();
     let (_, taken) = expect_disconnected(&sender_events);
     expect_disconnected(&receiver_events);
-    // What must still come is every message the lost connection never took (§7.6). When it
-    // had taken them all, the last one may be among the lost: waiting for it would hang.
-    // A receive timeout turns a message that never comes into a failure naming it.
-    receiver
-        .set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
-        .unwrap();
-    while let Some(missing) = (taken..COUNT).find(|s| !got.contains(s)) {
-        assert!(
-            recv(&mut receiver, &mut got, Flags::NONE),
-            "message {missing} never came; the lost connection took 0..{taken}"
-        );
-    }
+    await_untaken(&mut receiver, &mut got, taken, COUNT, |r, got| {
+        recv(r, got, Flags::NONE)
+    });
     // The lost connection's messages that reached the receiver before the reset are in its
     // queue by now (its Disconnected came after them): they are taken without waiting.
     while recv(&mut receiver, &mut got, Flags::DONTWAIT) {}
