@@ -33,11 +33,9 @@
 //!     cargo test -p isomq-core --release --lib loom
 //! ```
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
-
-use crossbeam_utils::CachePadded;
 
 use super::sync::atomic::{AtomicPtr, Ordering};
 use super::sync::Arc;
@@ -59,13 +57,16 @@ struct ReaderState<T> {
     prefetched: *mut T,
 }
 
+/// The word both sides write: the slot after the last published item, or null while the
+/// reader sleeps (libzmq's `c`).
+struct Shared<T> {
+    published: AtomicPtr<T>,
+}
+
 struct Inner<T, const N: usize> {
-    queue: YQueue<T, N>,
-    /// Slot after the last published item, or null while the reader sleeps (libzmq's `c`).
-    /// The only word both sides write; on its own cache line.
-    published: CachePadded<AtomicPtr<T>>,
-    writer: UnsafeCell<WriterState<T>>,
-    reader: UnsafeCell<ReaderState<T>>,
+    /// The queue, with each side's own state on the cache line of its cursor and the shared
+    /// word on a line of neither (`yqueue`'s `YQueue`).
+    queue: YQueue<T, N, WriterState<T>, ReaderState<T>, Shared<T>>,
 }
 
 // SAFETY: an `Inner` is shared by exactly one `Writer` and one `Reader`. `writer` and the queue's
@@ -88,18 +89,28 @@ pub(crate) fn channel<T, const N: usize>() -> (Writer<T, N>, Reader<T, N>) {
 pub(crate) fn channel_with_spares<T, const N: usize>(
     spares: usize,
 ) -> (Writer<T, N>, Reader<T, N>) {
-    let queue = YQueue::<T, N>::new(spares);
-    // SAFETY: nobody else has the queue yet.
-    let (back, front) = unsafe { (queue.back(), queue.front()) };
-    let inner = Arc::new(Inner {
-        queue,
-        published: CachePadded::new(AtomicPtr::new(ptr::null_mut())),
-        writer: UnsafeCell::new(WriterState {
-            complete_end: back,
-            flushed: back,
-        }),
-        reader: UnsafeCell::new(ReaderState { prefetched: front }),
-    });
+    let queue = YQueue::<T, N, _, _, _>::with_ends(
+        spares,
+        WriterState {
+            complete_end: ptr::null_mut(),
+            flushed: ptr::null_mut(),
+        },
+        ReaderState {
+            prefetched: ptr::null_mut(),
+        },
+        Shared {
+            published: AtomicPtr::new(ptr::null_mut()),
+        },
+    );
+    // SAFETY: nobody else has the queue yet, and no other reference to its states lives.
+    unsafe {
+        let (back, front) = (queue.back(), queue.front());
+        let writer = queue.writer_state();
+        writer.complete_end = back;
+        writer.flushed = back;
+        queue.reader_state().prefetched = front;
+    }
+    let inner = Arc::new(Inner { queue });
     let writer = Writer {
         inner: inner.clone(),
         _not_sync: PhantomData,
@@ -131,8 +142,9 @@ impl<T, const N: usize> Writer<T, N> {
 
     #[inline]
     fn state(&mut self) -> &mut WriterState<T> {
-        // SAFETY: `writer` is touched only here, through `&mut self` of the only `Writer`.
-        unsafe { &mut *self.inner.writer.get() }
+        // SAFETY: the writer's state is touched only here, through `&mut self` of the only
+        // `Writer`, and no queue method references it.
+        unsafe { self.inner.queue.writer_state() }
     }
 
     /// Appends `item`, unpublished. `incomplete`: more items of the same unit follow, and none
@@ -159,7 +171,7 @@ impl<T, const N: usize> Writer<T, N> {
             use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
             // SAFETY: this is the only writer.
             let back = unsafe { self.inner.queue.back() };
-            let published: *const AtomicPtr<T> = &*self.inner.published;
+            let published: *const AtomicPtr<T> = &self.inner.queue.shared().published;
             // SAFETY: a prefetch is a hint: it neither faults nor changes memory, whatever the
             // address.
             unsafe {
@@ -196,7 +208,7 @@ impl<T, const N: usize> Writer<T, N> {
         // Release: the items' writes (and chunk links) happen before the reader's Acquire of the
         // new position. Relaxed on failure: the failure only tells us the reader sleeps; the
         // reader left nothing we need to see.
-        match self.inner.published.compare_exchange(
+        match self.inner.queue.shared().published.compare_exchange(
             flushed,
             complete_end,
             Ordering::Release,
@@ -208,7 +220,11 @@ impl<T, const N: usize> Writer<T, N> {
                 // and while it is null the reader's compare-and-swap cannot succeed: a plain
                 // store cannot be lost. Release as above.
                 debug_assert!(actual.is_null());
-                self.inner.published.store(complete_end, Ordering::Release);
+                self.inner
+                    .queue
+                    .shared()
+                    .published
+                    .store(complete_end, Ordering::Release);
                 false
             }
         }
@@ -223,8 +239,9 @@ impl<T, const N: usize> Reader<T, N> {
 
     #[inline]
     fn state(&mut self) -> &mut ReaderState<T> {
-        // SAFETY: `reader` is touched only here, through `&mut self` of the only `Reader`.
-        unsafe { &mut *self.inner.reader.get() }
+        // SAFETY: the reader's state is touched only here, through `&mut self` of the only
+        // `Reader`, and no queue method references it.
+        unsafe { self.inner.queue.reader_state() }
     }
 
     #[inline]
@@ -248,7 +265,7 @@ impl<T, const N: usize> Reader<T, N> {
         // Acquire: we read the items up to the position we load, written before the
         // writer's Release. The position cannot go stale under us: only the writer moves it,
         // and only forward (the reader alone stores null).
-        let published = self.inner.published.load(Ordering::Acquire);
+        let published = self.inner.queue.shared().published.load(Ordering::Acquire);
         if published.is_null() {
             // Already asleep; the writer has flushed nothing since.
             return false;
@@ -260,7 +277,7 @@ impl<T, const N: usize> Reader<T, N> {
         // Nothing new: sleep, unless the writer published in between. Failure Acquire as
         // above; success Relaxed: we stored null and loaded our own front, about which the
         // writer tells us nothing new.
-        match self.inner.published.compare_exchange(
+        match self.inner.queue.shared().published.compare_exchange(
             front,
             ptr::null_mut(),
             Ordering::Relaxed,
@@ -432,6 +449,26 @@ mod tests {
             }
         });
         assert_eq!(allocations, 0);
+    }
+
+    /// Each side writes on every message only a cache line of its own: the writer's cursor
+    /// and state on one, the reader's on another, the shared word on neither (a line both
+    /// wrote on every message cost inproc 16 B 40 % of its rate, benches/RESULTS.md).
+    #[test]
+    fn each_end_has_a_cache_line_of_its_own() {
+        let (w, _r) = channel::<crate::msg::Msg, DEFAULT_CHUNK>();
+        let queue = &w.inner.queue;
+        let start = ptr::from_ref(queue) as usize;
+        assert_eq!(start % 64, 0, "the queue starts a cache line");
+        let lines = queue
+            .layout()
+            .map(|bytes| bytes.start / 64..(bytes.end - 1) / 64 + 1);
+        let [writer, shared, reader] = &lines;
+        assert_eq!(writer.len(), 1, "the writer's end spans {writer:?}");
+        assert_eq!(reader.len(), 1, "the reader's end spans {reader:?}");
+        for (a, b) in [(writer, shared), (writer, reader), (shared, reader)] {
+            assert!(a.end <= b.start, "lines {a:?} and {b:?} overlap");
+        }
     }
 
     /// A pipe that carries a message now and then (an idle connection's) holds its small

@@ -120,9 +120,10 @@ struct Cursor<T> {
     chunk: *mut Chunk<T>,
     /// The chunk's first slot, kept to address slots with one addition.
     slots: *mut T,
-    index: usize,
+    /// 32 bits, as `cap`: a cursor and its end's state fit one cache line (`ypipe.rs`).
+    index: u32,
     /// The chunk's `cap`, kept here so that moving along a chunk reads no shared memory.
-    cap: usize,
+    cap: u32,
 }
 
 impl<T> Cursor<T> {
@@ -130,7 +131,7 @@ impl<T> Cursor<T> {
     fn slot(&self) -> *mut T {
         // SAFETY: a cursor always names a slot of a live chunk (module invariants), and
         // `slots` is that chunk's first slot.
-        unsafe { self.slots.add(self.index) }
+        unsafe { self.slots.add(self.index as usize) }
     }
 
     /// Moves to the start of `chunk`, a live chunk.
@@ -140,7 +141,7 @@ impl<T> Cursor<T> {
         self.slots = Chunk::slots(chunk);
         self.index = 0;
         // SAFETY: `chunk` is live and its header was written before it was linked.
-        self.cap = unsafe { (*chunk).cap };
+        self.cap = cap32(unsafe { (*chunk).cap });
     }
 }
 
@@ -156,46 +157,117 @@ const fn first_chunk(n: usize) -> usize {
     }
 }
 
+/// A chunk's slot count as a cursor keeps it. Lossless: a chunk has at most `N` slots, and
+/// [`YQueue::VALID`] holds `N` to 32 bits.
+#[inline]
+fn cap32(cap: usize) -> u32 {
+    debug_assert!(u32::try_from(cap).is_ok());
+    cap as u32
+}
+
+/// One cache line (64 bytes on the targets isomq runs on), aligned.
+#[repr(C, align(64))]
+struct Line<X>(X);
+
+/// One end's cursor, and what the user of the queue keeps beside it for that end alone.
+struct End<C, X> {
+    cursor: C,
+    extra: X,
+}
+
 /// The chunk list of one [`ypipe`](super::ypipe). See the module docs.
-pub(crate) struct YQueue<T, const N: usize> {
+///
+/// `W` and `R` are the writer's and the reader's own state in the `ypipe`, kept on the
+/// cache line of their end's cursor: each side then writes one line of its own per item, and
+/// neither takes a line the other writes (with 1,000 pipes, a PUB's fan-out, every extra line
+/// per pipe is a cache miss per message). `S` is what both ends share in the `ypipe`; it
+/// starts the line after the writer's, followed by the spares, which both ends touch too but
+/// only once per chunk. Before, both cursors shared a line: the writer's every push took
+/// the line the reader's every pop had just written, and inproc 16 B ran at 10 M msg/s
+/// against 16–17 M with the ends apart (benches/RESULTS.md, "inproc: the pipe's two ends
+/// on lines of their own"). Lines of 64 bytes, not crossbeam's 128-byte pairs: a fan-out
+/// keeps a pipe per subscriber, and each pipe's lines count against the cache.
+#[repr(C)]
+pub(crate) struct YQueue<T, const N: usize, W = (), R = (), S = ()> {
     /// The next slot to fill. Writer-only.
-    back: UnsafeCell<Cursor<T>>,
-    /// The next slot to empty. Reader-only.
-    front: UnsafeCell<Cursor<T>>,
+    back: Line<UnsafeCell<End<Cursor<T>, W>>>,
+    /// What both ends of the `ypipe` share.
+    shared: S,
+    /// How many of `spares` are used (1..=MAX_SPARES); fixed at creation.
+    max_spares: usize,
     /// Emptied chunks kept for the writer's next chunks; each slot is null or one chunk, and is
     /// handed over on its own (a single-pointer exchange, as libzmq's one `spare`).
     spares: [AtomicPtr<Chunk<T>>; MAX_SPARES],
-    /// How many of `spares` are used (1..=MAX_SPARES); fixed at creation.
-    max_spares: usize,
+    /// The next slot to empty. Reader-only.
+    front: Line<UnsafeCell<End<Cursor<T>, R>>>,
 }
 
-impl<T, const N: usize> YQueue<T, N> {
+impl<T, const N: usize, W, R, S> YQueue<T, N, W, R, S> {
     /// Checked when the queue is created: a zero-sized `T` would give every slot of a chunk the
     /// same address, and `ypipe` tells positions apart by slot address.
-    const VALID: () = assert!(N > 0 && std::mem::size_of::<T>() > 0);
+    const VALID: () = assert!(N > 0 && N <= u32::MAX as usize && std::mem::size_of::<T>() > 0);
 
-    /// A queue keeping up to `max_spares` empty chunks (clamped to 1..=[`MAX_SPARES`]).
-    pub(crate) fn new(max_spares: usize) -> YQueue<T, N> {
+    /// A queue keeping up to `max_spares` empty chunks (clamped to 1..=[`MAX_SPARES`]), with
+    /// `writer` and `reader` kept beside the cursors and `shared` beside the spares.
+    pub(crate) fn with_ends(
+        max_spares: usize,
+        writer: W,
+        reader: R,
+        shared: S,
+    ) -> YQueue<T, N, W, R, S> {
         #[allow(clippy::let_unit_value)]
         let () = Self::VALID;
         let cap = first_chunk(N);
         let chunk = Chunk::alloc(cap);
+        let cursor = || Cursor {
+            chunk,
+            slots: Chunk::slots(chunk),
+            index: 0,
+            cap: cap32(cap),
+        };
         YQueue {
-            back: UnsafeCell::new(Cursor {
-                chunk,
-                slots: Chunk::slots(chunk),
-                index: 0,
-                cap,
-            }),
-            front: UnsafeCell::new(Cursor {
-                chunk,
-                slots: Chunk::slots(chunk),
-                index: 0,
-                cap,
-            }),
+            back: Line(UnsafeCell::new(End {
+                cursor: cursor(),
+                extra: writer,
+            })),
+            front: Line(UnsafeCell::new(End {
+                cursor: cursor(),
+                extra: reader,
+            })),
             spares: std::array::from_fn(|_| AtomicPtr::new(ptr::null_mut())),
             max_spares: max_spares.clamp(1, MAX_SPARES),
+            shared,
         }
+    }
+
+    /// What both ends share.
+    #[inline]
+    pub(crate) fn shared(&self) -> &S {
+        &self.shared
+    }
+
+    /// The writer's own state.
+    ///
+    /// # Safety
+    /// Called by the writer only; the reference must not outlive a call of another method of
+    /// the writer (none of them touches it).
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn writer_state(&self) -> &mut W {
+        // SAFETY: only the writer touches `back` (caller's contract), and of it only this
+        // field, which the queue's own methods never reference.
+        unsafe { &mut (*self.back.0.get()).extra }
+    }
+
+    /// The reader's own state.
+    ///
+    /// # Safety
+    /// As [`writer_state`](Self::writer_state), for the reader.
+    #[inline]
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn reader_state(&self) -> &mut R {
+        // SAFETY: as in `writer_state`, for `front`.
+        unsafe { &mut (*self.front.0.get()).extra }
     }
 
     /// The address of the slot the next [`push`](Self::push) fills.
@@ -205,7 +277,7 @@ impl<T, const N: usize> YQueue<T, N> {
     #[inline]
     pub(crate) unsafe fn back(&self) -> *mut T {
         // SAFETY: only the writer touches `back` (caller's contract).
-        unsafe { (*self.back.get()).slot() }
+        unsafe { (*self.back.0.get()).cursor.slot() }
     }
 
     /// Appends `value`.
@@ -215,7 +287,7 @@ impl<T, const N: usize> YQueue<T, N> {
     #[inline]
     pub(crate) unsafe fn push(&self, value: T) {
         // SAFETY: only the writer touches `back` (caller's contract).
-        let back = unsafe { &mut *self.back.get() };
+        let back = unsafe { &mut (*self.back.0.get()).cursor };
         // SAFETY: the back slot is uninitialised and unpublished, so the reader does not touch it.
         unsafe { back.slot().write(value) };
         back.index += 1;
@@ -255,7 +327,7 @@ impl<T, const N: usize> YQueue<T, N> {
     #[inline]
     pub(crate) unsafe fn unpush(&self) -> T {
         // SAFETY: only the writer touches `back` (caller's contract).
-        let back = unsafe { &mut *self.back.get() };
+        let back = unsafe { &mut (*self.back.0.get()).cursor };
         if back.index > 0 {
             back.index -= 1;
         } else {
@@ -281,7 +353,7 @@ impl<T, const N: usize> YQueue<T, N> {
     #[inline]
     pub(crate) unsafe fn front(&self) -> *mut T {
         // SAFETY: only the reader touches `front` (caller's contract).
-        unsafe { (*self.front.get()).slot() }
+        unsafe { (*self.front.0.get()).cursor.slot() }
     }
 
     /// Removes and returns the front value.
@@ -292,7 +364,7 @@ impl<T, const N: usize> YQueue<T, N> {
     #[inline]
     pub(crate) unsafe fn pop(&self) -> T {
         // SAFETY: only the reader touches `front` (caller's contract).
-        let front = unsafe { &mut *self.front.get() };
+        let front = unsafe { &mut (*self.front.0.get()).cursor };
         // SAFETY: the front value is initialised and published (caller's contract); moving it
         // out makes the slot uninitialised, and `front` moves past it below.
         let value = unsafe { front.slot().read() };
@@ -305,6 +377,28 @@ impl<T, const N: usize> YQueue<T, N> {
             unsafe { self.recycle(done) };
         }
         value
+    }
+
+    /// Where the writer's end, the shared part and the reader's end lie, as byte ranges from
+    /// the start of `self` (for the layout test in `ypipe`).
+    #[cfg(test)]
+    pub(crate) fn layout(&self) -> [std::ops::Range<usize>; 3] {
+        let start = ptr::from_ref(self) as usize;
+        let range = |p: usize, len: usize| p - start..p - start + len;
+        [
+            range(
+                ptr::from_ref(&self.back.0) as usize,
+                std::mem::size_of::<End<Cursor<T>, W>>(),
+            ),
+            range(
+                ptr::from_ref(&self.shared) as usize,
+                std::mem::size_of::<S>(),
+            ),
+            range(
+                ptr::from_ref(&self.front.0) as usize,
+                std::mem::size_of::<End<Cursor<T>, R>>(),
+            ),
+        ]
     }
 
     /// Frees the spare chunks (a quiet pipe needs none). Either side may call it: each spare
@@ -352,12 +446,12 @@ impl<T, const N: usize> YQueue<T, N> {
     }
 }
 
-impl<T, const N: usize> Drop for YQueue<T, N> {
+impl<T, const N: usize, W, R, S> Drop for YQueue<T, N, W, R, S> {
     fn drop(&mut self) {
-        let back = self.back.get_mut();
+        let back = &mut self.back.0.get_mut().cursor;
         let back_slot = back.slot();
         let back_chunk = back.chunk;
-        let front = self.front.get_mut();
+        let front = &mut self.front.0.get_mut().cursor;
         // `&mut self`: both sides are gone, everything is ours.
         while front.slot() != back_slot {
             // SAFETY: slots in [front, back) are initialised.
