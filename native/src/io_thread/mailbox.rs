@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use super::waker::Waker;
 use isomq_core::{Notify, PipeEvent, PipeId};
-use mio::Waker;
 
 use super::command::IoCommand;
 use crate::queue::QueueTx;
@@ -45,7 +45,7 @@ pub(crate) type Siblings = Arc<OnceLock<Vec<Mailbox>>>;
 /// The session side of pipe notifications: events become commands to this thread, at
 /// most one at a time per pipe end. A busy session can raise an event per round of its
 /// pump (it empties the pipe, the socket refills it), and each would otherwise cost a
-/// command, an eventfd write, and a redundant drive; the queue would also grow with them.
+/// command, a wake-up of the thread, and a redundant drive; the queue would also grow with them.
 #[derive(Debug)]
 pub(super) struct IoNotify {
     tx: QueueTx<IoCommand>,

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isomq_core::{Pipe, PipeId};
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Token};
+
+use super::waker::{self, WakeRx, Waker};
 
 use super::command::IoCommand;
 use super::listener::{ListenerObj, Parent};
@@ -26,6 +28,9 @@ const WAKER: Token = Token(usize::MAX);
 
 pub(super) struct Reactor {
     poll: Poll,
+    /// Interrupts `poll`; cleared when it does, before the commands are read.
+    waker: Arc<Waker>,
+    wake_rx: WakeRx,
     rx: QueueRx<IoCommand>,
     objects: Slab,
     /// Object id (chosen by the socket) → slot, for Close commands.
@@ -49,11 +54,14 @@ impl Reactor {
         siblings: Siblings,
     ) -> io::Result<(Reactor, Mailbox)> {
         let poll = Poll::new()?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let (waker, wake_rx) = waker::waker(poll.registry(), WAKER)?;
+        let waker = Arc::new(waker);
         let (tx, rx) = queue();
         let reactor = Reactor {
             poll,
             rx,
+            waker: waker.clone(),
+            wake_rx,
             objects: Slab::default(),
             ids: HashMap::new(),
             sv: Services::new(tx.clone(), waker.clone(), ids),
@@ -97,6 +105,7 @@ impl Reactor {
         self.sv.now = Instant::now();
         for ev in events.iter() {
             if ev.token() == WAKER {
+                self.waker.clear(&self.wake_rx);
                 continue;
             }
             let slot = ev.token().0;

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::waker::Waker;
 use isomq_core::Notify;
-use mio::Waker;
 
 use super::command::IoCommand;
 use super::mailbox::IoNotify;
