@@ -53,7 +53,13 @@ const INLINE_CAP: usize = 30;
 /// (benches/RESULTS.md, "tcp 16 B pinned: moving a message by whole words").
 #[derive(Clone, Copy)]
 #[repr(C, align(8))]
-struct InlineBuf([u8; INLINE_CAP]);
+struct InlineBuf([u8; INLINE_ROOM]);
+
+/// The bytes an inline payload occupies: [`INLINE_CAP`] rounded up to whole words. A decoder
+/// with that many bytes buffered copies them all ([`Msg::inline_from_window`]): a copy of
+/// fixed size is two whole 16-byte moves, where a copy of the payload's own length is a
+/// `memcpy` whose narrow stores the next move of the `Msg` cannot forward from.
+const INLINE_ROOM: usize = 32;
 
 #[derive(Clone)]
 enum Data {
@@ -80,7 +86,7 @@ impl Msg {
     #[inline]
     pub const fn new() -> Msg {
         Msg {
-            data: Data::Inline(InlineBuf([0; INLINE_CAP])),
+            data: Data::Inline(InlineBuf([0; INLINE_ROOM])),
             inline_len: 0,
             flags: 0,
         }
@@ -94,7 +100,7 @@ impl Msg {
     #[inline]
     pub fn copy_from_slice(data: &[u8]) -> Msg {
         if data.len() <= INLINE_CAP {
-            let mut buf = [0; INLINE_CAP];
+            let mut buf = [0; INLINE_ROOM];
             buf[..data.len()].copy_from_slice(data);
             Msg {
                 data: Data::Inline(InlineBuf(buf)),
@@ -120,6 +126,22 @@ impl Msg {
             }
         }
     }
+
+    /// An inline frame of the first `len` bytes of `window` (`len` at most [`INLINE_CAP`]);
+    /// the rest of the window is copied too, unseen (see [`INLINE_ROOM`]).
+    #[inline]
+    pub(crate) fn inline_from_window(window: &[u8; INLINE_ROOM], len: usize) -> Msg {
+        debug_assert!(len <= INLINE_CAP);
+        Msg {
+            data: Data::Inline(InlineBuf(*window)),
+            // Cannot truncate: clamped to INLINE_CAP < 256.
+            inline_len: len.min(INLINE_CAP) as u8,
+            flags: 0,
+        }
+    }
+
+    /// Bytes [`Msg::inline_from_window`] takes.
+    pub(crate) const INLINE_ROOM: usize = INLINE_ROOM;
 
     /// A frame sharing `bytes`: the zero-copy way to send a large payload (a clone of a
     /// `Bytes` is a reference count, and the I/O thread writes straight from it). Small

@@ -309,6 +309,7 @@ impl Connection {
     /// inside: PING → PONG queued (context echoed, ≤16 bytes; none while an earlier PONG waits), SUBSCRIBE/CANCEL → returned
     /// as Msg::subscribe/Msg::cancel, unknown commands ignored, ERROR → Err. Ok(None) = need
     /// more input. Err(MsgSize) for a frame over max_msg_size, Err(Proto) when malformed.
+    #[inline]
     pub fn poll_msg(&mut self) -> Result<Option<Msg>> {
         self.check_failed()?;
         if self.state != State::Traffic {
@@ -530,6 +531,7 @@ impl Connection {
     }
 
     /// The next frame after the handshake: as it came, or opened from its CURVE MESSAGE.
+    #[inline]
     fn next_frame(&mut self) -> Result<Option<Frame>> {
         let frame = match self.cipher.as_mut() {
             None => {
@@ -558,6 +560,7 @@ impl Connection {
         Ok(Some(frame))
     }
 
+    #[inline]
     fn next_msg(&mut self) -> Result<Option<Msg>> {
         loop {
             let Some(frame) = self.next_frame()? else {

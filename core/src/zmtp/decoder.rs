@@ -38,6 +38,7 @@ pub(crate) struct Header {
 ///
 /// Reserved flag bits are ignored and a LONG header may carry a small size (libzmq accepts
 /// both). `MAXMSGSIZE` is checked here, so an oversized frame is refused before its body comes.
+#[inline]
 pub(crate) fn peek_header(buf: &[u8], max_msg_size: Option<u64>) -> Result<Option<Header>> {
     let Some(&flags) = buf.first() else {
         return Ok(None);
@@ -131,6 +132,7 @@ impl ReadHint {
 
 /// Takes the next complete frame off the front of `rx`, or returns `None` (leaving `rx` as it
 /// was) when more input is needed. Complete frames are recorded in `hint`.
+#[inline]
 pub(crate) fn next_frame(
     rx: &mut BytesMut,
     max_msg_size: Option<u64>,
@@ -150,7 +152,14 @@ pub(crate) fn next_frame(
         return Ok(Some(Frame::Command(rx.split_to(h.body_len).freeze())));
     }
     let mut msg = if h.body_len <= Msg::INLINE_CAP {
-        let msg = Msg::copy_from_slice(&rx[h.header_len..total]);
+        let start = h.header_len;
+        let msg = match rx.get(start..start + Msg::INLINE_ROOM) {
+            Some(window) => match <&[u8; Msg::INLINE_ROOM]>::try_from(window) {
+                Ok(window) => Msg::inline_from_window(window, h.body_len),
+                Err(_) => Msg::copy_from_slice(&rx[start..total]),
+            },
+            None => Msg::copy_from_slice(&rx[start..total]),
+        };
         rx.advance(total);
         msg
     } else {
@@ -203,6 +212,27 @@ mod tests {
         assert!(next_frame(&mut rx, None, &mut ReadHint::default())
             .unwrap()
             .is_none());
+    }
+
+    /// Small frames are copied inline from a fixed window when enough input follows them,
+    /// byte by byte otherwise; either way a frame holds exactly its own payload, whatever
+    /// comes after it in the buffer (every inline size, the last frames without a window).
+    #[test]
+    fn small_frames_hold_only_their_own_bytes() {
+        let mut rx = BytesMut::new();
+        for len in 0..=Msg::INLINE_CAP {
+            rx.extend_from_slice(&[0, len as u8]);
+            rx.extend((0..len).map(|i| (len * 7 + i) as u8));
+        }
+        let mut hint = ReadHint::default();
+        for len in 0..=Msg::INLINE_CAP {
+            let m = data(next_frame(&mut rx, None, &mut hint).unwrap());
+            let want: Vec<u8> = (0..len).map(|i| (len * 7 + i) as u8).collect();
+            assert_eq!(m.as_slice(), &want[..], "frame of {len} bytes");
+            assert!(m.is_inline() && !m.more());
+            assert_eq!(m, Msg::copy_from_slice(&want));
+        }
+        assert!(rx.is_empty());
     }
 
     #[test]
