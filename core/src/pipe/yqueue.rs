@@ -54,6 +54,12 @@ pub(crate) const DEFAULT_CHUNK: usize = 256;
 pub(crate) const MAX_SPARES: usize = 10;
 
 /// A chunk's links and size; its `cap` slots follow it in the same allocation.
+///
+/// `repr(C)`: the slots must come after the header. Without it the compiler may put the
+/// zero-sized `slots` field first, at offset 0, when `T` is more aligned than the header's
+/// pointers: it did for 8-aligned messages on 32-bit targets (wasm32), where the first
+/// slot then overwrote the links (miri, `--target i686-unknown-linux-gnu`).
+#[repr(C)]
 struct Chunk<T> {
     /// The chunk before this one; writer-only (used to step back on `unpush`).
     prev: *mut Chunk<T>,
@@ -472,6 +478,37 @@ impl<T, const N: usize, W, R, S> Drop for YQueue<T, N, W, R, S> {
             if !spare.is_null() {
                 // SAFETY: the spare is ours and empty.
                 unsafe { Chunk::free(spare) };
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// More aligned than the header's pointers on any target: as an 8-aligned message is on
+    /// a 32-bit one.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    #[repr(align(16))]
+    struct Wide(u64);
+
+    /// The slots start after the header whatever `T`'s alignment, and a queue of such
+    /// values keeps them intact across chunks (run under miri, this also checks that no
+    /// slot strays outside its chunk).
+    #[test]
+    fn slots_follow_the_header_for_any_alignment() {
+        let header_end = std::mem::offset_of!(Chunk<Wide>, cap) + std::mem::size_of::<usize>();
+        assert!(std::mem::offset_of!(Chunk<Wide>, slots) >= header_end);
+        let queue = YQueue::<Wide, 4, (), (), ()>::with_ends(2, (), (), ());
+        for round in 0..3u64 {
+            for i in 0..10 {
+                // SAFETY: this thread is the queue's only writer and reader.
+                unsafe { queue.push(Wide(round * 100 + i)) };
+            }
+            for i in 0..10 {
+                // SAFETY: as above; ten values were pushed and not yet popped.
+                assert_eq!(unsafe { queue.pop() }, Wide(round * 100 + i));
             }
         }
     }
