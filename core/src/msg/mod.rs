@@ -45,12 +45,15 @@ pub(crate) mod flags {
 const INLINE_CAP: usize = 30;
 
 /// An inline payload's bytes, aligned to 8 so that they start at the second word of
-/// [`Data`] whatever the variant. With the length beside them, as before, the first word
-/// held the variant's tag byte and seven bytes of an odd-aligned field: every move of a
-/// `Msg` through a layer (decoder, connection, session, pipe, socket) copied those with
-/// overlapping 4-, 2- and 1-byte accesses, whose loads the CPU could not forward from the
-/// stores before them; `perf` put a quarter of the tcp receiver's time at those loads
-/// (benches/RESULTS.md, "tcp 16 B pinned: moving a message by whole words").
+/// [`Data`] whatever the variant. A `Msg` moves by value through every layer (decoder,
+/// connection, session, pipe, socket), copied in words and 16-byte halves; a load that
+/// reads back bytes written by several narrower stores cannot be forwarded from them and
+/// stalls. So every field is written whole on the boundaries of those moves: the length
+/// and flags in the first word, the tag (`repr(u64)`) in the second, the payload in the
+/// last two 16-byte halves, which the decoder fills with two 16-byte stores. With the
+/// length beside the payload, as before, the tag's word held odd-offset payload bytes and
+/// `perf` put a quarter of the tcp receiver's time at such loads (benches/RESULTS.md,
+/// "Round two, sixth stop").
 #[derive(Clone, Copy)]
 #[repr(C, align(8))]
 struct InlineBuf([u8; INLINE_ROOM]);
@@ -61,7 +64,9 @@ struct InlineBuf([u8; INLINE_ROOM]);
 /// `memcpy` whose narrow stores the next move of the `Msg` cannot forward from.
 const INLINE_ROOM: usize = 32;
 
+/// `repr(u64)`: the tag is a whole word, written with one store (see [`InlineBuf`]).
 #[derive(Clone)]
+#[repr(u64)]
 enum Data {
     /// The length is the `Msg`'s `inline_len`.
     Inline(InlineBuf),
@@ -70,12 +75,15 @@ enum Data {
 }
 
 /// One frame: a payload and its flags. Cheap to clone; see the module docs for the layout.
+/// `repr(C)`: the length and flags first, so that the payload ends the struct on the
+/// 16-byte halves a move copies (see [`InlineBuf`]).
 #[derive(Clone)]
+#[repr(C)]
 pub struct Msg {
-    data: Data,
     /// The payload's length when it is inline; 0 otherwise.
     inline_len: u8,
     flags: u8,
+    data: Data,
 }
 
 impl Msg {
