@@ -25,10 +25,13 @@
 //!
 //! # Testing
 //!
-//! Unit and stress tests run under miri (`cargo +nightly miri test -p isomq-core --lib pipe::`)
-//! and the wakeup protocol under loom:
+//! Unit and stress tests run under miri, also for a 32-bit target (wasm32 is one, and type
+//! layouts differ there: a chunk's slots once overlapped its header only on 32 bits), and
+//! the wakeup protocol under loom:
 //!
 //! ```text
+//! cargo +nightly miri test -p isomq-core --lib pipe::
+//! cargo +nightly miri test -p isomq-core --lib --target i686-unknown-linux-gnu -- pipe:: msg::
 //! RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target-loom \
 //!     cargo test -p isomq-core --release --lib loom
 //! ```
