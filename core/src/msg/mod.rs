@@ -75,8 +75,8 @@ enum Data {
 }
 
 /// One frame: a payload and its flags. Cheap to clone; see the module docs for the layout.
-/// `repr(C)`: the length and flags first, so that the payload ends the struct on the
-/// 16-byte halves a move copies (see [`InlineBuf`]).
+// `repr(C)`: the length and flags first, so that the payload ends the struct on the
+// 16-byte halves a move copies (see `InlineBuf`).
 #[derive(Clone)]
 #[repr(C)]
 pub struct Msg {
