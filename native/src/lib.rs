@@ -32,6 +32,7 @@ mod auth;
 mod command;
 mod context;
 mod ctx;
+mod doorbell;
 mod engine;
 mod io_thread;
 mod link;

@@ -4,14 +4,14 @@
 //! blocking call waits on the queue itself. The mailbox knows nothing of sockets or of
 //! `poll`: they are built on it.
 
-use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::command::SocketCommand;
+use crate::doorbell::Doorbell;
 pub(crate) use crate::queue::WaitError;
 use crate::queue::{queue, QueueRx, QueueTx};
 use crate::sync::lock;
@@ -63,9 +63,9 @@ impl Waiter {
 #[derive(Debug, Default)]
 pub(crate) struct Signal {
     watchers: Mutex<Watchers>,
-    /// A byte is waiting in the readiness fd (see [`Signal::set_fd_writer`]). Outside the
-    /// mutex so that the socket can check it per call without locking.
-    fd_pending: AtomicBool,
+    /// Rings the readiness fd (see [`Signal::set_fd_bell`]). Outside the mutex so that the
+    /// socket can answer it per call without locking.
+    fd_bell: OnceLock<Doorbell>,
     /// Commands may be queued: set after each send, cleared before the socket reads the
     /// queue. Lets send/recv skip the queue (and its lock) with one load, without delaying
     /// any command.
@@ -76,7 +76,6 @@ pub(crate) struct Signal {
 struct Watchers {
     pollers: Vec<Arc<Waiter>>,
     waker: Option<Waker>,
-    fd_writer: Option<UnixStream>,
 }
 
 impl Signal {
@@ -103,30 +102,29 @@ impl Signal {
         if let Some(waker) = w.waker.take() {
             waker.wake();
         }
-        if let Some(writer) = &w.fd_writer {
-            // AcqRel: pairs with the socket's swap in `clear_fd`; one byte per wake-up
-            // is enough, the reader checks readiness anyway.
-            if !self.fd_pending.swap(true, Ordering::AcqRel) {
-                let _ = (&*writer).write(&[1]);
-            }
+        drop(w);
+        if let Some(bell) = self.fd_bell.get() {
+            // One byte per wake-up is enough: the reader checks readiness anyway. A failed
+            // write leaves the fd as it was; the other watchers are woken regardless.
+            let _ = bell.ring();
         }
     }
 
-    /// Makes commands also write a byte to `writer`, whose other end is the socket's
-    /// readiness fd for external event loops. Starts signalled, so the first wait returns
-    /// and the caller looks at the socket's state.
-    pub(crate) fn set_fd_writer(&self, writer: UnixStream) {
-        let _ = (&writer).write(&[1]);
-        self.fd_pending.store(true, Ordering::Release);
-        lock(&self.watchers).fd_writer = Some(writer);
+    /// Makes commands also ring `bell`, whose reading end is the socket's readiness fd for
+    /// external event loops. Starts rung, so the first wait returns and the caller looks at
+    /// the socket's state. A socket has one readiness fd: a second bell is ignored.
+    pub(crate) fn set_fd_bell(&self, bell: Doorbell) {
+        let _ = self.fd_bell.set(bell);
+        if let Some(bell) = self.fd_bell.get() {
+            let _ = bell.ring();
+        }
     }
 
     /// Empties the readiness fd. Called before the socket reads its mailbox, so a command
-    /// arriving after this point signals the fd again.
+    /// arriving after this point rings it again.
     pub(crate) fn clear_fd(&self, reader: &UnixStream) {
-        if self.fd_pending.swap(false, Ordering::AcqRel) {
-            let mut buf = [0u8; 64];
-            while matches!((&*reader).read(&mut buf), Ok(n) if n > 0) {}
+        if let Some(bell) = self.fd_bell.get() {
+            bell.answer(reader);
         }
     }
 
@@ -211,7 +209,7 @@ mod tests {
     //! The mailbox against real threads and a real socket pair: nothing sleeps to order
     //! events; each wait is for a state or an event, with a deadline as its upper bound.
 
-    use std::io::ErrorKind;
+    use std::io::{ErrorKind, Read};
     use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
     use std::thread;
@@ -372,14 +370,49 @@ mod tests {
         assert!(!*lock(&waiter.raised));
     }
 
+    /// ZMQ_FD as an external event loop uses it: sleep until the fd is readable, then look
+    /// at the socket (which empties the fd, then reads the queue). A command sent while the
+    /// loop looks or sleeps must make the fd readable again, however the two interleave.
+    #[test]
+    fn no_command_is_lost_to_a_loop_sleeping_on_the_readiness_fd() {
+        const POSTS: usize = 200_000;
+        let (tx, mailbox) = mailbox();
+        let (bell, reader) = Doorbell::pair().unwrap();
+        mailbox.signal().set_fd_bell(bell);
+        let sender = thread::spawn(move || {
+            for _ in 0..POSTS {
+                tx.send(SocketCommand::Hiccup(1));
+            }
+        });
+        let readable = |timeout: Duration| {
+            let mut pfd = libc::pollfd {
+                fd: std::os::fd::AsRawFd::as_raw_fd(&reader),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = i32::try_from(timeout.as_millis()).unwrap();
+            // SAFETY: one valid pollfd for the duration of the call, on an open descriptor.
+            unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
+        };
+        let mut seen = 0;
+        while seen < POSTS {
+            // Commands are still to come, and each either writes a byte or finds one unread.
+            assert!(readable(LIMIT), "a wake-up was lost after {seen} commands");
+            mailbox.signal().clear_fd(&reader);
+            mailbox.signal().clear_queued();
+            while mailbox.try_recv().is_some() {
+                seen += 1;
+            }
+        }
+        sender.join().unwrap();
+    }
+
     #[test]
     fn the_readiness_fd_gets_one_byte_per_wake_up_until_cleared() {
         let (tx, mailbox) = mailbox();
-        let (reader, writer) = UnixStream::pair().unwrap();
-        reader.set_nonblocking(true).unwrap();
-        writer.set_nonblocking(true).unwrap();
+        let (bell, reader) = Doorbell::pair().unwrap();
         // Signalled from the start, so that a first wait looks at the socket.
-        mailbox.signal().set_fd_writer(writer);
+        mailbox.signal().set_fd_bell(bell);
         assert_eq!(fd_bytes(&reader), 1);
         // Still pending (not cleared): further commands add nothing.
         tx.send(SocketCommand::Term);

@@ -5,21 +5,21 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::waker::Waker;
 use isomq_core::{Notify, PipeEvent, PipeId};
 
 use super::command::IoCommand;
+use crate::doorbell::Doorbell;
 use crate::queue::QueueTx;
 
 /// An I/O thread's mailbox: commands, and the waker that interrupts its poll.
 #[derive(Debug, Clone)]
 pub(crate) struct Mailbox {
     tx: QueueTx<IoCommand>,
-    waker: Arc<Waker>,
+    waker: Arc<Doorbell>,
 }
 
 impl Mailbox {
-    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Waker>) -> Mailbox {
+    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Doorbell>) -> Mailbox {
         Mailbox { tx, waker }
     }
 
@@ -32,9 +32,9 @@ impl Mailbox {
 /// Pushes, then wakes: the loop reads the whole queue after every poll, so a wake-up that
 /// follows the push makes the next (or current) poll return and the command be read. A
 /// refused command (the thread has ended) is dropped here, outside the queue's lock.
-fn post(tx: &QueueTx<IoCommand>, waker: &Waker, cmd: IoCommand) {
+fn post(tx: &QueueTx<IoCommand>, waker: &Doorbell, cmd: IoCommand) {
     if tx.send(cmd).is_ok() {
-        let _ = waker.wake();
+        let _ = waker.ring();
     }
 }
 
@@ -49,14 +49,14 @@ pub(crate) type Siblings = Arc<OnceLock<Vec<Mailbox>>>;
 #[derive(Debug)]
 pub(super) struct IoNotify {
     tx: QueueTx<IoCommand>,
-    waker: Arc<Waker>,
+    waker: Arc<Doorbell>,
     slot: usize,
     /// A command for this pipe end is queued and its drive has not started yet.
     pending: Arc<AtomicBool>,
 }
 
 impl IoNotify {
-    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Waker>, slot: usize) -> IoNotify {
+    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Doorbell>, slot: usize) -> IoNotify {
         IoNotify {
             tx,
             waker,

@@ -4,8 +4,8 @@
 //! Its files, each importing only files listed after it (docs/architecture.md §2.2):
 //! `reactor` (the loop and its command handling), `slab` (the objects by slot), `session`
 //! (one peer connection's life), `services` (what a session may use while driven),
-//! `mailbox` (the thread's command queue and pipe notifier), `waker` (what interrupts the
-//! loop's poll), `command` (what the thread is asked to do) and `listener`.
+//! `mailbox` (the thread's command queue, its doorbell and pipe notifier), `command` (what
+//! the thread is asked to do) and `listener`.
 
 mod command;
 mod listener;
@@ -16,7 +16,6 @@ mod session;
 mod slab;
 #[cfg(test)]
 mod tests;
-mod waker;
 
 use std::io;
 use std::sync::atomic::AtomicU64;

@@ -8,9 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use isomq_core::{Pipe, PipeId};
-use mio::{Events, Poll, Token};
-
-use super::waker::{self, WakeRx, Waker};
+use mio::net::UnixStream;
+use mio::{Events, Interest, Poll, Token};
 
 use super::command::IoCommand;
 use super::listener::{ListenerObj, Parent};
@@ -18,6 +17,7 @@ use super::mailbox::{Mailbox, Siblings};
 use super::services::{Services, AGAIN_CAPACITY};
 use super::session::{Outcome, Session};
 use super::slab::{Object, Slab};
+use crate::doorbell::Doorbell;
 use crate::link::Owner;
 use crate::queue::{queue, QueueRx};
 use crate::stats::IoStats;
@@ -28,9 +28,10 @@ const WAKER: Token = Token(usize::MAX);
 
 pub(super) struct Reactor {
     poll: Poll,
-    /// Interrupts `poll`; cleared when it does, before the commands are read.
-    waker: Arc<Waker>,
-    wake_rx: WakeRx,
+    /// Interrupts `poll` (`wake_rx` becomes readable); answered when it does, before the
+    /// commands are read.
+    waker: Arc<Doorbell>,
+    wake_rx: UnixStream,
     rx: QueueRx<IoCommand>,
     objects: Slab,
     /// Object id (chosen by the socket) → slot, for Close commands.
@@ -54,8 +55,11 @@ impl Reactor {
         siblings: Siblings,
     ) -> io::Result<(Reactor, Mailbox)> {
         let poll = Poll::new()?;
-        let (waker, wake_rx) = waker::waker(poll.registry(), WAKER)?;
+        let (waker, wake_rx) = Doorbell::pair()?;
         let waker = Arc::new(waker);
+        let mut wake_rx = UnixStream::from_std(wake_rx);
+        poll.registry()
+            .register(&mut wake_rx, WAKER, Interest::READABLE)?;
         let (tx, rx) = queue();
         let reactor = Reactor {
             poll,
@@ -105,7 +109,7 @@ impl Reactor {
         self.sv.now = Instant::now();
         for ev in events.iter() {
             if ev.token() == WAKER {
-                self.waker.clear(&self.wake_rx);
+                self.waker.answer(&self.wake_rx);
                 continue;
             }
             let slot = ev.token().0;

@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::waker::Waker;
 use isomq_core::Notify;
 
 use super::command::IoCommand;
 use super::mailbox::IoNotify;
+use crate::doorbell::Doorbell;
 use crate::queue::QueueTx;
 
 /// Sessions that may have to be driven again in one iteration before the lists grow (they
@@ -27,7 +27,7 @@ pub(super) const IDLE_SWEEP: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub(crate) struct Services {
     tx: QueueTx<IoCommand>,
-    waker: Arc<Waker>,
+    waker: Arc<Doorbell>,
     /// (when, slot, object id), earliest first: the object looks at its own deadlines when
     /// it fires. An ordered set rather than a heap so that an object's timer goes when the
     /// object does (or moves its deadline): the set holds at most one timer per live
@@ -50,7 +50,11 @@ pub(crate) struct Services {
 }
 
 impl Services {
-    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Waker>, ids: Arc<AtomicU64>) -> Services {
+    pub(super) fn new(
+        tx: QueueTx<IoCommand>,
+        waker: Arc<Doorbell>,
+        ids: Arc<AtomicU64>,
+    ) -> Services {
         Services {
             tx,
             waker,

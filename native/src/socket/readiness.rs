@@ -2,12 +2,12 @@
 //! readiness fd (libzmq's ZMQ_FD).
 
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 
 use isomq_core::{Error, Result};
 
 use super::Socket;
+use crate::doorbell::Doorbell;
 use crate::mailbox::Signal;
 use crate::readiness::PollEvents;
 
@@ -41,15 +41,10 @@ impl Socket {
         if let Some(reader) = &self.fd_reader {
             return Ok(reader.as_raw_fd());
         }
-        let (reader, writer) = UnixStream::pair()
-            .and_then(|(r, w)| {
-                r.set_nonblocking(true)?;
-                w.set_nonblocking(true)?;
-                Ok((r, w))
-            })
-            .map_err(|e| Error::Resource(format!("readiness fd: {e}")))?;
+        let (bell, reader) =
+            Doorbell::pair().map_err(|e| Error::Resource(format!("readiness fd: {e}")))?;
         let fd = reader.as_raw_fd();
-        self.mailbox.signal().set_fd_writer(writer);
+        self.mailbox.signal().set_fd_bell(bell);
         self.fd_reader = Some(reader);
         Ok(fd)
     }
