@@ -152,13 +152,10 @@ pub(crate) fn next_frame(
         return Ok(Some(Frame::Command(rx.split_to(h.body_len).freeze())));
     }
     let mut msg = if h.body_len <= Msg::INLINE_CAP {
-        let start = h.header_len;
-        let msg = match rx.get(start..start + Msg::INLINE_ROOM) {
-            Some(window) => match <&[u8; Msg::INLINE_ROOM]>::try_from(window) {
-                Ok(window) => Msg::inline_from_window(window, h.body_len),
-                Err(_) => Msg::copy_from_slice(&rx[start..total]),
-            },
-            None => Msg::copy_from_slice(&rx[start..total]),
+        let body = &rx[h.header_len..];
+        let msg = match body.first_chunk::<{ Msg::INLINE_ROOM }>() {
+            Some(window) => Msg::inline_from_window(window, h.body_len),
+            None => Msg::copy_from_slice(&body[..h.body_len]),
         };
         rx.advance(total);
         msg
