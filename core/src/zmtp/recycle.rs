@@ -19,12 +19,12 @@ use bytes::BytesMut;
 /// keeps up; when it does not, new buffers are allocated as before. Measured on tcp 64 KiB
 /// with a buffer per frame (`local_thr`/`remote_thr`, 5 runs, medians): 1 kept 24.5 k msg/s,
 /// 4 kept 27.4 k, 16 kept 28.2 k. Reads now take several large frames per buffer (up to
-/// 256 KiB, `ReadHint::batch_room`), so the count is also bounded by [`KEEP_BYTES`]: four
-/// buffers (16 frames) for 64 KiB messages, one for frames near 1 MiB; none once smaller
+/// 256 KiB, `ReadHint::batch_room`), so the count is also bounded by [`KEEP_BYTES`]: eight
+/// buffers (32 frames) for 64 KiB messages, two for frames near 1 MiB; none once smaller
 /// frames have followed for a while (`make_room`).
 const KEEP: usize = 8;
 /// Bytes of retired buffers kept per connection, at most (but always one buffer).
-const KEEP_BYTES: usize = 1 << 20;
+const KEEP_BYTES: usize = 2 << 20;
 /// Buffers above this size are not kept (their page faults are small beside their bytes).
 const MAX_KEPT: usize = 1 << 20;
 
@@ -67,7 +67,9 @@ impl Recycler {
         let mut old = std::mem::replace(rx, next);
         if std::mem::replace(&mut self.keep_current, recycle && need <= MAX_KEPT) {
             old.clear();
-            let keep = (KEEP_BYTES / old.capacity().max(1)).clamp(1, KEEP);
+            // By the size of the buffers made now: `old`'s own capacity is only what is left
+            // past the frames split off it.
+            let keep = (KEEP_BYTES / need.max(1)).clamp(1, KEEP);
             while self.retired.len() >= keep {
                 self.retired.pop_front();
             }
@@ -156,6 +158,22 @@ mod tests {
         );
         assert!(r.kept() <= KEEP);
         assert!(held.iter().all(|f| f.iter().all(|&b| b == 7)));
+    }
+
+    /// Retired buffers are bounded in bytes as well as in count: a stream of frames near
+    /// 1 MiB that the application holds on to keeps two buffers, not [`KEEP`].
+    #[test]
+    #[cfg_attr(miri, ignore)]
+    fn large_buffers_are_bounded_in_bytes() {
+        let mut r = Recycler::default();
+        let mut rx = BytesMut::new();
+        let mut held = Vec::new();
+        for _ in 0..KEEP + 2 {
+            r.make_room(&mut rx, 900_000, true);
+            held.push(fill(&mut rx));
+        }
+        assert_eq!(r.kept(), KEEP_BYTES / 900_000);
+        drop(held);
     }
 
     #[test]
