@@ -11,6 +11,9 @@ use crate::BoxError;
 pub const SIZES: &[usize] = &[16, 256, 4096, 65536];
 /// Message sizes measured again with each side pinned to a core of its own (ipc, tcp).
 pub const PINNED_SIZES: &[usize] = &[16, 256];
+/// Message size measured again with no copy per message ([`crate::Payload::Shared`]; ipc,
+/// tcp), beside the raw socket, which writes one buffer over and over too.
+pub const SHARED_SIZE: usize = 65536;
 /// Fan-in: PUSH connections into one PULL, and their message size.
 pub const FAN_IN_CONNECTIONS: usize = 4;
 /// Message size of the fan-in runs.
@@ -23,6 +26,8 @@ pub const HANDSHAKES: usize = 300;
 /// isomq/libzmq throughput to reach with each side pinned to a core (small messages over
 /// tcp and ipc, the only pinned cells).
 const PINNED_TARGET: f64 = 2.0;
+/// isomq/raw throughput to reach at [`SHARED_SIZE`] over tcp with no copy per message.
+const SHARED_RAW_TARGET: f64 = 0.85;
 
 const BEGIN: &str =
     "<!-- compare:begin (written by `cargo run --release -p isomq-benches --bin compare`) -->";
@@ -530,13 +535,27 @@ pub fn write_curve_results(table: &str) -> Result<(), BoxError> {
 }
 
 /// The generated section of RESULTS.md.
-pub fn markdown(
-    plan: &Plan,
-    cells: &[Cell],
-    pinned: &[Cell],
-    fan: &[FanIn],
-    took: Duration,
-) -> String {
+/// Every table of the main comparison.
+#[derive(Debug, Clone, Default)]
+pub struct Tables {
+    /// Unpinned throughput and latency, every transport and size.
+    pub cells: Vec<Cell>,
+    /// Small-message throughput with each side pinned.
+    pub pinned: Vec<Cell>,
+    /// [`SHARED_SIZE`] throughput with no copy per message (isomq, libzmq, raw).
+    pub shared: Vec<Cell>,
+    /// Fan-in throughput.
+    pub fan: Vec<FanIn>,
+}
+
+/// The main comparison's tables in markdown.
+pub fn markdown(plan: &Plan, tables: &Tables, took: Duration) -> String {
+    let Tables {
+        cells,
+        pinned,
+        shared,
+        fan,
+    } = tables;
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -612,6 +631,9 @@ pub fn markdown(
             );
         }
     }
+    if !shared.is_empty() {
+        shared_markdown(&mut s, shared);
+    }
     let _ = writeln!(
         s,
         "\n### Fan-in: {FAN_IN_CONNECTIONS} PUSH connections → 1 PULL over tcp, {FAN_IN_SIZE} B\n\n\
@@ -629,6 +651,42 @@ pub fn markdown(
     }
     s.push_str("\n![isomq/libzmq per cell](results.svg)\n");
     s
+}
+
+/// The table of [`Tables::shared`]: the first table's 64 KiB rows again, with no copy per
+/// message on either library, so that both do what the raw socket does.
+fn shared_markdown(s: &mut String, shared: &[Cell]) {
+    let _ = writeln!(
+        s,
+        "\n### {} throughput with no copy per message\n\n\
+         The throughput table above copies each payload into a new message, as libzmq's \
+         `remote_thr` does; the raw socket writes one buffer over and over. Here both libraries \
+         send one shared payload too: isomq `Msg::from_bytes` of a `Bytes` clone (its \
+         documented zero-copy path), libzmq `zmq_msg_init_data` with no free function (a \
+         constant message). Target for tcp: ≥ {:.0}% of the raw socket.\n\n\
+         | transport | size | isomq | libzmq | raw | isomq/libzmq (range over rounds) | isomq/raw (range over rounds) | verdict |\n\
+         |---|---:|---:|---:|---:|---:|---:|---|",
+        size_name(SHARED_SIZE),
+        SHARED_RAW_TARGET * 100.0
+    );
+    for c in shared {
+        let verdict = match (c.transport, c.thr_vs_raw()) {
+            (Transport::Tcp, Some(r)) if r >= SHARED_RAW_TARGET => "met",
+            (Transport::Tcp, _) => "below target",
+            _ => "–",
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} | {} | {verdict} |",
+            c.transport,
+            size_name(c.size),
+            fmt_rate(c.thr[0]),
+            fmt_rate(c.thr[1]),
+            fmt_rate(c.thr[2]),
+            fmt_ratio(c.paired[0]),
+            fmt_ratio(c.paired[1]),
+        );
+    }
 }
 
 fn bench_dir() -> PathBuf {

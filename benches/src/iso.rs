@@ -8,7 +8,7 @@ use isomq::{Context, Msg, PublicKey, SecretKey, Socket, SocketOption, SocketType
 use crate::compare_multicore::Pairs;
 use crate::pin::{self, Pin};
 use crate::security::{Security, TlsPki};
-use crate::BoxError;
+use crate::{BoxError, Payload};
 
 /// A context with `io_threads` I/O threads.
 pub fn context(io_threads: usize) -> Context {
@@ -173,8 +173,30 @@ pub fn thr(
     sec: Security,
 ) -> Result<Duration, BoxError> {
     pin::two_sided(pin, |sender_cpu| {
-        thr_from_here(endpoint, size, count, io_threads, sender_cpu, sec)
+        thr_from_here(
+            endpoint,
+            size,
+            count,
+            io_threads,
+            sender_cpu,
+            sec,
+            Payload::Copied,
+        )
     })
+}
+
+/// [`thr`] with one I/O thread per side, unpinned, every message sharing one payload
+/// ([`send_shared`]).
+pub fn thr_shared(endpoint: &str, size: usize, count: usize) -> Result<Duration, BoxError> {
+    thr_from_here(
+        endpoint,
+        size,
+        count,
+        1,
+        None,
+        Security::Null,
+        Payload::Shared,
+    )
 }
 
 /// `thr` with the receiving side on this thread, the sending side on a new one (pinned to
@@ -186,6 +208,7 @@ fn thr_from_here(
     io_threads: usize,
     sender_cpu: Option<usize>,
     sec: Security,
+    payload: Payload,
 ) -> Result<Duration, BoxError> {
     let ctx_local = context(io_threads);
     let inproc = endpoint.starts_with("inproc://");
@@ -201,7 +224,10 @@ fn thr_from_here(
             pin::pin_current_thread(cpu)?;
         }
         let mut push = connect_secure(&ctx_remote, SocketType::Push, &ep, sec)?;
-        send(&mut push, size, count)?;
+        match payload {
+            Payload::Copied => send(&mut push, size, count)?,
+            Payload::Shared => send_shared(&mut push, size, count)?,
+        }
         hold_until_received(&wait_done);
         Ok(())
     });

@@ -44,5 +44,17 @@ pub mod soak;
 pub mod subs;
 pub mod transport;
 
+/// How a throughput sender makes each message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Payload {
+    /// A new message per send with the payload copied in, as libzmq's `remote_thr`
+    /// (`zmq_msg_init_size`) and `zmq_send` do.
+    Copied,
+    /// Every message refers to one payload, which nothing copies before the kernel does:
+    /// isomq's `Msg::from_bytes` of a `Bytes` clone, libzmq's `zmq_msg_init_data` with no free
+    /// function. The raw-socket baseline also writes one buffer over and over.
+    Shared,
+}
+
 /// Errors of the tools: they only report and exit.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

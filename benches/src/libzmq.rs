@@ -9,7 +9,7 @@ use crate::compare_multicore::Pairs;
 use crate::iso::hold_until_received;
 use crate::pin::{self, Pin};
 use crate::security::Security;
-use crate::BoxError;
+use crate::{BoxError, Payload};
 
 /// A context with `io_threads` I/O threads (`zmq_init (n)`).
 pub fn context(io_threads: usize) -> Result<Context, BoxError> {
@@ -116,6 +116,42 @@ pub fn send(push: &Socket, size: usize, count: usize) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// remote_thr's loop without a copy: each message is `zmq_msg_init_data` over `payload` with
+/// no free function (libzmq's constant message: no allocation, no reference count). The
+/// caller keeps `payload` alive until its socket and context are gone.
+pub fn send_shared(push: &mut Socket, payload: &[u8], count: usize) -> Result<(), BoxError> {
+    for _ in 0..count {
+        let mut msg = zmq_sys::zmq_msg_t { __: [0; 64] };
+        // SAFETY: `msg` is a fresh message object for libzmq to initialise; the data pointer
+        // and length describe `payload`, which libzmq only reads (a constant message) and
+        // which outlives every use (see the caller); a null free function means none is
+        // called.
+        let rc = unsafe {
+            zmq_sys::zmq_msg_init_data(
+                &mut msg,
+                payload.as_ptr().cast_mut().cast(),
+                payload.len(),
+                None,
+                std::ptr::null_mut(),
+            )
+        };
+        if rc != 0 {
+            return Err("zmq_msg_init_data failed".into());
+        }
+        // SAFETY: `msg` was initialised above and `push` is an open socket; on success libzmq
+        // owns the message, on failure it stays ours to close.
+        let rc = unsafe { zmq_sys::zmq_msg_send(&mut msg, push.as_mut_ptr(), 0) };
+        if rc < 0 {
+            // SAFETY: reads the calling thread's libzmq error number.
+            let err = zmq::Error::from_raw(unsafe { zmq_sys::zmq_errno() });
+            // SAFETY: the send failed, so `msg` is still initialised and ours.
+            unsafe { zmq_sys::zmq_msg_close(&mut msg) };
+            return Err(err.into());
+        }
+    }
+    Ok(())
+}
+
 /// local_lat's loop: echo every message back.
 pub fn echo(s: &Socket, size: usize, roundtrips: usize) -> Result<(), BoxError> {
     for _ in 0..roundtrips {
@@ -156,8 +192,30 @@ pub fn thr(
     sec: Security,
 ) -> Result<Duration, BoxError> {
     pin::two_sided(pin, |sender_cpu| {
-        thr_from_here(endpoint, size, count, io_threads, sender_cpu, sec)
+        thr_from_here(
+            endpoint,
+            size,
+            count,
+            io_threads,
+            sender_cpu,
+            sec,
+            Payload::Copied,
+        )
     })
+}
+
+/// [`thr`] with one I/O thread per side, unpinned, every message referring to one payload
+/// ([`send_shared`]).
+pub fn thr_shared(endpoint: &str, size: usize, count: usize) -> Result<Duration, BoxError> {
+    thr_from_here(
+        endpoint,
+        size,
+        count,
+        1,
+        None,
+        Security::Null,
+        Payload::Shared,
+    )
 }
 
 /// `thr` with the receiving side on this thread, the sending side on a new one (pinned to
@@ -169,6 +227,7 @@ fn thr_from_here(
     io_threads: usize,
     sender_cpu: Option<usize>,
     sec: Security,
+    payload: Payload,
 ) -> Result<Duration, BoxError> {
     let ctx_local = context(io_threads)?;
     let inproc = endpoint.starts_with("inproc://");
@@ -183,8 +242,15 @@ fn thr_from_here(
         if let Some(cpu) = sender_cpu {
             pin::pin_current_thread(cpu)?;
         }
-        let push = connect_secure(&ctx_remote, SocketType::PUSH, &ep, sec)?;
-        send(&push, size, count)?;
+        // Declared before the context and the socket, so dropped after them: libzmq's
+        // messages of `send_shared` point into it until they are written.
+        let shared = vec![0u8; size];
+        let ctx_remote = ctx_remote;
+        let mut push = connect_secure(&ctx_remote, SocketType::PUSH, &ep, sec)?;
+        match payload {
+            Payload::Copied => send(&push, size, count)?,
+            Payload::Shared => send_shared(&mut push, &shared, count)?,
+        }
         hold_until_received(&wait_done);
         Ok(())
     });

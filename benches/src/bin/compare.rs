@@ -3,7 +3,8 @@
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
 //! in interleaved rounds (medians; ratios paired within a round); small-message ipc and tcp
-//! throughput again with each side pinned to a core of its own; then fan-in throughput with
+//! throughput again with each side pinned to a core of its own; 64 KiB over ipc and tcp again
+//! with no copy per message (both libraries, beside raw); then fan-in throughput with
 //! 1 and 2 I/O threads; then isomq over ws:// beside isomq over tcp:// and raw tcp
 //! (`compare_ws`; `--ws-only` runs only these).
 //! Prints a table and writes it into `benches/RESULTS.md` (between the `compare` markers,
@@ -26,7 +27,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use isomq_benches::compare::{
-    self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds,
+    self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds, Tables,
 };
 use isomq_benches::compare_multicore::{self, Pairs, Row};
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
@@ -126,8 +127,33 @@ fn run_ws(plan: &Plan) -> Result<Vec<WsCell>, BoxError> {
     Ok(cells)
 }
 
-/// The cells, the pinned cells, the fan-in rows.
-type Tables = (Vec<Cell>, Vec<Cell>, Vec<FanIn>);
+/// The [`compare::SHARED_SIZE`] rows with no copy per message: every round runs isomq,
+/// libzmq and the raw socket once in turn, over ipc and tcp.
+fn run_shared(plan: &Plan) -> Result<Vec<Cell>, BoxError> {
+    let size = compare::SHARED_SIZE;
+    let (count, _) = plan.counts(size);
+    let mut cells = Vec::new();
+    for t in [Transport::Ipc, Transport::Tcp] {
+        let mut thr: Rounds = Default::default();
+        for _ in 0..plan.reps {
+            for imp in Impl::ALL {
+                let ep = t.bind_endpoint();
+                let elapsed = match imp {
+                    Impl::Isomq => iso::thr_shared(&ep, size, count)?,
+                    Impl::Libzmq => libzmq::thr_shared(&ep, size, count)?,
+                    Impl::Raw => raw::thr(t, size, count)?,
+                };
+                t.cleanup(&ep);
+                thr[imp.index()].push(isomq_benches::report::throughput(count, elapsed));
+            }
+        }
+        let mut cell = Cell::new(t, size);
+        cell.record(&thr, &Rounds::default());
+        eprintln!("no copy {}", cell.line());
+        cells.push(cell);
+    }
+    Ok(cells)
+}
 
 fn run(plan: &Plan) -> Result<Tables, BoxError> {
     let mut cells = Vec::new();
@@ -214,7 +240,13 @@ fn run(plan: &Plan) -> Result<Tables, BoxError> {
         eprintln!("{}", row.line());
         fan.push(row);
     }
-    Ok((cells, pinned, fan))
+    let shared = run_shared(plan)?;
+    Ok(Tables {
+        cells,
+        pinned,
+        shared,
+        fan,
+    })
 }
 
 /// The four runs of a CURVE cell, in [`compare::CURVE_RUNS`] order.
@@ -402,17 +434,17 @@ fn main() -> ExitCode {
         return exit_code(main_ws(&plan));
     }
     let started = std::time::Instant::now();
-    let (cells, pinned, fan) = match run(&plan) {
+    let tables = match run(&plan) {
         Ok(r) => r,
         Err(e) => {
             println!("error: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let table = compare::markdown(&plan, &cells, &pinned, &fan, started.elapsed());
+    let table = compare::markdown(&plan, &tables, started.elapsed());
     println!("{table}");
     if plan.write {
-        if let Err(e) = compare::write_results(&table, &cells) {
+        if let Err(e) = compare::write_results(&table, &tables.cells) {
             println!("error writing results: {e}");
             return ExitCode::FAILURE;
         }
