@@ -391,6 +391,12 @@ impl Pipe {
         Ok(())
     }
 
+    /// Asks the CPU to fetch the next frame to read (see `ypipe`).
+    #[inline]
+    pub(crate) fn prefetch_read(&self) {
+        self.inp.prefetch();
+    }
+
     /// Asks the CPU to fetch what the next `write` and `flush` touch (see `ypipe`).
     #[inline]
     pub(crate) fn prefetch_write(&self) {

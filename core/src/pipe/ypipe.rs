@@ -253,6 +253,27 @@ impl<T, const N: usize> Reader<T, N> {
         unsafe { self.inner.queue.front() }
     }
 
+    /// Asks the CPU to fetch the front slot, which the writer's thread wrote last, so that a
+    /// reader going round many pipes (a fair queue's round robin) finds the next item in its
+    /// cache instead of stalling on each in turn.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        // Not under miri, which runs no such hints.
+        #[cfg(all(target_arch = "x86_64", not(miri)))]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let first: *const i8 = self.front().cast_const().cast();
+            // An item may straddle two cache lines (a 48-byte `Msg` does in one slot of four).
+            let last = first.wrapping_add(std::mem::size_of::<T>().saturating_sub(1));
+            // SAFETY: a prefetch is a hint: it neither faults nor changes memory, whatever the
+            // address.
+            unsafe {
+                _mm_prefetch::<_MM_HINT_T0>(first);
+                _mm_prefetch::<_MM_HINT_T0>(last);
+            }
+        }
+    }
+
     /// Whether an item can be read. When nothing is published, the reader goes to sleep and the
     /// writer's next flush reports it (returns false).
     #[inline]
