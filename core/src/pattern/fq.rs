@@ -94,7 +94,20 @@ impl Fq {
     pub(crate) fn recvpipe(&mut self, table: &mut PipeTable) -> Result<(Msg, usize), Error> {
         while self.active > 0 {
             let slot = self.pipes.get(self.current);
-            if let Some(msg) = table.get_mut(slot).and_then(|p| p.read()) {
+            // Round robin over many pipes: each read would stall on lines the I/O thread
+            // wrote on another core. Fetch this pipe's frame of a few rounds on, and (below)
+            // the next pipe's, while the caller handles this one; subscriber CPU per
+            // delivery about -15 % with 100 connections per SUB socket (benches/RESULTS.md). Not
+            // with one pipe, whose next slot may be one the writer has yet to fill.
+            let many = self.active > 1;
+            let read = table.get_mut(slot).and_then(|p| {
+                let msg = p.read();
+                if many {
+                    p.prefetch_read_ahead();
+                }
+                msg
+            });
+            if let Some(msg) = read {
                 if msg.is_routing_id() && !self.more {
                     continue;
                 }
@@ -105,12 +118,7 @@ impl Fq {
                     if self.current >= self.active {
                         self.current = 0;
                     }
-                    // Round robin over many pipes: the next pipe's frame was written by
-                    // another thread, so start fetching it while the caller handles this one
-                    // (subscriber CPU per delivery about -10 % with 100 connections per SUB socket,
-                    // benches/RESULTS.md). Not with one pipe, whose next slot may be one
-                    // the writer has yet to fill.
-                    if self.active > 1 {
+                    if many {
                         if let Some(p) = table.get(self.pipes.get(self.current)) {
                             p.prefetch_read();
                         }

@@ -397,6 +397,13 @@ impl Pipe {
         self.inp.prefetch();
     }
 
+    /// Asks the CPU to fetch a frame a few places after the next one, if written already
+    /// (see `ypipe`).
+    #[inline]
+    pub(crate) fn prefetch_read_ahead(&mut self) {
+        self.inp.prefetch_ahead();
+    }
+
     /// Asks the CPU to fetch what the next `write` and `flush` touch (see `ypipe`).
     #[inline]
     pub(crate) fn prefetch_write(&self) {

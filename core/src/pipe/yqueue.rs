@@ -361,6 +361,29 @@ impl<T, const N: usize, W, R, S> YQueue<T, N, W, R, S> {
         unsafe { (*self.front.0.get()).cursor.slot() }
     }
 
+    /// The address of the slot `ahead` places after the front, when it is in the front's
+    /// chunk and before `limit` (the end of what the reader may read, in this chunk or a
+    /// later one); `None` otherwise. For prefetching only: the slot may be read only once
+    /// the cursor reaches it.
+    ///
+    /// # Safety
+    /// Called by the reader only.
+    #[inline]
+    pub(crate) unsafe fn front_ahead(&self, ahead: u32, limit: *mut T) -> Option<*const T> {
+        // SAFETY: only the reader touches `front` (caller's contract).
+        let front = unsafe { &(*self.front.0.get()).cursor };
+        let index = front.index.checked_add(ahead).filter(|&i| i < front.cap)?;
+        let slot = front.slots.wrapping_add(index as usize);
+        let end = front.slots.wrapping_add(front.cap as usize);
+        // `limit` in this chunk bounds the slot; in a later chunk, the rest of this one is
+        // readable.
+        let bounded = limit >= front.slots && limit < end;
+        if bounded && slot >= limit {
+            return None;
+        }
+        Some(slot.cast_const())
+    }
+
     /// Removes and returns the front value.
     ///
     /// # Safety
