@@ -94,20 +94,7 @@ impl Fq {
     pub(crate) fn recvpipe(&mut self, table: &mut PipeTable) -> Result<(Msg, usize), Error> {
         while self.active > 0 {
             let slot = self.pipes.get(self.current);
-            // Round robin over many pipes: each read would stall on lines the I/O thread
-            // wrote on another core. Fetch this pipe's frame of a few rounds on, and (below)
-            // the next pipe's, while the caller handles this one; subscriber CPU per
-            // delivery about -15 % with 100 connections per SUB socket (benches/RESULTS.md). Not
-            // with one pipe, whose next slot may be one the writer has yet to fill.
-            let many = self.active > 1;
-            let read = table.get_mut(slot).and_then(|p| {
-                let msg = p.read();
-                if many {
-                    p.prefetch_read_ahead();
-                }
-                msg
-            });
-            if let Some(msg) = read {
+            if let Some(msg) = table.get_mut(slot).and_then(|p| p.read()) {
                 if msg.is_routing_id() && !self.more {
                     continue;
                 }
@@ -118,10 +105,8 @@ impl Fq {
                     if self.current >= self.active {
                         self.current = 0;
                     }
-                    if many {
-                        if let Some(p) = table.get(self.pipes.get(self.current)) {
-                            p.prefetch_read();
-                        }
+                    if self.active > 1 {
+                        prefetch_round(table, slot, self.pipes.get(self.current));
                     }
                 }
                 self.last = Some(slot);
@@ -161,5 +146,22 @@ impl Fq {
         } else {
             self.activated(slot);
         }
+    }
+}
+
+/// Round robin over many pipes: each read would stall on lines that the pipe's writer (an
+/// I/O thread) wrote on another core. After reading from pipe `read`, this fetches its frame
+/// of a few rounds on and the `next` pipe's front while the caller handles the message
+/// (docs/architecture.md §7.5a): subscriber CPU per delivery about -15 % with 100
+/// connections per SUB socket (benches/RESULTS.md). Out of line, and not called with one
+/// pipe: the single-connection receive path stays as it was (inlined, it cost pinned tcp
+/// 16 B 10 %), and a lone pipe's next slot may be one its writer has yet to fill.
+#[inline(never)]
+fn prefetch_round(table: &mut PipeTable, read: usize, next: usize) {
+    if let Some(p) = table.get_mut(read) {
+        p.prefetch_read_ahead();
+    }
+    if let Some(p) = table.get(next) {
+        p.prefetch_read();
     }
 }
