@@ -35,6 +35,7 @@
 //! in `attach` and one in `raise` when it finds no owner close the race, off the per-message
 //! path.
 
+mod hint;
 mod owner_slot;
 mod sync;
 mod ypipe;

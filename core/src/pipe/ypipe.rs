@@ -40,6 +40,7 @@ use std::cell::Cell;
 use std::marker::PhantomData;
 use std::ptr;
 
+use super::hint;
 use super::sync::atomic::{AtomicPtr, Ordering};
 use super::sync::Arc;
 use super::yqueue::{YQueue, DEFAULT_CHUNK};
@@ -168,20 +169,10 @@ impl<T, const N: usize> Writer<T, N> {
     /// cache instead of stalling on each in turn.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        // Not under miri, which runs no such hints.
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            // SAFETY: this is the only writer.
-            let back = unsafe { self.inner.queue.back() };
-            let published: *const AtomicPtr<T> = &self.inner.queue.shared().published;
-            // SAFETY: a prefetch is a hint: it neither faults nor changes memory, whatever the
-            // address.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(back.cast_const().cast());
-                _mm_prefetch::<_MM_HINT_T0>(published.cast());
-            }
-        }
+        // SAFETY: this is the only writer.
+        let back = unsafe { self.inner.queue.back() };
+        hint::prefetch(back);
+        hint::prefetch(&self.inner.queue.shared().published);
     }
 
     /// Takes back the last item of an incomplete unit; `None` when there is none.
@@ -258,20 +249,8 @@ impl<T, const N: usize> Reader<T, N> {
     /// cache instead of stalling on each in turn.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        // Not under miri, which runs no such hints.
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let first: *const i8 = self.front().cast_const().cast();
-            // An item may straddle two cache lines (a 48-byte `Msg` does in one slot of four).
-            let last = first.wrapping_add(std::mem::size_of::<T>().saturating_sub(1));
-            // SAFETY: a prefetch is a hint: it neither faults nor changes memory, whatever the
-            // address.
-            unsafe {
-                _mm_prefetch::<_MM_HINT_T0>(first);
-                _mm_prefetch::<_MM_HINT_T0>(last);
-            }
-        }
+        // An item may straddle two cache lines (a 48-byte `Msg` does in one slot of four).
+        hint::prefetch_all(self.front());
     }
 
     /// Whether an item can be read. When nothing is published, the reader goes to sleep and the
@@ -344,15 +323,10 @@ impl<T, const N: usize> Reader<T, N> {
     /// others (a fair queue's round robin) would otherwise wait for each line in turn.
     #[inline]
     pub(crate) fn prefetch_ahead(&mut self) {
-        #[cfg(all(target_arch = "x86_64", not(miri)))]
-        {
-            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-            let limit = self.state().prefetched;
-            // SAFETY: the only reader is `self`.
-            if let Some(slot) = unsafe { self.inner.queue.front_ahead(READ_AHEAD, limit) } {
-                // SAFETY: a prefetch is a hint: it neither faults nor changes memory.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(slot.cast()) };
-            }
+        let limit = self.state().prefetched;
+        // SAFETY: the only reader is `self`.
+        if let Some(slot) = unsafe { self.inner.queue.front_ahead(READ_AHEAD, limit) } {
+            hint::prefetch(slot);
         }
     }
 }
