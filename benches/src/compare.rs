@@ -289,6 +289,19 @@ impl Cell {
         }
     }
 
+    /// The throughput table's first columns: transport, size, the three rates, and the
+    /// isomq/libzmq ratio with its range.
+    fn thr_columns(&self) -> Vec<String> {
+        vec![
+            self.transport.to_string(),
+            size_name(self.size),
+            fmt_rate(self.thr[0]),
+            fmt_rate(self.thr[1]),
+            fmt_rate(self.thr[2]),
+            fmt_ratio(self.paired[0]),
+        ]
+    }
+
     /// A progress line.
     pub fn line(&self) -> String {
         format!(
@@ -576,19 +589,9 @@ pub fn markdown(plan: &Plan, tables: &Tables, took: Duration) -> String {
             Some(r) => format!("≥ {vs_zmq}× libzmq, ≥ {:.0}% raw", r * 100.0),
             None => format!("≥ {vs_zmq}× libzmq"),
         };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            c.transport,
-            size_name(c.size),
-            fmt_rate(c.thr[0]),
-            fmt_rate(c.thr[1]),
-            fmt_rate(c.thr[2]),
-            fmt_ratio(c.paired[0]),
-            fmt_opt(c.thr_vs_raw(), 2),
-            target,
-            c.verdict(),
-        );
+        let mut row = c.thr_columns();
+        row.extend([fmt_opt(c.thr_vs_raw(), 2), target, c.verdict().to_owned()]);
+        table_row(&mut s, &row);
     }
     s.push_str("\n### Latency (one way, µs; round trip / 2)\n\n");
     s.push_str("| transport | size | isomq | libzmq | raw | isomq/libzmq (≤ 1 is the target; range over rounds) |\n");
@@ -675,18 +678,15 @@ fn shared_markdown(s: &mut String, shared: &[Cell]) {
             (Transport::Tcp, _) => "below target",
             _ => "–",
         };
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} | {verdict} |",
-            c.transport,
-            size_name(c.size),
-            fmt_rate(c.thr[0]),
-            fmt_rate(c.thr[1]),
-            fmt_rate(c.thr[2]),
-            fmt_ratio(c.paired[0]),
-            fmt_ratio(c.paired[1]),
-        );
+        let mut row = c.thr_columns();
+        row.extend([fmt_ratio(c.paired[1]), verdict.to_owned()]);
+        table_row(s, &row);
     }
+}
+
+/// One markdown table row of `cols`.
+fn table_row(s: &mut String, cols: &[String]) {
+    let _ = writeln!(s, "| {} |", cols.join(" | "));
 }
 
 fn bench_dir() -> PathBuf {

@@ -171,32 +171,11 @@ pub fn thr(
     io_threads: usize,
     pin: Option<Pin>,
     sec: Security,
+    payload: Payload,
 ) -> Result<Duration, BoxError> {
-    pin::two_sided(pin, |sender_cpu| {
-        thr_from_here(
-            endpoint,
-            size,
-            count,
-            io_threads,
-            sender_cpu,
-            sec,
-            Payload::Copied,
-        )
+    pin::two_sided(pin, |cpu| {
+        thr_from_here(endpoint, size, count, io_threads, cpu, sec, payload)
     })
-}
-
-/// [`thr`] with one I/O thread per side, unpinned, every message sharing one payload
-/// ([`send_shared`]).
-pub fn thr_shared(endpoint: &str, size: usize, count: usize) -> Result<Duration, BoxError> {
-    thr_from_here(
-        endpoint,
-        size,
-        count,
-        1,
-        None,
-        Security::Null,
-        Payload::Shared,
-    )
 }
 
 /// `thr` with the receiving side on this thread, the sending side on a new one (pinned to

@@ -35,7 +35,9 @@ use isomq_benches::compare_wss::{self, WssCell, WssRounds};
 use isomq_benches::pin::Pin;
 use isomq_benches::security::{CurveKeys, Security, TlsPki};
 use isomq_benches::transport::Transport;
-use isomq_benches::{iso, libzmq, raw, BoxError};
+use isomq_benches::{iso, libzmq, raw, BoxError, Payload};
+
+const NULL: Security = Security::Null;
 
 fn thr_of(
     imp: Impl,
@@ -48,8 +50,8 @@ fn thr_of(
 ) -> Result<f64, BoxError> {
     let ep = t.bind_endpoint();
     let elapsed = match imp {
-        Impl::Isomq => iso::thr(&ep, size, count, io_threads, pin, sec)?,
-        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads, pin, sec)?,
+        Impl::Isomq => iso::thr(&ep, size, count, io_threads, pin, sec, Payload::Copied)?,
+        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads, pin, sec, Payload::Copied)?,
         Impl::Raw => raw::thr(t, size, count)?,
     };
     t.cleanup(&ep);
@@ -139,8 +141,8 @@ fn run_shared(plan: &Plan) -> Result<Vec<Cell>, BoxError> {
             for imp in Impl::ALL {
                 let ep = t.bind_endpoint();
                 let elapsed = match imp {
-                    Impl::Isomq => iso::thr_shared(&ep, size, count)?,
-                    Impl::Libzmq => libzmq::thr_shared(&ep, size, count)?,
+                    Impl::Isomq => iso::thr(&ep, size, count, 1, None, NULL, Payload::Shared)?,
+                    Impl::Libzmq => libzmq::thr(&ep, size, count, 1, None, NULL, Payload::Shared)?,
                     Impl::Raw => raw::thr(t, size, count)?,
                 };
                 t.cleanup(&ep);
@@ -348,9 +350,9 @@ fn main_wss(plan: &Plan) -> Result<(), BoxError> {
         for _ in 0..plan.reps {
             let ws = Transport::Ws.bind_endpoint();
             let wss = ws.replacen("ws://", "wss://", 1);
-            let elapsed = iso::thr(&wss, size, count, 1, None, tls)?;
+            let elapsed = iso::thr(&wss, size, count, 1, None, tls, Payload::Copied)?;
             thr[0].push(isomq_benches::report::throughput(count, elapsed));
-            let elapsed = iso::thr(&ws, size, count, 1, None, Security::Null)?;
+            let elapsed = iso::thr(&ws, size, count, 1, None, NULL, Payload::Copied)?;
             thr[1].push(isomq_benches::report::throughput(count, elapsed));
             let t = thr_of(
                 Impl::Isomq,

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use isomq_benches::security::Security;
-use isomq_benches::{args, iso, report};
+use isomq_benches::{args, iso, report, Payload};
 
 fn main() -> ExitCode {
     args::run(
@@ -19,6 +19,7 @@ fn main() -> ExitCode {
                 args::io_threads(),
                 None,
                 Security::Null,
+                Payload::Copied,
             )?;
             report::print_thr_result(size, count, elapsed);
             Ok(())
