@@ -138,7 +138,7 @@ impl Msg {
     /// An inline frame of the first `len` bytes of `window` (`len` at most [`INLINE_CAP`]);
     /// the rest of the window is copied too, unseen (see [`INLINE_ROOM`]).
     #[inline]
-    pub(crate) fn inline_from_window(window: &[u8; INLINE_ROOM], len: usize) -> Msg {
+    fn inline_from_window(window: &[u8; INLINE_ROOM], len: usize) -> Msg {
         debug_assert!(len <= INLINE_CAP);
         Msg {
             data: Data::Inline(InlineBuf(*window)),
@@ -148,8 +148,18 @@ impl Msg {
         }
     }
 
-    /// Bytes [`Msg::inline_from_window`] takes.
-    pub(crate) const INLINE_ROOM: usize = INLINE_ROOM;
+    /// An inline frame of the first `len` bytes of `tail` (`len` at most [`INLINE_CAP`] and
+    /// at most `tail.len()`): a fixed [`INLINE_ROOM`]-byte window copy when `tail` has
+    /// that many bytes (a decoder's input, with the frames after this one), the bytes alone
+    /// otherwise. The fixed copy is whole words, where a copy of `len` bytes is a
+    /// variable-length `memcpy` (docs/architecture.md §7.2a).
+    #[inline]
+    pub(crate) fn inline_from_tail(tail: &[u8], len: usize) -> Msg {
+        match tail.first_chunk::<INLINE_ROOM>() {
+            Some(window) => Msg::inline_from_window(window, len),
+            None => Msg::copy_from_slice(tail.get(..len).unwrap_or(tail)),
+        }
+    }
 
     /// A frame sharing `bytes`: the zero-copy way to send a large payload (a clone of a
     /// `Bytes` is a reference count, and the I/O thread writes straight from it). Small

@@ -152,11 +152,7 @@ pub(crate) fn next_frame(
         return Ok(Some(Frame::Command(rx.split_to(h.body_len).freeze())));
     }
     let mut msg = if h.body_len <= Msg::INLINE_CAP {
-        let body = &rx[h.header_len..];
-        let msg = match body.first_chunk::<{ Msg::INLINE_ROOM }>() {
-            Some(window) => Msg::inline_from_window(window, h.body_len),
-            None => Msg::copy_from_slice(&body[..h.body_len]),
-        };
+        let msg = Msg::inline_from_tail(&rx[h.header_len..], h.body_len);
         rx.advance(total);
         msg
     } else {

@@ -141,6 +141,26 @@ fn round_trip_of_multipart_messages_and_subscriptions() {
     assert_eq!((pair.a.err.clone(), pair.b.err.clone()), (None, None));
 }
 
+/// Small bodies are copied inline through a fixed window that also takes the bytes of the
+/// frames after them: each message holds exactly its own bytes, at every inline size, the
+/// last ones (near the end of the batch, without a full window) included.
+#[test]
+fn small_frames_hold_only_their_own_bytes() {
+    let mut pair = batch_pair(SocketType::Push, SocketType::Pull);
+    let body = |len: usize| (0..len).map(|i| (len * 7 + i) as u8).collect::<Vec<u8>>();
+    for len in 0..=Msg::INLINE_CAP {
+        pair.a.conn.send_msg(&Msg::from(body(len)));
+    }
+    let out = pair.a.take_output();
+    assert_eq!(out.len(), 1, "one batch");
+    pair.b.receive(&out[0]);
+    assert_eq!(pair.b.inbox.len(), Msg::INLINE_CAP + 1);
+    for (len, m) in pair.b.inbox.iter().enumerate() {
+        assert_eq!(m.as_slice(), &body(len)[..], "frame of {len} bytes");
+        assert_eq!(*m, Msg::copy_from_slice(&body(len)));
+    }
+}
+
 #[test]
 fn frames_that_pile_up_share_messages_up_to_the_limit() {
     let mut pair = batch_pair(SocketType::Sub, SocketType::Pub);

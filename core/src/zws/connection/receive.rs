@@ -113,11 +113,14 @@ impl Connection {
     }
 
     /// Queues the frame whose body is `payload[start..end]` for `poll_msg`. A body of up to
-    /// [`Msg::INLINE_CAP`] bytes is copied into an inline `Msg`, as the ZMTP decoder does; a
-    /// larger one is shared, never copied.
+    /// [`Msg::INLINE_CAP`] bytes is copied into an inline `Msg` (a window copy when the
+    /// message has the bytes, as the ZMTP decoder does); a larger one is shared, never
+    /// copied.
     fn queue(&mut self, flags: u8, payload: &Bytes, start: usize, end: usize) -> Result<()> {
         let body = match payload.get(start..end) {
-            Some(small) if small.len() <= Msg::INLINE_CAP => Msg::copy_from_slice(small),
+            Some(small) if small.len() <= Msg::INLINE_CAP => {
+                Msg::inline_from_tail(&payload[start..], small.len())
+            }
             Some(_) => Msg::from_bytes(payload.slice(start..end)),
             None => return Err(malformed()),
         };
