@@ -328,10 +328,19 @@ impl Pipe {
 
     /// Whether the HWM forbids a new message. When it does, asks the reader for an ActivateWrite
     /// (exactly one answers any number of refusals).
+    #[inline]
     fn full(&mut self) -> bool {
         if self.hwm == 0 || self.queued() < self.hwm {
             return false;
         }
+        self.full_at_hwm()
+    }
+
+    /// [`full`](Pipe::full) once the count known to the writer reaches the HWM: the
+    /// reader's latest count, then a request for `ActivateWrite`. Out of line: a writer
+    /// reaches it about once per low-water-mark batch, and the test above runs per message.
+    #[inline(never)]
+    fn full_at_hwm(&mut self) -> bool {
         let flow = &self.shared.ends[self.side].flow;
         // Relaxed: see `Flow::state`.
         self.peer_read = flow.state.load(Ordering::Relaxed) & COUNT;
