@@ -74,7 +74,7 @@ impl Doorbell {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // Tests may unwrap (project rules).
-mod tests {
+pub(crate) mod tests {
     //! The doorbell against real threads and a real wait on the reading end; every wait has
     //! a deadline that only a lost ring reaches.
 
@@ -88,8 +88,9 @@ mod tests {
     /// What only a lost ring waits for, in milliseconds.
     const LIMIT_MS: i32 = 10_000;
 
-    /// Whether `rx` becomes readable within `timeout_ms`.
-    fn readable(rx: &UnixStream, timeout_ms: i32) -> bool {
+    /// Whether `rx` becomes readable within `timeout_ms` (also the mailbox's readiness-fd
+    /// tests' wait).
+    pub(crate) fn readable(rx: &UnixStream, timeout_ms: i32) -> bool {
         let mut pfd = libc::pollfd {
             fd: rx.as_raw_fd(),
             events: libc::POLLIN,

@@ -384,20 +384,14 @@ mod tests {
                 tx.send(SocketCommand::Hiccup(1));
             }
         });
-        let readable = |timeout: Duration| {
-            let mut pfd = libc::pollfd {
-                fd: std::os::fd::AsRawFd::as_raw_fd(&reader),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            let ms = i32::try_from(timeout.as_millis()).unwrap();
-            // SAFETY: one valid pollfd for the duration of the call, on an open descriptor.
-            unsafe { libc::poll(&mut pfd, 1, ms) > 0 }
-        };
+        let limit_ms = i32::try_from(LIMIT.as_millis()).unwrap();
         let mut seen = 0;
         while seen < POSTS {
             // Commands are still to come, and each either writes a byte or finds one unread.
-            assert!(readable(LIMIT), "a wake-up was lost after {seen} commands");
+            assert!(
+                crate::doorbell::tests::readable(&reader, limit_ms),
+                "a wake-up was lost after {seen} commands"
+            );
             mailbox.signal().clear_fd(&reader);
             mailbox.signal().clear_queued();
             while mailbox.try_recv().is_some() {

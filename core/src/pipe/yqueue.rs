@@ -190,8 +190,9 @@ struct End<C, X> {
 /// starts the line after the writer's, followed by the spares, which both ends touch too but
 /// only once per chunk. Before, both cursors shared a line: the writer's every push took
 /// the line the reader's every pop had just written, and inproc 16 B ran at 10 M msg/s
-/// against 16–17 M with the ends apart (benches/RESULTS.md, "Round two, sixth stop"). Lines of 64 bytes, not crossbeam's 128-byte pairs: a fan-out
-/// keeps a pipe per subscriber, and each pipe's lines count against the cache.
+/// against 16–17 M with the ends apart (benches/RESULTS.md, "Round two, sixth stop").
+/// Lines of 64 bytes, not crossbeam's 128-byte pairs: a fan-out keeps a pipe per
+/// subscriber, and each pipe's lines count against the cache.
 #[repr(C)]
 pub(crate) struct YQueue<T, const N: usize, W, R, S> {
     /// The next slot to fill. Writer-only.
