@@ -24,6 +24,7 @@ use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicUsize, Ordering};
 
 use super::cache;
+use crate::pipe::hint;
 
 /// Payloads of up to this many bytes use blocks; larger ones are `Bytes` (shared by
 /// reference into the output, see `outq::SHARE_THRESHOLD`, which this matches: every pooled
@@ -126,6 +127,18 @@ impl Block {
         self.len
     }
 
+    /// Asks the CPU for the block's lines: the header and the payload.
+    #[inline]
+    pub(crate) fn prefetch(&self) {
+        let start: *const u8 = self.ptr.as_ptr().cast();
+        let end = std::mem::size_of::<Header>() + self.len;
+        let mut offset = 0;
+        while offset < end {
+            hint::prefetch(start.wrapping_add(offset));
+            offset += 64;
+        }
+    }
+
     fn header(&self) -> &Header {
         // SAFETY: the block lives while `self` does.
         unsafe { self.ptr.as_ref() }
@@ -148,6 +161,15 @@ impl Clone for Block {
 
 impl Drop for Block {
     fn drop(&mut self) {
+        // The only handle (a message sent once, the usual case): no other handle exists to
+        // change the count, so a load decides, and the thread dropping the block only reads
+        // its line (a payload just copied out leaves it shared, not owned, on this core).
+        // Acquire: the reads of the payload by holders that dropped theirs before (their
+        // Release decrements) happen before the block is reused, as below.
+        if self.header().refs.load(Ordering::Acquire) == 1 {
+            cache::give(self.header().class, self.ptr);
+            return;
+        }
         // Release, then Acquire by the last: every other holder's reads of the payload
         // happen before the block is reused (as `Arc`'s drop).
         if self.header().refs.fetch_sub(1, Ordering::Release) != 1 {
@@ -186,6 +208,35 @@ mod tests {
             assert_eq!(c.as_slice(), &data[..]);
             assert_eq!(c.len(), len);
         }
+    }
+
+    /// A block shared by two threads goes back to a cache once, by whichever drops it last:
+    /// the sole-holder shortcut of `drop` must not fire while another handle lives. A block
+    /// given back twice would be handed out twice while one copy is still in a channel, and
+    /// the receivers' checks of its payload would fail (miri reports the race as well).
+    #[test]
+    fn shared_blocks_are_given_back_once() {
+        use std::sync::mpsc::{sync_channel, Receiver};
+        let count: usize = if cfg!(miri) { 150 } else { 100_000 };
+        let check = |rx: Receiver<Block>| {
+            std::thread::spawn(move || {
+                for i in 0..count {
+                    let b = rx.recv().unwrap();
+                    assert_eq!(b.len(), 100);
+                    assert!(b.as_slice().iter().all(|&x| x == (i % 251) as u8));
+                }
+            })
+        };
+        let (tx_a, rx_a) = sync_channel::<Block>(64);
+        let (tx_b, rx_b) = sync_channel::<Block>(64);
+        let (a, b) = (check(rx_a), check(rx_b));
+        for i in 0..count {
+            let block = Block::copy(&[(i % 251) as u8; 100]).unwrap();
+            tx_a.send(block.clone()).unwrap();
+            tx_b.send(block).unwrap();
+        }
+        a.join().unwrap();
+        b.join().unwrap();
     }
 
     /// Blocks made on one thread and dropped on another, as messages through a pipe: every

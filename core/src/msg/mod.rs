@@ -210,6 +210,21 @@ impl Msg {
         matches!(self.data, Data::Inline(_))
     }
 
+    /// Whether the payload is a pooled block (31 B to 1 KiB, copied into the message).
+    #[inline]
+    pub(crate) fn is_pooled(&self) -> bool {
+        matches!(self.data, Data::Pooled(_))
+    }
+
+    /// Asks the CPU for a pooled payload's lines (its block's header and bytes); nothing for
+    /// other payloads.
+    #[inline]
+    pub(crate) fn prefetch_payload(&self) {
+        if let Data::Pooled(b) = &self.data {
+            b.prefetch();
+        }
+    }
+
     /// Whether the payload is a shared `Bytes` (above 1 KiB, or built from `Bytes`), which
     /// [`Msg::into_bytes`] hands over without a copy; inline and pooled payloads (up to
     /// 1 KiB) are copied there, and are best copied straight from [`Msg::as_slice`].

@@ -35,7 +35,7 @@
 //! in `attach` and one in `raise` when it finds no owner close the race, off the per-message
 //! path.
 
-mod hint;
+pub(crate) mod hint;
 mod owner_slot;
 mod sync;
 mod ypipe;
@@ -86,6 +86,10 @@ pub trait Notify: Send + Sync {
 }
 
 /// Set in [`Flow::state`] while the writer waits for `ActivateWrite`.
+/// How many frames ahead of the front [`Pipe::prefetch_payload_ahead`] fetches a payload; the
+/// frames' own slots are fetched further on (`ypipe`'s read-ahead), so that the slot read
+/// here is in the cache already.
+const PAYLOAD_AHEAD: u32 = 2;
 const WAITING: u64 = 1 << 63;
 /// The message count in [`Flow::state`].
 const COUNT: u64 = !WAITING;
@@ -412,6 +416,17 @@ impl Pipe {
     #[inline]
     pub(crate) fn prefetch_read_ahead(&mut self) {
         self.inp.prefetch_ahead();
+    }
+
+    /// Asks the CPU to fetch the payload of a frame a few places on, if written already:
+    /// a thread that copies pooled payloads (a session encoding them) would otherwise wait
+    /// for each payload's lines from the writer's core in turn.
+    #[inline]
+    pub(crate) fn prefetch_payload_ahead(&mut self) {
+        self.inp.prefetch_ahead();
+        if let Some(m) = self.inp.peek_ahead(PAYLOAD_AHEAD) {
+            m.prefetch_payload();
+        }
     }
 
     /// Asks the CPU to fetch what the next `write` and `flush` touch (see `ypipe`).

@@ -331,6 +331,21 @@ impl<T, const N: usize> Reader<T, N> {
     }
 }
 
+impl<T, const N: usize> Reader<T, N> {
+    /// The item `ahead` places after the front, if it is readable already (published and
+    /// prefetched by this reader), without removing it.
+    #[inline]
+    pub(crate) fn peek_ahead(&mut self, ahead: u32) -> Option<&T> {
+        let limit = self.state().prefetched;
+        // SAFETY: the only reader is `self`.
+        let slot = unsafe { self.inner.queue.front_ahead(ahead, limit) }?;
+        // SAFETY: the slot is before `prefetched`, so its item is initialised and published
+        // to us (the Acquire in `check_read`); the writer no longer touches it, and it stays
+        // in the queue while `self` is borrowed.
+        Some(unsafe { &*slot })
+    }
+}
+
 /// How many items ahead of the front [`Reader::prefetch_ahead`] prefetches.
 const READ_AHEAD: u32 = 4;
 
@@ -432,6 +447,30 @@ mod tests {
         assert_eq!(ahead(2), Some(front.wrapping_add(2)));
         assert_eq!(ahead(3), None, "the unflushed item is not readable");
         assert_eq!(ahead(u32::MAX), None);
+    }
+
+    /// Looking ahead sees only items published to the reader, across a chunk's end too, and
+    /// takes nothing out.
+    #[test]
+    fn peek_ahead_sees_only_published_items() {
+        // A first chunk of 4 slots, then chunks of 64.
+        let (mut w, mut r) = channel::<u32, 64>();
+        for i in 0..10 {
+            w.write(i, false);
+        }
+        w.flush();
+        w.write(10, false); // written, not flushed
+        assert!(r.check_read());
+        assert_eq!(r.peek_ahead(2), Some(&2));
+        // Past the front's chunk: not looked at.
+        assert_eq!(r.peek_ahead(4), None);
+        for i in 0..5 {
+            assert_eq!(r.read(), Some(i));
+        }
+        assert_eq!(r.peek_ahead(1), Some(&6));
+        assert_eq!(r.peek_ahead(4), Some(&9));
+        assert_eq!(r.peek_ahead(5), None, "the unflushed item is not readable");
+        assert_eq!(r.read(), Some(5), "looking ahead takes nothing out");
     }
 
     #[test]

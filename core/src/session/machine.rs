@@ -480,6 +480,11 @@ impl Session {
             };
             match read_next(pipe, &mut self.discard_rest) {
                 Some(m) => {
+                    if m.is_pooled() {
+                        // The payload is copied into the batch: fetch the next ones' from
+                        // the application's core meanwhile (docs/architecture.md §7.5a).
+                        pipe.prefetch_payload_ahead();
+                    }
                     self.count_out(&m);
                     codec.send_msg(&m);
                     progress = true;
