@@ -49,11 +49,14 @@ enum State {
     Traffic,
 }
 
-/// A received frame: its flags in RFC 45's form (MORE `01`, COMMAND `02`) and its body.
+/// A received frame: its body, with the MORE flag set on it, and whether it is a command.
+/// `poll_msg` hands the body on as it is, so the frame is laid out as the `Msg` it returns
+/// (a tuple of flags and body moved the `Msg` through odd offsets, and each move read back
+/// bytes just stored with other widths: benches/RESULTS.md, "eighth stop").
 #[derive(Debug)]
 struct RxFrame {
-    flags: u8,
     body: Msg,
+    command: bool,
 }
 
 /// One WebSocket binary message to send.

@@ -117,15 +117,19 @@ impl Connection {
     /// message has the bytes, as the ZMTP decoder does); a larger one is shared, never
     /// copied.
     fn queue(&mut self, flags: u8, payload: &Bytes, start: usize, end: usize) -> Result<()> {
-        let body = match payload.get(start..end) {
+        let mut body = match payload.get(start..end) {
             Some(small) if small.len() <= Msg::INLINE_CAP => {
                 Msg::inline_from_tail(&payload[start..], small.len())
             }
             Some(_) => Msg::from_bytes(payload.slice(start..end)),
             None => return Err(malformed()),
         };
+        body.set_more(flags & MORE != 0);
         self.rx_bytes += 1 + body.len();
-        self.rx.push_back(RxFrame { flags, body });
+        self.rx.push_back(RxFrame {
+            body,
+            command: flags & COMMAND != 0,
+        });
         Ok(())
     }
 
@@ -146,22 +150,29 @@ impl Connection {
         self.state = State::Traffic;
     }
 
-    /// The next received frame as `(more, command, body)`.
-    fn next_frame(&mut self) -> Option<(bool, bool, Msg)> {
-        let RxFrame { flags, body } = self.rx.pop_front()?;
-        self.rx_bytes -= 1 + body.len();
-        Some((flags & MORE != 0, flags & COMMAND != 0, body))
-    }
-
     pub(super) fn next_msg(&mut self) -> Result<Option<Msg>> {
-        while let Some((more, is_command, body)) = self.next_frame() {
-            let (more, is_command, body) = match self.open_sealed(body.as_slice())? {
-                None => (more, is_command, body),
-                Some(Frame::Command(command)) => match self.tunnelled_command(&command)? {
+        // The usual frame, data with no cipher and no subscription to read out of it, goes
+        // out as it was queued: its fields are read in place and the frame is moved once,
+        // whole (see `RxFrame`).
+        if let Some(front) = self.rx.front() {
+            let (len, more) = (front.body.len(), front.body.more());
+            let first = !self.rx_more;
+            let subscription = first && !more && self.accepts_subscriptions();
+            if !front.command && self.cipher.is_none() && !subscription {
+                self.rx_bytes -= 1 + len;
+                self.rx_more = more;
+                return Ok(self.rx.pop_front().map(|f| f.body));
+            }
+        }
+        while let Some(RxFrame { body, command }) = self.rx.pop_front() {
+            self.rx_bytes -= 1 + body.len();
+            let (body, is_command) = match self.open_sealed(body.as_slice())? {
+                None => (body, command),
+                Some(Frame::Command(c)) => match self.tunnelled_command(&c)? {
                     Some(msg) => return Ok(Some(msg)),
                     None => continue,
                 },
-                Some(Frame::Data(msg)) => (msg.more(), false, msg),
+                Some(Frame::Data(msg)) => (msg, false),
             };
             if is_command {
                 if let Command::Error(reason) = command::parse(body.as_slice())? {
@@ -169,6 +180,7 @@ impl Connection {
                 }
                 continue;
             }
+            let more = body.more();
             let first = !self.rx_more;
             self.rx_more = more;
             if first && !more && self.accepts_subscriptions() {
@@ -178,7 +190,7 @@ impl Connection {
                     _ => {}
                 }
             }
-            return Ok(Some(body.with_more(more)));
+            return Ok(Some(body));
         }
         Ok(None)
     }
