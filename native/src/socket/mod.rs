@@ -8,6 +8,8 @@
 
 mod async_io;
 mod commands;
+#[cfg(test)]
+mod deadline_tests;
 mod endpoints;
 mod options;
 mod readiness;

@@ -29,13 +29,15 @@ impl Socket {
             msg.set_more(true);
         }
         self.process_commands_throttled()?;
-        let deadline = self.deadline(flags, self.options.sndtimeo);
+        // Made at the first wait, not before the first try (see `Deadline`).
+        let mut deadline = Deadline::Unset;
         loop {
             match self.pattern.send(msg) {
                 Ok(()) => return Ok(()),
                 Err((Error::Again, m)) => {
                     msg = m;
-                    self.wait(deadline)?;
+                    let at = deadline.get(flags, self.options.sndtimeo);
+                    self.wait(at)?;
                 }
                 Err((e, _)) => return Err(e),
             }
@@ -90,11 +92,14 @@ impl Socket {
     /// As [`Socket::recv`]; with DONTWAIT, [`Error::Again`] instead of blocking.
     pub fn recv_flags(&mut self, flags: Flags) -> Result<Msg> {
         self.process_commands_throttled()?;
-        let deadline = self.deadline(flags, self.options.rcvtimeo);
+        let mut deadline = Deadline::Unset;
         loop {
             match self.pattern.recv() {
                 Ok(m) => return Ok(m),
-                Err(Error::Again) => self.wait(deadline)?,
+                Err(Error::Again) => {
+                    let at = deadline.get(flags, self.options.rcvtimeo);
+                    self.wait(at)?;
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -120,11 +125,29 @@ impl Socket {
         }
         Ok(frames)
     }
+}
 
-    fn deadline(&self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Instant>> {
-        if flags.contains(Flags::DONTWAIT) {
-            return None;
+/// When a blocking call gives up, found only once it has to wait: a call that succeeds at
+/// once (a message already queued, room in the pipe) reads no clock. Reading one per call
+/// cost a socket with RCVTIMEO set half its throughput at tcp 16 B (benches/RESULTS.md,
+/// "eighth stop"); the timeout then counts from the first wait, a try later.
+enum Deadline {
+    Unset,
+    /// `None` = don't wait, `Some(None)` = forever (as `Socket::wait` takes it).
+    Set(Option<Option<Instant>>),
+}
+
+impl Deadline {
+    fn get(&mut self, flags: Flags, timeout: Option<Duration>) -> Option<Option<Instant>> {
+        match *self {
+            Deadline::Set(at) => at,
+            Deadline::Unset => {
+                // A deadline past what `Instant` holds is as good as none.
+                let at = (!flags.contains(Flags::DONTWAIT))
+                    .then(|| timeout.and_then(|t| Instant::now().checked_add(t)));
+                *self = Deadline::Set(at);
+                at
+            }
         }
-        Some(timeout.map(|t| Instant::now() + t))
     }
 }
