@@ -77,12 +77,15 @@ pub struct Plan {
     pub wss: bool,
     /// Only the multi-core rows (`compare_multicore`).
     pub multicore: bool,
+    /// Only the rows with each side a process of its own (`compare_procs`).
+    pub procs: bool,
     /// Their pair counts (`--pairs N,N,…`; default from the machine's CPUs).
     pub pairs: Vec<usize>,
 }
 
 impl Plan {
-    /// From `--reps N --scale F --no-write --curve --ws-only --wss --multicore --pairs N,N,…`;
+    /// From `--reps N --scale F --no-write --curve --ws-only --wss --multicore --pairs N,N,…
+    /// --procs`;
     /// `None` on a bad command line.
     pub fn from_args() -> Option<Plan> {
         let mut plan = Plan {
@@ -93,6 +96,7 @@ impl Plan {
             ws_only: false,
             wss: false,
             multicore: false,
+            procs: false,
             pairs: crate::compare_multicore::default_pairs(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
@@ -107,6 +111,7 @@ impl Plan {
                 "--ws-only" => plan.ws_only = true,
                 "--wss" => plan.wss = true,
                 "--multicore" => plan.multicore = true,
+                "--procs" => plan.procs = true,
                 "--pairs" => {
                     plan.pairs = args
                         .next()?

@@ -1,4 +1,4 @@
-//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only --wss]`
+//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only --wss --procs]`
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
@@ -18,6 +18,10 @@
 //! rounds (`compare_multicore`; N = 1, 2, 4 and more on machines with the cores for them),
 //! written between the `compare-multicore` markers.
 //!
+//! `--procs`: instead, small-message and 64 KiB throughput with each side a process of its
+//! own (this binary run twice per measurement), isomq and libzmq in alternating rounds
+//! (`compare_procs`), written between the `compare-procs` markers.
+//!
 //! `--curve`: instead, CURVE against NULL over tcp at 16 B, 256 B and 64 KiB, isomq and
 //! libzmq in the same rounds (keys made once per run), and handshakes per second; written
 //! between the `compare-curve` markers of `benches/RESULTS.md`. Needs a libzmq with CURVE
@@ -30,6 +34,7 @@ use isomq_benches::compare::{
     self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds, Tables,
 };
 use isomq_benches::compare_multicore::{self, Pairs, Row};
+use isomq_benches::compare_procs;
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
 use isomq_benches::compare_wss::{self, WssCell, WssRounds};
 use isomq_benches::pin::Pin;
@@ -404,6 +409,18 @@ fn main_multicore(plan: &Plan) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// The rows with each side a process of its own (`compare_procs`).
+fn main_procs(plan: &Plan) -> Result<(), BoxError> {
+    let started = std::time::Instant::now();
+    let cells = compare_procs::run(plan)?;
+    let table = compare_procs::markdown(plan, &cells, started.elapsed());
+    println!("{table}");
+    if plan.write {
+        compare_procs::write_results(&table)?;
+    }
+    Ok(())
+}
+
 /// The exit of a run: its error printed, as the perf tools print theirs.
 fn exit_code(result: Result<(), BoxError>) -> ExitCode {
     match result {
@@ -416,15 +433,22 @@ fn exit_code(result: Result<(), BoxError>) -> ExitCode {
 }
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == compare_procs::CHILD_FLAG) {
+        return exit_code(compare_procs::child_main(&args[1..]));
+    }
     let Some(plan) = Plan::from_args() else {
         println!(
             "usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only] [--wss] \
-             [--multicore [--pairs N,N,…]]"
+             [--multicore [--pairs N,N,…]] [--procs]"
         );
         return ExitCode::from(1);
     };
     if plan.multicore {
         return exit_code(main_multicore(&plan));
+    }
+    if plan.procs {
+        return exit_code(main_procs(&plan));
     }
     if plan.wss {
         return exit_code(main_wss(&plan));
