@@ -88,6 +88,11 @@ impl Plan {
     /// --procs`;
     /// `None` on a bad command line.
     pub fn from_args() -> Option<Plan> {
+        Plan::from_args_of(std::env::args().skip(1))
+    }
+
+    /// As [`Plan::from_args`], from the given arguments (the program name left out).
+    pub fn from_args_of(mut args: impl Iterator<Item = String>) -> Option<Plan> {
         let mut plan = Plan {
             reps: 5,
             scale: 1.0,
@@ -101,7 +106,6 @@ impl Plan {
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
         };
-        let mut args = std::env::args().skip(1);
         while let Some(a) = args.next() {
             match a.as_str() {
                 "--reps" => plan.reps = args.next()?.parse().ok().filter(|&n| n > 0)?,

@@ -294,3 +294,42 @@ pub fn markdown(plan: &Plan, cells: &[ProcCell], took: Duration) -> String {
 pub fn write_results(table: &str) -> Result<(), BoxError> {
     crate::compare::write_section(BEGIN, END, table)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let args = ["--reps", "2"].map(String::from);
+        Plan::from_args_of(args.into_iter()).unwrap_or_else(|| unreachable!())
+    }
+
+    /// A cell's ratio pairs the rounds (isomq over libzmq in the same round), and its verdict
+    /// compares the median with the cell's own target.
+    #[test]
+    fn cells_pair_rounds_and_judge_by_their_target() {
+        let rounds = [vec![30.0, 12.0], vec![10.0, 10.0]];
+        let met = ProcCell::new(Transport::Tcp, 16, 1.5, &rounds);
+        let low = ProcCell::new(Transport::Tcp, 65536, 2.5, &rounds);
+        let table = markdown(&plan(), &[met, low], Duration::from_secs(1));
+        assert!(table.contains("| tcp | 16 B | 5000000 |"), "{table}");
+        assert!(
+            table.contains("2.10 (1.20–3.00) | ≥ 1.5× libzmq | met |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| ≥ 2.5× libzmq | below target |"),
+            "{table}"
+        );
+    }
+
+    /// A child with arguments it does not know fails instead of measuring something else.
+    #[test]
+    fn a_child_with_bad_arguments_fails() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(child_main(&args(&["recv", "isomq"])).is_err());
+        assert!(child_main(&args(&["listen", "isomq", "tcp://127.0.0.1:*", "16", "1"])).is_err());
+        assert!(child_main(&args(&["send", "nng", "tcp://127.0.0.1:1", "16", "1"])).is_err());
+        assert!(child_main(&args(&["recv", "isomq", "tcp://127.0.0.1:*", "x", "1"])).is_err());
+    }
+}
