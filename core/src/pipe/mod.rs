@@ -85,11 +85,11 @@ pub trait Notify: Send + Sync {
     fn notify(&self, pipe: PipeId, event: PipeEvent);
 }
 
-/// Set in [`Flow::state`] while the writer waits for `ActivateWrite`.
 /// How many frames ahead of the front [`Pipe::prefetch_payload_ahead`] fetches a payload; the
 /// frames' own slots are fetched further on (`ypipe`'s read-ahead), so that the slot read
 /// here is in the cache already.
 const PAYLOAD_AHEAD: u32 = 2;
+/// Set in [`Flow::state`] while the writer waits for `ActivateWrite`.
 const WAITING: u64 = 1 << 63;
 /// The message count in [`Flow::state`].
 const COUNT: u64 = !WAITING;

@@ -329,9 +329,7 @@ impl<T, const N: usize> Reader<T, N> {
             hint::prefetch(slot);
         }
     }
-}
 
-impl<T, const N: usize> Reader<T, N> {
     /// The item `ahead` places after the front, if it is readable already (published and
     /// prefetched by this reader), without removing it.
     #[inline]
@@ -449,7 +447,7 @@ mod tests {
         assert_eq!(ahead(u32::MAX), None);
     }
 
-    /// Looking ahead sees only items published to the reader, across a chunk's end too, and
+    /// Looking ahead sees only items published to the reader and in the front's chunk, and
     /// takes nothing out.
     #[test]
     fn peek_ahead_sees_only_published_items() {
