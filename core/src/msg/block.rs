@@ -130,13 +130,8 @@ impl Block {
     /// Asks the CPU for the block's lines: the header and the payload.
     #[inline]
     pub(crate) fn prefetch(&self) {
-        let start: *const u8 = self.ptr.as_ptr().cast();
-        let end = std::mem::size_of::<Header>() + self.len;
-        let mut offset = 0;
-        while offset < end {
-            hint::prefetch(start.wrapping_add(offset));
-            offset += 64;
-        }
+        let len = std::mem::size_of::<Header>() + self.len;
+        hint::prefetch_bytes(self.ptr.as_ptr().cast(), len);
     }
 
     fn header(&self) -> &Header {

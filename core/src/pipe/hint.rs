@@ -22,15 +22,19 @@ pub(crate) fn prefetch<T>(p: *const T) {
 /// Asks for every cache line of the `T` at `p` (a value may straddle two or more).
 #[inline(always)]
 pub(crate) fn prefetch_all<T>(p: *const T) {
-    let first: *const u8 = p.cast();
-    let size = std::mem::size_of::<T>();
+    prefetch_bytes(p.cast(), std::mem::size_of::<T>());
+}
+
+/// Asks for every cache line of the `len` bytes at `start`.
+#[inline(always)]
+pub(crate) fn prefetch_bytes(start: *const u8, len: usize) {
     let mut offset = 0;
-    while offset < size {
-        prefetch(first.wrapping_add(offset));
+    while offset < len {
+        prefetch(start.wrapping_add(offset));
         offset += 64;
     }
-    // The last byte's line, when the value does not start on a line boundary.
-    if size > 0 {
-        prefetch(first.wrapping_add(size - 1));
+    // The last byte's line, when the bytes do not start on a line boundary.
+    if len > 0 {
+        prefetch(start.wrapping_add(len - 1));
     }
 }

@@ -427,17 +427,24 @@ mod tests {
         assert_eq!([r.read(), r.read(), r.read()], [Some(3), Some(4), None]);
     }
 
+    /// A pipe (first chunk 4 slots, then 64) with items `0..n` published and seen by the
+    /// reader, and item `n` written but not flushed.
+    fn published_then_one_more(n: u32) -> (Writer<u32, 64>, Reader<u32, 64>) {
+        let (mut w, mut r) = channel::<u32, 64>();
+        for i in 0..n {
+            w.write(i, false);
+        }
+        w.flush();
+        w.write(n, false); // written, not flushed
+        assert!(r.check_read());
+        (w, r)
+    }
+
     /// The read-ahead prefetch names only slots the writer has published: a hint on a slot
     /// still to be written would pull the writer's line away from it.
     #[test]
     fn read_ahead_stays_within_what_is_published() {
-        let (mut w, mut r) = channel::<u32, 64>();
-        for i in 0..3 {
-            w.write(i, false);
-        }
-        w.flush();
-        w.write(9, false); // written, not flushed
-        assert!(r.check_read());
+        let (_w, mut r) = published_then_one_more(3);
         let limit = r.state().prefetched;
         let front = r.front().cast_const();
         // SAFETY: `r` is the only reader.
@@ -452,13 +459,7 @@ mod tests {
     #[test]
     fn peek_ahead_sees_only_published_items() {
         // A first chunk of 4 slots, then chunks of 64.
-        let (mut w, mut r) = channel::<u32, 64>();
-        for i in 0..10 {
-            w.write(i, false);
-        }
-        w.flush();
-        w.write(10, false); // written, not flushed
-        assert!(r.check_read());
+        let (_w, mut r) = published_then_one_more(10);
         assert_eq!(r.peek_ahead(2), Some(&2));
         // Past the front's chunk: not looked at.
         assert_eq!(r.peek_ahead(4), None);

@@ -156,9 +156,7 @@ impl Connection {
         // whole (see `RxFrame`).
         if let Some(front) = self.rx.front() {
             let (len, more) = (front.body.len(), front.body.more());
-            let first = !self.rx_more;
-            let subscription = first && !more && self.accepts_subscriptions();
-            if !front.command && self.cipher.is_none() && !subscription {
+            if !front.command && self.cipher.is_none() && !self.may_be_subscription(more) {
                 self.rx_bytes -= 1 + len;
                 self.rx_more = more;
                 return Ok(self.rx.pop_front().map(|f| f.body));
@@ -181,9 +179,9 @@ impl Connection {
                 continue;
             }
             let more = body.more();
-            let first = !self.rx_more;
+            let subscription = self.may_be_subscription(more);
             self.rx_more = more;
-            if first && !more && self.accepts_subscriptions() {
+            if subscription {
                 match body.as_slice().split_first() {
                     Some((1, topic)) => return Ok(Some(Msg::subscribe(topic))),
                     Some((0, topic)) => return Ok(Some(Msg::cancel(topic))),
@@ -193,6 +191,12 @@ impl Connection {
             return Ok(Some(body));
         }
         Ok(None)
+    }
+
+    /// Whether the next data frame, with `more` as its MORE flag, is read as a subscription
+    /// (`01 topic` / `00 topic`): a whole single-frame message, on a socket that takes them.
+    fn may_be_subscription(&self, more: bool) -> bool {
+        !self.rx_more && !more && self.accepts_subscriptions()
     }
 
     pub(super) fn accepts_subscriptions(&self) -> bool {
