@@ -195,6 +195,24 @@ impl Stream {
         )
     }
 
+    /// Watches for writability as well as readability, or readability only (see
+    /// `Engine::update_interest` for when each is wanted). Linux looks at the stream's
+    /// state when the interest changes, so a stream that became writable before the
+    /// change still reports it.
+    pub(crate) fn watch_writable(
+        &mut self,
+        registry: &Registry,
+        token: Token,
+        writable: bool,
+    ) -> io::Result<()> {
+        let interest = if writable {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        registry.reregister(self.source(), token, interest)
+    }
+
     pub(crate) fn deregister(&mut self, registry: &Registry) {
         let _ = registry.deregister(self.source());
     }

@@ -9,6 +9,8 @@ mod ws;
 mod ws_open;
 mod zmtp;
 
+use std::io;
+
 use isomq_core::session::Codec;
 use isomq_core::zap::ZapOutcome;
 use isomq_core::zmtp::{Config, Event};
@@ -51,6 +53,8 @@ pub(crate) struct Engine {
     connecting: bool,
     readable: bool,
     writable: bool,
+    /// The stream is registered for writability too (see [`Engine::update_interest`]).
+    write_interest: bool,
 }
 
 impl Engine {
@@ -75,6 +79,7 @@ impl Engine {
             connecting,
             readable: false,
             writable: false,
+            write_interest: true,
         })
     }
 
@@ -83,6 +88,41 @@ impl Engine {
     pub(crate) fn set_ready(&mut self, readable: bool, writable: bool) {
         self.readable |= readable;
         self.writable |= writable;
+    }
+
+    /// Registers the stream for writability only while something waits on it: a connect
+    /// in progress, or output that met a full socket buffer. As libzmq's engines do
+    /// (`set_pollout` / `reset_pollout`); called after each drive.
+    ///
+    /// Why: a Unix socket wakes every writability watcher each time its peer reads, not
+    /// only after a write found it full as TCP does. A ZMTP connection over ipc:// watching
+    /// writability all the time woke its I/O thread once for every message the peer read:
+    /// in a request–reply exchange, one needless wake-up per hop (benches/RESULTS.md,
+    /// "Round two, ninth stop").
+    ///
+    /// In between, the stream counts as writable, and a write meeting a full buffer (which
+    /// clears `writable`) makes the next call watch again. Linux looks at the stream's
+    /// state when the interest changes, so a buffer that drained in between still reports
+    /// writability. Each change is one `epoll_ctl`, paid only when a write has already
+    /// failed with WouldBlock or the output has drained after one. ws:// engines keep both
+    /// interests: they run over TCP only, and their handshake layers track readiness on
+    /// their own.
+    pub(crate) fn update_interest(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        let Protocol::Zmtp(e) = &mut self.protocol else {
+            return Ok(());
+        };
+        let wanted = self.connecting || !self.writable;
+        if wanted != self.write_interest {
+            e.stream.watch_writable(registry, token, wanted)?;
+            self.write_interest = wanted;
+        }
+        Ok(())
+    }
+
+    /// Whether the stream is registered for writability now.
+    #[cfg(test)]
+    pub(crate) fn watches_writable(&self) -> bool {
+        self.write_interest
     }
 
     /// The non-blocking connect has not completed yet.

@@ -420,6 +420,16 @@ impl Reactor {
         }
     }
 
+    /// Whether the session `id`'s stream is watched for writability; `None` without such
+    /// a session or without a connection.
+    pub(super) fn session_watches_writable(&self, id: u64) -> Option<bool> {
+        let slot = *self.ids.get(&id)?;
+        match self.objects.get(slot) {
+            Some(Object::Session(s)) => s.watches_writable(),
+            _ => None,
+        }
+    }
+
     /// Sweeps grown sessions every `every` instead of `IDLE_SWEEP`.
     pub(super) fn set_idle_sweep(&mut self, every: Duration) {
         self.sv.idle_sweep = every;

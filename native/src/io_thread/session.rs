@@ -220,7 +220,8 @@ impl Session {
     /// session is finished.
     pub(crate) fn drive(&mut self, sv: &mut Services, registry: &Registry) -> Outcome {
         if self.engine.is_some() {
-            if let Err(failure) = self.pump(sv) {
+            let pumped = self.pump(sv).and_then(|()| self.update_interest(registry));
+            if let Err(failure) = pumped {
                 let why = match failure {
                     Failure::Protocol => "the peer broke the protocol",
                     Failure::Auth(_) => "the security handshake failed",
@@ -259,6 +260,25 @@ impl Session {
         }
         sv.drive_again(self.slot);
         Ok(())
+    }
+
+    /// After a drive: the stream is watched for writability only while output waits on it
+    /// (`Engine::update_interest`). A failed `epoll_ctl` leaves the connection unable to
+    /// learn when it may write again, so it ends it.
+    fn update_interest(&mut self, registry: &Registry) -> Result<(), Failure> {
+        let token = Token(self.slot);
+        match &mut self.engine {
+            Some(engine) => engine
+                .update_interest(registry, token)
+                .map_err(|_| Failure::Transient),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether the stream is watched for writability; `None` without a connection.
+    #[cfg(test)]
+    pub(crate) fn watches_writable(&self) -> Option<bool> {
+        self.engine.as_ref().map(Engine::watches_writable)
     }
 
     /// Once traffic has grown the engine's buffers, the thread's sweeps look at the session

@@ -3,13 +3,14 @@
 //! the peer closes.
 
 use std::net::TcpListener;
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
 use isomq_core::{Msg, SocketType};
 
 use super::peer::Peer;
-use super::{in_order, write_all, FakeSocket, IoCommand, Loop};
+use super::{in_order, write_all, FakeSocket, IoCommand, Loop, LIMIT};
 use crate::monitor::MonitorEvent;
 use crate::stream::PeerAddr;
 
@@ -113,4 +114,60 @@ fn a_quiet_session_shrinks_the_buffers_a_burst_grew() {
         r.session_grown(7) == Some(false)
     });
     drop(peer.join().unwrap());
+}
+
+/// The rule of `Engine::update_interest` (libzmq's engines do the same with
+/// `set_pollout`/`reset_pollout`): a connection is watched for writability only while
+/// output waits on a full socket buffer, because a Unix socket wakes its writability
+/// watchers each time the peer reads. It must stop watching once idle, watch again when a
+/// write meets a full buffer, and strand nothing in between: every message reaches a peer
+/// that starts reading only after the buffers have filled.
+#[test]
+fn a_session_watches_writability_only_while_output_waits() {
+    const COUNT: usize = 400;
+    const SIZE: usize = 65_536;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let socket = FakeSocket::new(SocketType::Dealer, -1);
+    let (mut ours, theirs) = socket.pipe(1);
+    let mut l = Loop::new();
+    l.send(IoCommand::Connect {
+        id: 7,
+        addr: PeerAddr::Tcp(addr),
+        pipe: theirs,
+        owner: socket.owner(&format!("tcp://{addr}")),
+    });
+    let (go, wait_go) = mpsc::channel::<()>();
+    let peer = thread::spawn(move || {
+        let mut peer = Peer::accept(&listener, SocketType::Dealer);
+        wait_go
+            .recv_timeout(LIMIT)
+            .expect("the test lets the peer read");
+        let sizes: Vec<usize> = (0..COUNT).map(|_| peer.recv().len()).collect();
+        // Kept open: a closed connection would make the session reconnect.
+        (peer, sizes)
+    });
+    l.run_until("the connected session stops watching writability", |r| {
+        r.session_watches_writable(7) == Some(false)
+    });
+    // 26 MB: more than loopback's socket buffers hold while the peer does not read.
+    let payload = vec![7u8; SIZE];
+    for _ in 0..COUNT {
+        assert!(
+            ours.write(Msg::copy_from_slice(&payload)).is_ok(),
+            "pipe full"
+        );
+    }
+    ours.flush();
+    l.run_until(
+        "a write meets a full buffer and the session watches again",
+        |r| r.session_watches_writable(7) == Some(true),
+    );
+    go.send(()).unwrap();
+    l.run_until("the peer has every message", |_| peer.is_finished());
+    l.run_until("the drained session stops watching writability", |r| {
+        r.session_watches_writable(7) == Some(false)
+    });
+    let (_peer, sizes) = peer.join().unwrap();
+    assert_eq!(sizes, vec![SIZE; COUNT]);
 }
