@@ -37,6 +37,7 @@ pub mod iso;
 pub mod libzmq;
 pub mod memory;
 pub mod pin;
+pub mod proc_pair;
 pub mod procstat;
 pub mod raw;
 pub mod report;

@@ -18,9 +18,9 @@
 //! rounds (`compare_multicore`; N = 1, 2, 4 and more on machines with the cores for them),
 //! written between the `compare-multicore` markers.
 //!
-//! `--procs`: instead, small-message and 64 KiB throughput with each side a process of its
-//! own (this binary run twice per measurement), isomq and libzmq in alternating rounds
-//! (`compare_procs`), written between the `compare-procs` markers.
+//! `--procs`: instead, small-message and 64 KiB throughput, and latency, with each side a
+//! process of its own (this binary run twice per measurement, `proc_pair`), isomq and libzmq
+//! in alternating rounds (`compare_procs`), written between the `compare-procs` markers.
 //!
 //! `--curve`: instead, CURVE against NULL over tcp at 16 B, 256 B and 64 KiB, isomq and
 //! libzmq in the same rounds (keys made once per run), and handshakes per second; written
@@ -38,6 +38,7 @@ use isomq_benches::compare_procs;
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
 use isomq_benches::compare_wss::{self, WssCell, WssRounds};
 use isomq_benches::pin::Pin;
+use isomq_benches::proc_pair;
 use isomq_benches::security::{CurveKeys, Security, TlsPki};
 use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq, raw, BoxError, Payload};
@@ -434,8 +435,8 @@ fn exit_code(result: Result<(), BoxError>) -> ExitCode {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().is_some_and(|a| a == compare_procs::CHILD_FLAG) {
-        return exit_code(compare_procs::child_main(&args[1..]));
+    if args.first().is_some_and(|a| a == proc_pair::CHILD_FLAG) {
+        return exit_code(proc_pair::child_main(&args[1..]));
     }
     let Some(plan) = Plan::from_args() else {
         println!(
