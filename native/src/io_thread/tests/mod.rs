@@ -7,6 +7,7 @@ mod peer;
 mod reactor;
 mod session;
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use crate::command::SocketCommand;
 use crate::link::{Owner, SocketLink};
 use crate::mailbox::{mailbox, Mailbox, MailboxTx};
 use crate::monitor::{Monitor, MonitorEvent, MonitorHub};
+use crate::stream::PeerAddr;
 
 /// Upper bound of every wait: a test that waits this long has failed.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -124,6 +126,17 @@ impl Loop {
 
     fn send(&self, cmd: IoCommand) {
         self.mailbox.send(cmd);
+    }
+
+    /// Starts session `id` connecting to `addr` over tcp, with `pipe` as its end of the
+    /// socket's pipe.
+    fn connect_tcp(&self, id: u64, addr: SocketAddr, pipe: Pipe, socket: &FakeSocket) {
+        self.send(IoCommand::Connect {
+            id,
+            addr: PeerAddr::Tcp(addr),
+            pipe,
+            owner: socket.owner(&format!("tcp://{addr}")),
+        });
     }
 
     /// One turn of the loop, waiting no longer than [`LIMIT`].

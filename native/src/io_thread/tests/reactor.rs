@@ -12,7 +12,7 @@ use super::peer::{expect_closed, Peer};
 use super::{in_order, write_all, FakeSocket, IoCommand, Loop};
 use crate::io_thread::listener::Parent;
 use crate::monitor::MonitorEvent;
-use crate::stream::{PeerAddr, Stream};
+use crate::stream::Stream;
 use crate::transport;
 
 /// A loopback listener on a port the OS picks, and its address.
@@ -61,12 +61,7 @@ fn connect_and_close_make_and_remove_a_session() {
     let socket = FakeSocket::new(SocketType::Dealer, -1);
     let (_ours, theirs) = socket.pipe(1);
     let mut l = Loop::new();
-    l.send(IoCommand::Connect {
-        id: 7,
-        addr: PeerAddr::Tcp(addr),
-        pipe: theirs,
-        owner: socket.owner(&format!("tcp://{addr}")),
-    });
+    l.connect_tcp(7, addr, theirs, &socket);
     l.run_until("the session exists", |r| r.holds(7));
     // The session's connection attempt reached the listener.
     let (mut conn, _) = listener.accept().unwrap();
@@ -178,12 +173,7 @@ fn stop_closes_idle_objects_and_ends_after_lingering_sessions_deliver() {
         owner: socket.owner(&resolved),
         ws: None,
     });
-    l.send(IoCommand::Connect {
-        id: 7,
-        addr: PeerAddr::Tcp(peer_addr),
-        pipe: theirs,
-        owner: socket.owner(&format!("tcp://{peer_addr}")),
-    });
+    l.connect_tcp(7, peer_addr, theirs, &socket);
     l.run_until("both objects exist", |r| r.holds(3) && r.holds(7));
     // The socket closes with two messages queued, then the context stops the thread.
     drop(ours);

@@ -10,9 +10,8 @@ use std::time::Duration;
 use isomq_core::{Msg, SocketType};
 
 use super::peer::Peer;
-use super::{in_order, write_all, FakeSocket, IoCommand, Loop, LIMIT};
+use super::{in_order, write_all, FakeSocket, Loop, LIMIT};
 use crate::monitor::MonitorEvent;
-use crate::stream::PeerAddr;
 
 #[test]
 fn a_connecting_session_delivers_both_ways_and_reconnects() {
@@ -23,12 +22,7 @@ fn a_connecting_session_delivers_both_ways_and_reconnects() {
     // Queued before the connection exists: the session holds them until it is up.
     write_all(&mut ours, &["a", "b", "c"]);
     let mut l = Loop::new();
-    l.send(IoCommand::Connect {
-        id: 7,
-        addr: PeerAddr::Tcp(addr),
-        pipe: theirs,
-        owner: socket.owner(&format!("tcp://{addr}")),
-    });
+    l.connect_tcp(7, addr, theirs, &socket);
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
         let first: Vec<Msg> = (0..3).map(|_| peer.recv()).collect();
@@ -83,12 +77,7 @@ fn a_quiet_session_shrinks_the_buffers_a_burst_grew() {
     let (mut ours, theirs) = socket.pipe(1);
     let mut l = Loop::new();
     l.reactor.set_idle_sweep(Duration::from_millis(20));
-    l.send(IoCommand::Connect {
-        id: 7,
-        addr: PeerAddr::Tcp(addr),
-        pipe: theirs,
-        owner: socket.owner(&format!("tcp://{addr}")),
-    });
+    l.connect_tcp(7, addr, theirs, &socket);
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
         let big = "x".repeat(100_000);
@@ -131,12 +120,7 @@ fn a_session_watches_writability_only_while_output_waits() {
     let socket = FakeSocket::new(SocketType::Dealer, -1);
     let (mut ours, theirs) = socket.pipe(1);
     let mut l = Loop::new();
-    l.send(IoCommand::Connect {
-        id: 7,
-        addr: PeerAddr::Tcp(addr),
-        pipe: theirs,
-        owner: socket.owner(&format!("tcp://{addr}")),
-    });
+    l.connect_tcp(7, addr, theirs, &socket);
     let (go, wait_go) = mpsc::channel::<()>();
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
