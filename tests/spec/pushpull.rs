@@ -167,6 +167,40 @@ fn multipart_whole_all_transports() {
     }
 }
 
+// RFC 30: PUSH "SHALL NOT discard messages that it cannot queue", and PULL delivers them in
+// the order they came. Here the stream outruns its reader: 26 MB, more than a loopback
+// connection's buffers and a RCVHWM of 10 hold, so the sender's connection meets a full
+// socket buffer and has to learn when it may write again (docs/architecture.md §5.3: it
+// watches writability only then). Every message arrives, in order.
+fn stream_to_a_lagging_reader(t: Transport) {
+    const N: u32 = 400;
+    let ctx = Context::new();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    pull.set_option(SocketOption::RcvHwm(10)).unwrap();
+    let ep = bind(&mut pull, t);
+    let mut push = socket(&ctx, SocketType::Push);
+    push.set_option(SocketOption::SndHwm(N as usize + 10))
+        .unwrap();
+    push.connect(&ep).unwrap();
+    let mut payload = vec![0u8; 65_536];
+    for i in 0..N {
+        payload[..4].copy_from_slice(&i.to_be_bytes());
+        push.send(&payload[..]).unwrap();
+    }
+    for i in 0..N {
+        let msg = pull.recv().unwrap();
+        assert_eq!(msg.len(), 65_536, "{t:?}: message {i}");
+        assert_eq!(msg.as_slice()[..4], i.to_be_bytes(), "{t:?}: message {i}");
+    }
+}
+
+#[test]
+fn stream_to_a_lagging_reader_all_transports() {
+    for t in ALL {
+        stream_to_a_lagging_reader(t);
+    }
+}
+
 // libzmq: PULL cannot send and PUSH cannot receive (ENOTSUP).
 #[test]
 fn wrong_direction_is_notsup() {
