@@ -62,12 +62,17 @@ impl Doorbell {
     /// flag stays set: no later ring would write again.) The swap reads the last ring's
     /// swap, so everything put in place before a ring that found the flag set is visible to
     /// the look that follows.
+    ///
+    /// One read empties it: while armed, rings write nothing, so at most one byte is unread.
+    /// A read that fills the buffer (bytes left by a failed earlier answer) reads again; one
+    /// that does not has emptied the socket, so no second read is spent learning WouldBlock
+    /// (a syscall per wake-up of the I/O thread).
     pub(crate) fn answer(&self, mut rx: impl Read) {
         if !self.armed.load(Ordering::Acquire) {
             return;
         }
         let mut buf = [0u8; 64];
-        while matches!(rx.read(&mut buf), Ok(n) if n > 0) {}
+        while matches!(rx.read(&mut buf), Ok(n) if n == buf.len()) {}
         self.armed.swap(false, Ordering::AcqRel);
     }
 }
