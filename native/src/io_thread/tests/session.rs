@@ -7,22 +7,29 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use isomq_core::{Msg, SocketType};
+use isomq_core::{Msg, Pipe, SocketType};
 
 use super::peer::Peer;
 use super::{in_order, write_all, FakeSocket, Loop, LIMIT};
 use crate::monitor::MonitorEvent;
 
-#[test]
-fn a_connecting_session_delivers_both_ways_and_reconnects() {
+/// A loop whose session 7, a DEALER's, is connecting to a new loopback listener: the
+/// listener, the socket, the socket's end of the session's pipe, and the loop.
+fn dealer_connecting() -> (TcpListener, FakeSocket, Pipe, Loop) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     let socket = FakeSocket::new(SocketType::Dealer, -1);
-    let (mut ours, theirs) = socket.pipe(1);
-    // Queued before the connection exists: the session holds them until it is up.
-    write_all(&mut ours, &["a", "b", "c"]);
-    let mut l = Loop::new();
+    let (ours, theirs) = socket.pipe(1);
+    let l = Loop::new();
     l.connect_tcp(7, addr, theirs, &socket);
+    (listener, socket, ours, l)
+}
+
+#[test]
+fn a_connecting_session_delivers_both_ways_and_reconnects() {
+    let (listener, socket, mut ours, mut l) = dealer_connecting();
+    // Queued before the session has a connection: it holds them until it is up.
+    write_all(&mut ours, &["a", "b", "c"]);
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
         let first: Vec<Msg> = (0..3).map(|_| peer.recv()).collect();
@@ -71,13 +78,8 @@ fn a_connecting_session_delivers_both_ways_and_reconnects() {
 /// connection's (an idle connection should cost what a new one does).
 #[test]
 fn a_quiet_session_shrinks_the_buffers_a_burst_grew() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let socket = FakeSocket::new(SocketType::Dealer, -1);
-    let (mut ours, theirs) = socket.pipe(1);
-    let mut l = Loop::new();
+    let (listener, _socket, mut ours, mut l) = dealer_connecting();
     l.reactor.set_idle_sweep(Duration::from_millis(20));
-    l.connect_tcp(7, addr, theirs, &socket);
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
         let big = "x".repeat(100_000);
@@ -115,12 +117,7 @@ fn a_quiet_session_shrinks_the_buffers_a_burst_grew() {
 fn a_session_watches_writability_only_while_output_waits() {
     const COUNT: usize = 400;
     const SIZE: usize = 65_536;
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let socket = FakeSocket::new(SocketType::Dealer, -1);
-    let (mut ours, theirs) = socket.pipe(1);
-    let mut l = Loop::new();
-    l.connect_tcp(7, addr, theirs, &socket);
+    let (listener, _socket, mut ours, mut l) = dealer_connecting();
     let (go, wait_go) = mpsc::channel::<()>();
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
@@ -164,12 +161,7 @@ fn a_session_watches_writability_only_while_output_waits() {
 /// that returns WouldBlock, fails here; benches/RESULTS.md, "ninth stop".)
 #[test]
 fn a_close_that_came_with_the_last_data_is_seen() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let socket = FakeSocket::new(SocketType::Dealer, -1);
-    let (mut ours, theirs) = socket.pipe(1);
-    let mut l = Loop::new();
-    l.connect_tcp(7, addr, theirs, &socket);
+    let (listener, socket, mut ours, mut l) = dealer_connecting();
     let (step, steps) = mpsc::channel::<&str>();
     let peer = thread::spawn(move || {
         let mut peer = Peer::accept(&listener, SocketType::Dealer);
