@@ -35,6 +35,7 @@ pub mod counting;
 pub mod fanout;
 pub mod iso;
 pub mod libzmq;
+pub mod measure;
 pub mod memory;
 pub mod pin;
 pub mod proc_pair;

@@ -37,6 +37,7 @@ use isomq_benches::compare_multicore::{self, Pairs, Row};
 use isomq_benches::compare_procs;
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
 use isomq_benches::compare_wss::{self, WssCell, WssRounds};
+use isomq_benches::measure::{lat_of, thr_of};
 use isomq_benches::pin::Pin;
 use isomq_benches::proc_pair;
 use isomq_benches::security::{CurveKeys, Security, TlsPki};
@@ -44,42 +45,6 @@ use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq, raw, BoxError, Payload};
 
 const NULL: Security = Security::Null;
-
-fn thr_of(
-    imp: Impl,
-    t: Transport,
-    size: usize,
-    count: usize,
-    io_threads: usize,
-    pin: Option<Pin>,
-    sec: Security,
-) -> Result<f64, BoxError> {
-    let ep = t.bind_endpoint();
-    let elapsed = match imp {
-        Impl::Isomq => iso::thr(&ep, size, count, io_threads, pin, sec, Payload::Copied)?,
-        Impl::Libzmq => libzmq::thr(&ep, size, count, io_threads, pin, sec, Payload::Copied)?,
-        Impl::Raw => raw::thr(t, size, count)?,
-    };
-    t.cleanup(&ep);
-    Ok(isomq_benches::report::throughput(count, elapsed))
-}
-
-fn lat_of(
-    imp: Impl,
-    t: Transport,
-    size: usize,
-    roundtrips: usize,
-    sec: Security,
-) -> Result<f64, BoxError> {
-    let ep = t.bind_endpoint();
-    let elapsed = match imp {
-        Impl::Isomq => iso::lat(&ep, size, roundtrips, 1, sec)?,
-        Impl::Libzmq => libzmq::lat(&ep, size, roundtrips, 1, sec)?,
-        Impl::Raw => raw::lat(t, size, roundtrips)?,
-    };
-    t.cleanup(&ep);
-    Ok(isomq_benches::report::latency_us(roundtrips, elapsed))
-}
 
 /// One ws round's figure for `side`: ws and tcp are isomq's, raw is the tcp baseline.
 fn ws_round(side: WsSide, size: usize, count: usize, rt: usize, pin: Option<Pin>) -> Figures {
@@ -338,11 +303,7 @@ fn main_ws(plan: &Plan) -> Result<(), BoxError> {
     let started = std::time::Instant::now();
     let cells = run_ws(plan)?;
     let table = compare_ws::markdown(plan, &cells, started.elapsed());
-    println!("{table}");
-    if plan.write {
-        compare_ws::write_results(&table)?;
-    }
-    Ok(())
+    publish(plan, &table, compare_ws::write_results)
 }
 
 /// The wss rows: every round runs isomq over wss://, ws:// and tcp:// once in turn.
@@ -376,11 +337,7 @@ fn main_wss(plan: &Plan) -> Result<(), BoxError> {
         cells.push(cell);
     }
     let table = compare_wss::markdown(plan, &cells, started.elapsed());
-    println!("{table}");
-    if plan.write {
-        compare_wss::write_results(&table)?;
-    }
-    Ok(())
+    publish(plan, &table, compare_wss::write_results)
 }
 
 /// The multi-core rows: for each pair count N, N I/O threads per context and (N > 1) one.
@@ -403,11 +360,7 @@ fn main_multicore(plan: &Plan) -> Result<(), BoxError> {
         }
     }
     let table = compare_multicore::markdown(plan, &rows, count, started.elapsed());
-    println!("{table}");
-    if plan.write {
-        compare_multicore::write_results(&table)?;
-    }
-    Ok(())
+    publish(plan, &table, compare_multicore::write_results)
 }
 
 /// The rows with each side a process of its own (`compare_procs`).
@@ -415,9 +368,19 @@ fn main_procs(plan: &Plan) -> Result<(), BoxError> {
     let started = std::time::Instant::now();
     let cells = compare_procs::run(plan)?;
     let table = compare_procs::markdown(plan, &cells, started.elapsed());
+    publish(plan, &table, compare_procs::write_results)
+}
+
+/// Prints a section's table and, unless `--no-write`, writes it between its markers in
+/// RESULTS.md.
+fn publish(
+    plan: &Plan,
+    table: &str,
+    write: fn(&str) -> Result<(), BoxError>,
+) -> Result<(), BoxError> {
     println!("{table}");
     if plan.write {
-        compare_procs::write_results(&table)?;
+        write(table)?;
     }
     Ok(())
 }

@@ -7,16 +7,19 @@
 
 use std::process::ExitCode;
 
+use isomq_benches::args;
+use isomq_benches::compare::Impl;
+use isomq_benches::measure::lat_of;
 use isomq_benches::security::Security;
 use isomq_benches::transport::Transport;
-use isomq_benches::{args, iso, libzmq, report, BoxError};
 
 struct Args {
     transport: Transport,
     size: usize,
     roundtrips: usize,
     rounds: usize,
-    libs: Vec<&'static str>,
+    /// Each with its name as printed.
+    libs: Vec<(&'static str, Impl)>,
 }
 
 fn parse() -> Option<Args> {
@@ -33,9 +36,9 @@ fn parse() -> Option<Args> {
         _ => return None,
     };
     let libs = match only {
-        None => vec!["isomq", "libzmq"],
-        Some("isomq") => vec!["isomq"],
-        Some("libzmq") => vec!["libzmq"],
+        None => vec![("isomq", Impl::Isomq), ("libzmq", Impl::Libzmq)],
+        Some("isomq") => vec![("isomq", Impl::Isomq)],
+        Some("libzmq") => vec![("libzmq", Impl::Libzmq)],
         Some(_) => return None,
     };
     Some(Args {
@@ -47,16 +50,6 @@ fn parse() -> Option<Args> {
     })
 }
 
-fn one_run(a: &Args, lib: &str) -> Result<f64, BoxError> {
-    let ep = a.transport.bind_endpoint();
-    let elapsed = match lib {
-        "isomq" => iso::lat(&ep, a.size, a.roundtrips, 1, Security::Null),
-        _ => libzmq::lat(&ep, a.size, a.roundtrips, 1, Security::Null),
-    };
-    a.transport.cleanup(&ep);
-    Ok(report::latency_us(a.roundtrips, elapsed?))
-}
-
 fn main() -> ExitCode {
     args::run(
         "lat_rounds <inproc|ipc|tcp> <message-size> <roundtrip-count> <rounds> [isomq|libzmq]",
@@ -64,9 +57,9 @@ fn main() -> ExitCode {
         |a| {
             for _ in 0..a.rounds {
                 let mut line = String::new();
-                for lib in &a.libs {
-                    let us = one_run(&a, lib)?;
-                    line.push_str(&format!("{lib} {us:.1} "));
+                for &(name, imp) in &a.libs {
+                    let us = lat_of(imp, a.transport, a.size, a.roundtrips, Security::Null)?;
+                    line.push_str(&format!("{name} {us:.1} "));
                 }
                 println!("{}us one way", line);
             }
