@@ -413,19 +413,20 @@ impl Reactor {
     /// Whether the session `id` holds buffers grown by traffic; `None` without such a
     /// session or without a connection.
     pub(super) fn session_grown(&self, id: u64) -> Option<bool> {
-        let slot = *self.ids.get(&id)?;
-        match self.objects.get(slot) {
-            Some(Object::Session(s)) => s.is_grown(),
-            _ => None,
-        }
+        self.session(id)?.is_grown()
     }
 
     /// Whether the session `id`'s stream is watched for writability; `None` without such
     /// a session or without a connection.
     pub(super) fn session_watches_writable(&self, id: u64) -> Option<bool> {
+        self.session(id)?.watches_writable()
+    }
+
+    /// The session `id`, if one lives on this thread.
+    fn session(&self, id: u64) -> Option<&Session> {
         let slot = *self.ids.get(&id)?;
         match self.objects.get(slot) {
-            Some(Object::Session(s)) => s.watches_writable(),
+            Some(Object::Session(s)) => Some(s),
             _ => None,
         }
     }
