@@ -11,8 +11,13 @@ use crate::security::{Security, TlsPki};
 use crate::{BoxError, Payload};
 
 /// A context with `io_threads` I/O threads.
+/// A context with `io_threads` I/O threads; 0 means inline I/O (`ContextBuilder::inline_io`):
+/// each socket drives its own connections.
 pub fn context(io_threads: usize) -> Context {
-    Context::builder().io_threads(io_threads).build()
+    Context::builder()
+        .io_threads(io_threads)
+        .inline_io(io_threads == 0)
+        .build()
 }
 
 /// Binds a socket and returns it with the endpoint it really got (the port of `tcp://..:*`).

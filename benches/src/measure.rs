@@ -36,10 +36,23 @@ pub fn lat_of(
     roundtrips: usize,
     sec: Security,
 ) -> Result<f64, BoxError> {
+    lat_with(imp, t, size, roundtrips, 1, sec)
+}
+
+/// [`lat_of`] with `io_threads` I/O threads per side for isomq and libzmq (for isomq, 0 is
+/// inline I/O: each socket drives its own connection).
+pub fn lat_with(
+    imp: Impl,
+    t: Transport,
+    size: usize,
+    roundtrips: usize,
+    io_threads: usize,
+    sec: Security,
+) -> Result<f64, BoxError> {
     let ep = t.bind_endpoint();
     let elapsed = match imp {
-        Impl::Isomq => iso::lat(&ep, size, roundtrips, 1, sec)?,
-        Impl::Libzmq => libzmq::lat(&ep, size, roundtrips, 1, sec)?,
+        Impl::Isomq => iso::lat(&ep, size, roundtrips, io_threads, sec)?,
+        Impl::Libzmq => libzmq::lat(&ep, size, roundtrips, io_threads.max(1), sec)?,
         Impl::Raw => raw::lat(t, size, roundtrips)?,
     };
     t.cleanup(&ep);

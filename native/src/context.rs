@@ -40,6 +40,7 @@ pub struct Context {
 #[derive(Debug, Clone)]
 pub struct ContextBuilder {
     io_threads: usize,
+    inline_io: bool,
 }
 
 impl ContextBuilder {
@@ -49,10 +50,38 @@ impl ContextBuilder {
         self
     }
 
-    /// The context. Its I/O threads start with its first socket.
+    /// Inline I/O: each socket drives its own tcp:// and ipc:// connections (and its
+    /// ws:// connects) on the thread that calls it, inside its calls (default off).
+    ///
+    /// A send writes to the connection before it returns, and a blocking receive sleeps
+    /// until the kernel has data for it, without a hand-over to an I/O thread and back.
+    /// That takes the thread wake-ups between the socket and its I/O thread out of every
+    /// message's path: request–reply latency drops to near a raw socket's
+    /// (benches/RESULTS.md, "inline I/O").
+    ///
+    /// What it changes (docs/architecture.md §5.5):
+    /// - Connections make progress only while the socket is in a call: accepting,
+    ///   reconnecting, handshakes and heartbeats included. A socket left alone for longer
+    ///   than a peer's heartbeat timeout is dropped by that peer.
+    /// - [`poll`](crate::poll::poll), [`Socket::readiness_fd`](crate::Socket::readiness_fd)
+    ///   and the async calls are not available on a socket with inline connections
+    ///   ([`Error::NotSup`]): nothing would drive them while the caller waits elsewhere.
+    /// - ws:// binds stay on the context's I/O thread: a port is shared by the context's
+    ///   sockets.
+    /// - A closed socket with messages still queued hands its connections to a thread of
+    ///   their own for LINGER; the context joins it when it ends.
+    /// - Throughput of small messages is lower than with an I/O thread, which batches
+    ///   messages that pile up into one write while the socket keeps sending.
+    pub fn inline_io(mut self, on: bool) -> ContextBuilder {
+        self.inline_io = on;
+        self
+    }
+
+    /// The context. Its I/O threads start with its first socket (without inline I/O) or
+    /// when first needed.
     pub fn build(self) -> Context {
         Context {
-            inner: Arc::new(CtxInner::new(self.io_threads)),
+            inner: Arc::new(CtxInner::new(self.io_threads, self.inline_io)),
         }
     }
 }
@@ -71,7 +100,10 @@ impl Context {
 
     /// A builder to configure the context.
     pub fn builder() -> ContextBuilder {
-        ContextBuilder { io_threads: 1 }
+        ContextBuilder {
+            io_threads: 1,
+            inline_io: false,
+        }
     }
 
     /// A new socket of the given type.
@@ -83,7 +115,9 @@ impl Context {
         if self.inner.is_terminating() {
             return Err(Error::Term);
         }
-        self.inner.threads()?;
+        if !self.inner.inline_io() {
+            self.inner.threads()?;
+        }
         Socket::new(self.inner.clone(), socket_type)
     }
 

@@ -31,11 +31,17 @@ pub(crate) struct CtxInner {
     sockets: Mutex<HashMap<u64, MailboxTx>>,
     sockets_closed: Condvar,
     terminating: AtomicBool,
+    /// Sockets drive their own tcp:// and ipc:// connections (`ContextBuilder::inline_io`).
+    inline_io: bool,
+    /// The threads on which closed inline sockets deliver what they had queued (LINGER).
+    lingering: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
 impl CtxInner {
-    pub(crate) fn new(io_thread_count: usize) -> CtxInner {
+    pub(crate) fn new(io_thread_count: usize, inline_io: bool) -> CtxInner {
         CtxInner {
+            inline_io,
+            lingering: Mutex::new(Vec::new()),
             io_thread_count,
             io_threads: OnceLock::new(),
             ids: Arc::new(AtomicU64::new(1)),
@@ -84,6 +90,24 @@ impl CtxInner {
             Ok(t) => Ok(t),
             Err(e) => Err(Error::Resource(format!("cannot start I/O threads: {e}"))),
         }
+    }
+
+    /// Whether sockets drive their own connections (see `ContextBuilder::inline_io`).
+    pub(crate) fn inline_io(&self) -> bool {
+        self.inline_io
+    }
+
+    /// The id source, for a socket's own reactor.
+    pub(crate) fn ids(&self) -> Arc<AtomicU64> {
+        self.ids.clone()
+    }
+
+    /// Keeps the thread of a closed inline socket that still delivers, to join when the
+    /// context ends (as its I/O threads are).
+    pub(crate) fn add_lingering(&self, handle: std::thread::JoinHandle<()>) {
+        let mut lingering = lock(&self.lingering);
+        lingering.retain(|h| !h.is_finished());
+        lingering.push(handle);
     }
 
     pub(crate) fn next_id(&self) -> u64 {
@@ -162,6 +186,10 @@ impl CtxInner {
 
 impl Drop for CtxInner {
     fn drop(&mut self) {
+        let lingering = std::mem::take(&mut *lock(&self.lingering));
+        for handle in lingering {
+            let _ = handle.join();
+        }
         if let Some(Ok(threads)) = self.io_threads.get_mut() {
             for t in threads.iter_mut() {
                 t.stop_and_join();

@@ -53,6 +53,12 @@ impl Doorbell {
         }
     }
 
+    /// Whether a byte is unread: the watcher has something to look at.
+    pub(crate) fn is_rung(&self) -> bool {
+        // Acquire: pairs with the swap in `ring`, as `answer`'s load does.
+        self.armed.load(Ordering::Acquire)
+    }
+
     /// Called by the watcher before it looks at its queue, when the bell may have rung
     /// (costs no syscall otherwise).
     ///

@@ -55,7 +55,9 @@ impl<'a> PollItem<'a> {
 /// each item's [`PollItem::revents`] says what it found.
 ///
 /// # Errors
-/// [`Error::Term`](crate::Error::Term) when the context of one of the sockets terminates.
+/// [`Error::Term`](crate::Error::Term) when the context of one of the sockets terminates;
+/// [`Error::NotSup`](crate::Error::NotSup) for a socket of a context with inline I/O
+/// (`ContextBuilder::inline_io`), whose connections only its own calls drive.
 ///
 /// # Examples
 /// ```
@@ -75,6 +77,9 @@ impl<'a> PollItem<'a> {
 /// # Ok::<(), isomq::Error>(())
 /// ```
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
+    for item in items.iter() {
+        item.socket.refuse_if_inline()?;
+    }
     let deadline = timeout.map(|t| Instant::now() + t);
     let waiter = Arc::new(Waiter::default());
     for item in items.iter() {

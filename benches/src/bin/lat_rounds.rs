@@ -1,15 +1,17 @@
-//! `lat_rounds <inproc|ipc|tcp> <message-size> <roundtrip-count> <rounds> [isomq|libzmq]`:
+//! `lat_rounds <inproc|ipc|tcp> <size> <roundtrips> <rounds> [isomq|inline|libzmq|raw]`:
 //! one cell of the comparison's latency table, both sides in this process as `compare` runs
 //! them, one line per run (isomq and libzmq alternating, or one of them), so that the spread
 //! between runs shows (benches/RESULTS.md, "Round two, ninth stop": the placement of the
 //! four threads decides each run). Run it under `perf stat -e cpu-migrations` to see which
-//! placement a run got.
+//! placement a run got. `inline` runs isomq with inline I/O (`ContextBuilder::inline_io`),
+//! `raw` the plain socket ping-pong of `compare`'s raw column; without a choice, isomq,
+//! isomq inline, libzmq and raw alternate.
 
 use std::process::ExitCode;
 
 use isomq_benches::args;
 use isomq_benches::compare::Impl;
-use isomq_benches::measure::lat_of;
+use isomq_benches::measure::lat_with;
 use isomq_benches::security::Security;
 use isomq_benches::transport::Transport;
 
@@ -18,8 +20,8 @@ struct Args {
     size: usize,
     roundtrips: usize,
     rounds: usize,
-    /// Each with its name as printed.
-    libs: Vec<(&'static str, Impl)>,
+    /// Each with its name as printed and its I/O threads (0: inline).
+    libs: Vec<(&'static str, Impl, usize)>,
 }
 
 fn parse() -> Option<Args> {
@@ -36,9 +38,16 @@ fn parse() -> Option<Args> {
         _ => return None,
     };
     let libs = match only {
-        None => vec![("isomq", Impl::Isomq), ("libzmq", Impl::Libzmq)],
-        Some("isomq") => vec![("isomq", Impl::Isomq)],
-        Some("libzmq") => vec![("libzmq", Impl::Libzmq)],
+        None => vec![
+            ("isomq", Impl::Isomq, 1),
+            ("inline", Impl::Isomq, 0),
+            ("libzmq", Impl::Libzmq, 1),
+            ("raw", Impl::Raw, 1),
+        ],
+        Some("isomq") => vec![("isomq", Impl::Isomq, 1)],
+        Some("inline") => vec![("inline", Impl::Isomq, 0)],
+        Some("libzmq") => vec![("libzmq", Impl::Libzmq, 1)],
+        Some("raw") => vec![("raw", Impl::Raw, 1)],
         Some(_) => return None,
     };
     Some(Args {
@@ -52,13 +61,20 @@ fn parse() -> Option<Args> {
 
 fn main() -> ExitCode {
     args::run(
-        "lat_rounds <inproc|ipc|tcp> <message-size> <roundtrip-count> <rounds> [isomq|libzmq]",
+        "lat_rounds <inproc|ipc|tcp> <message-size> <roundtrip-count> <rounds> [isomq|inline|libzmq|raw]",
         parse(),
         |a| {
             for _ in 0..a.rounds {
                 let mut line = String::new();
-                for &(name, imp) in &a.libs {
-                    let us = lat_of(imp, a.transport, a.size, a.roundtrips, Security::Null)?;
+                for &(name, imp, io_threads) in &a.libs {
+                    let us = lat_with(
+                        imp,
+                        a.transport,
+                        a.size,
+                        a.roundtrips,
+                        io_threads,
+                        Security::Null,
+                    )?;
                     line.push_str(&format!("{name} {us:.1} "));
                 }
                 println!("{}us one way", line);

@@ -27,6 +27,11 @@ impl Mailbox {
     pub(crate) fn send(&self, cmd: IoCommand) {
         post(&self.tx, &self.waker, cmd);
     }
+
+    /// Whether the loop has been woken and has not looked at its queue since.
+    pub(crate) fn is_rung(&self) -> bool {
+        self.waker.is_rung()
+    }
 }
 
 /// Pushes, then wakes: the loop reads the whole queue after every poll, so a wake-up that

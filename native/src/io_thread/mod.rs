@@ -2,12 +2,14 @@
 //! only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
 //!
 //! Its files, each importing only files listed after it (docs/architecture.md §2.2):
+//! `inline` (a socket's own reactor, turned by the socket),
 //! `reactor` (the loop and its command handling), `slab` (the objects by slot), `session`
 //! (one peer connection's life), `services` (what a session may use while driven),
 //! `mailbox` (the thread's command queue, its doorbell and pipe notifier), `command` (what
 //! the thread is asked to do) and `listener`.
 
 mod command;
+mod inline;
 mod listener;
 mod mailbox;
 mod reactor;
@@ -23,6 +25,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub(crate) use command::IoCommand;
+pub(crate) use inline::InlineIo;
 pub(crate) use mailbox::{Mailbox, Siblings};
 use reactor::Reactor;
 

@@ -45,6 +45,8 @@ pub(super) struct Reactor {
     next_sibling: usize,
     /// The slots being driven again in this iteration (see `Services::again`).
     again: Vec<usize>,
+    /// Sources watched only to end the poll (see [`Reactor::watch`]).
+    watched: Vec<UnixStream>,
 }
 
 impl Reactor {
@@ -74,8 +76,24 @@ impl Reactor {
             siblings,
             next_sibling: index,
             again: Vec::with_capacity(AGAIN_CAPACITY),
+            watched: Vec::new(),
         };
         Ok((reactor, Mailbox::new(tx, waker)))
+    }
+
+    /// Watches `source` for readability under `token`, a token no object of this loop
+    /// has: its events only end the poll (an inline socket's command bell).
+    pub(super) fn watch(
+        &mut self,
+        source: std::os::unix::net::UnixStream,
+        token: Token,
+    ) -> io::Result<()> {
+        let mut source = UnixStream::from_std(source);
+        self.poll
+            .registry()
+            .register(&mut source, token, Interest::READABLE)?;
+        self.watched.push(source);
+        Ok(())
     }
 
     pub(super) fn run(&mut self) {

@@ -14,7 +14,8 @@ impl Socket {
     /// from tokio or any executor. Dropping the future before it completes loses nothing.
     ///
     /// # Errors
-    /// As [`Socket::recv`], except that there is no timeout (wrap the future in one).
+    /// As [`Socket::recv`], except that there is no timeout (wrap the future in one);
+    /// [`Error::NotSup`] on a socket of a context with inline I/O (`ContextBuilder::inline_io`).
     pub async fn recv_async(&mut self) -> Result<Msg> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -37,7 +38,8 @@ impl Socket {
     /// queued (when a blocking send would have returned).
     ///
     /// # Errors
-    /// As [`Socket::send`], without the timeout.
+    /// As [`Socket::send`], without the timeout; [`Error::NotSup`] on a socket of a context
+    /// with inline I/O (`ContextBuilder::inline_io`).
     pub async fn send_async(&mut self, msg: impl Into<Msg>) -> Result<()> {
         let mut msg = Some(msg.into());
         std::future::poll_fn(|cx| self.poll_send(&mut msg, cx)).await
@@ -61,6 +63,9 @@ impl Socket {
     }
 
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Msg>> {
+        if let Err(e) = self.refuse_if_inline() {
+            return Poll::Ready(Err(e));
+        }
         for attempt in 0..2 {
             if let Err(e) = self.check_term() {
                 return Poll::Ready(Err(e));
@@ -79,6 +84,9 @@ impl Socket {
     }
 
     fn poll_send(&mut self, slot: &mut Option<Msg>, cx: &mut Context<'_>) -> Poll<Result<()>> {
+        if let Err(e) = self.refuse_if_inline() {
+            return Poll::Ready(Err(e));
+        }
         for attempt in 0..2 {
             if let Err(e) = self.check_term() {
                 return Poll::Ready(Err(e));

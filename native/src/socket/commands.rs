@@ -119,6 +119,9 @@ impl Socket {
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
     pub(super) fn wait(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
+        if self.inline.is_some() {
+            return self.wait_inline(deadline);
+        }
         let timeout = match deadline {
             None => {
                 // Not waiting: commands the throttle left queued may be what lets the caller

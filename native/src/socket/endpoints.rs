@@ -121,8 +121,8 @@ impl Socket {
                 let (listener, resolved) = transport::bind(&ep)?;
                 listener.set_backlog(self.options.backlog)?;
                 let id = self.ctx.next_id();
-                let thread = self.ctx.choose_thread();
-                self.ctx.send_io(
+                let thread = self.choose_io()?;
+                self.send_io(
                     thread,
                     IoCommand::Listen {
                         id,
@@ -224,8 +224,8 @@ impl Socket {
                 let (mine, theirs) = Pipe::pair(pipe_id, self.options.sndhwm, self.options.rcvhwm);
                 self.attach_connected(mine);
                 let id = self.ctx.next_id();
-                let thread = self.ctx.choose_thread();
-                self.ctx.send_io(
+                let thread = self.choose_io()?;
+                self.send_io(
                     thread,
                     IoCommand::Connect {
                         id,
@@ -280,7 +280,7 @@ impl Socket {
     pub fn unbind(&mut self, endpoint: &str) -> Result<()> {
         self.check_term()?;
         match self.take_endpoint(endpoint, true)? {
-            Attachment::Listener { thread, id } => self.ctx.close_listener(thread, id),
+            Attachment::Listener { thread, id } => self.close_io(thread, id),
             Attachment::InprocBound(name) => {
                 lock(&self.ctx.inproc).unbind(&name, self.id);
             }
@@ -300,8 +300,7 @@ impl Socket {
             Attachment::Connecter { thread, id, pipe } => {
                 self.pattern.terminate_pipe(pipe);
                 self.peer_properties.remove(&pipe);
-                self.ctx
-                    .send_io(thread, IoCommand::Close { id, done: None });
+                self.send_io(thread, IoCommand::Close { id, done: None });
             }
             Attachment::InprocConnected(pipe) => self.pattern.terminate_pipe(pipe),
             _ => {}
@@ -317,9 +316,9 @@ impl Socket {
 
     /// Closes what every endpoint is attached to, as the socket closes.
     pub(super) fn close_endpoints(&mut self) {
-        for entry in self.endpoints.drain(..) {
+        for entry in std::mem::take(&mut self.endpoints) {
             match entry.attachment {
-                Attachment::Listener { thread, id } => self.ctx.close_listener(thread, id),
+                Attachment::Listener { thread, id } => self.close_io(thread, id),
                 Attachment::InprocBound(name) => {
                     lock(&self.ctx.inproc).unbind(&name, self.id);
                 }

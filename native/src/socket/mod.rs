@@ -3,7 +3,8 @@
 //!
 //! One file per part of the API: `endpoints` (bind, connect, unbind, disconnect),
 //! `send_recv` (blocking and DONTWAIT calls), `async_io` (futures), `readiness` (for `poll`
-//! and the readiness fd), `options`, and `commands` (the socket's side of its mailbox);
+//! and the readiness fd), `options`, `commands` (the socket's side of its mailbox) and
+//! `inline` (the socket's own reactor, with inline I/O);
 //! `tests` checks what a socket keeps per peer.
 
 mod async_io;
@@ -11,6 +12,7 @@ mod commands;
 #[cfg(test)]
 mod deadline_tests;
 mod endpoints;
+mod inline;
 mod options;
 mod readiness;
 mod send_recv;
@@ -56,6 +58,10 @@ pub struct Socket {
     /// Sends and receives since the mailbox was last read, and when that was.
     calls_since_commands: u32,
     last_commands: Instant,
+    /// The socket's own reactor, with inline I/O, from its first tcp:// or ipc:// endpoint.
+    inline: Option<Box<crate::io_thread::InlineIo>>,
+    /// Sends since the reactor last turned (see `Socket::after_send`).
+    sends_since_turn: u32,
 }
 
 impl fmt::Debug for Socket {
@@ -98,6 +104,8 @@ impl Socket {
             fd_reader: None,
             calls_since_commands: 0,
             last_commands: Instant::now(),
+            inline: None,
+            sends_since_turn: 0,
         })
     }
 
@@ -146,6 +154,7 @@ impl Drop for Socket {
         for pipe in self.pattern.pipe_ids() {
             self.pattern.terminate_pipe(pipe);
         }
+        self.finish_inline();
         self.ctx.unregister_socket(self.id);
     }
 }

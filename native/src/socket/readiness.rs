@@ -36,8 +36,11 @@ impl Socket {
     /// The fd belongs to the socket and is valid until the socket is closed.
     ///
     /// # Errors
-    /// [`Error::Resource`] if the descriptor pair cannot be created.
+    /// [`Error::Resource`] if the descriptor pair cannot be created; [`Error::NotSup`] on
+    /// a socket of a context with inline I/O (`ContextBuilder::inline_io`), whose
+    /// connections only its own calls drive.
     pub fn readiness_fd(&mut self) -> Result<RawFd> {
+        self.refuse_if_inline()?;
         if let Some(reader) = &self.fd_reader {
             return Ok(reader.as_raw_fd());
         }

@@ -33,7 +33,10 @@ impl Socket {
         let mut deadline = Deadline::Unset;
         loop {
             match self.pattern.send(msg) {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.after_send();
+                    return Ok(());
+                }
                 Err((Error::Again, m)) => {
                     msg = m;
                     let at = deadline.get(flags, self.options.sndtimeo);

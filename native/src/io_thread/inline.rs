@@ -1,0 +1,99 @@
+//! Inline I/O: a socket's own reactor, run on the socket's thread inside its calls
+//! (docs/architecture.md §5.5). The same loop an I/O thread runs, with the same listeners
+//! and sessions; only who turns it differs.
+//!
+//! Why: each hand-over between a socket and an I/O thread is a thread wake-up, and a
+//! request–reply round trip over tcp:// or ipc:// makes four of them on top of the two the
+//! kernel makes. On a machine where waking an idle core costs microseconds (a virtual
+//! machine, a core in a deep sleep state) those dominate the latency. Inline, a send
+//! writes to the connection before it returns, and a blocking receive sleeps in the
+//! reactor's poll, so the kernel wakes the receiving thread itself.
+
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use mio::{Events, Token};
+
+use super::command::IoCommand;
+use super::mailbox::{Mailbox, Siblings};
+use super::reactor::Reactor;
+
+/// The token of the socket's command bell in the reactor's poll: commands for the socket
+/// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
+const SOCKET_BELL: Token = Token(usize::MAX - 1);
+
+/// A socket's reactor, turned by the socket.
+pub(crate) struct InlineIo {
+    reactor: Reactor,
+    events: Events,
+    mailbox: Mailbox,
+}
+
+impl std::fmt::Debug for InlineIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineIo").finish_non_exhaustive()
+    }
+}
+
+impl InlineIo {
+    /// A reactor of its own for a socket whose commands ring `socket_bell` (the reading
+    /// end is watched here too, so that a blocking turn ends when one arrives).
+    pub(crate) fn new(ids: Arc<AtomicU64>, socket_bell: &UnixStream) -> io::Result<InlineIo> {
+        let siblings = Siblings::default();
+        let (mut reactor, mailbox) = Reactor::new(0, ids, siblings.clone())?;
+        // Its only sibling is itself: what its listeners accept stays here.
+        let _ = siblings.set(vec![mailbox.clone()]);
+        reactor.watch(socket_bell.try_clone()?, SOCKET_BELL)?;
+        Ok(InlineIo {
+            reactor,
+            events: Events::with_capacity(64),
+            mailbox,
+        })
+    }
+
+    /// Posts a command; it is carried out at the next turn.
+    pub(crate) fn send(&self, cmd: IoCommand) {
+        self.mailbox.send(cmd);
+    }
+
+    /// Whether commands wait for the next turn (a session's pipe woke it, a command was
+    /// posted): one atomic load.
+    pub(crate) fn has_commands(&self) -> bool {
+        self.mailbox.is_rung()
+    }
+
+    /// One round of the loop, waiting up to `timeout` (`None`: until something happens)
+    /// for readiness, a command or a timer.
+    pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
+        // The loop's timers bound the wait on their own; `timeout` only shortens it.
+        self.reactor.turn(&mut self.events, timeout);
+    }
+
+    /// Closes the object `id` (a listener, a connecting session) at once, as
+    /// `CtxInner::close_listener` does on an I/O thread.
+    pub(crate) fn close_now(&mut self, id: u64) {
+        self.send(IoCommand::Close { id, done: None });
+        self.turn(Some(Duration::ZERO));
+    }
+
+    /// The socket is closing: listeners go now, and sessions with output queued deliver it
+    /// within LINGER on a thread of their own, whose handle is returned for the context to
+    /// join. `None` when nothing is left to deliver.
+    pub(crate) fn finish(mut self) -> Option<JoinHandle<()>> {
+        self.send(IoCommand::Stop);
+        if !self.reactor.turn(&mut self.events, Some(Duration::ZERO)) {
+            return None;
+        }
+        std::thread::Builder::new()
+            .name("isomq-linger".to_owned())
+            .spawn(move || {
+                let mut io = self;
+                while io.reactor.turn(&mut io.events, None) {}
+            })
+            .ok()
+    }
+}

@@ -1,0 +1,117 @@
+//! A socket of a context with inline I/O (`ContextBuilder::inline_io`, docs/architecture.md
+//! §5.5): its tcp:// and ipc:// listeners and sessions, and its ws:// connects, live on a
+//! reactor of its own, which its calls turn: after a send that woke a session, and
+//! whenever the socket would wait.
+
+use std::time::{Duration, Instant};
+
+use isomq_core::{Error, Result};
+
+use super::Socket;
+use crate::doorbell::Doorbell;
+use crate::io_thread::{InlineIo, IoCommand};
+
+/// The "I/O thread" index of an object on the socket's own reactor.
+pub(super) const INLINE: usize = usize::MAX;
+
+/// Sends after which the reactor is turned even though no session asked for it: a session
+/// whose writes met a full socket buffer waits for writability, which only a turn sees.
+const SENDS_PER_TURN: u32 = 64;
+
+impl Socket {
+    /// Where a new listener or connecting session goes: the socket's own reactor with
+    /// inline I/O (made at the first one), an I/O thread of the context otherwise.
+    pub(super) fn choose_io(&mut self) -> Result<usize> {
+        if !self.ctx.inline_io() {
+            return Ok(self.ctx.choose_thread());
+        }
+        if self.inline.is_none() {
+            let made = Doorbell::pair().and_then(|(bell, reader)| {
+                let io = InlineIo::new(self.ctx.ids(), &reader)?;
+                Ok((bell, reader, io))
+            });
+            let (bell, reader, io) =
+                made.map_err(|e| Error::Resource(format!("inline I/O: {e}")))?;
+            // Commands ring the bell, whose reading end the reactor watches: a blocking
+            // turn ends when one arrives. The socket answers it when it reads its queue.
+            self.mailbox.signal().set_fd_bell(bell);
+            self.fd_reader = Some(reader);
+            self.inline = Some(Box::new(io));
+        }
+        Ok(INLINE)
+    }
+
+    /// Posts `cmd` where [`choose_io`](Self::choose_io) placed its object; on the socket's
+    /// own reactor it is carried out before this returns (a connect starts now).
+    pub(super) fn send_io(&mut self, thread: usize, cmd: IoCommand) {
+        match &mut self.inline {
+            Some(io) if thread == INLINE => {
+                io.send(cmd);
+                io.turn(Some(Duration::ZERO));
+            }
+            _ => self.ctx.send_io(thread, cmd),
+        }
+    }
+
+    /// Closes a listener and returns once it is closed (its address can be bound again).
+    pub(super) fn close_io(&mut self, thread: usize, id: u64) {
+        match &mut self.inline {
+            Some(io) if thread == INLINE => io.close_now(id),
+            _ => self.ctx.close_listener(thread, id),
+        }
+    }
+
+    /// Sockets of an inline context cannot be waited on by anyone but their own calls.
+    pub(crate) fn refuse_if_inline(&self) -> Result<()> {
+        if self.ctx.inline_io() {
+            return Err(Error::NotSup);
+        }
+        Ok(())
+    }
+
+    /// After an accepted send: writes it out now when it woke a session (its pipe's reader
+    /// was asleep), and every [`SENDS_PER_TURN`] sends in any case.
+    pub(super) fn after_send(&mut self) {
+        let Some(io) = &mut self.inline else { return };
+        self.sends_since_turn += 1;
+        if io.has_commands() || self.sends_since_turn >= SENDS_PER_TURN {
+            self.sends_since_turn = 0;
+            io.turn(Some(Duration::ZERO));
+        }
+    }
+
+    /// `Socket::wait` with inline I/O: turns the reactor, blocking in its poll up to the
+    /// deadline, instead of waiting for an I/O thread's command. Returns Ok when the caller
+    /// should try again, [`Error::Again`] when the time is up.
+    pub(super) fn wait_inline(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
+        // Commands the throttle left queued may be what lets the caller proceed.
+        if self.drain() {
+            return self.check_term();
+        }
+        let timeout = match deadline {
+            None => Some(Duration::ZERO),
+            Some(None) => None,
+            Some(Some(at)) => Some(at.saturating_duration_since(Instant::now())),
+        };
+        if let Some(io) = &mut self.inline {
+            io.turn(timeout);
+            self.sends_since_turn = 0;
+        }
+        let commands = self.drain();
+        self.check_term()?;
+        match timeout {
+            Some(t) if t.is_zero() && !commands => Err(Error::Again),
+            _ => Ok(()),
+        }
+    }
+
+    /// The socket is closing: its reactor delivers what is queued within LINGER on a
+    /// thread of its own, which the context joins as it ends.
+    pub(super) fn finish_inline(&mut self) {
+        if let Some(io) = self.inline.take() {
+            if let Some(handle) = io.finish() {
+                self.ctx.add_lingering(handle);
+            }
+        }
+    }
+}

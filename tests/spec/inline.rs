@@ -1,0 +1,215 @@
+//! Inline I/O (`ContextBuilder::inline_io`, docs/architecture.md §5.5): a socket drives its
+//! own connections inside its calls. The rules users rely on must hold as with I/O
+//! threads: every message arrives, in order, also when the sender closes right after
+//! sending; blocking calls end with their timeout or the context's termination; timers
+//! (reconnection, heartbeats) run while the socket waits. Over every transport, against
+//! peers with and without inline I/O.
+
+// In tests a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use isomq::{poll, Context, Error, PollEvents, PollItem, SocketOption, SocketType};
+use isomq_tests::{bind, recv_string, socket, Transport, ALL};
+
+fn inline_ctx() -> Context {
+    Context::builder().inline_io(true).build()
+}
+
+/// The pairs of contexts each test runs with over `t`: (binder, connecter). inproc peers
+/// share a context; its sockets have no connections to drive, and keep the usual path.
+fn pairings(t: Transport) -> Vec<(&'static str, Context, Context)> {
+    if t == Transport::Inproc {
+        let ctx = inline_ctx();
+        return vec![("one inline context", ctx.clone(), ctx)];
+    }
+    vec![
+        ("both inline", inline_ctx(), inline_ctx()),
+        ("inline binder", inline_ctx(), Context::new()),
+        ("inline connecter", Context::new(), inline_ctx()),
+    ]
+}
+
+// RFC 28: each reply reaches the requester that sent the request, one exchange at a time.
+// Inline, the requester's send writes the request and its recv waits in its own poll.
+fn request_reply(t: Transport) {
+    for (name, bctx, cctx) in pairings(t) {
+        let mut rep = socket(&bctx, SocketType::Rep);
+        let ep = bind(&mut rep, t);
+        let server = std::thread::spawn(move || {
+            for i in 0..2_000u32 {
+                let q = recv_string(&mut rep);
+                assert_eq!(q, format!("q{i}"));
+                rep.send(format!("r{i}")).unwrap();
+            }
+        });
+        let mut req = socket(&cctx, SocketType::Req);
+        req.connect(&ep).unwrap();
+        for i in 0..2_000u32 {
+            req.send(format!("q{i}")).unwrap();
+            assert_eq!(recv_string(&mut req), format!("r{i}"), "{t:?}, {name}");
+        }
+        server.join().unwrap();
+    }
+}
+
+#[test]
+fn request_reply_all_transports() {
+    for t in ALL {
+        request_reply(t);
+    }
+}
+
+// libzmq's LINGER rule: "pending messages that have yet to be sent to a peer shall be
+// kept in memory" for the linger period after close. A sender that closes right after its
+// last send loses nothing: inline, its connections finish delivering on a thread of
+// their own.
+fn stream_then_close(t: Transport) {
+    const COUNT: u32 = 100_000;
+    for (name, bctx, cctx) in pairings(t) {
+        let mut pull = socket(&bctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let sender = std::thread::spawn(move || {
+            let mut push = socket(&cctx, SocketType::Push);
+            push.set_option(SocketOption::Linger(None)).unwrap();
+            push.connect(&ep).unwrap();
+            for i in 0..COUNT {
+                push.send(i.to_le_bytes().to_vec()).unwrap();
+            }
+            // Closed at once, with most of the stream still queued.
+            drop(push);
+            cctx
+        });
+        for i in 0..COUNT {
+            let m = pull.recv().unwrap();
+            assert_eq!(m.as_slice(), i.to_le_bytes(), "{t:?}, {name}");
+        }
+        drop(sender.join().unwrap());
+    }
+}
+
+#[test]
+fn stream_then_close_all_transports() {
+    for t in ALL {
+        stream_then_close(t);
+    }
+}
+
+// libzmq (zmq_ctx_term): "any blocking operations currently in progress on sockets open
+// within context shall return immediately with an error code of ETERM". Inline, the
+// socket is blocked in its own poll, which the termination must end.
+#[test]
+fn termination_ends_a_blocking_recv_in_the_sockets_own_poll() {
+    for t in [Transport::Tcp, Transport::Ipc] {
+        let ctx = inline_ctx();
+        let mut pull = ctx.socket(SocketType::Pull).unwrap();
+        bind(&mut pull, t);
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            tid_tx.send(isomq_tests::thread_id()).unwrap();
+            let got = pull.recv();
+            drop(pull);
+            got
+        });
+        isomq_tests::wait_until_asleep(tid_rx.recv().unwrap());
+        // Returns once the socket is closed, which it is after its recv returned.
+        ctx.terminate();
+        assert!(matches!(waiter.join().unwrap(), Err(Error::Term)), "{t:?}");
+    }
+}
+
+// RCVTIMEO: "the socket shall return EAGAIN" once the timeout passes with nothing to
+// receive; DONTWAIT returns at once.
+#[test]
+fn timeouts_and_dontwait_give_again() {
+    for t in [Transport::Tcp, Transport::Ipc] {
+        let ctx = inline_ctx();
+        let mut pull = ctx.socket(SocketType::Pull).unwrap();
+        bind(&mut pull, t);
+        pull.set_option(SocketOption::RcvTimeout(Some(Duration::from_millis(30))))
+            .unwrap();
+        assert!(matches!(pull.recv(), Err(Error::Again)), "{t:?}");
+        assert!(matches!(
+            pull.recv_flags(isomq::Flags::DONTWAIT),
+            Err(Error::Again)
+        ));
+    }
+}
+
+// A connecting socket reconnects (RECONNECT_IVL) to an endpoint bound after its connect:
+// inline, the reconnect timer runs while the socket blocks in its call.
+#[test]
+fn connect_before_bind_reconnects_while_waiting() {
+    let ctx = inline_ctx();
+    let ep = Transport::Ipc.bind_endpoint();
+    let mut req = socket(&ctx, SocketType::Req);
+    req.connect(&ep).unwrap();
+    req.send("early").unwrap();
+    let other = Context::new();
+    let mut rep = socket(&other, SocketType::Rep);
+    let server = std::thread::spawn(move || {
+        rep.bind(&ep).unwrap();
+        let q = recv_string(&mut rep);
+        rep.send(format!("re: {q}")).unwrap();
+        rep
+    });
+    assert_eq!(recv_string(&mut req), "re: early");
+    drop(server.join().unwrap());
+}
+
+// ZMTP 3.1 heartbeats (RFC 37): a peer that hears nothing for HEARTBEAT_TIMEOUT closes the
+// connection. A socket blocked in a call answers the peer's PINGs from its own poll, so
+// the connection outlives waits many times that timeout.
+#[test]
+fn pings_are_answered_while_blocked() {
+    let ctx = inline_ctx();
+    let other = Context::new();
+    let mut rep = socket(&other, SocketType::Rep);
+    rep.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(10))))
+        .unwrap();
+    rep.set_option(SocketOption::HeartbeatTimeout(Some(Duration::from_millis(
+        50,
+    ))))
+    .unwrap();
+    let monitor = rep.monitor();
+    let ep = bind(&mut rep, Transport::Tcp);
+    // The replier answers only after 10 of its heartbeat timeouts; the requester waits in
+    // recv all along (inline, its connection progresses only inside its calls, the
+    // handshake included).
+    let server = std::thread::spawn(move || {
+        assert_eq!(recv_string(&mut rep), "ping me");
+        std::thread::sleep(Duration::from_millis(500));
+        rep.send("still here").unwrap();
+        rep
+    });
+    let mut req = socket(&ctx, SocketType::Req);
+    req.connect(&ep).unwrap();
+    req.send("ping me").unwrap();
+    assert_eq!(recv_string(&mut req), "still here");
+    let rep = server.join().unwrap();
+    // No disconnection: the only connection stayed up.
+    let events: Vec<_> = std::iter::from_fn(|| monitor.try_recv()).collect();
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, isomq::MonitorEvent::Disconnected { .. })),
+        "{events:?}"
+    );
+    drop(rep);
+}
+
+// Waiting elsewhere than in the socket's own calls would leave its connections undriven:
+// poll, the readiness fd and the async calls say so instead of hanging.
+#[test]
+fn waiting_elsewhere_is_refused() {
+    let ctx = inline_ctx();
+    let mut pull = ctx.socket(SocketType::Pull).unwrap();
+    bind(&mut pull, Transport::Tcp);
+    assert!(matches!(pull.readiness_fd(), Err(Error::NotSup)));
+    let mut items = [PollItem::new(&mut pull, PollEvents::IN)];
+    assert!(matches!(
+        poll(&mut items, Some(Duration::ZERO)),
+        Err(Error::NotSup)
+    ));
+}
