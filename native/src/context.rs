@@ -56,22 +56,24 @@ impl ContextBuilder {
     /// A send writes to the connection before it returns, and a blocking receive sleeps
     /// until the kernel has data for it, without a hand-over to an I/O thread and back.
     /// That takes the thread wake-ups between the socket and its I/O thread out of every
-    /// message's path: request–reply latency drops to near a raw socket's
-    /// (benches/RESULTS.md, "inline I/O").
+    /// message's path: request–reply latency over ipc:// and tcp:// fell to about half of
+    /// libzmq's for 16 B to 4 KiB (benches/RESULTS.md, "Round two, tenth stop").
     ///
     /// What it changes (docs/architecture.md §5.5):
     /// - Connections make progress only while the socket is in a call: accepting,
     ///   reconnecting, handshakes and heartbeats included. A socket left alone for longer
     ///   than a peer's heartbeat timeout is dropped by that peer.
     /// - [`poll`](crate::poll::poll), [`Socket::readiness_fd`](crate::Socket::readiness_fd)
-    ///   and the async calls are not available on a socket with inline connections
-    ///   ([`Error::NotSup`]): nothing would drive them while the caller waits elsewhere.
+    ///   and the async calls are not available on the sockets of such a context
+    ///   ([`Error::NotSup`]): nothing would drive their connections while the caller
+    ///   waits elsewhere.
     /// - ws:// binds stay on the context's I/O thread: a port is shared by the context's
     ///   sockets.
     /// - A closed socket with messages still queued hands its connections to a thread of
     ///   their own for LINGER; the context joins it when it ends.
     /// - Throughput of small messages is lower than with an I/O thread, which batches
     ///   messages that pile up into one write while the socket keeps sending.
+    /// - [`Context::stats`] counts only the context's I/O threads.
     pub fn inline_io(mut self, on: bool) -> ContextBuilder {
         self.inline_io = on;
         self
