@@ -71,8 +71,9 @@ impl ContextBuilder {
     ///   sockets.
     /// - A closed socket with messages still queued hands its connections to a thread of
     ///   their own for LINGER; the context joins it when it ends.
-    /// - Throughput of small messages is lower than with an I/O thread, which batches
-    ///   messages that pile up into one write while the socket keeps sending.
+    /// - Throughput of small messages is much lower (a fifth of libzmq's at 16 B): every
+    ///   send that finds its connection idle is written at once, one syscall per message,
+    ///   where an I/O thread batches the messages that pile up into one write.
     /// - [`Context::stats`] counts only the context's I/O threads.
     pub fn inline_io(mut self, on: bool) -> ContextBuilder {
         self.inline_io = on;

@@ -5,7 +5,7 @@
 //! `poll`: they are built on it.
 
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -70,6 +70,11 @@ pub(crate) struct Signal {
     /// queue. Lets send/recv skip the queue (and its lock) with one load, without delaying
     /// any command.
     queued: AtomicBool,
+    /// The bell is rung only while the socket's thread waits in its own reactor's poll
+    /// (inline I/O: nobody else watches it; see [`Signal::gate_fd_bell`]).
+    gated: AtomicBool,
+    /// The socket's thread is in, or about to enter, its reactor's poll.
+    polling: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -104,10 +109,42 @@ impl Signal {
         }
         drop(w);
         if let Some(bell) = self.fd_bell.get() {
+            if self.gated.load(Ordering::Relaxed) {
+                // SeqCst fence, paired with the one in `enter_poll`: of this load of
+                // `polling` and the poller's load of `queued` (set before this call), at
+                // least one sees the other side's store. Either the poller does not block,
+                // or the bell rings.
+                fence(Ordering::SeqCst);
+                if !self.polling.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
             // One byte per wake-up is enough: the reader checks readiness anyway. A failed
             // write leaves the fd as it was; the other watchers are woken regardless.
             let _ = bell.ring();
         }
+    }
+
+    /// Inline I/O: the bell's reading end is watched only by the socket's own reactor, in
+    /// a poll its thread enters with [`enter_poll`](Signal::enter_poll). Commands the
+    /// reactor posts while it handles events (on that same thread), and commands posted
+    /// while the thread is busy, ring nothing: the socket reads its queue after each turn.
+    pub(crate) fn gate_fd_bell(&self) {
+        self.gated.store(true, Ordering::Relaxed);
+    }
+
+    /// Before a poll that may block: returns false when a command is already queued (the
+    /// poll must not block then).
+    pub(crate) fn enter_poll(&self) -> bool {
+        self.polling.store(true, Ordering::Relaxed);
+        // See `raise`.
+        fence(Ordering::SeqCst);
+        !self.queued.load(Ordering::Relaxed)
+    }
+
+    /// After the poll: events handled from here on are this thread's own.
+    pub(crate) fn leave_poll(&self) {
+        self.polling.store(false, Ordering::Relaxed);
     }
 
     /// Makes commands also ring `bell`, whose reading end is the socket's readiness fd for

@@ -213,3 +213,38 @@ fn waiting_elsewhere_is_refused() {
         Err(Error::NotSup)
     ));
 }
+
+// A socket blocked in its own poll must wake for what other threads send it, not only
+// for its connections: here every message comes over inproc from another thread, which
+// sends the next one only once the last arrived, so each recv races the sender into the
+// poll (the socket's bell rings only while it may block: docs/architecture.md §5.5).
+#[test]
+fn messages_from_other_threads_end_a_blocking_poll_every_time() {
+    const COUNT: u32 = 20_000;
+    let ctx = inline_ctx();
+    let mut pull = socket(&ctx, SocketType::Pull);
+    // A tcp endpoint gives the socket its own reactor; the messages come over inproc.
+    bind(&mut pull, Transport::Tcp);
+    let ep = bind(&mut pull, Transport::Inproc);
+    let (ack, acked) = std::sync::mpsc::channel::<()>();
+    let sender_ctx = ctx.clone();
+    let sender = std::thread::spawn(move || {
+        let mut push = socket(&sender_ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        for i in 0..COUNT {
+            push.send(i.to_le_bytes().to_vec()).unwrap();
+            // A lost wake-up leaves the message unread until the receiver's timeout ends
+            // its poll; this side gives up first, so the test fails instead of crawling.
+            if acked.recv_timeout(isomq_tests::PATIENCE / 4).is_err() {
+                panic!("the receiver never woke for message {i}");
+            }
+        }
+    });
+    for i in 0..COUNT {
+        assert_eq!(pull.recv().unwrap().as_slice(), i.to_le_bytes());
+        if ack.send(()).is_err() {
+            break;
+        }
+    }
+    sender.join().expect("every message woke the receiver");
+}

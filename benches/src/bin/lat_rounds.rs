@@ -1,5 +1,6 @@
-//! `lat_rounds <inproc|ipc|tcp> <size> <roundtrips> <rounds> [isomq|inline|libzmq|raw]`:
-//! one cell of the comparison's latency table, both sides in this process as `compare` runs
+//! `lat_rounds [--thr] <inproc|ipc|tcp> <size> <count> <rounds> [isomq|inline|libzmq|raw]`:
+//! one cell of the comparison's latency table (`count` round trips, one-way µs), or with
+//! `--thr` of its throughput table (`count` messages, msg/s at the receiver), both sides in this process as `compare` runs
 //! them, one line per run (isomq and libzmq alternating, or one of them), so that the spread
 //! between runs shows (benches/RESULTS.md, "Round two, ninth stop": the placement of the
 //! four threads decides each run). Run it under `perf stat -e cpu-migrations` to see which
@@ -11,11 +12,13 @@ use std::process::ExitCode;
 
 use isomq_benches::args;
 use isomq_benches::compare::Impl;
-use isomq_benches::measure::lat_with;
+use isomq_benches::measure::{lat_with, thr_of};
 use isomq_benches::security::Security;
 use isomq_benches::transport::Transport;
 
 struct Args {
+    /// Throughput instead of latency.
+    thr: bool,
     transport: Transport,
     size: usize,
     roundtrips: usize,
@@ -25,7 +28,11 @@ struct Args {
 }
 
 fn parse() -> Option<Args> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let thr = argv.first().is_some_and(|a| a == "--thr");
+    if thr {
+        argv.remove(0);
+    }
     let (cell, only) = match argv.as_slice() {
         [t, s, n, r] => ([t, s, n, r], None),
         [t, s, n, r, only] => ([t, s, n, r], Some(only.as_str())),
@@ -51,6 +58,7 @@ fn parse() -> Option<Args> {
         Some(_) => return None,
     };
     Some(Args {
+        thr,
         transport,
         size: cell[1].parse().ok()?,
         roundtrips: cell[2].parse().ok().filter(|&n| n > 0)?,
@@ -61,23 +69,22 @@ fn parse() -> Option<Args> {
 
 fn main() -> ExitCode {
     args::run(
-        "lat_rounds <inproc|ipc|tcp> <message-size> <roundtrip-count> <rounds> [isomq|inline|libzmq|raw]",
+        "lat_rounds [--thr] <inproc|ipc|tcp> <size> <count> <rounds> [isomq|inline|libzmq|raw]",
         parse(),
         |a| {
             for _ in 0..a.rounds {
                 let mut line = String::new();
                 for &(name, imp, io_threads) in &a.libs {
-                    let us = lat_with(
-                        imp,
-                        a.transport,
-                        a.size,
-                        a.roundtrips,
-                        io_threads,
-                        Security::Null,
-                    )?;
-                    line.push_str(&format!("{name} {us:.1} "));
+                    let (t, size, n, sec) = (a.transport, a.size, a.roundtrips, Security::Null);
+                    if a.thr {
+                        let rate = thr_of(imp, t, size, n, io_threads, None, sec)?;
+                        line.push_str(&format!("{name} {rate:.0} "));
+                    } else {
+                        let us = lat_with(imp, t, size, n, io_threads, sec)?;
+                        line.push_str(&format!("{name} {us:.1} "));
+                    }
                 }
-                println!("{}us one way", line);
+                println!("{}{}", line, if a.thr { "msg/s" } else { "us one way" });
             }
             Ok(())
         },

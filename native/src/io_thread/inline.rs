@@ -11,7 +11,7 @@
 
 use std::io;
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -21,6 +21,7 @@ use mio::{Events, Token};
 use super::command::IoCommand;
 use super::mailbox::{Mailbox, Siblings};
 use super::reactor::Reactor;
+use crate::mailbox::Signal;
 
 /// The token of the socket's command bell in the reactor's poll: commands for the socket
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
@@ -31,6 +32,11 @@ pub(crate) struct InlineIo {
     reactor: Reactor,
     events: Events,
     mailbox: Mailbox,
+    /// Set when the socket's pipes posted commands without ringing the doorbell (they
+    /// are used on this thread only: `Services::notify_socket_pipe`).
+    local: Arc<AtomicBool>,
+    /// The socket's signal, whose bell rings only while a turn may block in the poll.
+    signal: Arc<Signal>,
 }
 
 impl std::fmt::Debug for InlineIo {
@@ -40,18 +46,28 @@ impl std::fmt::Debug for InlineIo {
 }
 
 impl InlineIo {
-    /// A reactor of its own for a socket whose commands ring `socket_bell` (the reading
-    /// end is watched here too, so that a blocking turn ends when one arrives).
-    pub(crate) fn new(ids: Arc<AtomicU64>, socket_bell: &UnixStream) -> io::Result<InlineIo> {
+    /// A reactor of its own for a socket whose commands ring `socket_bell` while it
+    /// polls (the reading end is watched here too, so that a blocking turn ends when one
+    /// arrives); `signal` is the socket's, gated here (`Signal::gate_fd_bell`).
+    pub(crate) fn new(
+        ids: Arc<AtomicU64>,
+        socket_bell: &UnixStream,
+        signal: Arc<Signal>,
+    ) -> io::Result<InlineIo> {
         let siblings = Siblings::default();
         let (mut reactor, mailbox) = Reactor::new(0, ids, siblings.clone())?;
         // Its only sibling is itself: what its listeners accept stays here.
         let _ = siblings.set(vec![mailbox.clone()]);
         reactor.watch(socket_bell.try_clone()?, SOCKET_BELL)?;
+        let local = Arc::new(AtomicBool::new(false));
+        reactor.set_local(local.clone());
+        signal.gate_fd_bell();
         Ok(InlineIo {
             reactor,
             events: Events::with_capacity(64),
             mailbox,
+            local,
+            signal,
         })
     }
 
@@ -60,17 +76,38 @@ impl InlineIo {
         self.mailbox.send(cmd);
     }
 
-    /// Whether commands wait for the next turn (a session's pipe woke it, a command was
-    /// posted): one atomic load.
-    pub(crate) fn has_commands(&self) -> bool {
-        self.mailbox.is_rung()
+    /// After a send: carries out the commands it posted (a session's pipe woke it), with
+    /// no syscall but the session's write; a command from another thread (the doorbell
+    /// rang) takes a whole turn.
+    pub(crate) fn after_send(&mut self) {
+        if self.mailbox.is_rung() {
+            self.turn(Some(Duration::ZERO));
+        } else if self.local.swap(false, Ordering::Acquire) {
+            self.reactor.run_commands();
+        }
     }
 
     /// One round of the loop, waiting up to `timeout` (`None`: until something happens)
-    /// for readiness, a command or a timer.
+    /// for readiness, a command or a timer. The loop's timers bound the wait on their own;
+    /// `timeout` only shortens it.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
-        // The loop's timers bound the wait on their own; `timeout` only shortens it.
-        self.reactor.turn(&mut self.events, timeout);
+        // Commands the socket posted are carried out in this turn: it must not block.
+        let mut timeout = if self.local.swap(false, Ordering::Acquire) {
+            Some(Duration::ZERO)
+        } else {
+            timeout
+        };
+        let may_block = timeout != Some(Duration::ZERO);
+        if may_block && !self.signal.enter_poll() {
+            timeout = Some(Duration::ZERO);
+        }
+        let polled = self.reactor.wait(&mut self.events, timeout);
+        if may_block {
+            self.signal.leave_poll();
+        }
+        if polled {
+            self.reactor.handle(&self.events);
+        }
     }
 
     /// Closes the object `id` (a listener, a connecting session) at once, as

@@ -58,15 +58,24 @@ pub(super) struct IoNotify {
     slot: usize,
     /// A command for this pipe end is queued and its drive has not started yet.
     pending: Arc<AtomicBool>,
+    /// Set instead of ringing the doorbell: the pipe's other end is on the thread that
+    /// turns this loop (see `Services::notify_socket_pipe`).
+    local: Option<Arc<AtomicBool>>,
 }
 
 impl IoNotify {
-    pub(super) fn new(tx: QueueTx<IoCommand>, waker: Arc<Doorbell>, slot: usize) -> IoNotify {
+    pub(super) fn new(
+        tx: QueueTx<IoCommand>,
+        waker: Arc<Doorbell>,
+        slot: usize,
+        local: Option<Arc<AtomicBool>>,
+    ) -> IoNotify {
         IoNotify {
             tx,
             waker,
             slot,
             pending: Arc::new(AtomicBool::new(false)),
+            local,
         }
     }
 }
@@ -86,7 +95,15 @@ impl Notify for IoNotify {
                 pipe,
                 pending: self.pending.clone(),
             };
-            post(&self.tx, &self.waker, cmd);
+            match &self.local {
+                // The loop's own thread: it looks at the flag before it next polls.
+                Some(local) => {
+                    if self.tx.send(cmd).is_ok() {
+                        local.store(true, Ordering::Release);
+                    }
+                }
+                None => post(&self.tx, &self.waker, cmd),
+            }
         }
     }
 }

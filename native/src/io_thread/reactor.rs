@@ -96,6 +96,19 @@ impl Reactor {
         Ok(())
     }
 
+    /// Carries out the queued commands only (no poll, no timers): for a socket's own
+    /// reactor, whose socket has just posted some (see `Services::notify_socket_pipe`).
+    pub(super) fn run_commands(&mut self) {
+        self.sv.now = Instant::now();
+        self.commands();
+    }
+
+    /// Makes the notifiers of sessions' socket pipes set `local` instead of ringing the
+    /// doorbell: the loop is a socket's own, turned on the socket's thread.
+    pub(super) fn set_local(&mut self, local: Arc<AtomicBool>) {
+        self.sv.local = Some(local);
+    }
+
     pub(super) fn run(&mut self) {
         let mut events = Events::with_capacity(256);
         while self.turn(&mut events, None) {}
@@ -105,6 +118,12 @@ impl Reactor {
     /// longer than `cap`, if given: the tests bound their waits), then handles what came.
     /// Returns false when the thread is to end.
     pub(super) fn turn(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
+        self.wait(events, cap) && self.handle(events)
+    }
+
+    /// The first half of [`Reactor::turn`]: waits up to the next timer (or `cap`) for
+    /// events. Returns false when the poller is broken.
+    pub(super) fn wait(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
         self.sv.now = Instant::now();
         let timeout = if self.sv.again.is_empty() {
             let timer = self.sv.timers.first().map(|&(at, ..)| at);
@@ -124,6 +143,13 @@ impl Reactor {
                 return false;
             }
         }
+        true
+    }
+
+    /// The second half of [`Reactor::turn`]: handles what `events` brought, the commands,
+    /// the timers due and the sessions to drive again. Returns false when the loop is to
+    /// end.
+    pub(super) fn handle(&mut self, events: &Events) -> bool {
         self.sv.now = Instant::now();
         for ev in events.iter() {
             if ev.token() == WAKER {

@@ -3,7 +3,7 @@
 //! the list of objects to drive again (docs/architecture.md §5.1).
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -47,6 +47,9 @@ pub(crate) struct Services {
     pub(super) sweep_at: Option<Instant>,
     /// The time between sweeps: [`IDLE_SWEEP`], shorter in tests.
     pub(super) idle_sweep: Duration,
+    /// For a socket's own reactor (inline I/O): set when the socket's pipe posted a
+    /// command without ringing (see [`Services::notify_socket_pipe`]).
+    pub(super) local: Option<Arc<AtomicBool>>,
 }
 
 impl Services {
@@ -66,11 +69,31 @@ impl Services {
             grown: Vec::new(),
             sweep_at: None,
             idle_sweep: IDLE_SWEEP,
+            local: None,
         }
     }
 
+    /// The notifier for a pipe whose other end is on another thread (a ZAP request's).
     pub(crate) fn notify(&self, slot: usize) -> Arc<dyn Notify> {
-        Arc::new(IoNotify::new(self.tx.clone(), self.waker.clone(), slot))
+        Arc::new(IoNotify::new(
+            self.tx.clone(),
+            self.waker.clone(),
+            slot,
+            None,
+        ))
+    }
+
+    /// The notifier for a session's pipe to its socket. On a socket's own reactor the
+    /// socket's end is used only on the thread that turns the reactor, which is then not
+    /// in its poll: the command needs no doorbell, only the flag the socket looks at
+    /// before it turns (docs/architecture.md §5.5).
+    pub(crate) fn notify_socket_pipe(&self, slot: usize) -> Arc<dyn Notify> {
+        Arc::new(IoNotify::new(
+            self.tx.clone(),
+            self.waker.clone(),
+            slot,
+            self.local.clone(),
+        ))
     }
 
     /// A context-wide unique id, for pipes and objects alike.

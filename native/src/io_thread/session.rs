@@ -84,7 +84,7 @@ impl Session {
             options,
             endpoint,
         } = owner;
-        pipe.attach(sv.notify(slot));
+        pipe.attach(sv.notify_socket_pipe(slot));
         let mut policy = Policy::new(link.socket_type, &options, true, Inbound::Backpressure);
         policy.attach_pipe(pipe);
         Session {
@@ -424,7 +424,7 @@ impl Session {
                 // Sessions of bound sockets get their pipe once the peer is known.
                 let (socket_end, own_end) =
                     Pipe::pair(sv.next_id(), self.options.sndhwm, self.options.rcvhwm);
-                own_end.attach(sv.notify(self.slot));
+                own_end.attach(sv.notify_socket_pipe(self.slot));
                 self.policy.attach_pipe(own_end);
                 self.link
                     .send(SocketCommand::Attach(socket_end, properties));

@@ -26,8 +26,9 @@ impl Socket {
             return Ok(self.ctx.choose_thread());
         }
         if self.inline.is_none() {
+            let signal = self.mailbox.signal().clone();
             let made = Doorbell::pair().and_then(|(bell, reader)| {
-                let io = InlineIo::new(self.ctx.ids(), &reader)?;
+                let io = InlineIo::new(self.ctx.ids(), &reader, signal)?;
                 Ok((bell, reader, io))
             });
             let (bell, reader, io) =
@@ -70,13 +71,15 @@ impl Socket {
     }
 
     /// After an accepted send: writes it out now when it woke a session (its pipe's reader
-    /// was asleep), and every [`SENDS_PER_TURN`] sends in any case.
+    /// was asleep), and turns the reactor every [`SENDS_PER_TURN`] sends in any case.
     pub(super) fn after_send(&mut self) {
         let Some(io) = &mut self.inline else { return };
         self.sends_since_turn += 1;
-        if io.has_commands() || self.sends_since_turn >= SENDS_PER_TURN {
+        if self.sends_since_turn >= SENDS_PER_TURN {
             self.sends_since_turn = 0;
             io.turn(Some(Duration::ZERO));
+        } else {
+            io.after_send();
         }
     }
 
