@@ -63,10 +63,12 @@ impl ContextBuilder {
     /// - Connections make progress only while the socket is in a call: accepting,
     ///   reconnecting, handshakes and heartbeats included. A socket left alone for longer
     ///   than a peer's heartbeat timeout is dropped by that peer.
-    /// - [`poll`](crate::poll::poll), [`Socket::readiness_fd`](crate::Socket::readiness_fd)
-    ///   and the async calls are not available on the sockets of such a context
-    ///   ([`Error::NotSup`]): nothing would drive their connections while the caller
-    ///   waits elsewhere.
+    /// - [`poll`](crate::poll::poll) waits on readiness fds then, and an inline socket's
+    ///   [`Socket::readiness_fd`](crate::Socket::readiness_fd) is its own poll: both work,
+    ///   and the socket's I/O happens in the calls made once the fd fires (`has_in`,
+    ///   `has_out`, DONTWAIT calls). The async calls are not available
+    ///   ([`Error::NotSup`]): no executor would turn the socket's reactor while a task
+    ///   waits; wait on the readiness fd instead.
     /// - ws:// binds stay on the context's I/O thread: a port is shared by the context's
     ///   sockets.
     /// - A closed socket with messages still queued hands its connections to a thread of

@@ -133,6 +133,12 @@ impl Signal {
         self.gated.store(true, Ordering::Relaxed);
     }
 
+    /// Undoes [`gate_fd_bell`](Signal::gate_fd_bell): something else than the socket's own
+    /// turns watches the bell now (the reactor's poll handed out as the readiness fd).
+    pub(crate) fn ungate_fd_bell(&self) {
+        self.gated.store(false, Ordering::Relaxed);
+    }
+
     /// Before a poll that may block: returns false when a command is already queued (the
     /// poll must not block then).
     pub(crate) fn enter_poll(&self) -> bool {

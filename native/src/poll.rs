@@ -56,8 +56,13 @@ impl<'a> PollItem<'a> {
 ///
 /// # Errors
 /// [`Error::Term`](crate::Error::Term) when the context of one of the sockets terminates;
-/// [`Error::NotSup`](crate::Error::NotSup) for a socket of a context with inline I/O
-/// (`ContextBuilder::inline_io`), whose connections only its own calls drive.
+/// [`Error::Resource`](crate::Error::Resource) when a readiness fd cannot be made (see
+/// below).
+///
+/// With sockets of a context with inline I/O (`ContextBuilder::inline_io`) among them,
+/// the poll waits on the sockets' readiness fds instead (made for the other sockets on
+/// the way): an inline socket's is its own poll, which the waiting thread turns when it
+/// fires.
 ///
 /// # Examples
 /// ```
@@ -77,10 +82,10 @@ impl<'a> PollItem<'a> {
 /// # Ok::<(), isomq::Error>(())
 /// ```
 pub fn poll(items: &mut [PollItem<'_>], timeout: Option<Duration>) -> Result<usize> {
-    for item in items.iter() {
-        item.socket.refuse_if_inline()?;
-    }
     let deadline = timeout.map(|t| Instant::now() + t);
+    if items.iter().any(|item| item.socket.is_inline()) {
+        return poll_fds(items, deadline);
+    }
     let waiter = Arc::new(Waiter::default());
     for item in items.iter() {
         item.socket.signal().add_poller(&waiter);
@@ -112,5 +117,42 @@ fn poll_loop(
             return Ok(ready);
         }
         waiter.wait(deadline);
+    }
+}
+
+/// `poll` over sockets some of which drive their own connections: the thread waits in
+/// poll(2) on every socket's readiness fd (an inline socket's own poll, another socket's
+/// doorbell), and each look at a socket's readiness turns its reactor first.
+fn poll_fds(items: &mut [PollItem<'_>], deadline: Option<Instant>) -> Result<usize> {
+    let mut fds = Vec::with_capacity(items.len());
+    for item in items.iter_mut() {
+        fds.push(libc::pollfd {
+            fd: item.socket.readiness_fd()?,
+            events: libc::POLLIN,
+            revents: 0,
+        });
+    }
+    loop {
+        // Look, then wait: each fd was answered by the look (a doorbell emptied, a poll's
+        // events taken), and whatever comes after makes it readable again.
+        let mut ready = 0;
+        for item in items.iter_mut() {
+            item.revents = item.socket.readiness(item.events)?;
+            if !item.revents.is_empty() {
+                ready += 1;
+            }
+        }
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if ready > 0 || left.is_some_and(|l| l.is_zero()) {
+            return Ok(ready);
+        }
+        // Rounded up, so that the wait does not end just before the deadline and spin.
+        let ms = left.map_or(-1, |l| {
+            i32::try_from(l.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+        });
+        let nfds = libc::nfds_t::try_from(fds.len()).unwrap_or(libc::nfds_t::MAX);
+        // SAFETY: `fds` is a live, initialised array of `nfds` pollfd entries, borrowed
+        // mutably for the call only. An error (EINTR) just means looking again.
+        unsafe { libc::poll(fds.as_mut_ptr(), nfds, ms) };
     }
 }

@@ -51,13 +51,44 @@ fn block_on_reporting<F: Future>(f: F, pending: impl FnOnce()) -> F::Output {
     }
 }
 
+/// The contexts a poll test runs with over `t`: (name, the polled sockets' context, their
+/// peers' context). With inline I/O (`ContextBuilder::inline_io`) the poll turns the
+/// polled sockets' own reactors; their peers keep an I/O thread, since an inline peer's
+/// connection would progress only inside its own calls. inproc peers share a context.
+fn contexts(t: Transport) -> Vec<(&'static str, Context, Context)> {
+    let inline = Context::builder().inline_io(true).build();
+    let threads = Context::new();
+    if t == Transport::Inproc {
+        return vec![
+            ("I/O threads", threads.clone(), threads),
+            ("inline", inline.clone(), inline),
+        ];
+    }
+    vec![
+        ("I/O threads", threads.clone(), threads),
+        ("inline", inline, Context::new()),
+    ]
+}
+
+/// [`contexts`] of every transport.
+fn every_context() -> Vec<(Transport, (&'static str, Context, Context))> {
+    ALL.into_iter()
+        .flat_map(|t| contexts(t).into_iter().map(move |c| (t, c)))
+        .collect()
+}
+
 // zmq_poll(3): "returns the number of zmq_pollitem_t structures with events signaled in
 // revents", and only those items have revents set.
 fn poll_reports_the_ready_socket(t: Transport) {
-    let ctx = Context::new();
-    let mut pulls: Vec<_> = (0..3).map(|_| socket(&ctx, SocketType::Pull)).collect();
+    for (name, ctx, peers) in contexts(t) {
+        poll_reports_the_ready_socket_with(t, name, &ctx, &peers);
+    }
+}
+
+fn poll_reports_the_ready_socket_with(t: Transport, name: &str, ctx: &Context, peers: &Context) {
+    let mut pulls: Vec<_> = (0..3).map(|_| socket(ctx, SocketType::Pull)).collect();
     let eps: Vec<String> = pulls.iter_mut().map(|p| bind(p, t)).collect();
-    let mut push = socket(&ctx, SocketType::Push);
+    let mut push = socket(peers, SocketType::Push);
     push.connect(&eps[1]).unwrap();
     push.send("x").unwrap();
     let [a, b, c] = &mut pulls[..] else {
@@ -68,7 +99,7 @@ fn poll_reports_the_ready_socket(t: Transport) {
         PollItem::new(b, PollEvents::IN),
         PollItem::new(c, PollEvents::IN),
     ];
-    assert_eq!(poll(&mut items, None).unwrap(), 1, "{t:?}");
+    assert_eq!(poll(&mut items, None).unwrap(), 1, "{t:?}, {name}");
     assert!(!items[0].is_readable() && items[1].is_readable() && !items[2].is_readable());
     assert_eq!(recv_string(items[1].socket()), "x");
 }
@@ -100,11 +131,10 @@ fn poll_times_out_with_zero() {
 // message is sent once the poller is asleep, so the wake-up itself is what is tested.
 #[test]
 fn poll_wakes_when_a_message_arrives() {
-    for t in ALL {
-        let ctx = Context::new();
+    for (t, (name, ctx, peers)) in every_context() {
         let mut pull = socket(&ctx, SocketType::Pull);
         let ep = bind(&mut pull, t);
-        let mut push = socket(&ctx, SocketType::Push);
+        let mut push = socket(&peers, SocketType::Push);
         push.connect(&ep).unwrap();
         let (polling, poller_tid) = mpsc::channel();
         let poller = thread::spawn(move || {
@@ -117,7 +147,11 @@ fn poll_wakes_when_a_message_arrives() {
         });
         wait_until_asleep(poller_tid.recv().unwrap());
         push.send("late").unwrap();
-        assert_eq!(poller.join().unwrap(), (1, "late".to_owned()), "{t:?}");
+        assert_eq!(
+            poller.join().unwrap(),
+            (1, "late".to_owned()),
+            "{t:?}, {name}"
+        );
     }
 }
 
@@ -142,7 +176,12 @@ fn pollout_follows_peers() {
 // zmq_ctx_term(3): blocking operations, zmq_poll included, return ETERM.
 #[test]
 fn poll_returns_eterm_on_terminate() {
-    let ctx = Context::new();
+    for (_, ctx, _) in contexts(Transport::Inproc) {
+        poll_returns_eterm_on_terminate_with(ctx);
+    }
+}
+
+fn poll_returns_eterm_on_terminate_with(ctx: Context) {
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     pull.bind("inproc://eterm-poll").unwrap();
     let (polling, waiter_tid) = mpsc::channel();
@@ -297,8 +336,7 @@ fn readiness_fd_drives_an_external_event_loop() {
     use mio::unix::SourceFd;
     use mio::{Events, Interest, Poll as MioPoll, Token};
 
-    for t in ALL {
-        let ctx = Context::new();
+    for (t, (name, ctx, peers)) in every_context() {
         let mut pull = socket(&ctx, SocketType::Pull);
         let ep = bind(&mut pull, t);
         let fd = pull.readiness_fd().unwrap();
@@ -307,7 +345,7 @@ fn readiness_fd_drives_an_external_event_loop() {
             .registry()
             .register(&mut SourceFd(&fd), Token(7), Interest::READABLE)
             .unwrap();
-        let mut push = socket(&ctx, SocketType::Push);
+        let mut push = socket(&peers, SocketType::Push);
         push.connect(&ep).unwrap();
         // Five batches of ten; each goes once the loop has received the one before, so each
         // arrives at a socket the loop has drained and the fd must signal again.
@@ -326,7 +364,7 @@ fn readiness_fd_drives_an_external_event_loop() {
         let mut batches = 0;
         while got.len() < 50 {
             mio_poll.poll(&mut events, Some(PATIENCE)).unwrap();
-            assert!(!events.is_empty(), "{t:?}: the fd never signalled");
+            assert!(!events.is_empty(), "{t:?}, {name}: the fd never signalled");
             while let Ok(m) = pull.recv_flags(Flags::DONTWAIT) {
                 got.push(String::from_utf8_lossy(m.as_slice()).into_owned());
             }
@@ -337,7 +375,7 @@ fn readiness_fd_drives_an_external_event_loop() {
             }
         }
         let expected: Vec<String> = (0..50).map(|i| i.to_string()).collect();
-        assert_eq!(got, expected, "{t:?}");
+        assert_eq!(got, expected, "{t:?}, {name}");
         drop(sender.join().unwrap());
     }
 }

@@ -71,6 +71,14 @@ impl InlineIo {
         })
     }
 
+    /// A descriptor that is readable while the socket's connections or mailbox have
+    /// something for a turn: the reactor's poll itself. From the first call on, commands
+    /// ring the socket's bell at all times (an event loop outside the socket watches it).
+    pub(crate) fn readiness_fd(&self) -> std::os::fd::RawFd {
+        self.signal.ungate_fd_bell();
+        self.reactor.poll_fd()
+    }
+
     /// Posts a command; it is carried out at the next turn.
     pub(crate) fn send(&self, cmd: IoCommand) {
         self.mailbox.send(cmd);

@@ -96,6 +96,12 @@ impl Reactor {
         Ok(())
     }
 
+    /// The poll's own descriptor: readable while events wait to be handled.
+    pub(super) fn poll_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsRawFd;
+        self.poll.as_raw_fd()
+    }
+
     /// Carries out the queued commands only (no poll, no timers): for a socket's own
     /// reactor, whose socket has just posted some (see `Services::notify_socket_pipe`).
     pub(super) fn run_commands(&mut self) {

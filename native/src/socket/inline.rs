@@ -25,6 +25,12 @@ impl Socket {
         if !self.ctx.inline_io() {
             return Ok(self.ctx.choose_thread());
         }
+        self.ensure_inline()?;
+        Ok(INLINE)
+    }
+
+    /// The socket's own reactor, made at the first call.
+    pub(super) fn ensure_inline(&mut self) -> Result<&mut InlineIo> {
         if self.inline.is_none() {
             let signal = self.mailbox.signal().clone();
             let made = Doorbell::pair().and_then(|(bell, reader)| {
@@ -39,7 +45,23 @@ impl Socket {
             self.fd_reader = Some(reader);
             self.inline = Some(Box::new(io));
         }
-        Ok(INLINE)
+        match &mut self.inline {
+            Some(io) => Ok(io),
+            None => Err(Error::Resource("inline I/O".to_owned())),
+        }
+    }
+
+    /// Whether the socket belongs to a context with inline I/O.
+    pub(crate) fn is_inline(&self) -> bool {
+        self.ctx.inline_io()
+    }
+
+    /// A turn of the socket's own reactor that does not wait, if it has one: what the
+    /// connections have for the socket now, before it says whether it is ready.
+    pub(super) fn turn_inline(&mut self) {
+        if let Some(io) = &mut self.inline {
+            io.turn(Some(Duration::ZERO));
+        }
     }
 
     /// Posts `cmd` where [`choose_io`](Self::choose_io) placed its object; on the socket's
@@ -62,7 +84,8 @@ impl Socket {
         }
     }
 
-    /// Sockets of an inline context cannot be waited on by anyone but their own calls.
+    /// The async calls are not available on sockets of an inline context: no executor
+    /// would turn their reactors while a task waits.
     pub(crate) fn refuse_if_inline(&self) -> Result<()> {
         if self.ctx.inline_io() {
             return Err(Error::NotSup);

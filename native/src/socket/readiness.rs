@@ -18,6 +18,7 @@ impl Socket {
 
     /// The subset of `events` the socket is ready for now.
     pub(crate) fn readiness(&mut self, events: PollEvents) -> Result<PollEvents> {
+        self.turn_inline();
         self.check_term()?;
         let mut found = PollEvents::NONE;
         if events.contains(PollEvents::IN) && self.pattern.has_in() {
@@ -35,12 +36,16 @@ impl Socket {
     /// [`Socket::has_out`] (or receive until [`Error::Again`]), which also re-arms it.
     /// The fd belongs to the socket and is valid until the socket is closed.
     ///
+    /// With inline I/O (`ContextBuilder::inline_io`) the fd is the socket's own poll,
+    /// readable while its connections or its mailbox have something; `has_in`, `has_out`
+    /// and the DONTWAIT calls do the socket's I/O.
+    ///
     /// # Errors
-    /// [`Error::Resource`] if the descriptor pair cannot be created; [`Error::NotSup`] on
-    /// a socket of a context with inline I/O (`ContextBuilder::inline_io`), whose
-    /// connections only its own calls drive.
+    /// [`Error::Resource`] if the descriptor pair cannot be created.
     pub fn readiness_fd(&mut self) -> Result<RawFd> {
-        self.refuse_if_inline()?;
+        if self.is_inline() {
+            return Ok(self.ensure_inline()?.readiness_fd());
+        }
         if let Some(reader) = &self.fd_reader {
             return Ok(reader.as_raw_fd());
         }
@@ -54,12 +59,14 @@ impl Socket {
 
     /// Whether a frame can be received now without blocking (ZMQ_POLLIN).
     pub fn has_in(&mut self) -> bool {
+        self.turn_inline();
         self.drain();
         self.pattern.has_in()
     }
 
     /// Whether a frame can be sent now without blocking (ZMQ_POLLOUT).
     pub fn has_out(&mut self) -> bool {
+        self.turn_inline();
         self.drain();
         self.pattern.has_out()
     }
