@@ -64,6 +64,8 @@ pub struct ProcCell {
     ratio: Option<Ratio>,
     /// Measurements that failed and were made again: isomq, libzmq.
     repeated: [usize; 2],
+    /// How isomq ran: `isomq` (an I/O thread per context) or `isomq-inline` (inline I/O).
+    isomq: &'static str,
 }
 
 impl ProcCell {
@@ -80,6 +82,15 @@ impl ProcCell {
             figures: [median(&rounds[0]), median(&rounds[1])],
             ratio: paired_ratio(&rounds[0], &rounds[1]),
             repeated: [0; 2],
+            isomq: "isomq",
+        }
+    }
+
+    /// The transport as the table names it: with the isomq mode unless it is the usual one.
+    fn transport_name(&self) -> String {
+        match self.isomq {
+            "isomq-inline" => format!("{} (inline)", self.transport),
+            _ => self.transport.to_string(),
         }
     }
 
@@ -105,7 +116,7 @@ impl ProcCell {
         };
         format!(
             "procs {} {}: isomq {} libzmq {} {unit}, isomq/libzmq {}",
-            self.transport,
+            self.transport_name(),
             size_name(self.size),
             self.figure(0),
             self.figure(1),
@@ -118,15 +129,19 @@ impl ProcCell {
 pub fn run(plan: &Plan) -> Result<Vec<ProcCell>, BoxError> {
     let exe = std::env::current_exe()?;
     let thr = CELLS.iter().map(|&c| (Kind::Throughput, c));
-    let lat = LAT_CELLS.iter().map(|&(t, s)| (Kind::Latency, (t, s, 1.0)));
+    let thr = thr.map(|c| (c, "isomq"));
+    // Latency with isomq's inline I/O too: the mode made for it (docs/architecture.md §5.5).
+    let lat = LAT_CELLS.iter().flat_map(|&(t, s)| {
+        ["isomq", "isomq-inline"].map(|isomq| ((Kind::Latency, (t, s, 1.0)), isomq))
+    });
     let mut cells = Vec::new();
-    for (kind, spec) in thr.chain(lat) {
+    for ((kind, spec), isomq) in thr.chain(lat) {
         let (transport, size, _) = spec;
         let n = count(plan, kind, size);
         let mut rounds: [Vec<f64>; 2] = Default::default();
         let mut repeated = [0; 2];
         for _ in 0..plan.reps {
-            for (i, lib) in ["isomq", "libzmq"].into_iter().enumerate() {
+            for (i, lib) in [isomq, "libzmq"].into_iter().enumerate() {
                 let what = Measurement {
                     kind,
                     lib,
@@ -143,6 +158,7 @@ pub fn run(plan: &Plan) -> Result<Vec<ProcCell>, BoxError> {
         }
         let mut cell = ProcCell::new(kind, spec, &rounds);
         cell.repeated = repeated;
+        cell.isomq = isomq;
         eprintln!("{}", cell.line());
         cells.push(cell);
     }
@@ -189,8 +205,9 @@ pub fn markdown(plan: &Plan, cells: &[ProcCell], took: Duration) -> String {
     let _ = writeln!(
         s,
         "Run: {} rounds per cell, each running isomq then libzmq, every side a process of its \
-         own (one I/O thread per context, unpinned); figures are medians over rounds, ratios \
-         the median of the rounds' ratios (range in brackets). Count scale {}, {} CPUs, took \
+         own (one I/O thread per context, unpinned; rows marked inline run isomq with inline \
+         I/O, `ContextBuilder::inline_io`, and no I/O thread); figures are medians over \
+         rounds, ratios the median of the rounds' ratios (range in brackets). Count scale {}, {} CPUs, took \
          {:.0} s.\n",
         plan.reps,
         plan.scale,
@@ -222,7 +239,7 @@ pub fn markdown(plan: &Plan, cells: &[ProcCell], took: Duration) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} | {} | {rel} {}× libzmq | {} | {} / {} |",
-                c.transport,
+                c.transport_name(),
                 size_name(c.size),
                 count(plan, kind, c.size),
                 c.figure(0),
@@ -269,8 +286,13 @@ mod tests {
                 &[vec![9.0], vec![10.0]],
             ),
         ];
+        let mut inline = ProcCell::new(Kind::Latency, (Transport::Tcp, 16, 1.0), &rounds);
+        inline.isomq = "isomq-inline";
+        let mut cells = cells.to_vec();
+        cells.push(inline);
         let table = markdown(&plan(), &cells, Duration::from_secs(1));
         assert!(table.contains("| tcp | 16 B | 5000000 |"), "{table}");
+        assert!(table.contains("| tcp (inline) | 16 B | 10000 |"), "{table}");
         assert!(
             table.contains("2.10 (1.20–3.00) | ≥ 1.5× libzmq | met |"),
             "{table}"

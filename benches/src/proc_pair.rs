@@ -141,18 +141,20 @@ fn read_bound(binding: &mut Child) -> Result<String, BoxError> {
     Err("the binding side ended without binding".into())
 }
 
-/// A child process's work: `--procs-child recv|send|echo|ping isomq|libzmq ENDPOINT SIZE
-/// COUNT`. The binding roles print `bound <endpoint>` on stderr; the reporting role prints
+/// A child process's work: `--procs-child recv|send|echo|ping isomq|isomq-inline|libzmq
+/// ENDPOINT SIZE COUNT` (`isomq-inline`: isomq with inline I/O, no I/O thread). The binding roles print `bound <endpoint>` on stderr; the reporting role prints
 /// `elapsed_ns <n>` on stdout.
 pub fn child_main(args: &[String]) -> Result<(), BoxError> {
     let [role, lib, ep, size, count] = args else {
         return Err(
-            "usage: --procs-child recv|send|echo|ping isomq|libzmq ENDPOINT SIZE COUNT".into(),
+            "usage: --procs-child recv|send|echo|ping isomq|isomq-inline|libzmq ENDPOINT SIZE COUNT"
+                .into(),
         );
     };
     let (size, count): (usize, usize) = (size.parse()?, count.parse()?);
     let elapsed = match lib.as_str() {
-        "isomq" => isomq_role(role, ep, size, count)?,
+        "isomq" => isomq_role(1, role, ep, size, count)?,
+        "isomq-inline" => isomq_role(0, role, ep, size, count)?,
         "libzmq" => libzmq_role(role, ep, size, count)?,
         _ => return Err(format!("unknown library {lib}").into()),
     };
@@ -162,14 +164,16 @@ pub fn child_main(args: &[String]) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// isomq's side of a pair; the time for the reporting role.
+/// isomq's side of a pair, with `io_threads` I/O threads (0: inline I/O); the time for the
+/// reporting role.
 fn isomq_role(
+    io_threads: usize,
     role: &str,
     ep: &str,
     size: usize,
     count: usize,
 ) -> Result<Option<Duration>, BoxError> {
-    let ctx = iso::context(1);
+    let ctx = iso::context(io_threads);
     let (rep, req) = iso::lat_types();
     Ok(match role {
         "recv" => {
