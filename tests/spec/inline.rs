@@ -250,3 +250,74 @@ fn messages_from_other_threads_end_a_blocking_poll_every_time() {
     }
     sender.join().expect("every message woke the receiver");
 }
+
+// RFC 27 (ZAP): the server's mechanism asks the context's handler, an inproc socket on a
+// thread of its own, before it accepts the client. Inline, the handler's reply comes
+// from that other thread to the socket's own reactor, whose poll it must wake (the
+// notifier of a ZAP request's pipe rings the reactor's doorbell; only the socket's own
+// pipes skip it).
+#[test]
+fn curve_with_a_zap_handler_on_another_thread() {
+    use isomq::{curve_keypair, Authenticator};
+    for t in [Transport::Tcp, Transport::Ipc] {
+        let ctx = inline_ctx();
+        let server_keys = curve_keypair().unwrap();
+        let client_keys = curve_keypair().unwrap();
+        let auth = Authenticator::start(&ctx).unwrap();
+        auth.curve_allow(client_keys.public);
+        let mut rep = socket(&ctx, SocketType::Rep);
+        rep.set_option(SocketOption::CurveSecretKey(server_keys.secret.clone()))
+            .unwrap();
+        rep.set_option(SocketOption::CurveServer(true)).unwrap();
+        let ep = bind(&mut rep, t);
+        let server = std::thread::spawn(move || {
+            let q = recv_string(&mut rep);
+            rep.send(format!("sealed {q}")).unwrap();
+            rep
+        });
+        let other = Context::new();
+        let mut req = socket(&other, SocketType::Req);
+        req.set_option(SocketOption::CurveSecretKey(client_keys.secret))
+            .unwrap();
+        req.set_option(SocketOption::CurveServerKey(server_keys.public))
+            .unwrap();
+        req.connect(&ep).unwrap();
+        req.send("hello").unwrap();
+        assert_eq!(recv_string(&mut req), "sealed hello", "{t:?}");
+        drop(server.join().unwrap());
+        drop(auth);
+    }
+}
+
+// libzmq's LINGER: "the period ... pending messages shall be retained in memory after a
+// socket is closed"; once it has passed they are discarded and the context can end. The
+// thread a closed inline socket lingers on ends with LINGER too, even when the peer never
+// reads, and the context's end (which joins it) returns.
+#[test]
+fn a_lingering_inline_socket_gives_up_after_linger() {
+    let ctx = inline_ctx();
+    // A peer that accepts and never reads: the sender's queue cannot drain.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let ep = format!("tcp://{}", listener.local_addr().unwrap());
+    let (done, ended) = std::sync::mpsc::channel();
+    let closer = std::thread::spawn(move || {
+        let mut push = socket(&ctx, SocketType::Push);
+        push.set_option(SocketOption::Linger(Some(Duration::from_millis(100))))
+            .unwrap();
+        push.set_option(SocketOption::SndHwm(100)).unwrap();
+        push.connect(&ep).unwrap();
+        // The peer never answers the greeting: everything stays queued.
+        for _ in 0..100 {
+            push.send(vec![0u8; 1024]).unwrap();
+        }
+        drop(push);
+        drop(ctx);
+        done.send(()).unwrap();
+    });
+    let (_conn, _) = listener.accept().unwrap();
+    assert!(
+        ended.recv_timeout(isomq_tests::PATIENCE).is_ok(),
+        "the context never ended"
+    );
+    closer.join().unwrap();
+}
