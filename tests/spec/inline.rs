@@ -321,3 +321,61 @@ fn a_lingering_inline_socket_gives_up_after_linger() {
     );
     closer.join().unwrap();
 }
+
+// RFC 29 (PUBSUB): a SUB receives what the PUB publishes on the topics it subscribed to,
+// once the subscription has reached the PUB. Inline on either side: the subscription is
+// sent by `subscribe` (a send) and read by the PUB's sends, which turn its reactor now and
+// then, as the handshake before it. An inline PUB's queued messages go out only inside
+// its calls: here it publishes on a thread of its own and then closes, and LINGER
+// delivers the rest (docs/architecture.md §5.5).
+fn publish_subscribe(t: Transport) {
+    // Within SNDHWM (1,000): a PUB drops what would go past its HWM (RFC 29), inline or
+    // not, and nothing here waits for the subscriber to catch up.
+    const COUNT: u32 = 900;
+    for (name, bctx, cctx) in pairings(t) {
+        for inline_pub in [true, false] {
+            // The binder publishes in one round, subscribes in the other.
+            let (pub_ctx, sub_ctx) = if inline_pub {
+                (&bctx, &cctx)
+            } else {
+                (&cctx, &bctx)
+            };
+            let mut publisher = socket(pub_ctx, SocketType::Pub);
+            publisher.set_option(SocketOption::Linger(None)).unwrap();
+            let mut sub = socket(sub_ctx, SocketType::Sub);
+            if inline_pub {
+                let ep = bind(&mut publisher, t);
+                sub.connect(&ep).unwrap();
+            } else {
+                let ep = bind(&mut sub, t);
+                publisher.connect(&ep).unwrap();
+            }
+            sub.subscribe("news").unwrap();
+            isomq_tests::sync_subscription(&mut publisher, &mut sub, b"news probe");
+            let sender = std::thread::spawn(move || {
+                for i in 0..COUNT {
+                    publisher.send(format!("news {i}")).unwrap();
+                    publisher.send(format!("other {i}")).unwrap();
+                }
+            });
+            for i in 0..COUNT {
+                let got = sub
+                    .recv()
+                    .map(|m| String::from_utf8_lossy(m.as_slice()).into_owned());
+                assert_eq!(
+                    got,
+                    Ok(format!("news {i}")),
+                    "{t:?}, {name}, inline pub {inline_pub}"
+                );
+            }
+            sender.join().unwrap();
+        }
+    }
+}
+
+#[test]
+fn publish_subscribe_all_transports() {
+    for t in ALL {
+        publish_subscribe(t);
+    }
+}

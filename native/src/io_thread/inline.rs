@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mio::{Events, Token};
 
@@ -27,6 +27,15 @@ use crate::mailbox::Signal;
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
 const SOCKET_BELL: Token = Token(usize::MAX - 1);
 
+/// Sends after which a send turns the reactor even though no session asked for it: a
+/// session whose writes met a full socket buffer waits for writability, and a handshake
+/// or a peer's subscription waits for input, which only a poll sees.
+const SENDS_PER_TURN: u32 = 64;
+
+/// Time after which a send turns the reactor in any case: a socket that sends now and then
+/// makes its connections progress at each send.
+const TURN_INTERVAL: Duration = Duration::from_millis(1);
+
 /// A socket's reactor, turned by the socket.
 pub(crate) struct InlineIo {
     reactor: Reactor,
@@ -37,6 +46,9 @@ pub(crate) struct InlineIo {
     local: Arc<AtomicBool>,
     /// The socket's signal, whose bell rings only while a turn may block in the poll.
     signal: Arc<Signal>,
+    /// Sends since the last turn, and when that was (see [`InlineIo::after_send`]).
+    sends: u32,
+    last_turn: Instant,
 }
 
 impl std::fmt::Debug for InlineIo {
@@ -68,6 +80,8 @@ impl InlineIo {
             mailbox,
             local,
             signal,
+            sends: 0,
+            last_turn: Instant::now(),
         })
     }
 
@@ -85,10 +99,15 @@ impl InlineIo {
     }
 
     /// After a send: carries out the commands it posted (a session's pipe woke it), with
-    /// no syscall but the session's write; a command from another thread (the doorbell
-    /// rang) takes a whole turn.
+    /// no syscall but the session's write. A whole turn without waiting instead when a
+    /// command came from another thread (the doorbell rang), every [`SENDS_PER_TURN`]
+    /// sends, and when the last turn is [`TURN_INTERVAL`] old.
     pub(crate) fn after_send(&mut self) {
-        if self.mailbox.is_rung() {
+        self.sends += 1;
+        if self.mailbox.is_rung()
+            || self.sends >= SENDS_PER_TURN
+            || self.last_turn.elapsed() >= TURN_INTERVAL
+        {
             self.turn(Some(Duration::ZERO));
         } else if self.local.swap(false, Ordering::Acquire) {
             self.reactor.run_commands();
@@ -116,6 +135,8 @@ impl InlineIo {
         if polled {
             self.reactor.handle(&self.events);
         }
+        self.sends = 0;
+        self.last_turn = Instant::now();
     }
 
     /// Closes the object `id` (a listener, a connecting session) at once, as

@@ -14,10 +14,6 @@ use crate::io_thread::{InlineIo, IoCommand};
 /// The "I/O thread" index of an object on the socket's own reactor.
 pub(super) const INLINE: usize = usize::MAX;
 
-/// Sends after which the reactor is turned even though no session asked for it: a session
-/// whose writes met a full socket buffer waits for writability, which only a turn sees.
-const SENDS_PER_TURN: u32 = 64;
-
 impl Socket {
     /// Where a new listener or connecting session goes: the socket's own reactor with
     /// inline I/O (made at the first one), an I/O thread of the context otherwise.
@@ -94,14 +90,9 @@ impl Socket {
     }
 
     /// After an accepted send: writes it out now when it woke a session (its pipe's reader
-    /// was asleep), and turns the reactor every [`SENDS_PER_TURN`] sends in any case.
+    /// was asleep), and turns the reactor now and then (`InlineIo::after_send`).
     pub(super) fn after_send(&mut self) {
-        let Some(io) = &mut self.inline else { return };
-        self.sends_since_turn += 1;
-        if self.sends_since_turn >= SENDS_PER_TURN {
-            self.sends_since_turn = 0;
-            io.turn(Some(Duration::ZERO));
-        } else {
+        if let Some(io) = &mut self.inline {
             io.after_send();
         }
     }
@@ -121,7 +112,6 @@ impl Socket {
         };
         if let Some(io) = &mut self.inline {
             io.turn(timeout);
-            self.sends_since_turn = 0;
         }
         let commands = self.drain();
         self.check_term()?;

@@ -60,8 +60,6 @@ pub struct Socket {
     last_commands: Instant,
     /// The socket's own reactor, with inline I/O, from its first tcp:// or ipc:// endpoint.
     inline: Option<Box<crate::io_thread::InlineIo>>,
-    /// Sends since the reactor last turned (see `Socket::after_send`).
-    sends_since_turn: u32,
 }
 
 impl fmt::Debug for Socket {
@@ -105,7 +103,6 @@ impl Socket {
             calls_since_commands: 0,
             last_commands: Instant::now(),
             inline: None,
-            sends_since_turn: 0,
         })
     }
 

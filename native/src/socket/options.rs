@@ -48,10 +48,19 @@ impl Socket {
             // subscription goes to every attached peer, a connect routing id to the next one.
             self.drain();
         }
+        let sends = matches!(
+            option,
+            SocketOption::Subscribe(_) | SocketOption::Unsubscribe(_)
+        );
         self.options.apply(option, self.pattern.as_mut())?;
         self.link
             .linger_ms
             .store(linger_ms(self.options.linger), Ordering::Relaxed);
+        if sends {
+            // A subscription is a message to every peer: with inline I/O it goes out now,
+            // as a send's would (docs/architecture.md §5.5).
+            self.after_send();
+        }
         Ok(())
     }
 
