@@ -212,12 +212,6 @@ fn thr_from_here(
             Payload::Copied => send(&mut push, size, count)?,
             Payload::Shared => send_shared(&mut push, size, count)?,
         }
-        if io_threads == 0 {
-            // Inline I/O: what the socket could not write yet goes out only inside its
-            // calls or after its close (LINGER, on a thread of its own); holding it open
-            // outside any call would leave the tail queued (docs/architecture.md §5.5).
-            drop(push);
-        }
         hold_until_received(&wait_done);
         Ok(())
     });

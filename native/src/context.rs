@@ -62,9 +62,9 @@ impl ContextBuilder {
     /// What it changes (docs/architecture.md §5.5):
     /// - Connections make progress only while the socket is in a call: accepting,
     ///   reconnecting, handshakes and heartbeats included. A socket left alone for longer
-    ///   than a peer's heartbeat timeout is dropped by that peer, and messages a send could
-    ///   not write at once (the peer's buffers were full) wait for the socket's next call,
-    ///   or for its close (LINGER).
+    ///   than a peer's heartbeat timeout is dropped by that peer. Queued output is the
+    ///   exception: messages a send could not hand to the kernel at once go out on a
+    ///   helper thread of the socket's while it is outside its calls.
     /// - [`poll`](crate::poll::poll) waits on readiness fds then, and an inline socket's
     ///   [`Socket::readiness_fd`](crate::Socket::readiness_fd) is its own poll: both work,
     ///   and the socket's I/O happens in the calls made once the fd fires (`has_in`,

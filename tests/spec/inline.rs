@@ -379,3 +379,42 @@ fn publish_subscribe_all_transports() {
         publish_subscribe(t);
     }
 }
+
+// zmq_send(3): a message accepted by a send is queued for delivery, whatever the sender
+// does next. Inline, what the kernel could not take yet (or what was queued before the
+// handshake completed) goes out on a helper thread while the sender is in no call of its
+// socket (docs/architecture.md §5.5).
+#[test]
+fn a_queued_tail_is_delivered_while_the_sender_does_other_work() {
+    const COUNT: usize = 600;
+    for t in [Transport::Tcp, Transport::Ipc] {
+        for (name, bctx, cctx) in pairings(t) {
+            let mut pull = socket(&bctx, SocketType::Pull);
+            let ep = bind(&mut pull, t);
+            let (go, start) = std::sync::mpsc::channel::<()>();
+            let (got_all, all_received) = std::sync::mpsc::channel::<()>();
+            let receiver = std::thread::spawn(move || {
+                start.recv().unwrap();
+                for i in 0..COUNT {
+                    let m = pull.recv().unwrap();
+                    assert_eq!(m.len(), 65536, "message {i}");
+                }
+                got_all.send(()).unwrap();
+                pull
+            });
+            let mut push = socket(&cctx, SocketType::Push);
+            push.connect(&ep).unwrap();
+            // Far more than the kernel's buffers hold: most of it stays queued.
+            for _ in 0..COUNT {
+                push.send(vec![7u8; 65536]).unwrap();
+            }
+            go.send(()).unwrap();
+            // The sender makes no call on its socket until the receiver has everything.
+            if all_received.recv_timeout(isomq_tests::PATIENCE).is_err() {
+                panic!("{t:?}, {name}: the queued tail never arrived");
+            }
+            drop(push);
+            drop(receiver.join().unwrap());
+        }
+    }
+}

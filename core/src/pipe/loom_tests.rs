@@ -155,3 +155,34 @@ fn loom_pipe_late_owner_sees_a_termination_whose_event_was_dropped() {
         peer.join().unwrap();
     });
 }
+
+/// The reader looks with `has_unread` before each read, as an inline host's count after a
+/// drive does: a look neither loses a wake-up nor sees an item the next read cannot find.
+#[test]
+fn loom_pipe_looking_between_reads_loses_nothing() {
+    model(|| {
+        let (mut a, mut b) = Pipe::pair(1, 0, 0);
+        let owner_b = owner(&b);
+        let writer = thread::spawn(move || {
+            for i in 0..2u8 {
+                a.write(Msg::from(&[i])).unwrap();
+                a.flush();
+            }
+            a.terminate();
+        });
+        let mut got = Vec::new();
+        loop {
+            let unread = b.has_unread();
+            match b.read() {
+                Some(m) => got.push(m.as_slice()[0]),
+                None if b.is_terminated() => break,
+                None => {
+                    assert!(!unread, "a look saw an item the read did not find");
+                    owner_b.read.wait();
+                }
+            }
+        }
+        assert_eq!(got, [0, 1]);
+        writer.join().unwrap();
+    });
+}

@@ -468,6 +468,12 @@ impl Pipe {
         self.raise(1 - self.side, PipeEvent::Terminated);
     }
 
+    /// Whether the peer wrote something this end has not read yet (its termination
+    /// included), with no effect on the pipe: no sleep, no wake-up asked for.
+    pub fn has_unread(&mut self) -> bool {
+        !self.delimited && self.inp.has_unread()
+    }
+
     /// The peer terminated and this end has read everything it wrote (delimiter reached).
     pub fn is_terminated(&self) -> bool {
         self.delimited

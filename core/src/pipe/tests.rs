@@ -158,6 +158,40 @@ fn writer_not_refused_gets_no_activate_write() {
 
 // libzmq ypipe.hpp: flush "Returns false if the reader thread is sleeping", and only then is
 // the reader sent activate_read.
+// `has_unread` answers without the side effects of `check_read`: the reader does not go
+// to sleep (the next flush raises nothing), and a terminated pipe's delimiter stays for
+// the reader to find.
+#[test]
+fn has_unread_looks_without_sleeping_or_consuming() {
+    let (mut a, mut b) = Pipe::pair(9, 0, 0);
+    let events_b = attached(&b);
+    assert!(!b.has_unread(), "nothing written");
+    a.write(Msg::from("1")).unwrap();
+    assert!(!b.has_unread(), "written, not flushed");
+    a.flush();
+    assert_eq!(events_b.take(9), [PipeEvent::ActivateRead]);
+    assert!(b.has_unread());
+    assert_eq!(drain(&mut b).len(), 1);
+    // Asleep now (the drain found it empty): a look does not wake it or change that.
+    assert!(!b.has_unread());
+    a.write(Msg::from("2")).unwrap();
+    a.flush();
+    assert_eq!(events_b.take(9), [PipeEvent::ActivateRead], "still asleep");
+    assert!(b.has_unread());
+    // Awake (it has not looked since): looking twice sleeps neither time.
+    assert!(b.has_unread());
+    a.write(Msg::from("3")).unwrap();
+    a.flush();
+    assert_eq!(events_b.take(9), [], "awake: no event");
+    assert_eq!(drain(&mut b).len(), 2);
+    // The peer's end is unread until the reader reaches it.
+    a.terminate();
+    assert!(b.has_unread());
+    assert!(!b.is_terminated());
+    assert!(b.read().is_none());
+    assert!(b.is_terminated() && !b.has_unread());
+}
+
 #[test]
 fn activate_read_is_raised_exactly_when_the_reader_slept() {
     let (mut a, mut b) = Pipe::pair(9, 0, 0);

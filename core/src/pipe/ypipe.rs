@@ -253,6 +253,19 @@ impl<T, const N: usize> Reader<T, N> {
         hint::prefetch_all(self.front());
     }
 
+    /// Whether an item is published and not read yet, without going to sleep when there is
+    /// none (unlike [`check_read`](Reader::check_read)): one load of the shared word.
+    #[inline]
+    pub(crate) fn has_unread(&mut self) -> bool {
+        let front = self.front();
+        if self.state().prefetched != front {
+            return true;
+        }
+        // Acquire, as in `check_read`. Null: asleep, and nothing flushed since.
+        let published = self.inner.queue.shared().published.load(Ordering::Acquire);
+        !published.is_null() && published != front
+    }
+
     /// Whether an item can be read. When nothing is published, the reader goes to sleep and the
     /// writer's next flush reports it (returns false).
     #[inline]

@@ -143,6 +143,13 @@ impl Session {
         self.pipe.as_ref()
     }
 
+    /// Whether messages wait to go to the peer: one kept for the next connection, or some
+    /// the socket queued that the session has not taken yet (an inline host hands such a
+    /// session to a helper while the socket is outside its calls).
+    pub fn output_waits(&mut self) -> bool {
+        self.pending_out.is_some() || self.pipe.as_mut().is_some_and(Pipe::has_unread)
+    }
+
     /// Messages the current connection took from the socket's queue, a multipart message
     /// counting once from its first frame on; back to 0 when the connection is lost. Those
     /// its peer had not received when it was lost are lost with it, and the socket's later

@@ -12,7 +12,7 @@
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use super::command::IoCommand;
 use super::mailbox::{Mailbox, Siblings};
 use super::reactor::Reactor;
 use crate::mailbox::Signal;
+use crate::sync::lock;
 
 /// The token of the socket's command bell in the reactor's poll: commands for the socket
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
@@ -139,6 +140,19 @@ impl InlineIo {
         self.last_turn = Instant::now();
     }
 
+    /// Whether messages wait to go to some peer: one load.
+    pub(crate) fn output_waits(&self) -> bool {
+        self.reactor.output_waits()
+    }
+
+    /// A turn for the helper (see [`InlineHost`]): up to the next event, command or timer,
+    /// leaving the socket's signal alone (the socket's own commands wait for its calls).
+    fn turn_for_helper(&mut self) {
+        if self.reactor.wait(&mut self.events, None) {
+            self.reactor.handle(&self.events);
+        }
+    }
+
     /// Closes the object `id` (a listener, a connecting session) at once, as
     /// `CtxInner::close_listener` does on an I/O thread.
     pub(crate) fn close_now(&mut self, id: u64) {
@@ -161,5 +175,125 @@ impl InlineIo {
                 while io.reactor.turn(&mut io.events, None) {}
             })
             .ok()
+    }
+}
+
+/// What the socket and its helper thread share.
+struct Shared {
+    io: Mutex<InlineIo>,
+    /// The socket's thread wants the reactor: the helper lets go of it and waits.
+    wanted: AtomicBool,
+    /// Output waited when the socket's last call returned: the helper turns the reactor
+    /// until it no longer does.
+    active: AtomicBool,
+    stop: AtomicBool,
+    /// Rings the reactor's doorbell, to end the helper's poll.
+    bell: Mailbox,
+}
+
+/// A socket's own reactor, and the helper thread that turns it while the socket is outside
+/// its calls with output waiting (docs/architecture.md §5.5): without it, messages a send
+/// could not hand to the kernel (or queued before the handshake completed) would wait for
+/// the socket's next call. The helper starts the first time that happens and parks
+/// otherwise; on the message path the socket's thread only takes an uncontended lock.
+pub(crate) struct InlineHost {
+    shared: Arc<Shared>,
+    helper: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for InlineHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InlineHost").finish_non_exhaustive()
+    }
+}
+
+impl InlineHost {
+    pub(crate) fn new(io: InlineIo) -> InlineHost {
+        let bell = io.mailbox.clone();
+        InlineHost {
+            shared: Arc::new(Shared {
+                io: Mutex::new(io),
+                wanted: AtomicBool::new(false),
+                active: AtomicBool::new(false),
+                stop: AtomicBool::new(false),
+                bell,
+            }),
+            helper: None,
+        }
+    }
+
+    /// Runs `f` on the reactor from the socket's thread, taking it back from the helper
+    /// if it has it; afterwards wakes the helper when output waits.
+    pub(crate) fn with<R>(&mut self, f: impl FnOnce(&mut InlineIo) -> R) -> R {
+        let shared = &self.shared;
+        // Only this thread sets `active` to true, so it knows whether the helper may hold
+        // the reactor in its poll, and must be asked to let go.
+        let helper_on = shared.active.load(Ordering::SeqCst);
+        if helper_on {
+            shared.wanted.store(true, Ordering::SeqCst);
+            shared.bell.ring();
+        }
+        let mut io = lock(&shared.io);
+        let result = f(&mut io);
+        let waits = io.output_waits();
+        shared.active.store(waits, Ordering::SeqCst);
+        drop(io);
+        if helper_on {
+            shared.wanted.store(false, Ordering::SeqCst);
+        }
+        if waits {
+            self.start_helper();
+        }
+        result
+    }
+
+    fn start_helper(&mut self) {
+        match &self.helper {
+            Some(h) => h.thread().unpark(),
+            None => {
+                let shared = self.shared.clone();
+                self.helper = std::thread::Builder::new()
+                    .name("isomq-inline".to_owned())
+                    .spawn(move || helper(&shared))
+                    .ok();
+            }
+        }
+    }
+
+    /// The socket is closing: the helper ends, and the reactor finishes as
+    /// [`InlineIo::finish`] says.
+    pub(crate) fn finish(mut self) -> Option<JoinHandle<()>> {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.bell.ring();
+        if let Some(helper) = self.helper.take() {
+            helper.thread().unpark();
+            let _ = helper.join();
+        }
+        let shared = Arc::try_unwrap(self.shared).ok()?;
+        let io = shared.io.into_inner().unwrap_or_else(|p| p.into_inner());
+        io.finish()
+    }
+}
+
+/// The helper's loop: turns the reactor while output waits and the socket's thread does
+/// not want it; parks otherwise (the socket unparks it when output waits again).
+fn helper(shared: &Shared) {
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        if !shared.active.load(Ordering::SeqCst) || shared.wanted.load(Ordering::SeqCst) {
+            std::thread::park();
+            continue;
+        }
+        let mut io = lock(&shared.io);
+        if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
+            continue;
+        }
+        if !io.output_waits() {
+            shared.active.store(false, Ordering::SeqCst);
+            continue;
+        }
+        io.turn_for_helper();
     }
 }

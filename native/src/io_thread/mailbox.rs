@@ -28,6 +28,11 @@ impl Mailbox {
         post(&self.tx, &self.waker, cmd);
     }
 
+    /// Wakes the loop without a command (it will look at its queue and find nothing).
+    pub(crate) fn ring(&self) {
+        let _ = self.waker.ring();
+    }
+
     /// Whether the loop has been woken and has not looked at its queue since.
     pub(crate) fn is_rung(&self) -> bool {
         self.waker.is_rung()

@@ -102,6 +102,11 @@ impl Reactor {
         self.poll.as_raw_fd()
     }
 
+    /// Whether some session has output waiting to go to its peer.
+    pub(super) fn output_waits(&self) -> bool {
+        self.sv.waiting_output > 0
+    }
+
     /// Carries out the queued commands only (no poll, no timers): for a socket's own
     /// reactor, whose socket has just posted some (see `Services::notify_socket_pipe`).
     pub(super) fn run_commands(&mut self) {

@@ -50,6 +50,9 @@ pub(crate) struct Services {
     /// For a socket's own reactor (inline I/O): set when the socket's pipe posted a
     /// command without ringing (see [`Services::notify_socket_pipe`]).
     pub(super) local: Option<Arc<AtomicBool>>,
+    /// Sessions with output waiting to go to their peer, counted by the sessions
+    /// (`Session::track_output`): while any do, an inline socket's helper turns the loop.
+    pub(crate) waiting_output: usize,
 }
 
 impl Services {
@@ -70,6 +73,7 @@ impl Services {
             sweep_at: None,
             idle_sweep: IDLE_SWEEP,
             local: None,
+            waiting_output: 0,
         }
     }
 

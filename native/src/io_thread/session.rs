@@ -68,6 +68,8 @@ pub(crate) struct Session {
     /// The current connection completed its handshake: its end is a disconnection, even
     /// when a protocol error (which the codec no longer counts as ready) ends it.
     ready: bool,
+    /// Counted in `Services::waiting_output` (see [`Session::track_output`]).
+    output_waits: bool,
 }
 
 impl Session {
@@ -103,6 +105,7 @@ impl Session {
             endpoint,
             handshake: None,
             ready: false,
+            output_waits: false,
         }
     }
 
@@ -138,6 +141,7 @@ impl Session {
             endpoint: parent.endpoint,
             handshake: parent.handshake,
             ready: false,
+            output_waits: false,
         };
         let kind = match parent.ws {
             Some(routes) => Kind::WsServer { routes },
@@ -227,14 +231,34 @@ impl Session {
                     Failure::Auth(_) => "the security handshake failed",
                     Failure::Transient => "the connection was closed or reset",
                 };
-                return self.engine_failed(failure, why, sv, registry);
+                let outcome = self.engine_failed(failure, why, sv, registry);
+                self.track_output(sv);
+                return outcome;
             }
         } else {
             // No engine: only look for the socket's termination. One message may be taken
             // out and kept for the next engine.
             self.policy.poll_pipe_idle();
         }
+        self.track_output(sv);
         self.check_done(sv)
+    }
+
+    /// Keeps `Services::waiting_output` up to date after a drive: whether messages wait
+    /// to go to the peer (bytes the stream did not take, messages not encoded yet, one
+    /// kept for the next connection). An inline socket's helper turns the loop while any
+    /// do (docs/architecture.md §5.5).
+    fn track_output(&mut self, sv: &mut Services) {
+        let waits = self.engine.as_ref().is_some_and(|e| e.transmit_len() > 0)
+            || self.policy.output_waits();
+        if waits != self.output_waits {
+            self.output_waits = waits;
+            if waits {
+                sv.waiting_output += 1;
+            } else {
+                sv.waiting_output = sv.waiting_output.saturating_sub(1);
+            }
+        }
     }
 
     fn pump(&mut self, sv: &mut Services) -> Result<(), Failure> {
@@ -465,6 +489,9 @@ impl Session {
     /// Tears down the session; dropping the pipe end terminates it, so the socket learns
     /// the peer is gone after reading everything that arrived.
     pub(crate) fn close(&mut self, sv: &mut Services, registry: &Registry) {
+        if std::mem::take(&mut self.output_waits) {
+            sv.waiting_output = sv.waiting_output.saturating_sub(1);
+        }
         if let Some(at) = self.armed.take() {
             sv.cancel_timer(at, self.slot, self.id);
         }

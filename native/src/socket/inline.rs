@@ -9,7 +9,7 @@ use isomq_core::{Error, Result};
 
 use super::Socket;
 use crate::doorbell::Doorbell;
-use crate::io_thread::{InlineIo, IoCommand};
+use crate::io_thread::{InlineHost, InlineIo, IoCommand};
 
 /// The "I/O thread" index of an object on the socket's own reactor.
 pub(super) const INLINE: usize = usize::MAX;
@@ -26,7 +26,7 @@ impl Socket {
     }
 
     /// The socket's own reactor, made at the first call.
-    pub(super) fn ensure_inline(&mut self) -> Result<&mut InlineIo> {
+    pub(super) fn ensure_inline(&mut self) -> Result<&mut InlineHost> {
         if self.inline.is_none() {
             let signal = self.mailbox.signal().clone();
             let made = Doorbell::pair().and_then(|(bell, reader)| {
@@ -39,7 +39,7 @@ impl Socket {
             // turn ends when one arrives. The socket answers it when it reads its queue.
             self.mailbox.signal().set_fd_bell(bell);
             self.fd_reader = Some(reader);
-            self.inline = Some(Box::new(io));
+            self.inline = Some(InlineHost::new(io));
         }
         match &mut self.inline {
             Some(io) => Ok(io),
@@ -55,8 +55,8 @@ impl Socket {
     /// A turn of the socket's own reactor that does not wait, if it has one: what the
     /// connections have for the socket now, before it says whether it is ready.
     pub(super) fn turn_inline(&mut self) {
-        if let Some(io) = &mut self.inline {
-            io.turn(Some(Duration::ZERO));
+        if let Some(host) = &mut self.inline {
+            host.with(|io| io.turn(Some(Duration::ZERO)));
         }
     }
 
@@ -64,10 +64,10 @@ impl Socket {
     /// own reactor it is carried out before this returns (a connect starts now).
     pub(super) fn send_io(&mut self, thread: usize, cmd: IoCommand) {
         match &mut self.inline {
-            Some(io) if thread == INLINE => {
+            Some(host) if thread == INLINE => host.with(|io| {
                 io.send(cmd);
                 io.turn(Some(Duration::ZERO));
-            }
+            }),
             _ => self.ctx.send_io(thread, cmd),
         }
     }
@@ -75,7 +75,7 @@ impl Socket {
     /// Closes a listener and returns once it is closed (its address can be bound again).
     pub(super) fn close_io(&mut self, thread: usize, id: u64) {
         match &mut self.inline {
-            Some(io) if thread == INLINE => io.close_now(id),
+            Some(host) if thread == INLINE => host.with(|io| io.close_now(id)),
             _ => self.ctx.close_listener(thread, id),
         }
     }
@@ -92,8 +92,8 @@ impl Socket {
     /// After an accepted send: writes it out now when it woke a session (its pipe's reader
     /// was asleep), and turns the reactor now and then (`InlineIo::after_send`).
     pub(super) fn after_send(&mut self) {
-        if let Some(io) = &mut self.inline {
-            io.after_send();
+        if let Some(host) = &mut self.inline {
+            host.with(InlineIo::after_send);
         }
     }
 
@@ -110,8 +110,8 @@ impl Socket {
             Some(None) => None,
             Some(Some(at)) => Some(at.saturating_duration_since(Instant::now())),
         };
-        if let Some(io) = &mut self.inline {
-            io.turn(timeout);
+        if let Some(host) = &mut self.inline {
+            host.with(|io| io.turn(timeout));
         }
         let commands = self.drain();
         self.check_term()?;
@@ -124,8 +124,8 @@ impl Socket {
     /// The socket is closing: its reactor delivers what is queued within LINGER on a
     /// thread of its own, which the context joins as it ends.
     pub(super) fn finish_inline(&mut self) {
-        if let Some(io) = self.inline.take() {
-            if let Some(handle) = io.finish() {
+        if let Some(host) = self.inline.take() {
+            if let Some(handle) = host.finish() {
                 self.ctx.add_lingering(handle);
             }
         }

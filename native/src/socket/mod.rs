@@ -59,7 +59,7 @@ pub struct Socket {
     calls_since_commands: u32,
     last_commands: Instant,
     /// The socket's own reactor, with inline I/O, from its first tcp:// or ipc:// endpoint.
-    inline: Option<Box<crate::io_thread::InlineIo>>,
+    inline: Option<crate::io_thread::InlineHost>,
 }
 
 impl fmt::Debug for Socket {
