@@ -77,6 +77,11 @@ impl Services {
         }
     }
 
+    /// Whether this loop is a socket's own (inline I/O), turned by the socket's thread.
+    pub(crate) fn is_inline(&self) -> bool {
+        self.local.is_some()
+    }
+
     /// The notifier for a pipe whose other end is on another thread (a ZAP request's).
     pub(crate) fn notify(&self, slot: usize) -> Arc<dyn Notify> {
         Arc::new(IoNotify::new(

@@ -249,6 +249,11 @@ impl Session {
     /// kept for the next connection). An inline socket's helper turns the loop while any
     /// do (docs/architecture.md §5.5).
     fn track_output(&mut self, sv: &mut Services) {
+        // Only a socket's own reactor has a helper; an I/O thread's sessions skip the look
+        // (it reads the pipe's shared word, which the socket's thread writes).
+        if !sv.is_inline() {
+            return;
+        }
         let waits = self.engine.as_ref().is_some_and(|e| e.transmit_len() > 0)
             || self.policy.output_waits();
         if waits != self.output_waits {
