@@ -156,8 +156,6 @@ fn writer_not_refused_gets_no_activate_write() {
     assert_eq!(events_a.take(3), []);
 }
 
-// libzmq ypipe.hpp: flush "Returns false if the reader thread is sleeping", and only then is
-// the reader sent activate_read.
 // `has_unread` answers without the side effects of `check_read`: the reader does not go
 // to sleep (the next flush raises nothing), and a terminated pipe's delimiter stays for
 // the reader to find.
@@ -192,6 +190,8 @@ fn has_unread_looks_without_sleeping_or_consuming() {
     assert!(b.is_terminated() && !b.has_unread());
 }
 
+// libzmq ypipe.hpp: flush "Returns false if the reader thread is sleeping", and only then is
+// the reader sent activate_read.
 #[test]
 fn activate_read_is_raised_exactly_when_the_reader_slept() {
     let (mut a, mut b) = Pipe::pair(9, 0, 0);
