@@ -145,19 +145,11 @@ impl InlineIo {
         self.reactor.output_waits()
     }
 
-    /// A turn for the helper (see [`InlineHost`]): up to the next event, command or timer,
-    /// leaving the socket's signal alone (the socket's own commands wait for its calls).
+    /// A turn for the helper (see [`InlineHost`]): the reactor's own, up to the next
+    /// event, command or timer, leaving the socket's signal alone (the socket's own
+    /// commands wait for its calls).
     fn turn_for_helper(&mut self) {
-        if self.reactor.wait(&mut self.events, None) {
-            self.reactor.handle(&self.events);
-        }
-    }
-
-    /// Closes the object `id` (a listener, a connecting session) at once, as
-    /// `CtxInner::close_listener` does on an I/O thread.
-    pub(crate) fn close_now(&mut self, id: u64) {
-        self.send(IoCommand::Close { id, done: None });
-        self.turn(Some(Duration::ZERO));
+        self.reactor.turn(&mut self.events, None);
     }
 
     /// The socket is closing: listeners go now, and sessions with output queued deliver it
@@ -172,7 +164,7 @@ impl InlineIo {
             .name("isomq-linger".to_owned())
             .spawn(move || {
                 let mut io = self;
-                while io.reactor.turn(&mut io.events, None) {}
+                io.reactor.run();
             })
             .ok()
     }

@@ -223,6 +223,13 @@ impl Session {
     /// decoding into the pipe, pulling from the pipe, writing; then checks whether the
     /// session is finished.
     pub(crate) fn drive(&mut self, sv: &mut Services, registry: &Registry) -> Outcome {
+        let outcome = self.drive_engine(sv, registry);
+        self.track_output(sv);
+        outcome
+    }
+
+    /// [`drive`](Session::drive) before the waiting output is counted.
+    fn drive_engine(&mut self, sv: &mut Services, registry: &Registry) -> Outcome {
         if self.engine.is_some() {
             let pumped = self.pump(sv).and_then(|()| self.update_interest(registry));
             if let Err(failure) = pumped {
@@ -231,16 +238,13 @@ impl Session {
                     Failure::Auth(_) => "the security handshake failed",
                     Failure::Transient => "the connection was closed or reset",
                 };
-                let outcome = self.engine_failed(failure, why, sv, registry);
-                self.track_output(sv);
-                return outcome;
+                return self.engine_failed(failure, why, sv, registry);
             }
         } else {
             // No engine: only look for the socket's termination. One message may be taken
             // out and kept for the next engine.
             self.policy.poll_pipe_idle();
         }
-        self.track_output(sv);
         self.check_done(sv)
     }
 

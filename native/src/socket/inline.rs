@@ -72,18 +72,21 @@ impl Socket {
         }
     }
 
-    /// Closes a listener and returns once it is closed (its address can be bound again).
+    /// Closes a listener and returns once it is closed (its address can be bound again):
+    /// on the socket's own reactor the close is carried out by [`send_io`](Self::send_io)'s
+    /// turn, on an I/O thread `CtxInner::close_listener` waits for it.
     pub(super) fn close_io(&mut self, thread: usize, id: u64) {
-        match &mut self.inline {
-            Some(host) if thread == INLINE => host.with(|io| io.close_now(id)),
-            _ => self.ctx.close_listener(thread, id),
+        if thread == INLINE {
+            self.send_io(thread, IoCommand::Close { id, done: None });
+        } else {
+            self.ctx.close_listener(thread, id);
         }
     }
 
     /// The async calls are not available on sockets of an inline context: no executor
     /// would turn their reactors while a task waits.
     pub(crate) fn refuse_if_inline(&self) -> Result<()> {
-        if self.ctx.inline_io() {
+        if self.is_inline() {
             return Err(Error::NotSup);
         }
         Ok(())
