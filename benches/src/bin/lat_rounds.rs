@@ -1,12 +1,12 @@
 //! `lat_rounds [--thr] <inproc|ipc|tcp> <size> <count> <rounds> [isomq|inline|libzmq|raw]`:
 //! one cell of the comparison's latency table (`count` round trips, one-way µs), or with
-//! `--thr` of its throughput table (`count` messages, msg/s at the receiver), both sides in this process as `compare` runs
-//! them, one line per run (isomq and libzmq alternating, or one of them), so that the spread
-//! between runs shows (benches/RESULTS.md, "Round two, ninth stop": the placement of the
-//! four threads decides each run). Run it under `perf stat -e cpu-migrations` to see which
-//! placement a run got. `inline` runs isomq with inline I/O (`ContextBuilder::inline_io`),
-//! `raw` the plain socket ping-pong of `compare`'s raw column; without a choice, isomq,
-//! isomq inline, libzmq and raw alternate.
+//! `--thr` of its throughput table (`count` messages, msg/s at the receiver), both sides
+//! in this process as `compare` runs them, one line per run, so that the spread between
+//! runs shows (benches/RESULTS.md, "Round two, ninth stop": the placement of the four
+//! threads decides each run). Run it under `perf stat -e cpu-migrations` to see which
+//! placement a run got. Without a choice, isomq (with an I/O thread), isomq inline
+//! (`ContextBuilder::inline_io`), libzmq and the raw socket of `compare`'s raw column
+//! alternate on each line; a choice runs only that one.
 
 use std::process::ExitCode;
 
@@ -21,7 +21,8 @@ struct Args {
     thr: bool,
     transport: Transport,
     size: usize,
-    roundtrips: usize,
+    /// Round trips, or messages with `--thr`.
+    count: usize,
     rounds: usize,
     /// Each with its name as printed and its I/O threads (0: inline).
     libs: Vec<(&'static str, Impl, usize)>,
@@ -61,7 +62,7 @@ fn parse() -> Option<Args> {
         thr,
         transport,
         size: cell[1].parse().ok()?,
-        roundtrips: cell[2].parse().ok().filter(|&n| n > 0)?,
+        count: cell[2].parse().ok().filter(|&n| n > 0)?,
         rounds: cell[3].parse().ok()?,
         libs,
     })
@@ -75,7 +76,7 @@ fn main() -> ExitCode {
             for _ in 0..a.rounds {
                 let mut line = String::new();
                 for &(name, imp, io_threads) in &a.libs {
-                    let (t, size, n, sec) = (a.transport, a.size, a.roundtrips, Security::Null);
+                    let (t, size, n, sec) = (a.transport, a.size, a.count, Security::Null);
                     if a.thr {
                         let rate = thr_of(imp, t, size, n, io_threads, None, sec)?;
                         line.push_str(&format!("{name} {rate:.0} "));
