@@ -418,3 +418,43 @@ fn a_queued_tail_is_delivered_while_the_sender_does_other_work() {
         }
     }
 }
+
+// zmq_send(3) again, for small messages: an inline socket holds the sends of a burst to
+// write them together (`InlineIo::after_send`), and a burst whose sender then makes no
+// call of its socket is written by the helper thread. Here each round is a burst of a few
+// messages after which the sender waits, outside any call, for the receiver to have them
+// all; the rounds make the helper park and wake again and again.
+#[test]
+fn a_held_burst_is_delivered_while_the_sender_does_other_work() {
+    const ROUNDS: usize = 300;
+    const BURST: usize = 8;
+    for t in [Transport::Tcp, Transport::Ipc] {
+        for (name, bctx, cctx) in pairings(t) {
+            let mut pull = socket(&bctx, SocketType::Pull);
+            let ep = bind(&mut pull, t);
+            let (got_burst, burst_received) = std::sync::mpsc::channel::<()>();
+            let receiver = std::thread::spawn(move || {
+                for round in 0..ROUNDS {
+                    for i in 0..BURST {
+                        let m = pull.recv().unwrap();
+                        assert_eq!(m.as_ref(), [round as u8, i as u8], "round {round}");
+                    }
+                    got_burst.send(()).unwrap();
+                }
+                pull
+            });
+            let mut push = socket(&cctx, SocketType::Push);
+            push.connect(&ep).unwrap();
+            for round in 0..ROUNDS {
+                for i in 0..BURST {
+                    push.send(vec![round as u8, i as u8]).unwrap();
+                }
+                if burst_received.recv_timeout(isomq_tests::PATIENCE).is_err() {
+                    panic!("{t:?}, {name}: round {round}'s burst never arrived");
+                }
+            }
+            drop(push);
+            drop(receiver.join().unwrap());
+        }
+    }
+}

@@ -12,7 +12,7 @@
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,14 +28,28 @@ use crate::sync::lock;
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
 const SOCKET_BELL: Token = Token(usize::MAX - 1);
 
-/// Sends after which a send turns the reactor even though no session asked for it: a
-/// session whose writes met a full socket buffer waits for writability, and a handshake
-/// or a peer's subscription waits for input, which only a poll sees.
-const SENDS_PER_TURN: u32 = 64;
-
-/// Time after which a send turns the reactor in any case: a socket that sends now and then
-/// makes its connections progress at each send.
+/// Time after which a send turns the reactor in any case: a session whose writes met a
+/// full socket buffer waits for writability, and a handshake or a peer's subscription waits
+/// for input, which only a poll sees. A socket that sends now and then makes its
+/// connections progress at each send.
 const TURN_INTERVAL: Duration = Duration::from_millis(1);
+
+/// A send this soon after the previous one is part of a burst: it is held, to be written
+/// with the sends after it in one system call (see [`InlineIo::after_send`]). A sender that
+/// waits longer between sends than a write takes gets each written at once.
+const BURST_GAP: Duration = Duration::from_micros(10);
+
+/// Sends in a row, each less than [`BURST_GAP`] after the last, that are written at once
+/// before the next ones are held: a pair of messages, or a few, sent now and then are not
+/// delayed; a stream is held from its third message on.
+const BURST_MIN: u32 = 2;
+
+/// The longest a held send waits: the next send after that writes the burst, and when the
+/// socket makes no call, the helper thread does (see [`InlineHost`]).
+const HOLD_MAX: Duration = Duration::from_micros(40);
+
+/// Bytes held at which a burst is written: past this, one write per burst saves little.
+const HOLD_BYTES: usize = 32 * 1024;
 
 /// A socket's reactor, turned by the socket.
 pub(crate) struct InlineIo {
@@ -47,9 +61,15 @@ pub(crate) struct InlineIo {
     local: Arc<AtomicBool>,
     /// The socket's signal, whose bell rings only while a turn may block in the poll.
     signal: Arc<Signal>,
-    /// Sends since the last turn, and when that was (see [`InlineIo::after_send`]).
-    sends: u32,
+    /// When the last turn was (see [`InlineIo::after_send`]).
     last_turn: Instant,
+    /// When the last send returned, when the oldest held send was accepted, and the bytes
+    /// held: a burst's sends wait to be written together.
+    last_send: Instant,
+    /// Sends in a row, each less than [`BURST_GAP`] after the last.
+    streak: u32,
+    held_since: Option<Instant>,
+    held_bytes: usize,
 }
 
 impl std::fmt::Debug for InlineIo {
@@ -81,8 +101,11 @@ impl InlineIo {
             mailbox,
             local,
             signal,
-            sends: 0,
             last_turn: Instant::now(),
+            last_send: Instant::now(),
+            streak: 0,
+            held_since: None,
+            held_bytes: 0,
         })
     }
 
@@ -99,20 +122,67 @@ impl InlineIo {
         self.mailbox.send(cmd);
     }
 
-    /// After a send: carries out the commands it posted (a session's pipe woke it), with
-    /// no syscall but the session's write. A whole turn without waiting instead when a
-    /// command came from another thread (the doorbell rang), every [`SENDS_PER_TURN`]
-    /// sends, and when the last turn is [`TURN_INTERVAL`] old.
-    pub(crate) fn after_send(&mut self) {
-        self.sends += 1;
-        if self.mailbox.is_rung()
-            || self.sends >= SENDS_PER_TURN
-            || self.last_turn.elapsed() >= TURN_INTERVAL
+    /// After a send of `size` bytes: carries out the commands it posted (a session's pipe
+    /// woke it), with no syscall but the session's write. A whole turn without waiting
+    /// instead when a command came from another thread (the doorbell rang), and when the
+    /// last turn is [`TURN_INTERVAL`] old.
+    ///
+    /// A send in a burst (more than [`BURST_MIN`] in a row, each less than [`BURST_GAP`]
+    /// after the last) is held instead, its command left queued: the burst is written in
+    /// one system call once it holds
+    /// [`HOLD_BYTES`], its oldest send is [`HOLD_MAX`] old, or it ends. It ends at the
+    /// next send after a pause, at the socket's next wait, poll or turn, or when the helper
+    /// finds it [`HOLD_MAX`] old. A burst is written with a whole turn, which sees what
+    /// the connections have (writability, input) at the cost of one poll per burst. Sends
+    /// written one by one cost a system call each, a fifth of the messages per second the
+    /// I/O thread's batching reaches (benches/RESULTS.md, "inline I/O").
+    pub(crate) fn after_send(&mut self, size: usize) {
+        let now = Instant::now();
+        let quick = now.saturating_duration_since(self.last_send) < BURST_GAP;
+        self.last_send = now;
+        self.streak = if quick {
+            self.streak.saturating_add(1)
+        } else {
+            0
+        };
+        if self.mailbox.is_rung() || now.saturating_duration_since(self.last_turn) >= TURN_INTERVAL
         {
             self.turn(Some(Duration::ZERO));
-        } else if self.local.swap(false, Ordering::Acquire) {
+            return;
+        }
+        if !self.local.load(Ordering::Relaxed) {
+            // No session waits for a command: nothing of this send is held here.
+            self.flush();
+            return;
+        }
+        let burst = self.held_since.is_some();
+        self.held_bytes = self.held_bytes.saturating_add(size);
+        let since = *self.held_since.get_or_insert(now);
+        let young = now.saturating_duration_since(since) < HOLD_MAX;
+        if self.streak >= BURST_MIN && young && self.held_bytes < HOLD_BYTES {
+            return;
+        }
+        if burst {
+            self.turn(Some(Duration::ZERO));
+        } else {
+            self.flush();
+        }
+    }
+
+    /// Writes what sends hold: carries out the commands they posted.
+    pub(crate) fn flush(&mut self) {
+        self.held_since = None;
+        self.held_bytes = 0;
+        if self.local.swap(false, Ordering::Acquire) {
             self.reactor.run_commands();
         }
+    }
+
+    /// How much longer the oldest held send may wait; `None` when none is held, or it
+    /// must be written now.
+    fn hold_left(&self) -> Option<Duration> {
+        let left = HOLD_MAX.checked_sub(self.held_since?.elapsed())?;
+        (!left.is_zero()).then_some(left)
     }
 
     /// One round of the loop, waiting up to `timeout` (`None`: until something happens)
@@ -136,18 +206,19 @@ impl InlineIo {
         if polled {
             self.reactor.handle(&self.events);
         }
-        self.sends = 0;
+        // The turn carried out what sends held.
+        self.held_since = None;
+        self.held_bytes = 0;
         self.last_turn = Instant::now();
     }
 
-    /// Whether messages wait to go to some peer: one load.
+    /// Whether messages wait to go to some peer, held or queued in a session: two loads.
     pub(crate) fn output_waits(&self) -> bool {
-        self.reactor.output_waits()
+        self.held_since.is_some() || self.reactor.output_waits()
     }
 
-    /// A turn for the helper (see [`InlineHost`]): the reactor's own, up to the next
-    /// event, command or timer, leaving the socket's signal alone (the socket's own
-    /// commands wait for its calls).
+    /// A turn for the helper (see [`InlineHost`]): up to the next event, command or timer,
+    /// leaving the socket's signal alone (the socket's own commands wait for its calls).
     fn turn_for_helper(&mut self) {
         self.reactor.turn(&mut self.events, None);
     }
@@ -173,21 +244,25 @@ impl InlineIo {
 /// What the socket and its helper thread share.
 struct Shared {
     io: Mutex<InlineIo>,
-    /// The socket's thread wants the reactor: the helper lets go of it and waits.
+    /// The socket's thread wants the reactor: the helper lets go of it and parks.
     wanted: AtomicBool,
-    /// Output waited when the socket's last call returned: the helper turns the reactor
-    /// until it no longer does.
+    /// Output waited (held or queued) when a call of the socket returned: the helper
+    /// writes it until none does. Set by the socket, cleared by the helper, under the lock.
     active: AtomicBool,
+    /// The helper may be blocked in the reactor's poll: a socket that wants the reactor
+    /// rings the doorbell. Paired with `wanted` (each stores its own, then loads the other).
+    polling: AtomicBool,
     stop: AtomicBool,
     /// Rings the reactor's doorbell, to end the helper's poll.
     bell: Mailbox,
 }
 
-/// A socket's own reactor, and the helper thread that turns it while the socket is outside
-/// its calls with output waiting (docs/architecture.md §5.5): without it, messages a send
-/// could not hand to the kernel (or queued before the handshake completed) would wait for
-/// the socket's next call. The helper starts the first time that happens and parks
-/// otherwise; on the message path the socket's thread only takes an uncontended lock.
+/// A socket's own reactor, and the helper thread that writes its output while the socket
+/// is outside its calls (docs/architecture.md §5.5): sends a burst holds (see
+/// [`InlineIo::after_send`]), and messages a send could not hand to the kernel (or queued
+/// before the handshake completed) would otherwise wait for the socket's next call. The
+/// helper starts the first time output waits and parks otherwise; on the message path the
+/// socket's thread only takes an uncontended lock.
 pub(crate) struct InlineHost {
     shared: Arc<Shared>,
     helper: Option<JoinHandle<()>>,
@@ -207,6 +282,7 @@ impl InlineHost {
                 io: Mutex::new(io),
                 wanted: AtomicBool::new(false),
                 active: AtomicBool::new(false),
+                polling: AtomicBool::new(false),
                 stop: AtomicBool::new(false),
                 bell,
             }),
@@ -218,22 +294,33 @@ impl InlineHost {
     /// if it has it; afterwards wakes the helper when output waits.
     pub(crate) fn with<R>(&mut self, f: impl FnOnce(&mut InlineIo) -> R) -> R {
         let shared = &self.shared;
-        // Only this thread sets `active` to true, so it knows whether the helper may hold
-        // the reactor in its poll, and must be asked to let go.
-        let helper_on = shared.active.load(Ordering::SeqCst);
-        if helper_on {
-            shared.wanted.store(true, Ordering::SeqCst);
-            shared.bell.ring();
-        }
-        let mut io = lock(&shared.io);
+        let (mut io, contended) = match shared.io.try_lock() {
+            Ok(io) => (io, false),
+            Err(TryLockError::Poisoned(p)) => (p.into_inner(), false),
+            Err(TryLockError::WouldBlock) => {
+                // The helper has it: ask it to let go, waking it if it is in the poll.
+                shared.wanted.store(true, Ordering::SeqCst);
+                if shared.polling.load(Ordering::SeqCst) {
+                    shared.bell.ring();
+                }
+                let io = lock(&shared.io);
+                shared.wanted.store(false, Ordering::SeqCst);
+                (io, true)
+            }
+        };
         let result = f(&mut io);
         let waits = io.output_waits();
-        shared.active.store(waits, Ordering::SeqCst);
+        let start = if contended {
+            // The helper parked for us: it goes on only if woken.
+            shared.active.store(waits, Ordering::SeqCst);
+            waits
+        } else {
+            // Otherwise only the helper clears `active`, when it finds nothing to write: a
+            // burst of sends wakes it once, not once per write.
+            waits && !shared.active.swap(true, Ordering::SeqCst)
+        };
         drop(io);
-        if helper_on {
-            shared.wanted.store(false, Ordering::SeqCst);
-        }
-        if waits {
+        if start {
             self.start_helper();
         }
         result
@@ -267,14 +354,17 @@ impl InlineHost {
     }
 }
 
-/// The helper's loop: turns the reactor while output waits and the socket's thread does
-/// not want it; parks otherwise (the socket unparks it when output waits again).
+/// The helper's loop: while output waits and the socket's thread does not want the
+/// reactor, sleeps until the oldest held send is [`HOLD_MAX`] old (a socket still sending
+/// writes it first), then writes it and turns the reactor until nothing is queued; parks
+/// otherwise (the socket unparks it when output waits again).
 fn helper(shared: &Shared) {
+    tighten_timer_slack();
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        if !shared.active.load(Ordering::SeqCst) || shared.wanted.load(Ordering::SeqCst) {
+        if shared.wanted.load(Ordering::SeqCst) || !shared.active.load(Ordering::SeqCst) {
             std::thread::park();
             continue;
         }
@@ -282,10 +372,30 @@ fn helper(shared: &Shared) {
         if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
             continue;
         }
+        if let Some(left) = io.hold_left() {
+            drop(io);
+            std::thread::park_timeout(left);
+            continue;
+        }
+        io.flush();
         if !io.output_waits() {
             shared.active.store(false, Ordering::SeqCst);
             continue;
         }
-        io.turn_for_helper();
+        shared.polling.store(true, Ordering::SeqCst);
+        if !shared.wanted.load(Ordering::SeqCst) {
+            io.turn_for_helper();
+        }
+        shared.polling.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Asks the kernel to wake this thread within a microsecond of its timeouts: the default
+/// slack of 50 µs would be longer than a held send is meant to wait.
+fn tighten_timer_slack() {
+    // SAFETY: PR_SET_TIMERSLACK takes an integer argument and changes only this thread's
+    // timer slack; no memory is passed.
+    unsafe {
+        libc::prctl(libc::PR_SET_TIMERSLACK, 1000 as libc::c_ulong);
     }
 }

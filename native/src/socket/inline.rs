@@ -92,11 +92,12 @@ impl Socket {
         Ok(())
     }
 
-    /// After an accepted send: writes it out now when it woke a session (its pipe's reader
-    /// was asleep), and turns the reactor now and then (`InlineIo::after_send`).
-    pub(super) fn after_send(&mut self) {
+    /// After an accepted send of `size` bytes: writes it out now when it woke a session
+    /// (its pipe's reader was asleep) unless it is part of a burst, and turns the reactor
+    /// now and then (`InlineIo::after_send`).
+    pub(super) fn after_send(&mut self, size: usize) {
         if let Some(host) = &mut self.inline {
-            host.with(InlineIo::after_send);
+            host.with(|io| io.after_send(size));
         }
     }
 

@@ -31,10 +31,14 @@ impl Socket {
         self.process_commands_throttled()?;
         // Made at the first wait, not before the first try (see `Deadline`).
         let mut deadline = Deadline::Unset;
+        // A message's frames reach its peer's pipe together, at the last one.
+        let (size, last) = (msg.len(), !msg.more());
         loop {
             match self.pattern.send(msg) {
                 Ok(()) => {
-                    self.after_send();
+                    if last {
+                        self.after_send(size);
+                    }
                     return Ok(());
                 }
                 Err((Error::Again, m)) => {
