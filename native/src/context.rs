@@ -75,6 +75,9 @@ impl ContextBuilder {
     ///   sockets.
     /// - A closed socket with messages still queued hands its connections to a thread of
     ///   their own for LINGER; the context joins it when it ends.
+    /// - A blocking call polls for up to 50 µs before it sleeps, while the socket's waits
+    ///   are that short (and the machine has more than one CPU): a core stays busy while
+    ///   messages come that often, and a sleeping thread's wake-up leaves the path.
     /// - Sends in a burst (from the third in a row each less than 10 µs after the last)
     ///   are held and written together, when 32 KiB or 40 µs are reached or at the
     ///   socket's next wait; a burst the sender leaves behind is written by the helper

@@ -48,6 +48,10 @@ const BURST_MIN: u32 = 2;
 /// socket makes no call, the helper thread does (see [`InlineHost`]).
 const HOLD_MAX: Duration = Duration::from_micros(40);
 
+/// How long a blocking turn polls without sleeping before it sleeps in the poll, when the
+/// last blocking turn ended within that time (see [`InlineIo::turn`]).
+const SPIN: Duration = Duration::from_micros(50);
+
 /// Bytes held at which a burst is written: past this, one write per burst saves little.
 const HOLD_BYTES: usize = 32 * 1024;
 
@@ -70,6 +74,11 @@ pub(crate) struct InlineIo {
     streak: u32,
     held_since: Option<Instant>,
     held_bytes: usize,
+    /// Whether the next blocking turn polls without sleeping first: the last one ended
+    /// within [`SPIN`], and the machine has more than one CPU (a peer sharing ours would
+    /// wait for the spin to end).
+    spin: bool,
+    spin_cpus: bool,
 }
 
 impl std::fmt::Debug for InlineIo {
@@ -106,6 +115,8 @@ impl InlineIo {
             streak: 0,
             held_since: None,
             held_bytes: 0,
+            spin: true,
+            spin_cpus: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         })
     }
 
@@ -199,10 +210,15 @@ impl InlineIo {
         if may_block && !self.signal.enter_poll() {
             timeout = Some(Duration::ZERO);
         }
-        let polled = self.reactor.wait(&mut self.events, timeout);
-        if may_block {
+        let polled = if may_block {
+            let started = Instant::now();
+            let polled = self.wait_spinning(timeout, started);
             self.signal.leave_poll();
-        }
+            self.spin = self.spin_cpus && started.elapsed() <= SPIN;
+            polled
+        } else {
+            self.reactor.wait(&mut self.events, timeout)
+        };
         if polled {
             self.reactor.handle(&self.events);
         }
@@ -210,6 +226,32 @@ impl InlineIo {
         self.held_since = None;
         self.held_bytes = 0;
         self.last_turn = Instant::now();
+    }
+
+    /// A blocking wait of [`turn`](Self::turn), begun at `started`: when the last one ended
+    /// within [`SPIN`], it polls without sleeping for up to that long first. A thread that
+    /// sleeps in the poll is woken by the kernel, and where a sleeping CPU is expensive to
+    /// wake (a virtual machine's halted vCPU: benches/RESULTS.md) that wake-up is most of
+    /// a round trip's latency; one still polling costs the writer no wake-up at all. The
+    /// spin adapts: a socket whose waits outlast it (sparse traffic) sleeps at once.
+    fn wait_spinning(&mut self, timeout: Option<Duration>, started: Instant) -> bool {
+        if self.spin {
+            let budget = timeout.map_or(SPIN, |t| t.min(SPIN));
+            loop {
+                if !self.reactor.wait(&mut self.events, Some(Duration::ZERO)) {
+                    return false;
+                }
+                if !self.events.is_empty() {
+                    return true;
+                }
+                if started.elapsed() >= budget {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        }
+        let rest = timeout.map(|t| t.saturating_sub(started.elapsed()));
+        self.reactor.wait(&mut self.events, rest)
     }
 
     /// Whether messages wait to go to some peer, held or queued in a session: two loads.
