@@ -60,11 +60,11 @@ impl ContextBuilder {
     /// libzmq's for 16 B to 4 KiB (benches/RESULTS.md, "Round two, tenth stop").
     ///
     /// What it changes (docs/architecture.md §5.5):
-    /// - Connections make progress only while the socket is in a call: accepting,
-    ///   reconnecting, handshakes and heartbeats included. A socket left alone for longer
-    ///   than a peer's heartbeat timeout is dropped by that peer. Queued output is the
-    ///   exception: messages a send did not hand to the kernel at once go out on a
-    ///   helper thread of the socket's while it is outside its calls.
+    /// - Each socket with connections has a helper thread. Connections make progress
+    ///   inside the socket's calls, and on the helper once the socket has made no call
+    ///   for 10 ms (accepting, reconnecting, handshakes and heartbeats: at most 10 ms
+    ///   late); the first call after that takes them back with one thread wake-up. The
+    ///   helper also writes what a send did not hand to the kernel at once.
     /// - [`poll`](crate::poll::poll) waits on readiness fds then, and an inline socket's
     ///   [`Socket::readiness_fd`](crate::Socket::readiness_fd) is its own poll: both work,
     ///   and the socket's I/O happens in the calls made once the fd fires (`has_in`,

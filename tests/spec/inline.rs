@@ -458,3 +458,71 @@ fn a_held_burst_is_delivered_while_the_sender_does_other_work() {
         }
     }
 }
+
+// RFC 23 (ZMTP): a peer that connects gets the greeting and the handshake; libzmq's I/O
+// threads do that whatever the application is doing. Inline, a socket that has made no
+// call for a while has its connections turned by its helper thread (docs/architecture.md
+// §5.5), so a binder left alone after `bind` still accepts and completes handshakes.
+#[test]
+fn an_idle_binder_accepts_and_handshakes() {
+    for t in [Transport::Tcp, Transport::Ipc] {
+        let ctx = inline_ctx();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        // From here on the binder makes no call until the peer's handshake succeeded.
+        let other = Context::new();
+        let mut push = socket(&other, SocketType::Push);
+        let monitor = push.monitor();
+        push.connect(&ep).unwrap();
+        loop {
+            match monitor.recv_timeout(isomq_tests::PATIENCE) {
+                Ok(isomq::MonitorEvent::HandshakeSucceeded { .. }) => break,
+                Ok(_) => {}
+                Err(e) => panic!("{t:?}: no handshake with an idle inline binder: {e:?}"),
+            }
+        }
+        push.send("after").unwrap();
+        assert_eq!(recv_string(&mut pull), "after");
+    }
+}
+
+// ZMTP 3.1 heartbeats (RFC 37) again, for a socket that makes no call at all: its helper
+// answers the peer's PINGs, so the connection outlives ten of the peer's heartbeat
+// timeouts while the application does other work.
+#[test]
+fn an_idle_socket_answers_pings() {
+    for t in [Transport::Tcp, Transport::Ipc] {
+        let other = Context::new();
+        let mut router = socket(&other, SocketType::Router);
+        router
+            .set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(10))))
+            .unwrap();
+        router
+            .set_option(SocketOption::HeartbeatTimeout(Some(Duration::from_millis(
+                50,
+            ))))
+            .unwrap();
+        let monitor = router.monitor();
+        let ep = bind(&mut router, t);
+        let ctx = inline_ctx();
+        let mut dealer = socket(&ctx, SocketType::Dealer);
+        dealer.connect(&ep).unwrap();
+        dealer.send("hello").unwrap();
+        let hello = router.recv_multipart().unwrap();
+        assert_eq!(hello[1].as_ref(), b"hello");
+        // The dealer makes no call while ten of the router's timeouts pass.
+        let quiet = std::time::Instant::now() + Duration::from_millis(500);
+        while let Some(left) = quiet.checked_duration_since(std::time::Instant::now()) {
+            match monitor.recv_timeout(left) {
+                Ok(isomq::MonitorEvent::Disconnected { .. }) => {
+                    panic!("{t:?}: the idle inline socket's connection was dropped")
+                }
+                Ok(_) | Err(_) => {}
+            }
+        }
+        dealer.send("still here").unwrap();
+        let again = router.recv_multipart().unwrap();
+        assert_eq!(again[0], hello[0], "{t:?}: the same connection");
+        assert_eq!(again[1].as_ref(), b"still here");
+    }
+}

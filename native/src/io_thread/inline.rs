@@ -52,6 +52,11 @@ const HOLD_MAX: Duration = Duration::from_micros(40);
 /// last blocking turn ended within that time (see [`InlineIo::turn`]).
 const SPIN: Duration = Duration::from_micros(50);
 
+/// Time after which a socket that made no call has its connections turned by its helper
+/// thread (see [`InlineHost`]): accepts, handshakes, heartbeats and reconnects go on while
+/// the application does other work, at most this late.
+const IDLE: Duration = Duration::from_millis(10);
+
 /// Bytes held at which a burst is written: past this, one write per burst saves little.
 const HOLD_BYTES: usize = 32 * 1024;
 
@@ -288,6 +293,12 @@ struct Shared {
     io: Mutex<InlineIo>,
     /// The socket's thread wants the reactor: the helper lets go of it and parks.
     wanted: AtomicBool,
+    /// The socket's calls so far: unchanged over [`IDLE`], the socket is idle.
+    calls: AtomicU64,
+    /// The socket's readiness fd (its reactor's poll) was handed out: an event loop outside
+    /// waits on it and calls the socket when it fires, and the helper must not take the
+    /// events it waits for, so it no longer turns the reactor for an idle socket.
+    external: AtomicBool,
     /// Output waited (held or queued) when a call of the socket returned: the helper
     /// writes it until none does. Set by the socket, cleared by the helper, under the lock.
     active: AtomicBool,
@@ -299,12 +310,17 @@ struct Shared {
     bell: Mailbox,
 }
 
-/// A socket's own reactor, and the helper thread that writes its output while the socket
-/// is outside its calls (docs/architecture.md §5.5): sends a burst holds (see
-/// [`InlineIo::after_send`]), and messages a send could not hand to the kernel (or queued
-/// before the handshake completed) would otherwise wait for the socket's next call. The
-/// helper starts the first time output waits and parks otherwise; on the message path the
-/// socket's thread only takes an uncontended lock.
+/// A socket's own reactor, and the helper thread that turns it while the socket is outside
+/// its calls (docs/architecture.md §5.5):
+/// - it writes output: sends a burst holds (see [`InlineIo::after_send`]), and messages a
+///   send could not hand to the kernel (or queued before the handshake completed), which
+///   would otherwise wait for the socket's next call;
+/// - once the socket has made no call for [`IDLE`], it turns the reactor until the socket
+///   makes one: connections accept, handshake, heartbeat and reconnect as with an I/O
+///   thread while the application does other work.
+///
+/// On the message path the socket's thread only takes an uncontended lock and counts the
+/// call; the first call after an idle time takes the reactor back from the helper's poll.
 pub(crate) struct InlineHost {
     shared: Arc<Shared>,
     helper: Option<JoinHandle<()>>,
@@ -317,25 +333,33 @@ impl std::fmt::Debug for InlineHost {
 }
 
 impl InlineHost {
+    /// The host of `io`, with its helper thread (without one if the system refuses a
+    /// thread: output then waits for the socket's calls).
     pub(crate) fn new(io: InlineIo) -> InlineHost {
         let bell = io.mailbox.clone();
-        InlineHost {
-            shared: Arc::new(Shared {
-                io: Mutex::new(io),
-                wanted: AtomicBool::new(false),
-                active: AtomicBool::new(false),
-                polling: AtomicBool::new(false),
-                stop: AtomicBool::new(false),
-                bell,
-            }),
-            helper: None,
-        }
+        let shared = Arc::new(Shared {
+            io: Mutex::new(io),
+            wanted: AtomicBool::new(false),
+            calls: AtomicU64::new(0),
+            external: AtomicBool::new(false),
+            active: AtomicBool::new(false),
+            polling: AtomicBool::new(false),
+            stop: AtomicBool::new(false),
+            bell,
+        });
+        let for_helper = shared.clone();
+        let helper = std::thread::Builder::new()
+            .name("isomq-inline".to_owned())
+            .spawn(move || helper(&for_helper))
+            .ok();
+        InlineHost { shared, helper }
     }
 
     /// Runs `f` on the reactor from the socket's thread, taking it back from the helper
     /// if it has it; afterwards wakes the helper when output waits.
     pub(crate) fn with<R>(&mut self, f: impl FnOnce(&mut InlineIo) -> R) -> R {
         let shared = &self.shared;
+        shared.calls.fetch_add(1, Ordering::Relaxed);
         let (mut io, contended) = match shared.io.try_lock() {
             Ok(io) => (io, false),
             Err(TryLockError::Poisoned(p)) => (p.into_inner(), false),
@@ -368,16 +392,16 @@ impl InlineHost {
         result
     }
 
-    fn start_helper(&mut self) {
-        match &self.helper {
-            Some(h) => h.thread().unpark(),
-            None => {
-                let shared = self.shared.clone();
-                self.helper = std::thread::Builder::new()
-                    .name("isomq-inline".to_owned())
-                    .spawn(move || helper(&shared))
-                    .ok();
-            }
+    /// The socket's readiness fd (see [`InlineIo::readiness_fd`]); from now on an idle
+    /// socket's reactor waits for the event loop that watches it.
+    pub(crate) fn readiness_fd(&mut self) -> std::os::fd::RawFd {
+        self.shared.external.store(true, Ordering::SeqCst);
+        self.with(|io| io.readiness_fd())
+    }
+
+    fn start_helper(&self) {
+        if let Some(helper) = &self.helper {
+            helper.thread().unpark();
         }
     }
 
@@ -396,40 +420,82 @@ impl InlineHost {
     }
 }
 
-/// The helper's loop: while output waits and the socket's thread does not want the
-/// reactor, sleeps until the oldest held send is [`HOLD_MAX`] old (a socket still sending
-/// writes it first), then writes it and turns the reactor until nothing is queued; parks
-/// otherwise (the socket unparks it when output waits again).
+/// The helper's loop: writes what waits to go out (see [`write_output`]); otherwise wakes
+/// every [`IDLE`] to see whether the socket made a call since, and when it did not, turns
+/// the reactor in its poll until the socket makes one (each call counts itself, and one
+/// that finds the reactor taken sets `wanted` and rings the poll). The helper lets go of
+/// the reactor whenever the socket wants it.
 fn helper(shared: &Shared) {
     tighten_timer_slack();
+    let mut seen = shared.calls.load(Ordering::SeqCst);
+    let mut idle = false;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
         }
-        if shared.wanted.load(Ordering::SeqCst) || !shared.active.load(Ordering::SeqCst) {
+        if shared.wanted.load(Ordering::SeqCst) {
+            idle = false;
+            std::thread::park_timeout(IDLE);
+            continue;
+        }
+        if shared.active.load(Ordering::SeqCst) {
+            write_output(shared);
+            continue;
+        }
+        let calls = shared.calls.load(Ordering::SeqCst);
+        if shared.external.load(Ordering::SeqCst) {
             std::thread::park();
             continue;
         }
-        let mut io = lock(&shared.io);
-        if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
+        if !idle || calls != seen {
+            // Not known idle: look again after IDLE.
+            idle = calls == seen;
+            seen = calls;
+            std::thread::park_timeout(IDLE);
             continue;
         }
-        if let Some(left) = io.hold_left() {
-            drop(io);
-            std::thread::park_timeout(left);
+        // No call for IDLE: the connections are the helper's until the socket's next call.
+        let Ok(mut io) = shared.io.try_lock() else {
+            // The socket is in a call, perhaps a long blocking one: it turns them itself.
+            idle = false;
             continue;
+        };
+        if shared.calls.load(Ordering::SeqCst) == seen {
+            poll_for_helper(shared, &mut io);
         }
-        io.flush();
-        if !io.output_waits() {
-            shared.active.store(false, Ordering::SeqCst);
-            continue;
-        }
-        shared.polling.store(true, Ordering::SeqCst);
-        if !shared.wanted.load(Ordering::SeqCst) {
-            io.turn_for_helper();
-        }
-        shared.polling.store(false, Ordering::SeqCst);
     }
+}
+
+/// One step of writing output for the socket: sleeps while the oldest held send is younger
+/// than [`HOLD_MAX`] (a socket still sending writes it first), writes it, and turns the
+/// reactor while output stays queued; clears `active` when nothing waits.
+fn write_output(shared: &Shared) {
+    let mut io = lock(&shared.io);
+    if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
+        return;
+    }
+    if let Some(left) = io.hold_left() {
+        drop(io);
+        std::thread::park_timeout(left);
+        return;
+    }
+    io.flush();
+    if io.output_waits() {
+        poll_for_helper(shared, &mut io);
+    } else {
+        shared.active.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A turn of the reactor on the helper, which may block in the poll: says so in `polling`
+/// first, and does not poll when the socket already wants the reactor (paired with the
+/// socket's store of `wanted` and load of `polling`: one of them sees the other).
+fn poll_for_helper(shared: &Shared, io: &mut InlineIo) {
+    shared.polling.store(true, Ordering::SeqCst);
+    if !shared.wanted.load(Ordering::SeqCst) {
+        io.turn_for_helper();
+    }
+    shared.polling.store(false, Ordering::SeqCst);
 }
 
 /// Asks the kernel to wake this thread within a microsecond of its timeouts: the default

@@ -44,7 +44,7 @@ impl Socket {
     /// [`Error::Resource`] if the descriptor pair cannot be created.
     pub fn readiness_fd(&mut self) -> Result<RawFd> {
         if self.is_inline() {
-            return Ok(self.ensure_inline()?.with(|io| io.readiness_fd()));
+            return Ok(self.ensure_inline()?.readiness_fd());
         }
         if let Some(reader) = &self.fd_reader {
             return Ok(reader.as_raw_fd());
