@@ -68,9 +68,8 @@ impl ContextBuilder {
     /// - [`poll`](crate::poll::poll) waits on readiness fds then, and an inline socket's
     ///   [`Socket::readiness_fd`](crate::Socket::readiness_fd) is its own poll: both work,
     ///   and the socket's I/O happens in the calls made once the fd fires (`has_in`,
-    ///   `has_out`, DONTWAIT calls). The async calls are not available
-    ///   ([`Error::NotSup`]): no executor would turn the socket's reactor while a task
-    ///   waits; wait on the readiness fd instead.
+    ///   `has_out`, DONTWAIT calls). The async calls work: a pending one hands the
+    ///   socket's connections to its helper thread until the next call.
     /// - ws:// binds stay on the context's I/O thread: a port is shared by the context's
     ///   sockets.
     /// - A closed socket with messages still queued hands its connections to a thread of

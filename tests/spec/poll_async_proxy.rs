@@ -4,10 +4,7 @@
 // In tests a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::sync::{mpsc, Arc};
-use std::task::{Context as TaskContext, Poll, Wake};
+use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
@@ -15,41 +12,11 @@ use isomq::{
     poll, proxy, proxy_steerable, Context, Error, Flags, PollEvents, PollItem, SocketOption,
     SocketType,
 };
+use isomq_tests::executor::{block_on, block_on_reporting};
 use isomq_tests::{
     bind, recv_string, socket, sync_subscription, thread_id, wait_until_asleep, Transport, ALL,
     PATIENCE,
 };
-
-/// The smallest executor: polls on this thread, parks until woken. Proves the futures
-/// need nothing from a particular runtime.
-fn block_on<F: Future>(f: F) -> F::Output {
-    block_on_reporting(f, || {})
-}
-
-/// [`block_on`], calling `pending` the first time the future returns `Pending`: from then
-/// on only its waker can get it going, so a test can act exactly then instead of after a
-/// guessed time.
-fn block_on_reporting<F: Future>(f: F, pending: impl FnOnce()) -> F::Output {
-    struct Unpark(thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let mut f = pin!(f);
-    let waker = Arc::new(Unpark(thread::current())).into();
-    let mut cx = TaskContext::from_waker(&waker);
-    let mut pending = Some(pending);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-        if let Some(report) = pending.take() {
-            report();
-        }
-        thread::park();
-    }
-}
 
 /// The contexts a poll test runs with over `t`: (name, the polled sockets' context, their
 /// peers' context). With inline I/O (`ContextBuilder::inline_io`) the poll turns the

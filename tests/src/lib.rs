@@ -14,6 +14,7 @@ use std::time::Duration;
 use isomq::{Context, Error, Monitor, MonitorEvent, Socket, SocketOption, SocketType};
 
 pub mod churn;
+pub mod executor;
 pub mod linger;
 pub mod loss;
 pub mod netns;

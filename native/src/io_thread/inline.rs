@@ -295,6 +295,9 @@ struct Shared {
     wanted: AtomicBool,
     /// The socket's calls so far: unchanged over [`IDLE`], the socket is idle.
     calls: AtomicU64,
+    /// An async task waits on the socket: the helper turns its reactor from now until the
+    /// socket's next call, without waiting for [`IDLE`] to pass.
+    eager: AtomicBool,
     /// The socket's readiness fd (its reactor's poll) was handed out: an event loop outside
     /// waits on it and calls the socket when it fires, and the helper must not take the
     /// events it waits for, so it no longer turns the reactor for an idle socket.
@@ -341,6 +344,7 @@ impl InlineHost {
             io: Mutex::new(io),
             wanted: AtomicBool::new(false),
             calls: AtomicU64::new(0),
+            eager: AtomicBool::new(false),
             external: AtomicBool::new(false),
             active: AtomicBool::new(false),
             polling: AtomicBool::new(false),
@@ -399,6 +403,14 @@ impl InlineHost {
         self.with(|io| io.readiness_fd())
     }
 
+    /// An async task waits for the socket (its waker is registered with the socket's
+    /// signal): the helper turns the reactor at once, until the socket's next call, so
+    /// that what the connections bring wakes the task.
+    pub(crate) fn watch_now(&self) {
+        self.shared.eager.store(true, Ordering::SeqCst);
+        self.start_helper();
+    }
+
     fn start_helper(&self) {
         if let Some(helper) = &self.helper {
             helper.thread().unpark();
@@ -429,6 +441,8 @@ fn helper(shared: &Shared) {
     tighten_timer_slack();
     let mut seen = shared.calls.load(Ordering::SeqCst);
     let mut idle = false;
+    // The current watch is for an async task (see `InlineHost::watch_now`).
+    let mut eager = false;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -443,11 +457,16 @@ fn helper(shared: &Shared) {
             continue;
         }
         let calls = shared.calls.load(Ordering::SeqCst);
-        if shared.external.load(Ordering::SeqCst) {
+        if shared.eager.swap(false, Ordering::SeqCst) {
+            // A task waits: the socket is idle from its last call on.
+            (idle, seen, eager) = (true, calls, true);
+        }
+        if !eager && shared.external.load(Ordering::SeqCst) {
             std::thread::park();
             continue;
         }
         if !idle || calls != seen {
+            eager = false;
             // Not known idle: look again after IDLE.
             idle = calls == seen;
             seen = calls;
@@ -457,7 +476,7 @@ fn helper(shared: &Shared) {
         // No call for IDLE: the connections are the helper's until the socket's next call.
         let Ok(mut io) = shared.io.try_lock() else {
             // The socket is in a call, perhaps a long blocking one: it turns them itself.
-            idle = false;
+            (idle, eager) = (false, false);
             continue;
         };
         if shared.calls.load(Ordering::SeqCst) == seen {

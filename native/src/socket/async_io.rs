@@ -14,8 +14,7 @@ impl Socket {
     /// from tokio or any executor. Dropping the future before it completes loses nothing.
     ///
     /// # Errors
-    /// As [`Socket::recv`], except that there is no timeout (wrap the future in one);
-    /// [`Error::NotSup`] on a socket of a context with inline I/O (`ContextBuilder::inline_io`).
+    /// As [`Socket::recv`], except that there is no timeout (wrap the future in one).
     pub async fn recv_async(&mut self) -> Result<Msg> {
         std::future::poll_fn(|cx| self.poll_recv(cx)).await
     }
@@ -38,8 +37,7 @@ impl Socket {
     /// queued (when a blocking send would have returned).
     ///
     /// # Errors
-    /// As [`Socket::send`], without the timeout; [`Error::NotSup`] on a socket of a context
-    /// with inline I/O (`ContextBuilder::inline_io`).
+    /// As [`Socket::send`], without the timeout.
     pub async fn send_async(&mut self, msg: impl Into<Msg>) -> Result<()> {
         let mut msg = Some(msg.into());
         std::future::poll_fn(|cx| self.poll_send(&mut msg, cx)).await
@@ -62,10 +60,12 @@ impl Socket {
         Ok(())
     }
 
+    // With inline I/O (docs/architecture.md §5.5) each poll turns the socket's reactor
+    // first, as a DONTWAIT call does, and a poll that stays pending hands the reactor to
+    // the socket's helper thread until the next call, so the connections progress while
+    // the task waits.
     fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Result<Msg>> {
-        if let Err(e) = self.refuse_if_inline() {
-            return Poll::Ready(Err(e));
-        }
+        self.turn_inline();
         for attempt in 0..2 {
             if let Err(e) = self.check_term() {
                 return Poll::Ready(Err(e));
@@ -76,17 +76,16 @@ impl Socket {
                     // seen now, a later one wakes the task.
                     self.mailbox.signal().set_waker(cx.waker());
                 }
-                Err(Error::Again) => return Poll::Pending,
+                Err(Error::Again) => break,
                 other => return Poll::Ready(other),
             }
         }
+        self.watch_inline();
         Poll::Pending
     }
 
     fn poll_send(&mut self, slot: &mut Option<Msg>, cx: &mut Context<'_>) -> Poll<Result<()>> {
-        if let Err(e) = self.refuse_if_inline() {
-            return Poll::Ready(Err(e));
-        }
+        self.turn_inline();
         for attempt in 0..2 {
             if let Err(e) = self.check_term() {
                 return Poll::Ready(Err(e));
@@ -94,8 +93,14 @@ impl Socket {
             let Some(msg) = slot.take() else {
                 return Poll::Ready(Ok(()));
             };
+            let (size, last) = (msg.len(), !msg.more());
             match self.pattern.send(msg) {
-                Ok(()) => return Poll::Ready(Ok(())),
+                Ok(()) => {
+                    if last {
+                        self.after_send(size);
+                    }
+                    return Poll::Ready(Ok(()));
+                }
                 Err((Error::Again, m)) => {
                     *slot = Some(m);
                     if attempt == 0 {
@@ -105,6 +110,7 @@ impl Socket {
                 Err((e, _)) => return Poll::Ready(Err(e)),
             }
         }
+        self.watch_inline();
         Poll::Pending
     }
 }

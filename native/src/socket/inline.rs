@@ -83,13 +83,13 @@ impl Socket {
         }
     }
 
-    /// The async calls are not available on sockets of an inline context: no executor
-    /// would turn their reactors while a task waits.
-    pub(crate) fn refuse_if_inline(&self) -> Result<()> {
-        if self.is_inline() {
-            return Err(Error::NotSup);
+    /// An async call found nothing to do and registered its waker: the socket's helper
+    /// turns its reactor from now on, so that what its connections bring wakes the task
+    /// (`InlineHost::watch_now`).
+    pub(super) fn watch_inline(&self) {
+        if let Some(host) = &self.inline {
+            host.watch_now();
         }
-        Ok(())
     }
 
     /// After an accepted send of `size` bytes: writes it out now when it woke a session
