@@ -95,21 +95,29 @@ fn curve_side(s: &mut Socket, server: bool, keys: &(isomq::KeyPair, isomq::KeyPa
 /// receiver until the sender is blocked, sends `WARMUP` more, then `MEASURED`; returns the
 /// allocations made by all threads while the measured ones went through.
 fn allocations_in_steady_state(endpoint: &str) -> u64 {
-    allocations_with(endpoint, 30, Curve::Null)
+    allocations_with(endpoint, 30, Curve::Null, false)
 }
 
 /// [`allocations_in_steady_state`] for `size`-byte messages, with or without CURVE. Messages
 /// above the inline limit are clones of one shared `Msg` (a reference-count bump), so that
 /// the count is the library's, not the application's copy into a new message.
-fn allocations_with(endpoint: &str, size: usize, curve: Curve) -> u64 {
-    allocations_sending(endpoint, size, curve, false)
+/// `inline`: both sockets on a context with inline I/O (`ContextBuilder::inline_io`), where
+/// the sockets' own threads encode, encrypt and write.
+fn allocations_with(endpoint: &str, size: usize, curve: Curve, inline: bool) -> u64 {
+    allocations_sending(endpoint, size, curve, false, inline)
 }
 
 /// As [`allocations_with`]; `copy_each`: every message is a new copy of the payload
 /// (`Msg::copy_from_slice`, as `zmq_send` copies), so the count includes the message's own
 /// storage, made on the application's thread and freed on another.
-fn allocations_sending(endpoint: &str, size: usize, curve: Curve, copy_each: bool) -> u64 {
-    let ctx = Context::new();
+fn allocations_sending(
+    endpoint: &str,
+    size: usize,
+    curve: Curve,
+    copy_each: bool,
+    inline: bool,
+) -> u64 {
+    let ctx = Context::builder().inline_io(inline).build();
     let keys = (curve_keypair().unwrap(), curve_keypair().unwrap());
     let mut pull = ctx.socket(SocketType::Pull).unwrap();
     if curve != Curve::Null {
@@ -210,11 +218,11 @@ fn tcp_small_messages_do_not_allocate() {
 // stream needs grow to what its pipe and the caches hold at their fullest, which depends on
 // scheduling: the first measured window may still add a few; a window of 10,000 messages
 // without any proves the rule (the count grows by one per message when the caches fail).
-fn copies_settle_to_zero(endpoint: &str) {
+fn copies_settle_to_zero(endpoint: &str, inline: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let mut counts = Vec::new();
     for _ in 0..4 {
-        let n = allocations_sending(endpoint, 256, Curve::Null, true);
+        let n = allocations_sending(endpoint, 256, Curve::Null, true, inline);
         counts.push(n);
         if n == 0 {
             return;
@@ -225,17 +233,21 @@ fn copies_settle_to_zero(endpoint: &str) {
 
 #[test]
 fn inproc_256_byte_copies_do_not_allocate() {
-    copies_settle_to_zero("inproc://alloc-copies");
+    copies_settle_to_zero("inproc://alloc-copies", false);
 }
 
 #[test]
 fn tcp_256_byte_copies_do_not_allocate() {
-    copies_settle_to_zero("tcp://127.0.0.1:*");
+    copies_settle_to_zero("tcp://127.0.0.1:*", false);
 }
 
 fn check(endpoint: &str, size: usize, curve: Curve, what: &str) {
+    check_in(endpoint, size, curve, what, false);
+}
+
+fn check_in(endpoint: &str, size: usize, curve: Curve, what: &str, inline: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let n = allocations_with(endpoint, size, curve);
+    let n = allocations_with(endpoint, size, curve, inline);
     assert_eq!(
         n, 0,
         "{n} allocations for {MEASURED} messages of {size} B, {what}"
@@ -289,4 +301,38 @@ fn ws_small_messages_do_not_allocate() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let n = allocations_in_steady_state("ws://127.0.0.1:*/alloc-test");
     assert_eq!(n, 0, "{n} allocations for {MEASURED} messages over ws");
+}
+
+// The same rules with inline I/O (docs/architecture.md §5.5): the sockets' own threads
+// encode, hold bursts, encrypt and write, and none of it allocates per message.
+#[test]
+fn inline_tcp_small_messages_do_not_allocate() {
+    check_in("tcp://127.0.0.1:*", 30, Curve::Null, "inline", true);
+}
+
+#[test]
+fn inline_ipc_256_byte_copies_do_not_allocate() {
+    copies_settle_to_zero("ipc://@isomq-alloc-inline", true);
+}
+
+#[test]
+fn inline_tcp_curve_256_bytes_client_to_server_do_not_allocate() {
+    check_in(
+        "tcp://127.0.0.1:*",
+        256,
+        Curve::ReceiverServes,
+        "inline, CURVE client to server",
+        true,
+    );
+}
+
+#[test]
+fn inline_tcp_curve_256_bytes_server_to_client_do_not_allocate() {
+    check_in(
+        "tcp://127.0.0.1:*",
+        256,
+        Curve::SenderServes,
+        "inline, CURVE server to client",
+        true,
+    );
 }

@@ -57,6 +57,9 @@ const SPIN: Duration = Duration::from_micros(50);
 /// the application does other work, at most this late.
 const IDLE: Duration = Duration::from_millis(10);
 
+/// Turns at most of [`InlineIo::settle`] after the first.
+const SETTLE_TURNS: usize = 8;
+
 /// Bytes held at which a burst is written: past this, one write per burst saves little.
 const HOLD_BYTES: usize = 32 * 1024;
 
@@ -138,20 +141,20 @@ impl InlineIo {
         self.mailbox.send(cmd);
     }
 
-    /// After a send of `size` bytes: carries out the commands it posted (a session's pipe
-    /// woke it), with no syscall but the session's write. A whole turn without waiting
-    /// instead when a command came from another thread (the doorbell rang), and when the
-    /// last turn is [`TURN_INTERVAL`] old.
+    /// After a send of `size` bytes that woke a session (its pipe's notifier posted a
+    /// command): a turn without waiting, whose poll comes before the command, so that a
+    /// connection its peer closed is seen closed before the message is written into it,
+    /// and whose command makes the session write the message. A send that woke none turns
+    /// when a command came from another thread (the doorbell rang) or the last turn is
+    /// [`TURN_INTERVAL`] old.
     ///
     /// A send in a burst (more than [`BURST_MIN`] in a row, each less than [`BURST_GAP`]
     /// after the last) is held instead, its command left queued: the burst is written in
-    /// one system call once it holds
-    /// [`HOLD_BYTES`], its oldest send is [`HOLD_MAX`] old, or it ends. It ends at the
-    /// next send after a pause, at the socket's next wait, poll or turn, or when the helper
-    /// finds it [`HOLD_MAX`] old. A burst is written with a whole turn, which sees what
-    /// the connections have (writability, input) at the cost of one poll per burst. Sends
-    /// written one by one cost a system call each, a fifth of the messages per second the
-    /// I/O thread's batching reaches (benches/RESULTS.md, "inline I/O").
+    /// one system call once it holds [`HOLD_BYTES`], its oldest send is [`HOLD_MAX`] old,
+    /// or it ends. It ends at the next send after a pause, at the socket's next wait, poll
+    /// or turn, or when the helper finds it [`HOLD_MAX`] old. Sends written one by one
+    /// cost a system call each, a fifth of the messages per second the I/O thread's
+    /// batching reaches (benches/RESULTS.md, "eleventh stop").
     pub(crate) fn after_send(&mut self, size: usize) {
         let now = Instant::now();
         let quick = now.saturating_duration_since(self.last_send) < BURST_GAP;
@@ -171,18 +174,15 @@ impl InlineIo {
             self.flush();
             return;
         }
-        let burst = self.held_since.is_some();
         self.held_bytes = self.held_bytes.saturating_add(size);
         let since = *self.held_since.get_or_insert(now);
         let young = now.saturating_duration_since(since) < HOLD_MAX;
         if self.streak >= BURST_MIN && young && self.held_bytes < HOLD_BYTES {
             return;
         }
-        if burst {
-            self.turn(Some(Duration::ZERO));
-        } else {
-            self.flush();
-        }
+        // Events first: a connection its peer has closed is seen closed before the message
+        // is written to it (and lost), as an I/O thread would have seen it.
+        self.turn(Some(Duration::ZERO));
     }
 
     /// Writes what sends hold: carries out the commands they posted.
@@ -257,6 +257,19 @@ impl InlineIo {
         }
         let rest = timeout.map(|t| t.saturating_sub(started.elapsed()));
         self.reactor.wait(&mut self.events, rest)
+    }
+
+    /// Turns without waiting until no session waits to be driven again (at most a few
+    /// times): what a command started (a listener's connections closing with it) is done
+    /// when the socket's call returns, as an I/O thread would have done it by then.
+    pub(crate) fn settle(&mut self) {
+        self.turn(Some(Duration::ZERO));
+        for _ in 0..SETTLE_TURNS {
+            if !self.reactor.has_work() {
+                break;
+            }
+            self.turn(Some(Duration::ZERO));
+        }
     }
 
     /// Whether messages wait to go to some peer, held or queued in a session: two loads.
@@ -401,6 +414,13 @@ impl InlineHost {
     pub(crate) fn readiness_fd(&mut self) -> std::os::fd::RawFd {
         self.shared.external.store(true, Ordering::SeqCst);
         self.with(|io| io.readiness_fd())
+    }
+
+    /// Counts a call of the socket that does not need the reactor (a receive from its
+    /// queue): a socket busy with its queues is not idle, and the helper must not take its
+    /// connections (it would read and decode on its own thread, in turns with the socket).
+    pub(crate) fn note_call(&self) {
+        self.shared.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// An async task waits for the socket (its waker is registered with the socket's

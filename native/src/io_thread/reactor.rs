@@ -107,6 +107,12 @@ impl Reactor {
         self.sv.waiting_output > 0
     }
 
+    /// Whether sessions wait to be driven again at the next turn (one that ends, lingers
+    /// or read its fill): that turn does not wait.
+    pub(super) fn has_work(&self) -> bool {
+        !self.sv.again.is_empty()
+    }
+
     /// Carries out the queued commands only (no poll, no timers): for a socket's own
     /// reactor, whose socket has just posted some (see `Services::notify_socket_pipe`).
     pub(super) fn run_commands(&mut self) {

@@ -66,7 +66,7 @@ impl Socket {
         match &mut self.inline {
             Some(host) if thread == INLINE => host.with(|io| {
                 io.send(cmd);
-                io.turn(Some(Duration::ZERO));
+                io.settle();
             }),
             _ => self.ctx.send_io(thread, cmd),
         }
@@ -80,6 +80,14 @@ impl Socket {
             self.send_io(thread, IoCommand::Close { id, done: None });
         } else {
             self.ctx.close_listener(thread, id);
+        }
+    }
+
+    /// A send or receive begins: counted for the helper's idleness check
+    /// (`InlineHost::note_call`).
+    pub(super) fn note_call(&self) {
+        if let Some(host) = &self.inline {
+            host.note_call();
         }
     }
 

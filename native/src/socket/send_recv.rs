@@ -28,6 +28,7 @@ impl Socket {
         if flags.contains(Flags::SNDMORE) {
             msg.set_more(true);
         }
+        self.note_call();
         self.process_commands_throttled()?;
         // Made at the first wait, not before the first try (see `Deadline`).
         let mut deadline = Deadline::Unset;
@@ -98,6 +99,7 @@ impl Socket {
     /// # Errors
     /// As [`Socket::recv`]; with DONTWAIT, [`Error::Again`] instead of blocking.
     pub fn recv_flags(&mut self, flags: Flags) -> Result<Msg> {
+        self.note_call();
         self.process_commands_throttled()?;
         let mut deadline = Deadline::Unset;
         loop {
