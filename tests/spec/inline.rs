@@ -539,3 +539,33 @@ fn an_idle_socket_answers_pings() {
         assert_eq!(again[1].as_ref(), b"still here");
     }
 }
+
+// libzmq's zmq_unbind(3) closes the endpoint's listener and the connections it accepted,
+// and a connecting socket reconnects (RECONNECT_IVL): a message sent once the peer has
+// unbound waits for the next peer on that endpoint. Inline, a send after a pause polls
+// the socket's connections before the message reaches a session, so the closed
+// connection (over ws://, the peer's close frame) is seen closed, and the message is not
+// written into it and lost. Run with an inline sender only: with an I/O thread, a ws://
+// close frame that comes in the same turn as the send is read after the session took the
+// message (one run in four here; the session takes output before it reads).
+#[test]
+fn a_send_after_the_peer_unbound_reaches_the_next_binder() {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        for (name, bctx, cctx) in pairings(t) {
+            if name == "inline binder" {
+                continue;
+            }
+            let mut pull = socket(&bctx, SocketType::Pull);
+            let ep = bind(&mut pull, t);
+            let mut push = socket(&cctx, SocketType::Push);
+            push.connect(&ep).unwrap();
+            push.send("first").unwrap();
+            assert_eq!(recv_string(&mut pull), "first");
+            pull.unbind(&ep).unwrap();
+            let mut again = socket(&bctx, SocketType::Pull);
+            again.bind(&ep).unwrap();
+            push.send("second").unwrap();
+            assert_eq!(recv_string(&mut again), "second", "{t:?}, {name}");
+        }
+    }
+}

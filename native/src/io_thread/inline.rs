@@ -142,10 +142,10 @@ impl InlineIo {
     }
 
     /// After a send of `size` bytes that woke a session (its pipe's notifier posted a
-    /// command): a turn without waiting, whose poll comes before the command, so that a
-    /// connection its peer closed is seen closed before the message is written into it,
-    /// and whose command makes the session write the message. A send that woke none turns
-    /// when a command came from another thread (the doorbell rang) or the last turn is
+    /// command): carries out the command, and the session writes the message; `polled`:
+    /// the reactor was turned just before the send (see [`InlineHost::before_send`]),
+    /// otherwise this turns it without waiting. A send that woke none turns when a
+    /// command came from another thread (the doorbell rang) or the last turn is
     /// [`TURN_INTERVAL`] old.
     ///
     /// A send in a burst (more than [`BURST_MIN`] in a row, each less than [`BURST_GAP`]
@@ -155,7 +155,7 @@ impl InlineIo {
     /// or turn, or when the helper finds it [`HOLD_MAX`] old. Sends written one by one
     /// cost a system call each, a fifth of the messages per second the I/O thread's
     /// batching reaches (benches/RESULTS.md, "eleventh stop").
-    pub(crate) fn after_send(&mut self, size: usize) {
+    pub(crate) fn after_send(&mut self, size: usize, polled: bool) {
         let now = Instant::now();
         let quick = now.saturating_duration_since(self.last_send) < BURST_GAP;
         self.last_send = now;
@@ -180,9 +180,12 @@ impl InlineIo {
         if self.streak >= BURST_MIN && young && self.held_bytes < HOLD_BYTES {
             return;
         }
-        // Events first: a connection its peer has closed is seen closed before the message
-        // is written to it (and lost), as an I/O thread would have seen it.
-        self.turn(Some(Duration::ZERO));
+        if polled {
+            // `InlineHost::before_send` (or the async poll) turned just before the send.
+            self.flush();
+        } else {
+            self.turn(Some(Duration::ZERO));
+        }
     }
 
     /// Writes what sends hold: carries out the commands they posted.
@@ -340,6 +343,9 @@ struct Shared {
 pub(crate) struct InlineHost {
     shared: Arc<Shared>,
     helper: Option<JoinHandle<()>>,
+    /// When the socket's last send began: a send within [`BURST_GAP`] of it needs no poll
+    /// first (see [`InlineHost::before_send`]), found without taking the lock.
+    last_send: Instant,
 }
 
 impl std::fmt::Debug for InlineHost {
@@ -369,7 +375,11 @@ impl InlineHost {
             .name("isomq-inline".to_owned())
             .spawn(move || helper(&for_helper))
             .ok();
-        InlineHost { shared, helper }
+        InlineHost {
+            shared,
+            helper,
+            last_send: Instant::now(),
+        }
     }
 
     /// Runs `f` on the reactor from the socket's thread, taking it back from the helper
@@ -414,6 +424,24 @@ impl InlineHost {
     pub(crate) fn readiness_fd(&mut self) -> std::os::fd::RawFd {
         self.shared.external.store(true, Ordering::SeqCst);
         self.with(|io| io.readiness_fd())
+    }
+
+    /// Before a send that comes after a pause (it will be written at once, see
+    /// [`InlineIo::after_send`]): a turn without waiting, so that what the connections
+    /// have is handled before the message reaches a session's pipe. A connection its peer
+    /// closed (or whose peer sent its WebSocket close) is then seen closed before the
+    /// session takes the message, which waits for the next connection instead of being
+    /// written into this one and lost, as with an I/O thread that saw the close when it
+    /// came.
+    /// Returns whether it turned.
+    pub(crate) fn before_send(&mut self) -> bool {
+        let now = Instant::now();
+        let pause = now.saturating_duration_since(self.last_send) >= BURST_GAP;
+        if pause {
+            self.with(|io| io.turn(Some(Duration::ZERO)));
+        }
+        self.last_send = now;
+        pause
     }
 
     /// Counts a call of the socket that does not need the reactor (a receive from its

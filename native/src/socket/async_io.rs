@@ -97,7 +97,8 @@ impl Socket {
             match self.pattern.send(msg) {
                 Ok(()) => {
                     if last {
-                        self.after_send(size);
+                        // The poll turned the reactor before the send.
+                        self.after_send(size, true);
                     }
                     return Poll::Ready(Ok(()));
                 }

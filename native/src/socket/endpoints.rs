@@ -335,8 +335,10 @@ impl Socket {
 fn unbind_ws(ctx: &CtxInner, addr: std::net::SocketAddr, id: u64) {
     let unbound = lock(&ctx.ws).remove_path(addr, id);
     let Some(unbound) = unbound else { return };
-    match unbound.listener_id {
-        Some(listener) => ctx.close_listener(unbound.thread, listener),
-        None => ctx.send_io(unbound.thread, IoCommand::Close { id, done: None }),
-    }
+    // The port's listener when this was its last path, the path's connections otherwise;
+    // either way closed when this returns, so that a peer's next send sees its connection
+    // gone rather than writing into it (a socket with inline I/O turns its reactor at
+    // once, with nothing between this and its send).
+    let closed = unbound.listener_id.unwrap_or(id);
+    ctx.close_listener(unbound.thread, closed);
 }

@@ -100,12 +100,18 @@ impl Socket {
         }
     }
 
+    /// Before a send: a turn without waiting when the send comes after a pause
+    /// (`InlineHost::before_send`); returns whether it turned.
+    pub(super) fn before_send(&mut self) -> bool {
+        self.inline.as_mut().is_some_and(InlineHost::before_send)
+    }
+
     /// After an accepted send of `size` bytes: writes it out now when it woke a session
     /// (its pipe's reader was asleep) unless it is part of a burst, and turns the reactor
-    /// now and then (`InlineIo::after_send`).
-    pub(super) fn after_send(&mut self, size: usize) {
+    /// now and then (`InlineIo::after_send`); `polled`: the reactor turned just before.
+    pub(super) fn after_send(&mut self, size: usize, polled: bool) {
         if let Some(host) = &mut self.inline {
-            host.with(|io| io.after_send(size));
+            host.with(|io| io.after_send(size, polled));
         }
     }
 
