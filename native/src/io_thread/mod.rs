@@ -2,8 +2,8 @@
 //! only through its mailbox (libzmq's `io_thread_t` + `reaper_t` in one).
 //!
 //! Its files, each importing only files listed after it (docs/architecture.md §2.2):
-//! `inline` (a socket's own reactor, turned by the socket and, while output waits between
-//! its calls, by a helper),
+//! `inline_host` (the lock around a socket's own reactor and the helper thread that turns
+//! it between the socket's calls), `inline` (that reactor, turned by the socket),
 //! `reactor` (the loop and its command handling), `slab` (the objects by slot), `session`
 //! (one peer connection's life), `services` (what a session may use while driven),
 //! `mailbox` (the thread's command queue, its doorbell and pipe notifier), `command` (what
@@ -11,6 +11,7 @@
 
 mod command;
 mod inline;
+mod inline_host;
 mod listener;
 mod mailbox;
 mod reactor;
@@ -26,7 +27,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 pub(crate) use command::IoCommand;
-pub(crate) use inline::{InlineHost, InlineIo};
+pub(crate) use inline::InlineIo;
+pub(crate) use inline_host::InlineHost;
 pub(crate) use mailbox::{Mailbox, Siblings};
 use reactor::Reactor;
 
