@@ -144,8 +144,7 @@ impl InlineHost {
     /// closed (or whose peer sent its WebSocket close) is then seen closed before the
     /// session takes the message, which waits for the next connection instead of being
     /// written into this one and lost, as with an I/O thread that saw the close when it
-    /// came.
-    /// Returns whether it turned.
+    /// came. Returns whether it turned.
     pub(crate) fn before_send(&mut self) -> bool {
         let now = Instant::now();
         let pause = now.saturating_duration_since(self.last_send) >= BURST_GAP;
@@ -246,8 +245,9 @@ fn helper(shared: &Shared) {
 }
 
 /// One step of writing output for the socket: sleeps while the oldest held send is younger
-/// than [`HOLD_MAX`](super::inline::HOLD_MAX) (a socket still sending writes it first), writes it, and turns the
-/// reactor while output stays queued; clears `active` when nothing waits.
+/// than [`HOLD_MAX`](super::inline::HOLD_MAX) (a socket still sending writes it first),
+/// writes it, and turns the reactor while output stays queued; clears `active` when
+/// nothing waits.
 fn write_output(shared: &Shared) {
     let mut io = lock(&shared.io);
     if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
