@@ -81,7 +81,8 @@ impl ContextBuilder {
     /// - Sends in a burst (from the third in a row each less than 10 µs after the last)
     ///   are held and written together, when 32 KiB or 40 µs are reached or at the
     ///   socket's next wait; a burst the sender leaves behind is written by the helper
-    ///   thread after 40 µs. A lone send, and the first two of a row, are written at once.
+    ///   thread 40 µs later, up to 320 µs after a long stream. A lone send, and the first
+    ///   two of a row, are written at once.
     /// - [`Context::stats`] counts only the context's I/O threads.
     pub fn inline_io(mut self, on: bool) -> ContextBuilder {
         self.inline_io = on;

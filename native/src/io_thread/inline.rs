@@ -21,6 +21,7 @@ use mio::{Events, Token};
 use super::command::IoCommand;
 use super::mailbox::{Mailbox, Siblings};
 use super::reactor::Reactor;
+use super::stamp::{SendStart, Stamp};
 use crate::mailbox::Signal;
 
 /// The token of the socket's command bell in the reactor's poll: commands for the socket
@@ -68,13 +69,13 @@ pub(crate) struct InlineIo {
     /// The socket's signal, whose bell rings only while a turn may block in the poll.
     signal: Arc<Signal>,
     /// When the last turn was (see [`InlineIo::after_send`]).
-    last_turn: Instant,
+    last_turn: Stamp,
     /// When the last send returned, when the oldest held send was accepted, and the bytes
     /// held: a burst's sends wait to be written together.
-    last_send: Instant,
+    last_send: Stamp,
     /// Sends in a row, each less than [`BURST_GAP`] after the last.
     streak: u32,
-    held_since: Option<Instant>,
+    held_since: Option<Stamp>,
     held_bytes: usize,
     /// Whether the next blocking turn polls without sleeping first: the last one ended
     /// within [`SPIN`], and the machine has more than one CPU (a peer sharing ours would
@@ -112,8 +113,8 @@ impl InlineIo {
             mailbox,
             local,
             signal,
-            last_turn: Instant::now(),
-            last_send: Instant::now(),
+            last_turn: Stamp::now(),
+            last_send: Stamp::now(),
             streak: 0,
             held_since: None,
             held_bytes: 0,
@@ -141,9 +142,9 @@ impl InlineIo {
     }
 
     /// After a send of `size` bytes that woke a session (its pipe's notifier posted a
-    /// command): carries out the command, and the session writes the message; `polled`:
-    /// the reactor was turned just before the send (see `InlineHost::before_send`),
-    /// otherwise this turns it without waiting. A send that woke none turns when a
+    /// command): carries out the command, and the session writes the message; `start`:
+    /// when the send began, and whether the reactor was turned just before it (see
+    /// `InlineHost::before_send`), otherwise this turns it without waiting. A send that woke none turns when a
     /// command came from another thread (the doorbell rang) or the last turn is
     /// [`TURN_INTERVAL`] old.
     ///
@@ -154,17 +155,16 @@ impl InlineIo {
     /// or turn, or when the helper finds it [`HOLD_MAX`] old. Sends written one by one
     /// cost a system call each, a fifth of the messages per second the I/O thread's
     /// batching reaches (benches/RESULTS.md, "eleventh stop").
-    pub(crate) fn after_send(&mut self, size: usize, polled: bool) {
-        let now = Instant::now();
-        let quick = now.saturating_duration_since(self.last_send) < BURST_GAP;
+    pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
+        let SendStart { at: now, polled } = start;
+        let quick = !now.at_least(self.last_send, BURST_GAP);
         self.last_send = now;
         self.streak = if quick {
             self.streak.saturating_add(1)
         } else {
             0
         };
-        if self.mailbox.is_rung() || now.saturating_duration_since(self.last_turn) >= TURN_INTERVAL
-        {
+        if self.mailbox.is_rung() || now.at_least(self.last_turn, TURN_INTERVAL) {
             self.turn(Some(Duration::ZERO));
             return;
         }
@@ -175,7 +175,7 @@ impl InlineIo {
         }
         self.held_bytes = self.held_bytes.saturating_add(size);
         let since = *self.held_since.get_or_insert(now);
-        let young = now.saturating_duration_since(since) < HOLD_MAX;
+        let young = !now.at_least(since, HOLD_MAX);
         if self.streak >= BURST_MIN && young && self.held_bytes < HOLD_BYTES {
             return;
         }
@@ -199,7 +199,7 @@ impl InlineIo {
     /// How much longer the oldest held send may wait; `None` when none is held, or it
     /// must be written now.
     pub(super) fn hold_left(&self) -> Option<Duration> {
-        let left = HOLD_MAX.checked_sub(self.held_since?.elapsed())?;
+        let left = Stamp::now().left_of(self.held_since?, HOLD_MAX);
         (!left.is_zero()).then_some(left)
     }
 
@@ -232,7 +232,7 @@ impl InlineIo {
         // The turn carried out what sends held.
         self.held_since = None;
         self.held_bytes = 0;
-        self.last_turn = Instant::now();
+        self.last_turn = Stamp::now();
     }
 
     /// A blocking wait of [`turn`](Self::turn), begun at `started`: when the last one ended

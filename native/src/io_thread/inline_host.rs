@@ -5,16 +5,22 @@
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, TryLockError};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use super::inline::{InlineIo, BURST_GAP};
+use super::inline::{InlineIo, BURST_GAP, HOLD_MAX};
 use super::mailbox::Mailbox;
+use super::stamp::{SendStart, Stamp};
 use crate::sync::lock;
 
 /// Time after which a socket that made no call has its connections turned by its helper
 /// thread (see [`InlineHost`]): accepts, handshakes, heartbeats and reconnects go on while
 /// the application does other work, at most this late.
 const IDLE: Duration = Duration::from_millis(10);
+
+/// The longest the helper sleeps between looks at a socket that holds sends and goes on
+/// sending (see [`write_output`]): how late the last burst of a stream can be written when
+/// the socket then makes no call at all.
+const WATCH_MAX: Duration = Duration::from_micros(320);
 
 /// What the socket and its helper thread share.
 struct Shared {
@@ -23,6 +29,9 @@ struct Shared {
     wanted: AtomicBool,
     /// The socket's calls so far: unchanged over [`IDLE`], the socket is idle.
     calls: AtomicU64,
+    /// The socket's sends so far: while they go on, the socket writes its own held sends
+    /// (each send checks how old they are), and the helper leaves the reactor alone.
+    sends: AtomicU64,
     /// An async task waits on the socket: the helper turns its reactor from now until the
     /// socket's next call, without waiting for [`IDLE`] to pass.
     eager: AtomicBool,
@@ -57,7 +66,7 @@ pub(crate) struct InlineHost {
     helper: Option<JoinHandle<()>>,
     /// When the socket's last send began: a send within [`BURST_GAP`] of it needs no poll
     /// first (see [`InlineHost::before_send`]), found without taking the lock.
-    last_send: Instant,
+    last_send: Stamp,
 }
 
 impl std::fmt::Debug for InlineHost {
@@ -75,6 +84,7 @@ impl InlineHost {
             io: Mutex::new(io),
             wanted: AtomicBool::new(false),
             calls: AtomicU64::new(0),
+            sends: AtomicU64::new(0),
             eager: AtomicBool::new(false),
             external: AtomicBool::new(false),
             active: AtomicBool::new(false),
@@ -90,7 +100,7 @@ impl InlineHost {
         InlineHost {
             shared,
             helper,
-            last_send: Instant::now(),
+            last_send: Stamp::now(),
         }
     }
 
@@ -98,7 +108,7 @@ impl InlineHost {
     /// if it has it; afterwards wakes the helper when output waits.
     pub(crate) fn with<R>(&mut self, f: impl FnOnce(&mut InlineIo) -> R) -> R {
         let shared = &self.shared;
-        shared.calls.fetch_add(1, Ordering::Relaxed);
+        count(&shared.calls);
         let (mut io, contended) = match shared.io.try_lock() {
             Ok(io) => (io, false),
             Err(TryLockError::Poisoned(p)) => (p.into_inner(), false),
@@ -121,8 +131,11 @@ impl InlineHost {
             waits
         } else {
             // Otherwise only the helper clears `active`, when it finds nothing to write: a
-            // burst of sends wakes it once, not once per write.
-            waits && !shared.active.swap(true, Ordering::SeqCst)
+            // burst of sends wakes it once, not once per write. The load first spares a
+            // locked swap per send while the helper is already on it.
+            waits
+                && !shared.active.load(Ordering::SeqCst)
+                && !shared.active.swap(true, Ordering::SeqCst)
         };
         drop(io);
         if start {
@@ -144,22 +157,31 @@ impl InlineHost {
     /// closed (or whose peer sent its WebSocket close) is then seen closed before the
     /// session takes the message, which waits for the next connection instead of being
     /// written into this one and lost, as with an I/O thread that saw the close when it
-    /// came. Returns whether it turned.
-    pub(crate) fn before_send(&mut self) -> bool {
-        let now = Instant::now();
-        let pause = now.saturating_duration_since(self.last_send) >= BURST_GAP;
-        if pause {
+    /// came. Returns when the send began and whether it turned; the time is the send's
+    /// only reading of the clock (a tenth of an inline send's cost on a virtual machine's
+    /// clock: benches/RESULTS.md, "twelfth stop").
+    pub(crate) fn before_send(&mut self) -> SendStart {
+        let at = Stamp::now();
+        let polled = at.at_least(self.last_send, BURST_GAP);
+        if polled {
             self.with(|io| io.turn(Some(Duration::ZERO)));
         }
-        self.last_send = now;
-        pause
+        self.last_send = at;
+        SendStart { at, polled }
     }
 
     /// Counts a call of the socket that does not need the reactor (a receive from its
     /// queue): a socket busy with its queues is not idle, and the helper must not take its
     /// connections (it would read and decode on its own thread, in turns with the socket).
     pub(crate) fn note_call(&self) {
-        self.shared.calls.fetch_add(1, Ordering::Relaxed);
+        count(&self.shared.calls);
+    }
+
+    /// After an accepted send: counted for the helper (see [`write_output`]), then
+    /// [`InlineIo::after_send`].
+    pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
+        count(&self.shared.sends);
+        self.with(|io| io.after_send(size, start));
     }
 
     /// An async task waits for the socket (its waker is registered with the socket's
@@ -191,6 +213,14 @@ impl InlineHost {
     }
 }
 
+/// Counts one call or send of the socket. Only the socket's thread counts (its calls take
+/// `&mut` or run on it), so a load and a store do what a locked add would, at a fraction of
+/// the cost on the send path; the helper only compares counts over time.
+fn count(counter: &AtomicU64) {
+    let n = counter.load(Ordering::Relaxed);
+    counter.store(n.wrapping_add(1), Ordering::Relaxed);
+}
+
 /// The helper's loop: writes what waits to go out (see [`write_output`]); otherwise wakes
 /// every [`IDLE`] to see whether the socket made a call since, and when it did not, turns
 /// the reactor in its poll until the socket makes one (each call counts itself, and one
@@ -202,6 +232,7 @@ fn helper(shared: &Shared) {
     let mut idle = false;
     // The current watch is for an async task (see `InlineHost::watch_now`).
     let mut eager = false;
+    let mut watch = SendWatch::default();
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -212,7 +243,7 @@ fn helper(shared: &Shared) {
             continue;
         }
         if shared.active.load(Ordering::SeqCst) {
-            write_output(shared);
+            write_output(shared, &mut watch);
             continue;
         }
         let calls = shared.calls.load(Ordering::SeqCst);
@@ -244,11 +275,41 @@ fn helper(shared: &Shared) {
     }
 }
 
-/// One step of writing output for the socket: sleeps while the oldest held send is younger
-/// than [`HOLD_MAX`](super::inline::HOLD_MAX) (a socket still sending writes it first),
-/// writes it, and turns the reactor while output stays queued; clears `active` when
-/// nothing waits.
-fn write_output(shared: &Shared) {
+/// The helper's look at a socket's sends while output waits (see [`write_output`]).
+struct SendWatch {
+    /// The socket's send count at the last look.
+    sends: u64,
+    /// How long the helper sleeps if the socket sent since: doubles while it goes on
+    /// sending, up to [`WATCH_MAX`].
+    period: Duration,
+}
+
+impl Default for SendWatch {
+    fn default() -> SendWatch {
+        SendWatch {
+            sends: u64::MAX,
+            period: HOLD_MAX,
+        }
+    }
+}
+
+/// One step of writing output for the socket.
+///
+/// While the socket goes on sending it writes its held sends itself (each send writes a
+/// burst once its oldest is [`HOLD_MAX`] old), so the helper only sleeps and looks at the
+/// send count again, a little longer each time, without taking the reactor from it: a
+/// stream costs neither a lock taken from the sending thread nor a wake-up per burst.
+/// Once a look finds no send since the last, the helper takes the reactor, sleeps while
+/// the oldest held send is younger than [`HOLD_MAX`], writes it, and turns the reactor
+/// while output stays queued; it clears `active` when nothing waits.
+fn write_output(shared: &Shared, watch: &mut SendWatch) {
+    let sends = shared.sends.load(Ordering::SeqCst);
+    if sends != watch.sends {
+        watch.sends = sends;
+        std::thread::park_timeout(watch.period);
+        watch.period = (watch.period * 2).min(WATCH_MAX);
+        return;
+    }
     let mut io = lock(&shared.io);
     if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
         return;
@@ -263,6 +324,7 @@ fn write_output(shared: &Shared) {
         poll_for_helper(shared, &mut io);
     } else {
         shared.active.store(false, Ordering::SeqCst);
+        *watch = SendWatch::default();
     }
 }
 

@@ -18,6 +18,7 @@ mod reactor;
 mod services;
 mod session;
 mod slab;
+mod stamp;
 #[cfg(test)]
 mod tests;
 
@@ -31,6 +32,7 @@ pub(crate) use inline::InlineIo;
 pub(crate) use inline_host::InlineHost;
 pub(crate) use mailbox::{Mailbox, Siblings};
 use reactor::Reactor;
+pub(crate) use stamp::SendStart;
 
 /// The handle other threads keep to post commands to an I/O thread.
 #[derive(Debug)]

@@ -6,6 +6,7 @@ use std::task::{Context, Poll};
 use isomq_core::{Error, Msg, Result};
 
 use super::Socket;
+use crate::io_thread::SendStart;
 use crate::options::Flags;
 
 impl Socket {
@@ -98,7 +99,8 @@ impl Socket {
                 Ok(()) => {
                     if last {
                         // The poll turned the reactor before the send.
-                        self.after_send(size, true);
+                        let start = self.inline.is_some().then(|| SendStart::now(true));
+                        self.after_send(size, start);
                     }
                     return Poll::Ready(Ok(()));
                 }

@@ -9,7 +9,7 @@ use isomq_core::{Error, Result};
 
 use super::Socket;
 use crate::doorbell::Doorbell;
-use crate::io_thread::{InlineHost, InlineIo, IoCommand};
+use crate::io_thread::{InlineHost, InlineIo, IoCommand, SendStart};
 
 /// The "I/O thread" index of an object on the socket's own reactor.
 pub(super) const INLINE: usize = usize::MAX;
@@ -101,17 +101,19 @@ impl Socket {
     }
 
     /// Before a send: a turn without waiting when the send comes after a pause
-    /// (`InlineHost::before_send`); returns whether it turned.
-    pub(super) fn before_send(&mut self) -> bool {
-        self.inline.as_mut().is_some_and(InlineHost::before_send)
+    /// (`InlineHost::before_send`); `None` without inline I/O.
+    pub(super) fn before_send(&mut self) -> Option<SendStart> {
+        self.inline.as_mut().map(InlineHost::before_send)
     }
 
     /// After an accepted send of `size` bytes: writes it out now when it woke a session
     /// (its pipe's reader was asleep) unless it is part of a burst, and turns the reactor
-    /// now and then (`InlineIo::after_send`); `polled`: the reactor turned just before.
-    pub(super) fn after_send(&mut self, size: usize, polled: bool) {
+    /// now and then (`InlineIo::after_send`); `start`: from
+    /// [`before_send`](Self::before_send), `None` for a send begun now without a turn.
+    pub(super) fn after_send(&mut self, size: usize, start: Option<SendStart>) {
         if let Some(host) = &mut self.inline {
-            host.with(|io| io.after_send(size, polled));
+            let start = start.unwrap_or_else(|| SendStart::now(false));
+            host.after_send(size, start);
         }
     }
 

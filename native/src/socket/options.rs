@@ -59,7 +59,7 @@ impl Socket {
         if sends {
             // A subscription is a message to every peer: with inline I/O it goes out now,
             // as a send's would (docs/architecture.md §5.5).
-            self.after_send(0, false);
+            self.after_send(0, None);
         }
         Ok(())
     }

@@ -34,12 +34,12 @@ impl Socket {
         let mut deadline = Deadline::Unset;
         // A message's frames reach its peer's pipe together, at the last one.
         let (size, last) = (msg.len(), !msg.more());
-        let polled = self.before_send();
+        let start = self.before_send();
         loop {
             match self.pattern.send(msg) {
                 Ok(()) => {
                     if last {
-                        self.after_send(size, polled);
+                        self.after_send(size, start);
                     }
                     return Ok(());
                 }

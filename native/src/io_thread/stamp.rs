@@ -1,0 +1,81 @@
+//! A reading of the monotonic clock as a count of nanoseconds, and when a send began: what
+//! inline I/O's send path compares (docs/architecture.md §5.5).
+//!
+//! Why not `Instant`: an inline send reads the clock once and compares it three times, and
+//! with `Instant` the comparisons (normalised `timespec` subtractions returning a
+//! `Duration`) cost as much as the reading; as one `u64` each is a subtraction
+//! (benches/RESULTS.md, "twelfth stop").
+
+use std::time::Duration;
+
+/// Nanoseconds of `CLOCK_MONOTONIC`, the clock `Instant` reads on this platform.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Stamp(u64);
+
+impl Stamp {
+    /// Now.
+    pub(crate) fn now() -> Stamp {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: `ts` is a valid, writable timespec for the duration of the call, the
+        // only memory clock_gettime touches.
+        let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+        if rc != 0 {
+            // CLOCK_MONOTONIC is always there; were it not, time stands still, and
+            // every send is one of a burst, written at the next turn.
+            return Stamp(0);
+        }
+        let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+        let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+        Stamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+    }
+
+    /// Whether at least `d` has passed from `earlier` to this reading (not when `earlier`
+    /// is later).
+    pub(crate) fn at_least(self, earlier: Stamp, d: Duration) -> bool {
+        u128::from(self.0.saturating_sub(earlier.0)) >= d.as_nanos()
+    }
+
+    /// What is left of `d` from `earlier` to this reading; zero once it has passed.
+    pub(crate) fn left_of(self, earlier: Stamp, d: Duration) -> Duration {
+        d.saturating_sub(Duration::from_nanos(self.0.saturating_sub(earlier.0)))
+    }
+}
+
+/// When a send began, and whether the reactor turned just before it (see
+/// `InlineHost::before_send`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SendStart {
+    pub(crate) at: Stamp,
+    pub(crate) polled: bool,
+}
+
+impl SendStart {
+    /// A send beginning now, after a turn (`polled`) or without one.
+    pub(crate) fn now(polled: bool) -> SendStart {
+        SendStart {
+            at: Stamp::now(),
+            polled,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The readings follow `Instant`'s clock: what passes between two is at least what a
+    /// sleep between them took, and never negative.
+    #[test]
+    fn readings_measure_what_passes() {
+        let a = Stamp::now();
+        std::thread::sleep(Duration::from_millis(2));
+        let b = Stamp::now();
+        assert!(b.at_least(a, Duration::from_millis(2)));
+        assert!(!a.at_least(b, Duration::from_nanos(1)));
+        assert_eq!(b.left_of(a, Duration::from_millis(1)), Duration::ZERO);
+        assert!(a.left_of(b, Duration::from_millis(1)) == Duration::from_millis(1));
+    }
+}
