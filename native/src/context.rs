@@ -83,7 +83,6 @@ impl ContextBuilder {
     ///   socket's next wait; a burst the sender leaves behind is written by the helper
     ///   thread 40 µs later, up to 320 µs after a long stream. A lone send, and the first
     ///   two of a row, are written at once.
-    /// - [`Context::stats`] counts only the context's I/O threads.
     pub fn inline_io(mut self, on: bool) -> ContextBuilder {
         self.inline_io = on;
         self
@@ -134,9 +133,11 @@ impl Context {
     }
 
     /// What each I/O thread holds now, one entry per thread (none before the context's
-    /// first socket starts them): listeners, sessions, handshakes in progress, timers and
-    /// bytes queued for peers. Their number follows the live connections: once
-    /// connections are gone, the counts are back where they were before.
+    /// first socket starts them), then one per open socket that has its own reactor
+    /// ([`ContextBuilder::inline_io`]): listeners, sessions, handshakes in progress, timers
+    /// and bytes queued for peers. Their number follows the live connections: once
+    /// connections are gone, the counts are back where they were before. A closed inline
+    /// socket still delivering within LINGER is not counted.
     ///
     /// # Examples
     /// ```

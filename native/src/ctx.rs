@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use isomq_core::{Error, Result};
 
 use crate::command::SocketCommand;
-use crate::io_thread::{IoCommand, IoThread, Siblings};
+use crate::io_thread::{InlineProbe, IoCommand, IoThread, Siblings};
 use crate::link::ZapConnect;
 use crate::mailbox::MailboxTx;
 use crate::stats::IoStats;
@@ -35,6 +35,8 @@ pub(crate) struct CtxInner {
     inline_io: bool,
     /// The threads on which closed inline sockets deliver what they had queued (LINGER).
     lingering: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// The own reactors of the sockets with inline I/O, for [`CtxInner::stats`].
+    inline_reactors: Mutex<Vec<InlineProbe>>,
 }
 
 impl CtxInner {
@@ -42,6 +44,7 @@ impl CtxInner {
         CtxInner {
             inline_io,
             lingering: Mutex::new(Vec::new()),
+            inline_reactors: Mutex::new(Vec::new()),
             io_thread_count,
             io_threads: OnceLock::new(),
             ids: Arc::new(AtomicU64::new(1)),
@@ -147,23 +150,41 @@ impl CtxInner {
     /// Each started I/O thread's live objects, counted by the thread itself between two
     /// turns of its loop; none before the first socket started them.
     pub(crate) fn stats(&self) -> Vec<IoStats> {
-        let Some(Ok(threads)) = self.io_threads.get() else {
-            return Vec::new();
+        let mut stats = match self.io_threads.get() {
+            Some(Ok(threads)) => {
+                let replies: Vec<_> = threads
+                    .iter()
+                    .map(|t| {
+                        let (reply, rx) = std::sync::mpsc::channel();
+                        t.send(IoCommand::Stats { reply });
+                        rx
+                    })
+                    .collect();
+                // A thread that has ended drops the command, and with it the sender:
+                // nothing lives there any more.
+                replies
+                    .into_iter()
+                    .map(|rx| rx.recv().unwrap_or_default())
+                    .collect()
+            }
+            _ => Vec::new(),
         };
-        let replies: Vec<_> = threads
-            .iter()
-            .map(|t| {
-                let (reply, rx) = std::sync::mpsc::channel();
-                t.send(IoCommand::Stats { reply });
-                rx
-            })
-            .collect();
-        // A thread that has ended drops the command, and with it the sender: nothing lives
-        // there any more.
-        replies
-            .into_iter()
-            .map(|rx| rx.recv().unwrap_or_default())
-            .collect()
+        // Probed outside the registry's lock: a probe may wait for a socket's turn.
+        let probes = {
+            let mut probes = lock(&self.inline_reactors);
+            probes.retain(|p| !p.is_gone());
+            probes.clone()
+        };
+        stats.extend(probes.iter().filter_map(InlineProbe::stats));
+        stats
+    }
+
+    /// Counts a socket's own reactor in [`CtxInner::stats`] from now on, until its socket
+    /// is closed.
+    pub(crate) fn add_inline_reactor(&self, probe: InlineProbe) {
+        let mut probes = lock(&self.inline_reactors);
+        probes.retain(|p| !p.is_gone());
+        probes.push(probe);
     }
 
     pub(crate) fn register_socket(&self, id: u64, tx: MailboxTx) -> Result<()> {

@@ -1,9 +1,10 @@
-//! What an I/O thread holds at a given moment ([`IoStats`], from `Context::stats`): the
-//! live objects whose number must follow the live connections, not the connections ever
-//! made. A test or an operator compares them before and after a burst of connections.
+//! What an I/O thread (or an inline socket's own reactor) holds at a given moment
+//! ([`IoStats`], from `Context::stats`): the live objects whose number must follow the
+//! live connections, not the connections ever made. A test or an operator compares them
+//! before and after a burst of connections.
 
-/// The live objects of one I/O thread, counted when asked (nothing is counted on the
-/// message path). Add them up over the threads with `sum()`.
+/// The live objects of one I/O thread or inline socket's reactor, counted when asked
+/// (nothing is counted on the message path). Add them up with `sum()`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct IoStats {

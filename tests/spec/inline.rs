@@ -575,3 +575,77 @@ fn a_send_after_the_peer_unbound_reaches_the_next_binder() {
         }
     }
 }
+
+/// The context's live objects, summed over its I/O threads and inline reactors.
+fn live(ctx: &Context) -> isomq::IoStats {
+    ctx.stats().into_iter().sum()
+}
+
+/// Waits until `ctx` holds `sessions` sessions (they close on the peer's side a moment
+/// after the peer's close returns).
+fn expect_sessions(ctx: &Context, sessions: usize, what: &str) {
+    let start = std::time::Instant::now();
+    while live(ctx).sessions != sessions {
+        assert!(
+            start.elapsed() < isomq_tests::PATIENCE,
+            "{what}: {:?}, expected {sessions} sessions",
+            live(ctx)
+        );
+        std::thread::yield_now();
+    }
+}
+
+// `Context::stats` (docs/architecture.md §5.5): what each reactor holds, listeners and
+// sessions following the live connections, with inline I/O as with I/O threads. A socket
+// blocked in a long receive holds its reactor; its turn answers the count (the probe
+// rings its doorbell), and an idle socket's reactor is counted under its lock. A closed
+// socket is no longer counted.
+#[test]
+fn stats_count_inline_reactors() {
+    for t in [Transport::Tcp, Transport::Ipc] {
+        let ctx = inline_ctx();
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let before = live(&ctx);
+        assert_eq!((before.listeners, before.sessions), (1, 0), "{t:?}");
+        let peers = Context::new();
+        let pushes: Vec<_> = (0..3)
+            .map(|_| {
+                let mut push = socket(&peers, SocketType::Push);
+                let monitor = push.monitor();
+                push.connect(&ep).unwrap();
+                expect_handshake_succeeded(&monitor);
+                push
+            })
+            .collect();
+        // Idle: counted under the lock, or by the helper's turn once it has the reactor.
+        expect_sessions(&ctx, 3, "idle receiver");
+        // Blocked in a receive that only the last message ends.
+        let (tid_tx, tid_rx) = std::sync::mpsc::channel();
+        let receiver = std::thread::spawn(move || {
+            tid_tx.send(isomq_tests::thread_id()).unwrap();
+            assert_eq!(recv_string(&mut pull), "wake");
+            pull
+        });
+        isomq_tests::wait_until_asleep(tid_rx.recv().unwrap());
+        for _ in 0..20 {
+            assert_eq!(live(&ctx).sessions, 3, "{t:?}: receiver blocked");
+        }
+        let mut pushes = pushes;
+        pushes[0].send("wake").unwrap();
+        let pull = receiver.join().unwrap();
+        drop(pushes);
+        expect_sessions(&ctx, 0, "after the peers closed");
+        assert_eq!(live(&ctx).listeners, 1, "{t:?}");
+        drop(pull);
+        assert!(ctx.stats().is_empty(), "{t:?}: {:?}", ctx.stats());
+        // A connecting inline socket's sessions are counted too.
+        let mut pull = socket(&peers, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let mut push = socket(&ctx, SocketType::Push);
+        push.connect(&ep).unwrap();
+        push.send("hello").unwrap();
+        assert_eq!(recv_string(&mut pull), "hello");
+        assert_eq!((live(&ctx).listeners, live(&ctx).sessions), (0, 1), "{t:?}");
+    }
+}

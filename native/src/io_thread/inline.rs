@@ -23,6 +23,7 @@ use super::mailbox::{Mailbox, Siblings};
 use super::reactor::Reactor;
 use super::stamp::{SendStart, Stamp};
 use crate::mailbox::Signal;
+use crate::stats::IoStats;
 
 /// The token of the socket's command bell in the reactor's poll: commands for the socket
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
@@ -272,6 +273,11 @@ impl InlineIo {
             }
             self.turn(Some(Duration::ZERO));
         }
+    }
+
+    /// The live objects of this reactor, counted now (see `IoStats`).
+    pub(super) fn stats(&self) -> IoStats {
+        self.reactor.stats()
     }
 
     /// Whether messages wait to go to some peer, held or queued in a session: two loads.

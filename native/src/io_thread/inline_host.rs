@@ -3,13 +3,16 @@
 //! queued output and keeping an idle socket's connections going.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Mutex, TryLockError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::command::IoCommand;
 use super::inline::{InlineIo, BURST_GAP, HOLD_MAX};
 use super::mailbox::Mailbox;
 use super::stamp::{SendStart, Stamp};
+use crate::stats::IoStats;
 use crate::sync::lock;
 
 /// Time after which a socket that made no call has its connections turned by its helper
@@ -102,6 +105,12 @@ impl InlineHost {
             helper,
             last_send: Stamp::now(),
         }
+    }
+
+    /// A handle through which another thread counts this reactor's live objects
+    /// (`Context::stats`), which stops answering once the socket is closed.
+    pub(crate) fn probe(&self) -> InlineProbe {
+        InlineProbe(Arc::downgrade(&self.shared))
     }
 
     /// Runs `f` on the reactor from the socket's thread, taking it back from the helper
@@ -207,9 +216,77 @@ impl InlineHost {
             helper.thread().unpark();
             let _ = helper.join();
         }
-        let shared = Arc::try_unwrap(self.shared).ok()?;
+        // A probe may hold the state for a moment (`InlineProbe::stats`): wait it out,
+        // since what is queued must reach the lingering thread.
+        let mut shared = self.shared;
+        let shared = loop {
+            match Arc::try_unwrap(shared) {
+                Ok(s) => break s,
+                Err(still_shared) => {
+                    shared = still_shared;
+                    std::thread::yield_now();
+                }
+            }
+        };
         let io = shared.io.into_inner().unwrap_or_else(|p| p.into_inner());
         io.finish()
+    }
+}
+
+/// Another thread's view of a socket's own reactor: counts its live objects for
+/// `Context::stats` without waiting on the socket's thread, which may hold the reactor
+/// in a long blocking call.
+#[derive(Clone, Debug)]
+pub(crate) struct InlineProbe(Weak<Shared>);
+
+/// How long [`InlineProbe::stats`] waits for a turn to answer before it tries the
+/// reactor's lock again.
+const PROBE_RETRY: Duration = Duration::from_millis(1);
+
+impl InlineProbe {
+    /// The reactor's live objects; `None` once its socket is closed (what a closed socket
+    /// still delivers within LINGER is not counted).
+    ///
+    /// A reactor no one turns is counted at once, under its lock. One that is being
+    /// turned (by the socket, perhaps blocked in a long receive, or by the helper) gets a
+    /// command that rings its doorbell, so the turn answers it; the probe tries the lock
+    /// again every millisecond in case the holder was in a short call that left the
+    /// command for later.
+    pub(crate) fn stats(&self) -> Option<IoStats> {
+        let shared = self.0.upgrade()?;
+        if let Some(stats) = stats_if_free(&shared) {
+            return Some(stats);
+        }
+        let (reply, answer) = mpsc::channel();
+        shared.bell.send(IoCommand::Stats { reply });
+        loop {
+            match answer.recv_timeout(PROBE_RETRY) {
+                Ok(stats) => return Some(stats),
+                Err(RecvTimeoutError::Disconnected) => return None,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if shared.stop.load(Ordering::SeqCst) {
+                return None;
+            }
+            if let Some(stats) = stats_if_free(&shared) {
+                return Some(stats);
+            }
+        }
+    }
+
+    /// Whether the socket is closed.
+    pub(crate) fn is_gone(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}
+
+/// The reactor's live objects when no one holds it (a lock poisoned by a panic counts as
+/// free: the objects are still there to count).
+fn stats_if_free(shared: &Shared) -> Option<IoStats> {
+    match shared.io.try_lock() {
+        Ok(io) => Some(io.stats()),
+        Err(TryLockError::Poisoned(p)) => Some(p.into_inner().stats()),
+        Err(TryLockError::WouldBlock) => None,
     }
 }
 

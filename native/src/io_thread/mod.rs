@@ -29,7 +29,7 @@ use std::thread::JoinHandle;
 
 pub(crate) use command::IoCommand;
 pub(crate) use inline::InlineIo;
-pub(crate) use inline_host::InlineHost;
+pub(crate) use inline_host::{InlineHost, InlineProbe};
 pub(crate) use mailbox::{Mailbox, Siblings};
 use reactor::Reactor;
 pub(crate) use stamp::SendStart;

@@ -327,7 +327,7 @@ impl Reactor {
     }
 
     /// The live objects, counted now (see `IoStats`).
-    fn stats(&self) -> IoStats {
+    pub(super) fn stats(&self) -> IoStats {
         let mut stats = IoStats {
             timers: self.sv.timers.len(),
             ..IoStats::default()

@@ -39,7 +39,9 @@ impl Socket {
             // turn ends when one arrives. The socket answers it when it reads its queue.
             self.mailbox.signal().set_fd_bell(bell);
             self.fd_reader = Some(reader);
-            self.inline = Some(InlineHost::new(io));
+            let host = InlineHost::new(io);
+            self.ctx.add_inline_reactor(host.probe());
+            self.inline = Some(host);
         }
         match &mut self.inline {
             Some(io) => Ok(io),
