@@ -145,15 +145,16 @@ impl InlineIo {
     /// After a send of `size` bytes that woke a session (its pipe's notifier posted a
     /// command): carries out the command, and the session writes the message; `start`:
     /// when the send began, and whether the reactor was turned just before it (see
-    /// `InlineHost::before_send`), otherwise this turns it without waiting. A send that woke none turns when a
-    /// command came from another thread (the doorbell rang) or the last turn is
-    /// [`TURN_INTERVAL`] old.
+    /// `InlineHost::before_send`), otherwise this turns it without waiting. A send that
+    /// woke none turns when a command came from another thread (the doorbell rang) or the
+    /// last turn is [`TURN_INTERVAL`] old.
     ///
     /// A send in a burst (more than [`BURST_MIN`] in a row, each less than [`BURST_GAP`]
     /// after the last) is held instead, its command left queued: the burst is written in
     /// one system call once it holds [`HOLD_BYTES`], its oldest send is [`HOLD_MAX`] old,
     /// or it ends. It ends at the next send after a pause, at the socket's next wait, poll
-    /// or turn, or when the helper finds it [`HOLD_MAX`] old. Sends written one by one
+    /// or turn, or when the helper finds the socket paused and the burst [`HOLD_MAX`] old
+    /// (40 µs after a short burst, up to 320 µs after a long stream). Sends written one by one
     /// cost a system call each, a fifth of the messages per second the I/O thread's
     /// batching reaches (benches/RESULTS.md, "eleventh stop").
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {

@@ -32,9 +32,10 @@ struct Shared {
     wanted: AtomicBool,
     /// The socket's calls so far: unchanged over [`IDLE`], the socket is idle.
     calls: AtomicU64,
-    /// The socket's sends so far: while they go on, the socket writes its own held sends
-    /// (each send checks how old they are), and the helper leaves the reactor alone.
-    sends: AtomicU64,
+    /// When the socket's last send began ([`Stamp::as_nanos`]): while sends come less than
+    /// [`BURST_GAP`] apart, the socket writes its own held sends (each send checks how old
+    /// they are), and the helper leaves the reactor alone.
+    last_send: AtomicU64,
     /// An async task waits on the socket: the helper turns its reactor from now until the
     /// socket's next call, without waiting for [`IDLE`] to pass.
     eager: AtomicBool,
@@ -87,7 +88,7 @@ impl InlineHost {
             io: Mutex::new(io),
             wanted: AtomicBool::new(false),
             calls: AtomicU64::new(0),
-            sends: AtomicU64::new(0),
+            last_send: AtomicU64::new(0),
             eager: AtomicBool::new(false),
             external: AtomicBool::new(false),
             active: AtomicBool::new(false),
@@ -186,10 +187,11 @@ impl InlineHost {
         count(&self.shared.calls);
     }
 
-    /// After an accepted send: counted for the helper (see [`write_output`]), then
+    /// After an accepted send: its time told to the helper (see [`write_output`]), then
     /// [`InlineIo::after_send`].
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
-        count(&self.shared.sends);
+        let at = start.at.as_nanos();
+        self.shared.last_send.store(at, Ordering::Relaxed);
         self.with(|io| io.after_send(size, start));
     }
 
@@ -290,9 +292,9 @@ fn stats_if_free(shared: &Shared) -> Option<IoStats> {
     }
 }
 
-/// Counts one call or send of the socket. Only the socket's thread counts (its calls take
-/// `&mut` or run on it), so a load and a store do what a locked add would, at a fraction of
-/// the cost on the send path; the helper only compares counts over time.
+/// Counts one call of the socket. Only the socket's thread counts (its calls take `&mut`
+/// or run on it), so a load and a store do what a locked add would, at a fraction of the
+/// cost on the send path; the helper only compares the count over [`IDLE`].
 fn count(counter: &AtomicU64) {
     let n = counter.load(Ordering::Relaxed);
     counter.store(n.wrapping_add(1), Ordering::Relaxed);
@@ -309,7 +311,8 @@ fn helper(shared: &Shared) {
     let mut idle = false;
     // The current watch is for an async task (see `InlineHost::watch_now`).
     let mut eager = false;
-    let mut watch = SendWatch::default();
+    // How long the helper sleeps while the socket goes on sending (see `write_output`).
+    let mut watch = HOLD_MAX;
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -352,41 +355,24 @@ fn helper(shared: &Shared) {
     }
 }
 
-/// The helper's look at a socket's sends while output waits (see [`write_output`]).
-struct SendWatch {
-    /// The socket's send count at the last look.
-    sends: u64,
-    /// How long the helper sleeps if the socket sent since: doubles while it goes on
-    /// sending, up to [`WATCH_MAX`].
-    period: Duration,
-}
-
-impl Default for SendWatch {
-    fn default() -> SendWatch {
-        SendWatch {
-            sends: u64::MAX,
-            period: HOLD_MAX,
-        }
-    }
-}
-
 /// One step of writing output for the socket.
 ///
-/// While the socket goes on sending it writes its held sends itself (each send writes a
-/// burst once its oldest is [`HOLD_MAX`] old), so the helper only sleeps and looks at the
-/// send count again, a little longer each time, without taking the reactor from it: a
-/// stream costs neither a lock taken from the sending thread nor a wake-up per burst.
-/// Once a look finds no send since the last, the helper takes the reactor, sleeps while
-/// the oldest held send is younger than [`HOLD_MAX`], writes it, and turns the reactor
-/// while output stays queued; it clears `active` when nothing waits.
-fn write_output(shared: &Shared, watch: &mut SendWatch) {
-    let sends = shared.sends.load(Ordering::SeqCst);
-    if sends != watch.sends {
-        watch.sends = sends;
-        std::thread::park_timeout(watch.period);
-        watch.period = (watch.period * 2).min(WATCH_MAX);
+/// While the socket goes on sending (its last send began less than [`BURST_GAP`] ago) it
+/// writes its held sends itself (each send writes a burst once its oldest is
+/// [`HOLD_MAX`] old), so the helper only sleeps and looks again, `watch` twice as long
+/// each time up to [`WATCH_MAX`], without taking the reactor from it: a stream costs
+/// neither a lock taken from the sending thread nor a wake-up per burst. Once the socket
+/// has paused, the helper takes the reactor, sleeps while the oldest held send is younger
+/// than [`HOLD_MAX`], writes it, and turns the reactor while output stays queued; it
+/// clears `active` when nothing waits.
+fn write_output(shared: &Shared, watch: &mut Duration) {
+    let last_send = Stamp::from_nanos(shared.last_send.load(Ordering::Relaxed));
+    if !Stamp::now().at_least(last_send, BURST_GAP) {
+        std::thread::park_timeout(*watch);
+        *watch = (*watch * 2).min(WATCH_MAX);
         return;
     }
+    *watch = HOLD_MAX;
     let mut io = lock(&shared.io);
     if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
         return;
@@ -401,7 +387,6 @@ fn write_output(shared: &Shared, watch: &mut SendWatch) {
         poll_for_helper(shared, &mut io);
     } else {
         shared.active.store(false, Ordering::SeqCst);
-        *watch = SendWatch::default();
     }
 }
 

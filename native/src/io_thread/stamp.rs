@@ -32,6 +32,16 @@ impl Stamp {
         Stamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
     }
 
+    /// The reading as nanoseconds, to be kept in an atomic.
+    pub(crate) fn as_nanos(self) -> u64 {
+        self.0
+    }
+
+    /// A reading kept with [`as_nanos`](Self::as_nanos).
+    pub(crate) fn from_nanos(nanos: u64) -> Stamp {
+        Stamp(nanos)
+    }
+
     /// Whether at least `d` has passed from `earlier` to this reading (not when `earlier`
     /// is later).
     pub(crate) fn at_least(self, earlier: Stamp, d: Duration) -> bool {
