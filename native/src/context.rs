@@ -40,18 +40,59 @@ pub struct Context {
 #[derive(Debug, Clone)]
 pub struct ContextBuilder {
     io_threads: usize,
-    inline_io: bool,
+    /// Set by [`ContextBuilder::io_threads`]: the application asked for I/O threads.
+    threads_chosen: bool,
+    /// Set by [`ContextBuilder::inline_io`]; otherwise chosen (see [`choose_inline_io`]).
+    inline_io: Option<bool>,
+}
+
+/// The environment variable that overrides the automatic choice of inline I/O (see
+/// [`ContextBuilder::inline_io`]): `1` for inline I/O, `0` for I/O threads.
+const INLINE_IO_ENV: &str = "ISOMQ_INLINE_IO";
+
+/// The most CPUs a machine has for contexts to choose inline I/O by themselves.
+const SMALL_MACHINE_CPUS: usize = 2;
+
+/// Whether a context gets inline I/O: as the application said with
+/// [`ContextBuilder::inline_io`] (`explicit`); otherwise not when it asked for I/O threads;
+/// otherwise as [`INLINE_IO_ENV`] says (`env`, when `0` or `1`); otherwise when the machine
+/// has at most [`SMALL_MACHINE_CPUS`] CPUs. There an application thread and an I/O thread
+/// on each side of a connection are more busy threads than cores, and each hand-over
+/// between them is a wake-up of a sleeping core (benches/RESULTS.md, "Round two, twelfth
+/// stop").
+fn choose_inline_io(
+    explicit: Option<bool>,
+    threads_chosen: bool,
+    env: Option<&str>,
+    cpus: Option<usize>,
+) -> bool {
+    match (explicit, threads_chosen, env) {
+        (Some(on), _, _) => on,
+        (None, true, _) => false,
+        (None, false, Some("1")) => true,
+        (None, false, Some("0")) => false,
+        _ => cpus.is_some_and(|n| n <= SMALL_MACHINE_CPUS),
+    }
 }
 
 impl ContextBuilder {
     /// ZMQ_IO_THREADS: how many I/O threads serve tcp and ipc connections (default 1).
+    /// Asking for I/O threads turns the automatic choice of inline I/O off (see
+    /// [`ContextBuilder::inline_io`]).
     pub fn io_threads(mut self, n: usize) -> ContextBuilder {
         self.io_threads = n.max(1);
+        self.threads_chosen = true;
         self
     }
 
     /// Inline I/O: each socket drives its own tcp:// and ipc:// connections (and its
-    /// ws:// connects) on the thread that calls it, inside its calls (default off).
+    /// ws:// connects) on the thread that calls it, inside its calls.
+    ///
+    /// Default: on when the machine has at most two CPUs and the application did not ask
+    /// for I/O threads with [`ContextBuilder::io_threads`], off otherwise; the environment
+    /// variable `ISOMQ_INLINE_IO` (`1` for on, `0` for off) overrides that choice, and this
+    /// call overrides both. [`Context::is_inline_io`] tells which mode a
+    /// context has.
     ///
     /// A send writes to the connection before it returns, and a blocking receive sleeps
     /// until the kernel has data for it, without a hand-over to an I/O thread and back.
@@ -84,15 +125,18 @@ impl ContextBuilder {
     ///   thread 40 µs later, up to 320 µs after a long stream. A lone send, and the first
     ///   two of a row, are written at once.
     pub fn inline_io(mut self, on: bool) -> ContextBuilder {
-        self.inline_io = on;
+        self.inline_io = Some(on);
         self
     }
 
     /// The context. Its I/O threads start with its first socket (without inline I/O) or
     /// when first needed.
     pub fn build(self) -> Context {
+        let env = std::env::var(INLINE_IO_ENV).ok();
+        let cpus = std::thread::available_parallelism().ok().map(|n| n.get());
+        let inline_io = choose_inline_io(self.inline_io, self.threads_chosen, env.as_deref(), cpus);
         Context {
-            inner: Arc::new(CtxInner::new(self.io_threads, self.inline_io)),
+            inner: Arc::new(CtxInner::new(self.io_threads, inline_io)),
         }
     }
 }
@@ -104,16 +148,24 @@ impl Default for Context {
 }
 
 impl Context {
-    /// A context with libzmq's defaults (one I/O thread).
+    /// A context with libzmq's defaults (one I/O thread), or with inline I/O on a machine
+    /// of at most two CPUs (see [`ContextBuilder::inline_io`]).
     pub fn new() -> Context {
         Context::builder().build()
+    }
+
+    /// Whether the context's sockets drive their own connections (inline I/O, see
+    /// [`ContextBuilder::inline_io`]) rather than its I/O threads.
+    pub fn is_inline_io(&self) -> bool {
+        self.inner.inline_io()
     }
 
     /// A builder to configure the context.
     pub fn builder() -> ContextBuilder {
         ContextBuilder {
             io_threads: 1,
-            inline_io: false,
+            threads_chosen: false,
+            inline_io: None,
         }
     }
 
@@ -157,5 +209,36 @@ impl Context {
     /// [`Error::Term`], then waits until all its sockets are closed (dropped).
     pub fn terminate(self) {
         self.inner.terminate();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The choice of inline I/O, as `ContextBuilder::inline_io` documents it: the
+    // application's word first, then its asking for I/O threads, then ISOMQ_INLINE_IO,
+    // then the machine's size.
+    #[test]
+    fn inline_io_is_chosen_by_the_application_then_the_environment_then_the_machine() {
+        assert!(choose_inline_io(Some(true), true, Some("0"), Some(64)));
+        assert!(!choose_inline_io(Some(false), false, Some("1"), Some(1)));
+        assert!(!choose_inline_io(None, true, Some("1"), Some(1)));
+        assert!(choose_inline_io(None, false, Some("1"), Some(64)));
+        assert!(!choose_inline_io(None, false, Some("0"), Some(1)));
+        for (cpus, inline) in [
+            (Some(1), true),
+            (Some(2), true),
+            (Some(3), false),
+            (None, false),
+        ] {
+            assert_eq!(
+                choose_inline_io(None, false, None, cpus),
+                inline,
+                "{cpus:?}"
+            );
+            // A value other than 0 or 1 is not a choice.
+            assert_eq!(choose_inline_io(None, false, Some("yes"), cpus), inline);
+        }
     }
 }

@@ -205,3 +205,25 @@ fn backlog_sets_the_listen_queue() {
     // LISTEN  Recv-Q  Send-Q  Local  Peer
     assert_eq!(send_q.get(2), Some(&"7"), "ss said: {text}");
 }
+
+// ContextBuilder::inline_io: the application's choice of a mode wins over the automatic
+// one (inline I/O on machines of at most two CPUs, or as ISOMQ_INLINE_IO says), and
+// asking for I/O threads means I/O threads.
+#[test]
+fn the_application_chooses_the_io_mode() {
+    assert!(!Context::builder().io_threads(2).build().is_inline_io());
+    assert!(!Context::builder().inline_io(false).build().is_inline_io());
+    assert!(Context::builder().inline_io(true).build().is_inline_io());
+    let both = Context::builder().io_threads(2).inline_io(true).build();
+    assert!(both.is_inline_io());
+    // Either way its sockets work.
+    for ctx in [Context::new(), both] {
+        let mut pull = ctx.socket(SocketType::Pull).unwrap();
+        pull.bind("tcp://127.0.0.1:*").unwrap();
+        let ep = pull.last_endpoint().unwrap().to_owned();
+        let mut push = ctx.socket(SocketType::Push).unwrap();
+        push.connect(&ep).unwrap();
+        push.send("x").unwrap();
+        assert_eq!(pull.recv().unwrap().as_slice(), b"x");
+    }
+}

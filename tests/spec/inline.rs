@@ -19,6 +19,12 @@ fn inline_ctx() -> Context {
     Context::builder().inline_io(true).build()
 }
 
+/// A context with an I/O thread, whatever this machine's default (a machine of at most
+/// two CPUs chooses inline I/O by itself).
+fn threads_ctx() -> Context {
+    Context::builder().inline_io(false).build()
+}
+
 /// The pairs of contexts each test runs with over `t`: (binder, connecter). inproc peers
 /// share a context; its sockets have no connections to drive, and keep the usual path.
 fn pairings(t: Transport) -> Vec<(&'static str, Context, Context)> {
@@ -28,8 +34,8 @@ fn pairings(t: Transport) -> Vec<(&'static str, Context, Context)> {
     }
     vec![
         ("both inline", inline_ctx(), inline_ctx()),
-        ("inline binder", inline_ctx(), Context::new()),
-        ("inline connecter", Context::new(), inline_ctx()),
+        ("inline binder", inline_ctx(), threads_ctx()),
+        ("inline connecter", threads_ctx(), inline_ctx()),
     ]
 }
 
@@ -148,7 +154,7 @@ fn connect_before_bind_reconnects_while_waiting() {
     let mut req = socket(&ctx, SocketType::Req);
     req.connect(&ep).unwrap();
     req.send("early").unwrap();
-    let other = Context::new();
+    let other = threads_ctx();
     let mut rep = socket(&other, SocketType::Rep);
     let server = std::thread::spawn(move || {
         rep.bind(&ep).unwrap();
@@ -166,7 +172,7 @@ fn connect_before_bind_reconnects_while_waiting() {
 #[test]
 fn pings_are_answered_while_blocked() {
     let ctx = inline_ctx();
-    let other = Context::new();
+    let other = threads_ctx();
     let mut rep = socket(&other, SocketType::Rep);
     rep.set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(10))))
         .unwrap();
@@ -297,7 +303,7 @@ fn curve_with_a_zap_handler_on_another_thread() {
             rep.send(format!("sealed {q}")).unwrap();
             rep
         });
-        let other = Context::new();
+        let other = threads_ctx();
         let mut req = socket(&other, SocketType::Req);
         req.set_option(SocketOption::CurveSecretKey(client_keys.secret))
             .unwrap();
@@ -498,7 +504,7 @@ fn an_idle_binder_accepts_and_handshakes() {
         let mut pull = socket(&ctx, SocketType::Pull);
         let ep = bind(&mut pull, t);
         // From here on the binder makes no call until the peer's handshake succeeded.
-        let other = Context::new();
+        let other = threads_ctx();
         let mut push = socket(&other, SocketType::Push);
         let monitor = push.monitor();
         push.connect(&ep).unwrap();
@@ -514,7 +520,7 @@ fn an_idle_binder_accepts_and_handshakes() {
 #[test]
 fn an_idle_socket_answers_pings() {
     for t in [Transport::Tcp, Transport::Ipc] {
-        let other = Context::new();
+        let other = threads_ctx();
         let mut router = socket(&other, SocketType::Router);
         router
             .set_option(SocketOption::HeartbeatIvl(Some(Duration::from_millis(10))))
@@ -608,7 +614,7 @@ fn stats_count_inline_reactors() {
         let ep = bind(&mut pull, t);
         let before = live(&ctx);
         assert_eq!((before.listeners, before.sessions), (1, 0), "{t:?}");
-        let peers = Context::new();
+        let peers = threads_ctx();
         let pushes: Vec<_> = (0..3)
             .map(|_| {
                 let mut push = socket(&peers, SocketType::Push);

@@ -216,8 +216,15 @@ pub fn run(config: Config, quiet: bool) -> Result<Outcome, BoxError> {
     let server = Context::new();
     let client = Context::new();
     // I/O threads start with a context's first socket and stay: part of the baseline.
-    drop(server.socket(SocketType::Push)?);
-    drop(client.socket(SocketType::Push)?);
+    // With inline I/O only ws:// binds use them, and the first starts them.
+    for ctx in [&server, &client] {
+        let mut s = ctx.socket(SocketType::Push)?;
+        if ctx.is_inline_io() {
+            s.bind("ws://127.0.0.1:*/warm-up")?;
+            let ep = s.last_endpoint().unwrap_or_default().to_owned();
+            s.unbind(&ep)?;
+        }
+    }
     let churn = Arc::new(Mutex::new(Churn::new()?));
     let start = Instant::now();
     let baseline = samples::take(start, &server, &client, &shared.counters);
