@@ -187,12 +187,16 @@ impl InlineHost {
         count(&self.shared.calls);
     }
 
-    /// After an accepted send: its time told to the helper (see [`write_output`]), then
-    /// [`InlineIo::after_send`].
+    /// After an accepted send: [`InlineIo::after_send`], then its time told to the helper
+    /// (see [`write_output`]).
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
-        let at = start.at.as_nanos();
-        self.shared.last_send.store(at, Ordering::Relaxed);
-        self.with(|io| io.after_send(size, start));
+        let wrote = self.with(|io| io.after_send(size, start));
+        // A send that wrote counts from when it finished (see `InlineIo::wrote`).
+        let at = wrote.unwrap_or(start.at);
+        self.last_send = at;
+        self.shared
+            .last_send
+            .store(at.as_nanos(), Ordering::Relaxed);
     }
 
     /// An async task waits for the socket (its waker is registered with the socket's
@@ -311,8 +315,7 @@ fn helper(shared: &Shared) {
     let mut idle = false;
     // The current watch is for an async task (see `InlineHost::watch_now`).
     let mut eager = false;
-    // How long the helper sleeps while the socket goes on sending (see `write_output`).
-    let mut watch = HOLD_MAX;
+    let mut watch = Watch::new();
     loop {
         if shared.stop.load(Ordering::SeqCst) {
             return;
@@ -355,24 +358,70 @@ fn helper(shared: &Shared) {
     }
 }
 
+/// The helper's look at a socket while its output waits (see [`write_output`]).
+struct Watch {
+    /// How long the helper sleeps while the socket is busy: twice as long at each look
+    /// that finds it still busy, up to [`WATCH_MAX`].
+    period: Duration,
+    /// The socket's call count at the last look.
+    calls: u64,
+}
+
+impl Watch {
+    fn new() -> Watch {
+        Watch {
+            period: HOLD_MAX,
+            calls: u64::MAX,
+        }
+    }
+
+    /// Sleeps for the period, and doubles it for the next look.
+    fn sleep(&mut self) {
+        std::thread::park_timeout(self.period);
+        self.period = (self.period * 2).min(WATCH_MAX);
+    }
+}
+
 /// One step of writing output for the socket.
 ///
 /// While the socket goes on sending (its last send began less than [`BURST_GAP`] ago) it
 /// writes its held sends itself (each send writes a burst once its oldest is
-/// [`HOLD_MAX`] old), so the helper only sleeps and looks again, `watch` twice as long
-/// each time up to [`WATCH_MAX`], without taking the reactor from it: a stream costs
-/// neither a lock taken from the sending thread nor a wake-up per burst. Once the socket
-/// has paused, the helper takes the reactor, sleeps while the oldest held send is younger
-/// than [`HOLD_MAX`], writes it, and turns the reactor while output stays queued; it
-/// clears `active` when nothing waits.
-fn write_output(shared: &Shared, watch: &mut Duration) {
+/// [`HOLD_MAX`] old), so the helper only sleeps and looks again, without taking the
+/// reactor from it: a stream costs neither a lock taken from the sending thread nor a
+/// wake-up per burst. While the socket makes other calls (sends further apart, receives),
+/// the helper writes what waits without blocking, when the reactor is free, and sleeps
+/// again: a socket in its calls turns the reactor itself whenever it would wait, and a
+/// helper blocked in the poll would hold the reactor each call needs (each send then
+/// rang the helper out of its poll: 0.05× libzmq's fan-out to 10 subscribers). Once a
+/// look finds no call since the last, the socket is away: the helper takes the reactor,
+/// sleeps while the oldest held send is younger than [`HOLD_MAX`], writes it, and turns
+/// the reactor, blocking in its poll, while output stays queued. It clears `active` when
+/// nothing waits.
+fn write_output(shared: &Shared, watch: &mut Watch) {
     let last_send = Stamp::from_nanos(shared.last_send.load(Ordering::Relaxed));
+    let calls = shared.calls.load(Ordering::Relaxed);
     if !Stamp::now().at_least(last_send, BURST_GAP) {
-        std::thread::park_timeout(*watch);
-        *watch = (*watch * 2).min(WATCH_MAX);
+        watch.calls = calls;
+        watch.sleep();
         return;
     }
-    *watch = HOLD_MAX;
+    if calls != watch.calls {
+        watch.calls = calls;
+        if let Ok(mut io) = shared.io.try_lock() {
+            if io.hold_left().is_none() {
+                io.flush();
+                io.turn_now_for_helper();
+                if !io.output_waits() {
+                    shared.active.store(false, Ordering::SeqCst);
+                    *watch = Watch::new();
+                    return;
+                }
+            }
+        }
+        watch.sleep();
+        return;
+    }
+    *watch = Watch::new();
     let mut io = lock(&shared.io);
     if shared.wanted.load(Ordering::SeqCst) || shared.stop.load(Ordering::SeqCst) {
         return;
