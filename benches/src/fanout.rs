@@ -26,6 +26,10 @@ pub enum Side {
     Ws,
     /// isomq, tcp://.
     Tcp,
+    /// isomq, tcp://, each process's context as `Context::new()` makes it: its I/O mode
+    /// chosen by the machine (inline I/O but for PUB and XPUB on machines of at most two
+    /// CPUs, `ContextBuilder::inline_io`).
+    TcpAuto,
     /// libzmq, tcp://.
     Libzmq,
 }
@@ -36,13 +40,23 @@ impl Side {
         match self {
             Side::Ws => "ws",
             Side::Tcp => "tcp",
+            Side::TcpAuto => "tcp-auto",
             Side::Libzmq => "libzmq",
+        }
+    }
+
+    /// isomq's context on this side: one I/O thread, or the machine's choice.
+    fn context(self) -> isomq::Context {
+        if self == Side::TcpAuto {
+            isomq::Context::new()
+        } else {
+            iso::context(1)
         }
     }
 
     /// The side of a child process's command line.
     pub fn parse(name: &str) -> Option<Side> {
-        [Side::Ws, Side::Tcp, Side::Libzmq]
+        [Side::Ws, Side::Tcp, Side::TcpAuto, Side::Libzmq]
             .into_iter()
             .find(|s| s.name() == name)
     }
@@ -179,7 +193,7 @@ pub fn publisher(side: Side, p: Params) -> Result<(), BoxError> {
         }
         return publish(xpub, side, &eps, p, rss_before);
     }
-    let ctx = iso::context(1);
+    let ctx = side.context();
     let mut xpub = ctx.socket(SocketType::XPub)?;
     xpub.set_option(SocketOption::XpubVerbose(true))?;
     xpub.set_option(SocketOption::XpubNodrop(true))?;
@@ -272,7 +286,7 @@ pub fn subscribers(side: Side, endpoints: &str, p: Params) -> Result<(), BoxErro
         let (mut sockets, conns_of) = subs::connect_libzmq(&ctx, &endpoints, p.subs, p.per_socket)?;
         receive_timed(sockets.as_mut_slice(), &conns_of, p)?
     } else {
-        let ctx = iso::context(1);
+        let ctx = side.context();
         let (mut sockets, conns_of) = subs::connect(&ctx, &endpoints, p.subs, p.per_socket)?;
         receive_timed(sockets.as_mut_slice(), &conns_of, p)?
     };

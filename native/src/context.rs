@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use isomq_core::{Error, Result, SocketType};
 
-use crate::ctx::CtxInner;
+use crate::ctx::{CtxInner, IoMode};
 use crate::socket::Socket;
 
 /// A ZeroMQ context: I/O threads, the inproc registry, and the sockets made from it.
@@ -42,7 +42,7 @@ pub struct ContextBuilder {
     io_threads: usize,
     /// Set by [`ContextBuilder::io_threads`]: the application asked for I/O threads.
     threads_chosen: bool,
-    /// Set by [`ContextBuilder::inline_io`]; otherwise chosen (see [`choose_inline_io`]).
+    /// Set by [`ContextBuilder::inline_io`]; otherwise chosen (see [`choose_io_mode`]).
     inline_io: Option<bool>,
 }
 
@@ -53,25 +53,24 @@ const INLINE_IO_ENV: &str = "ISOMQ_INLINE_IO";
 /// The most CPUs a machine has for contexts to choose inline I/O by themselves.
 const SMALL_MACHINE_CPUS: usize = 2;
 
-/// Whether a context gets inline I/O: as the application said with
-/// [`ContextBuilder::inline_io`] (`explicit`); otherwise not when it asked for I/O threads;
-/// otherwise as [`INLINE_IO_ENV`] says (`env`, when `0` or `1`); otherwise when the machine
-/// has at most [`SMALL_MACHINE_CPUS`] CPUs. There an application thread and an I/O thread
-/// on each side of a connection are more busy threads than cores, and each hand-over
-/// between them is a wake-up of a sleeping core (benches/RESULTS.md, "Round two, twelfth
-/// stop").
-fn choose_inline_io(
+/// A context's I/O mode: inline I/O or not as the application said with
+/// [`ContextBuilder::inline_io`] (`explicit`); otherwise I/O threads when it asked for
+/// them; otherwise as [`INLINE_IO_ENV`] says (`env`, when `0` or `1`); otherwise inline
+/// I/O but for PUB and XPUB sockets when the machine has at most [`SMALL_MACHINE_CPUS`]
+/// CPUs. There an application thread and an I/O thread on each side of a connection are
+/// more busy threads than cores, and each hand-over between them is a wake-up of a
+/// sleeping core (benches/RESULTS.md, "Round two, twelfth stop").
+fn choose_io_mode(
     explicit: Option<bool>,
     threads_chosen: bool,
     env: Option<&str>,
     cpus: Option<usize>,
-) -> bool {
+) -> IoMode {
     match (explicit, threads_chosen, env) {
-        (Some(on), _, _) => on,
-        (None, true, _) => false,
-        (None, false, Some("1")) => true,
-        (None, false, Some("0")) => false,
-        _ => cpus.is_some_and(|n| n <= SMALL_MACHINE_CPUS),
+        (Some(true), _, _) | (None, false, Some("1")) => IoMode::Inline,
+        (Some(false), _, _) | (None, true, _) | (None, false, Some("0")) => IoMode::Threads,
+        _ if cpus.is_some_and(|n| n <= SMALL_MACHINE_CPUS) => IoMode::InlineExceptFanOut,
+        _ => IoMode::Threads,
     }
 }
 
@@ -134,9 +133,9 @@ impl ContextBuilder {
     pub fn build(self) -> Context {
         let env = std::env::var(INLINE_IO_ENV).ok();
         let cpus = std::thread::available_parallelism().ok().map(|n| n.get());
-        let inline_io = choose_inline_io(self.inline_io, self.threads_chosen, env.as_deref(), cpus);
+        let mode = choose_io_mode(self.inline_io, self.threads_chosen, env.as_deref(), cpus);
         Context {
-            inner: Arc::new(CtxInner::new(self.io_threads, inline_io)),
+            inner: Arc::new(CtxInner::new(self.io_threads, mode)),
         }
     }
 }
@@ -155,9 +154,11 @@ impl Context {
     }
 
     /// Whether the context's sockets drive their own connections (inline I/O, see
-    /// [`ContextBuilder::inline_io`]) rather than its I/O threads.
+    /// [`ContextBuilder::inline_io`]) rather than its I/O threads. Chosen by the context
+    /// (not by the application or `ISOMQ_INLINE_IO`), its PUB and XPUB sockets still use
+    /// I/O threads.
     pub fn is_inline_io(&self) -> bool {
-        self.inner.inline_io()
+        self.inner.io_mode() != IoMode::Threads
     }
 
     /// A builder to configure the context.
@@ -178,7 +179,7 @@ impl Context {
         if self.inner.is_terminating() {
             return Err(Error::Term);
         }
-        if !self.inner.inline_io() {
+        if !self.inner.inline_for(socket_type) {
             self.inner.threads()?;
         }
         Socket::new(self.inner.clone(), socket_type)
@@ -221,24 +222,27 @@ mod tests {
     // then the machine's size.
     #[test]
     fn inline_io_is_chosen_by_the_application_then_the_environment_then_the_machine() {
-        assert!(choose_inline_io(Some(true), true, Some("0"), Some(64)));
-        assert!(!choose_inline_io(Some(false), false, Some("1"), Some(1)));
-        assert!(!choose_inline_io(None, true, Some("1"), Some(1)));
-        assert!(choose_inline_io(None, false, Some("1"), Some(64)));
-        assert!(!choose_inline_io(None, false, Some("0"), Some(1)));
-        for (cpus, inline) in [
-            (Some(1), true),
-            (Some(2), true),
-            (Some(3), false),
-            (None, false),
+        use IoMode::{Inline, InlineExceptFanOut, Threads};
+        assert_eq!(
+            choose_io_mode(Some(true), true, Some("0"), Some(64)),
+            Inline
+        );
+        assert_eq!(
+            choose_io_mode(Some(false), false, Some("1"), Some(1)),
+            Threads
+        );
+        assert_eq!(choose_io_mode(None, true, Some("1"), Some(1)), Threads);
+        assert_eq!(choose_io_mode(None, false, Some("1"), Some(64)), Inline);
+        assert_eq!(choose_io_mode(None, false, Some("0"), Some(1)), Threads);
+        for (cpus, mode) in [
+            (Some(1), InlineExceptFanOut),
+            (Some(2), InlineExceptFanOut),
+            (Some(3), Threads),
+            (None, Threads),
         ] {
-            assert_eq!(
-                choose_inline_io(None, false, None, cpus),
-                inline,
-                "{cpus:?}"
-            );
+            assert_eq!(choose_io_mode(None, false, None, cpus), mode, "{cpus:?}");
             // A value other than 0 or 1 is not a choice.
-            assert_eq!(choose_inline_io(None, false, Some("yes"), cpus), inline);
+            assert_eq!(choose_io_mode(None, false, Some("yes"), cpus), mode);
         }
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
-use isomq_core::{Error, Result};
+use isomq_core::{Error, Result, SocketType};
 
 use crate::command::SocketCommand;
 use crate::io_thread::{InlineProbe, IoCommand, IoThread, Siblings};
@@ -15,6 +15,22 @@ use crate::mailbox::MailboxTx;
 use crate::stats::IoStats;
 use crate::sync::lock;
 use crate::ws;
+
+/// How a context's sockets drive their tcp:// and ipc:// connections (see
+/// `ContextBuilder::inline_io`, docs/architecture.md §5.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum IoMode {
+    /// Through the context's I/O threads.
+    Threads,
+    /// Each socket on a reactor of its own (inline I/O), as the application asked.
+    Inline,
+    /// Inline I/O, chosen by the context on a small machine, but for the sockets that send
+    /// each message to every peer (PUB, XPUB): written by one thread, a message to a
+    /// hundred subscribers is a hundred system calls between two sends, and with an I/O
+    /// thread those overlap the application's work (fan-out to 100 subscribers: 0.05× libzmq
+    /// inline; benches/RESULTS.md, "Round two, twelfth stop").
+    InlineExceptFanOut,
+}
 
 /// The state behind a `Context`: I/O threads, the inproc and ws:// registries, id
 /// allocation and the live sockets.
@@ -31,8 +47,9 @@ pub(crate) struct CtxInner {
     sockets: Mutex<HashMap<u64, MailboxTx>>,
     sockets_closed: Condvar,
     terminating: AtomicBool,
-    /// Sockets drive their own tcp:// and ipc:// connections (`ContextBuilder::inline_io`).
-    inline_io: bool,
+    /// Which sockets drive their own tcp:// and ipc:// connections
+    /// (`ContextBuilder::inline_io`).
+    io_mode: IoMode,
     /// The threads on which closed inline sockets deliver what they had queued (LINGER).
     lingering: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The own reactors of the sockets with inline I/O, for [`CtxInner::stats`].
@@ -40,9 +57,9 @@ pub(crate) struct CtxInner {
 }
 
 impl CtxInner {
-    pub(crate) fn new(io_thread_count: usize, inline_io: bool) -> CtxInner {
+    pub(crate) fn new(io_thread_count: usize, io_mode: IoMode) -> CtxInner {
         CtxInner {
-            inline_io,
+            io_mode,
             lingering: Mutex::new(Vec::new()),
             inline_reactors: Mutex::new(Vec::new()),
             io_thread_count,
@@ -95,9 +112,18 @@ impl CtxInner {
         }
     }
 
-    /// Whether sockets drive their own connections (see `ContextBuilder::inline_io`).
-    pub(crate) fn inline_io(&self) -> bool {
-        self.inline_io
+    /// The context's I/O mode (see `ContextBuilder::inline_io`).
+    pub(crate) fn io_mode(&self) -> IoMode {
+        self.io_mode
+    }
+
+    /// Whether a socket of type `t` drives its own connections (see [`IoMode`]).
+    pub(crate) fn inline_for(&self, t: SocketType) -> bool {
+        match self.io_mode {
+            IoMode::Threads => false,
+            IoMode::Inline => true,
+            IoMode::InlineExceptFanOut => !matches!(t, SocketType::Pub | SocketType::XPub),
+        }
     }
 
     /// The id source, for a socket's own reactor.

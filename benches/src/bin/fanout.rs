@@ -1,4 +1,4 @@
-//! `fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] [--hwm H] [--reps R] [--libzmq [--write]]`
+//! `fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] [--hwm H] [--reps R] [--libzmq [--auto] [--write]]`
 //!
 //! One publisher process to K subscriber connections in another process (see
 //! `isomq_benches::fanout` for the two processes), in alternating rounds, each round in
@@ -8,7 +8,10 @@
 //! Without `--libzmq`: isomq over ws:// against isomq over tcp:// (K = 1,000 unless given).
 //! With `--libzmq`: isomq → isomq against libzmq → libzmq, both over tcp:// (K = 10, 100 and
 //! 1,000 unless given), ratios paired within a round as `compare` pairs them; `--write` puts
-//! the table into `benches/RESULTS.md` between the `fanout-libzmq` markers.
+//! the table into `benches/RESULTS.md` between the `fanout-libzmq` markers. `--auto`
+//! gives isomq's processes the context `Context::new()` makes, whose I/O mode the machine
+//! chooses (inline I/O but for PUB and XPUB on machines of at most two CPUs), instead of
+//! one I/O thread each.
 //!
 //! `--hwm H` sets the publisher's SNDHWM (default 1,000, both libraries' default).
 //!
@@ -25,7 +28,7 @@ use isomq_benches::fanout::{self, Figures, Params, Side};
 use isomq_benches::{subs, BoxError};
 
 const USAGE: &str = "usage: fanout [--subs K[,K…]] [--count M] [--size B] [--per-socket C] \
-                     [--hwm H] [--reps R] [--libzmq [--write]]";
+                     [--hwm H] [--reps R] [--libzmq [--auto] [--write]]";
 const BEGIN: &str = "<!-- fanout-libzmq:begin (written by `cargo run --release -p isomq-benches --bin fanout -- --libzmq --write`) -->";
 const END: &str = "<!-- fanout-libzmq:end -->";
 /// Deliveries per run by default: about a second of steady state. Runs of 2,000,000 (a
@@ -47,6 +50,7 @@ struct Flags {
     hwm: usize,
     reps: usize,
     libzmq: bool,
+    auto: bool,
     write: bool,
 }
 
@@ -60,6 +64,7 @@ impl Flags {
             hwm: 1000,
             reps: 3,
             libzmq: false,
+            auto: false,
             write: false,
         };
         let positive = |v: Option<String>| v?.parse::<usize>().ok().filter(|&n| n > 0);
@@ -67,6 +72,7 @@ impl Flags {
             match flag.as_str() {
                 "--libzmq" => f.libzmq = true,
                 "--write" => f.write = true,
+                "--auto" => f.auto = true,
                 "--subs" => {
                     let list = args.next()?;
                     for k in list.split(',') {
@@ -88,7 +94,7 @@ impl Flags {
                 vec![TARGET_SUBS]
             };
         }
-        (f.libzmq || !f.write).then_some(f)
+        (f.libzmq || !(f.write || f.auto)).then_some(f)
     }
 
     /// One run's shape for `subs` connections.
@@ -205,12 +211,17 @@ fn markdown(flags: &Flags, rows: &[Row], load: &str, took: Duration) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "Run: {} rounds per row, each running isomq → isomq then libzmq → libzmq over tcp, \
-         each in fresh processes; figures are medians over rounds, ratios the median of the \
-         rounds' ratios (range in brackets). {} B messages, publisher SNDHWM {}, {} \
+        "Run: {} rounds per row, each running isomq → isomq{} then libzmq → libzmq over \
+         tcp, each in fresh processes; figures are medians over rounds, ratios the median of \
+         the rounds' ratios (range in brackets). {} B messages, publisher SNDHWM {}, {} \
          connections per SUB socket, {} CPUs, load average {load} at the start, took {:.0} \
          s.\n",
         flags.reps,
+        if flags.auto {
+            " (contexts as `Context::new()` makes them on this machine)"
+        } else {
+            ""
+        },
         flags.size,
         flags.hwm,
         flags.per_socket,
@@ -241,7 +252,8 @@ fn against_libzmq(flags: &Flags) -> Result<(), BoxError> {
     let mut rows = Vec::new();
     for &k in &flags.subs {
         let p = flags.params(k);
-        let [iso, zmq] = rounds(Side::Tcp, Side::Libzmq, p, flags.reps)?;
+        let iso_side = if flags.auto { Side::TcpAuto } else { Side::Tcp };
+        let [iso, zmq] = rounds(iso_side, Side::Libzmq, p, flags.reps)?;
         let row = Row { p, iso, zmq };
         eprintln!("{}", row.markdown());
         rows.push(row);

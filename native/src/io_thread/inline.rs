@@ -156,31 +156,45 @@ impl InlineIo {
     /// or turn, or when the helper finds the socket paused and the burst [`HOLD_MAX`] old
     /// (40 µs after a short burst, up to 320 µs after a long stream). Sends written one by one
     /// cost a system call each, a fifth of the messages per second the I/O thread's
-    /// batching reaches (benches/RESULTS.md, "eleventh stop"). Returns when it finished
-    /// writing, if it wrote (see [`wrote`](Self::wrote)).
-    pub(crate) fn after_send(&mut self, size: usize, start: SendStart) -> Option<Stamp> {
+    /// batching reaches (benches/RESULTS.md, "eleventh stop"). Returns the time from which
+    /// the next send's gap counts.
+    pub(crate) fn after_send(&mut self, size: usize, start: SendStart) -> Stamp {
         let SendStart { at: now, polled } = start;
         let quick = !now.at_least(self.last_send, BURST_GAP);
-        self.last_send = now;
         self.streak = if quick {
             self.streak.saturating_add(1)
         } else {
             0
         };
+        self.hold_or_write(size, now, polled);
+        // The next send's gap counts from the end of this one: from its start, or from the
+        // end of a turn it made (before it, while it waited for room, or to write it). A
+        // send whose writes or waits take longer than [`BURST_GAP`] (one message to many
+        // connections, each a system call; a queue at SNDHWM) would otherwise never be
+        // part of a burst, however closely the sends follow each other, and each would be
+        // written on its own: 0.7-0.8 `writev` per delivery in a fan-out to 10 and 100
+        // subscribers.
+        self.last_send = now.max(self.last_turn);
+        self.last_send
+    }
+
+    /// The rest of [`after_send`](Self::after_send): holds the send, or writes what is
+    /// held.
+    fn hold_or_write(&mut self, size: usize, now: Stamp, polled: bool) {
         if self.mailbox.is_rung() || now.at_least(self.last_turn, TURN_INTERVAL) {
             self.turn(Some(Duration::ZERO));
-            return Some(self.wrote());
+            return;
         }
         if !self.local.load(Ordering::Relaxed) {
             // No session waits for a command: nothing of this send is held here.
             self.flush();
-            return None;
+            return;
         }
         self.held_bytes = self.held_bytes.saturating_add(size);
         let since = *self.held_since.get_or_insert(now);
         let young = !now.at_least(since, HOLD_MAX);
         if self.streak >= BURST_MIN && young && self.held_bytes < HOLD_BYTES {
-            return None;
+            return;
         }
         if polled {
             // `InlineHost::before_send` (or the async poll) turned just before the send.
@@ -189,17 +203,6 @@ impl InlineIo {
         } else {
             self.turn(Some(Duration::ZERO));
         }
-        Some(self.wrote())
-    }
-
-    /// After a send that wrote (the turn's end is the time): the next send's gap counts
-    /// from here, not from when this one began. A send whose writes take longer than
-    /// [`BURST_GAP`] (one message to many connections, each a system call) would otherwise
-    /// never be part of a burst, however closely the sends follow each other, and each would
-    /// be written on its own: 0.8 `writev` per delivery in a fan-out to 10 subscribers.
-    fn wrote(&mut self) -> Stamp {
-        self.last_send = self.last_turn;
-        self.last_turn
     }
 
     /// Writes what sends hold: carries out the commands they posted.

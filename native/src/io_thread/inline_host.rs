@@ -190,9 +190,7 @@ impl InlineHost {
     /// After an accepted send: [`InlineIo::after_send`], then its time told to the helper
     /// (see [`write_output`]).
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
-        let wrote = self.with(|io| io.after_send(size, start));
-        // A send that wrote counts from when it finished (see `InlineIo::wrote`).
-        let at = wrote.unwrap_or(start.at);
+        let at = self.with(|io| io.after_send(size, start));
         self.last_send = at;
         self.shared
             .last_send

@@ -18,7 +18,7 @@ impl Socket {
     /// Where a new listener or connecting session goes: the socket's own reactor with
     /// inline I/O (made at the first one), an I/O thread of the context otherwise.
     pub(super) fn choose_io(&mut self) -> Result<usize> {
-        if !self.ctx.inline_io() {
+        if !self.is_inline() {
             return Ok(self.ctx.choose_thread());
         }
         self.ensure_inline()?;
@@ -49,9 +49,10 @@ impl Socket {
         }
     }
 
-    /// Whether the socket belongs to a context with inline I/O.
+    /// Whether the socket drives its own connections (its context's I/O mode and its
+    /// type: `CtxInner::inline_for`).
     pub(crate) fn is_inline(&self) -> bool {
-        self.ctx.inline_io()
+        self.ctx.inline_for(self.socket_type)
     }
 
     /// A turn of the socket's own reactor that does not wait, if it has one: what the
