@@ -15,9 +15,12 @@ const WARM_UP: usize = 600;
 const CYCLES: usize = 3_000;
 /// Resident memory may still move by this much over the second half: the allocator keeps
 /// freed memory in its arenas and hands it back in pieces. Measured over the second half
-/// (1,500 cycles, debug build): 16 to 56 KiB. A leak of the per-peer properties of about
-/// 260 bytes a cycle, found by this test, grew it by 370 KiB (docs/limits.md §5).
-const RSS_TOLERANCE_KIB: u64 = 128;
+/// (1,500 cycles, debug build): 16 to 56 KiB in most runs, but 148 and 152 KiB in about
+/// one run of 25, with I/O threads and inline I/O alike (the arenas still growing: over
+/// 3,000 cycles the second half moved 16 to 96 KiB after 100 to 240 KiB over the first). A
+/// leak of the per-peer properties of about 260 bytes a cycle, found by this test, grew
+/// it by 370 KiB (docs/limits.md §5).
+const RSS_TOLERANCE_KIB: u64 = 192;
 
 // A connection that is gone leaves nothing behind: after the cycles, the descriptors, the
 // I/O threads' listeners, sessions, handshakes, timers and queued bytes are those of
