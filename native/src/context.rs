@@ -98,9 +98,9 @@ impl ContextBuilder {
     /// A send writes to the connection before it returns, and a blocking receive sleeps
     /// until the kernel has data for it, without a hand-over to an I/O thread and back.
     /// That takes the thread wake-ups between the socket and its I/O thread out of every
-    /// message's path: request–reply latency over ipc:// and tcp:// is 0.11–0.56× libzmq's
+    /// message's path: request–reply latency over ipc:// and tcp:// is 0.11–0.35× libzmq's
     /// from 16 B to 64 KiB with client and server as processes, and small-message
-    /// throughput 1.5–2.4× (benches/RESULTS.md, "Round two, twelfth stop").
+    /// throughput 1.6–2.2× (benches/RESULTS.md, "Round two, twelfth stop").
     ///
     /// What it changes (docs/architecture.md §5.5):
     /// - Each socket with connections has a helper thread. Connections make progress
