@@ -32,9 +32,11 @@ struct Shared {
     wanted: AtomicBool,
     /// The socket's calls so far: unchanged over [`IDLE`], the socket is idle.
     calls: AtomicU64,
-    /// When the socket's last send began ([`Stamp::as_nanos`]): while sends come less than
-    /// [`BURST_GAP`] apart, the socket writes its own held sends (each send checks how old
-    /// they are), and the helper leaves the reactor alone.
+    /// Where the gap before the socket's next send counts from ([`Stamp::as_nanos`]; the
+    /// socket's thread stores it, at each frame's start and after each send): a send
+    /// within [`BURST_GAP`] of it needs no poll first (see [`InlineHost::before_send`]),
+    /// and while sends come that close, the socket writes its own held sends (each send
+    /// checks how old they are), and the helper leaves the reactor alone.
     last_send: AtomicU64,
     /// An async task waits on the socket: the helper turns its reactor from now until the
     /// socket's next call, without waiting for [`IDLE`] to pass.
@@ -54,6 +56,18 @@ struct Shared {
     bell: Mailbox,
 }
 
+impl Shared {
+    /// Where the gap before the socket's next send counts from (see `last_send`).
+    fn last_send(&self) -> Stamp {
+        Stamp::from_nanos(self.last_send.load(Ordering::Relaxed))
+    }
+
+    /// Stores it; only the socket's thread does.
+    fn set_last_send(&self, at: Stamp) {
+        self.last_send.store(at.as_nanos(), Ordering::Relaxed);
+    }
+}
+
 /// A socket's own reactor, and the helper thread that turns it while the socket is outside
 /// its calls (docs/architecture.md §5.5):
 /// - it writes output: sends a burst holds (see [`InlineIo::after_send`]), and messages a
@@ -68,9 +82,6 @@ struct Shared {
 pub(crate) struct InlineHost {
     shared: Arc<Shared>,
     helper: Option<JoinHandle<()>>,
-    /// When the socket's last send began: a send within [`BURST_GAP`] of it needs no poll
-    /// first (see [`InlineHost::before_send`]), found without taking the lock.
-    last_send: Stamp,
 }
 
 impl std::fmt::Debug for InlineHost {
@@ -88,7 +99,7 @@ impl InlineHost {
             io: Mutex::new(io),
             wanted: AtomicBool::new(false),
             calls: AtomicU64::new(0),
-            last_send: AtomicU64::new(0),
+            last_send: AtomicU64::new(Stamp::now().as_nanos()),
             eager: AtomicBool::new(false),
             external: AtomicBool::new(false),
             active: AtomicBool::new(false),
@@ -101,11 +112,7 @@ impl InlineHost {
             .name("isomq-inline".to_owned())
             .spawn(move || helper(&for_helper))
             .ok();
-        InlineHost {
-            shared,
-            helper,
-            last_send: Stamp::now(),
-        }
+        InlineHost { shared, helper }
     }
 
     /// A handle through which another thread counts this reactor's live objects
@@ -172,11 +179,11 @@ impl InlineHost {
     /// clock: benches/RESULTS.md, "twelfth stop").
     pub(crate) fn before_send(&mut self) -> SendStart {
         let at = Stamp::now();
-        let polled = at.at_least(self.last_send, BURST_GAP);
+        let polled = at.at_least(self.shared.last_send(), BURST_GAP);
         if polled {
             self.with(|io| io.turn(Some(Duration::ZERO)));
         }
-        self.last_send = at;
+        self.shared.set_last_send(at);
         SendStart { at, polled }
     }
 
@@ -191,10 +198,7 @@ impl InlineHost {
     /// (see [`write_output`]).
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
         let at = self.with(|io| io.after_send(size, start));
-        self.last_send = at;
-        self.shared
-            .last_send
-            .store(at.as_nanos(), Ordering::Relaxed);
+        self.shared.set_last_send(at);
     }
 
     /// An async task waits for the socket (its waker is registered with the socket's
@@ -396,7 +400,7 @@ impl Watch {
 /// the reactor, blocking in its poll, while output stays queued. It clears `active` when
 /// nothing waits.
 fn write_output(shared: &Shared, watch: &mut Watch) {
-    let last_send = Stamp::from_nanos(shared.last_send.load(Ordering::Relaxed));
+    let last_send = shared.last_send();
     let calls = shared.calls.load(Ordering::Relaxed);
     if !Stamp::now().at_least(last_send, BURST_GAP) {
         watch.calls = calls;
