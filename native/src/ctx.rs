@@ -173,28 +173,10 @@ impl CtxInner {
         let _ = closed.recv();
     }
 
-    /// Each started I/O thread's live objects, counted by the thread itself between two
-    /// turns of its loop; none before the first socket started them.
+    /// The live objects of each started I/O thread, then of each open inline socket's
+    /// reactor (see `Context::stats`).
     pub(crate) fn stats(&self) -> Vec<IoStats> {
-        let mut stats = match self.io_threads.get() {
-            Some(Ok(threads)) => {
-                let replies: Vec<_> = threads
-                    .iter()
-                    .map(|t| {
-                        let (reply, rx) = std::sync::mpsc::channel();
-                        t.send(IoCommand::Stats { reply });
-                        rx
-                    })
-                    .collect();
-                // A thread that has ended drops the command, and with it the sender:
-                // nothing lives there any more.
-                replies
-                    .into_iter()
-                    .map(|rx| rx.recv().unwrap_or_default())
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
+        let mut stats = self.thread_stats();
         // Probed outside the registry's lock: a probe may wait for a socket's turn.
         let probes = {
             let mut probes = lock(&self.inline_reactors);
@@ -203,6 +185,28 @@ impl CtxInner {
         };
         stats.extend(probes.iter().filter_map(InlineProbe::stats));
         stats
+    }
+
+    /// Each started I/O thread's live objects, counted by the thread itself between two
+    /// turns of its loop; none before the first socket started them.
+    fn thread_stats(&self) -> Vec<IoStats> {
+        let Some(Ok(threads)) = self.io_threads.get() else {
+            return Vec::new();
+        };
+        let replies: Vec<_> = threads
+            .iter()
+            .map(|t| {
+                let (reply, rx) = std::sync::mpsc::channel();
+                t.send(IoCommand::Stats { reply });
+                rx
+            })
+            .collect();
+        // A thread that has ended drops the command, and with it the sender: nothing lives
+        // there any more.
+        replies
+            .into_iter()
+            .map(|rx| rx.recv().unwrap_or_default())
+            .collect()
     }
 
     /// Counts a socket's own reactor in [`CtxInner::stats`] from now on, until its socket
