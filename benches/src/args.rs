@@ -64,11 +64,11 @@ pub fn run<A>(
     }
 }
 
-/// `ISOMQ_IO_THREADS`, default 1.
+/// `ISOMQ_IO_THREADS`, default 1; 0 gives isomq's tools inline I/O (`iso::context`) and
+/// libzmq's one I/O thread (`libzmq::context`).
 pub fn io_threads() -> usize {
     std::env::var("ISOMQ_IO_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
         .unwrap_or(1)
 }

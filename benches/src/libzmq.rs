@@ -14,7 +14,8 @@ use crate::{BoxError, Payload};
 /// A context with `io_threads` I/O threads (`zmq_init (n)`).
 pub fn context(io_threads: usize) -> Result<Context, BoxError> {
     let ctx = Context::new();
-    ctx.set_io_threads(i32::try_from(io_threads)?)?;
+    // libzmq needs an I/O thread for anything but inproc.
+    ctx.set_io_threads(i32::try_from(io_threads.max(1))?)?;
     Ok(ctx)
 }
 

@@ -53,6 +53,9 @@ pub(super) const HOLD_MAX: Duration = Duration::from_micros(40);
 /// last blocking turn ended within that time (see [`InlineIo::turn`]).
 const SPIN: Duration = Duration::from_micros(50);
 
+/// The shortest time between two polls of a paced spin (see [`InlineIo::wait`]).
+const PACE_MIN: Duration = Duration::from_micros(2);
+
 /// Turns at most of [`InlineIo::settle`] after the first.
 const SETTLE_TURNS: usize = 8;
 
@@ -225,6 +228,22 @@ impl InlineIo {
     /// for readiness, a command or a timer. The loop's timers bound the wait on their own;
     /// `timeout` only shortens it.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
+        self.turn_waiting(timeout, false);
+    }
+
+    /// A blocking turn of a socket that waits for its connections: as
+    /// [`turn`](Self::turn), with `streaming` when the socket made many calls since its
+    /// last wait (see `InlineHost::wait`). A streaming socket's next input comes with its
+    /// peer's next write, which carries a burst of messages and comes tens of microseconds
+    /// later, not within the few hundred nanoseconds one poll takes: its spin polls at a
+    /// slower pace (see [`wait_spinning`](Self::wait_spinning)). Polling back to back, a
+    /// receiver made 0.10-0.19 poll calls per 16 B message (benches/RESULTS.md,
+    /// "thirteenth stop").
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>, streaming: bool) {
+        self.turn_waiting(timeout, streaming);
+    }
+
+    fn turn_waiting(&mut self, timeout: Option<Duration>, streaming: bool) {
         // Commands the socket posted are carried out in this turn: it must not block.
         let mut timeout = if self.local.swap(false, Ordering::Acquire) {
             Some(Duration::ZERO)
@@ -237,7 +256,7 @@ impl InlineIo {
         }
         let polled = if may_block {
             let started = Instant::now();
-            let polled = self.wait_spinning(timeout, started);
+            let polled = self.wait_spinning(timeout, started, streaming);
             self.signal.leave_poll();
             self.spin = self.spin_cpus && started.elapsed() <= SPIN;
             polled
@@ -259,10 +278,23 @@ impl InlineIo {
     /// wake (a virtual machine's halted vCPU: benches/RESULTS.md) that wake-up is most of
     /// a round trip's latency; one still polling costs the writer no wake-up at all. The
     /// spin adapts: a socket whose waits outlast it (sparse traffic) sleeps at once.
-    fn wait_spinning(&mut self, timeout: Option<Duration>, started: Instant) -> bool {
+    ///
+    /// With `paced` (a socket streaming, see `InlineHost::wait`) each poll comes half the
+    /// time waited so far after the last, and at least [`PACE_MIN`] after it (the first
+    /// too: the turn before this wait read what had come): what arrives is seen at most
+    /// [`PACE_MIN`] or half again as late, and a wait costs two or three polls instead of
+    /// one every few hundred nanoseconds.
+    fn wait_spinning(&mut self, timeout: Option<Duration>, started: Instant, paced: bool) -> bool {
         if self.spin {
             let budget = timeout.map_or(SPIN, |t| t.min(SPIN));
             loop {
+                let waited = started.elapsed();
+                if paced {
+                    let next = waited + (waited / 2).max(PACE_MIN);
+                    while started.elapsed() < next.min(budget) {
+                        std::hint::spin_loop();
+                    }
+                }
                 if !self.reactor.wait(&mut self.events, Some(Duration::ZERO)) {
                     return false;
                 }

@@ -25,6 +25,10 @@ const IDLE: Duration = Duration::from_millis(10);
 /// the socket then makes no call at all.
 const WATCH_MAX: Duration = Duration::from_micros(320);
 
+/// Calls of the socket between two of its waits from which it is taken to be streaming
+/// (see [`InlineIo::wait`]): a request and its reply make two.
+const STREAM_CALLS: u64 = 16;
+
 /// What the socket and its helper thread share.
 struct Shared {
     io: Mutex<InlineIo>,
@@ -81,6 +85,8 @@ impl Shared {
 /// call; the first call after an idle time takes the reactor back from the helper's poll.
 pub(crate) struct InlineHost {
     shared: Arc<Shared>,
+    /// The socket's call count at its last wait (see [`InlineHost::wait`]).
+    calls_at_wait: u64,
     helper: Option<JoinHandle<()>>,
 }
 
@@ -112,7 +118,11 @@ impl InlineHost {
             .name("isomq-inline".to_owned())
             .spawn(move || helper(&for_helper))
             .ok();
-        InlineHost { shared, helper }
+        InlineHost {
+            shared,
+            calls_at_wait: 0,
+            helper,
+        }
     }
 
     /// A handle through which another thread counts this reactor's live objects
@@ -185,6 +195,15 @@ impl InlineHost {
         }
         self.shared.set_last_send(at);
         SendStart { at, polled }
+    }
+
+    /// The socket waits for its connections, up to `timeout` (see [`InlineIo::wait`]): it
+    /// is streaming when it made [`STREAM_CALLS`] calls or more since its last wait.
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) {
+        let calls = self.shared.calls.load(Ordering::Relaxed);
+        let streaming = calls.wrapping_sub(self.calls_at_wait) >= STREAM_CALLS;
+        self.calls_at_wait = calls;
+        self.with(|io| io.wait(timeout, streaming));
     }
 
     /// Counts a call of the socket that does not need the reactor (a receive from its

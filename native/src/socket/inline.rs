@@ -134,7 +134,7 @@ impl Socket {
             Some(Some(at)) => Some(at.saturating_duration_since(Instant::now())),
         };
         if let Some(host) = &mut self.inline {
-            host.with(|io| io.turn(timeout));
+            host.wait(timeout);
         }
         let commands = self.drain();
         self.check_term()?;
