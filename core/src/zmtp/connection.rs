@@ -133,6 +133,11 @@ pub struct Connection {
     shared_out: u32,
 }
 
+/// Room left in the input buffer that a read of small frames takes rather than moving on
+/// to another buffer (see [`Connection::input_buffer`]): a read of 16 KiB holds 50 or more
+/// 256-byte messages.
+const SMALL_READ: usize = 16 * 1024;
+
 /// Inline frames after which input buffers are no longer recycled for shared ones.
 const SHARED_DECAY: u32 = 64;
 
@@ -253,8 +258,15 @@ impl Connection {
         let rest = decoder::head_frame_len(&self.rx)
             .filter(|&total| total > min)
             .map_or(0, |total| total - self.rx.len().min(total));
+        let spare = self.rx.capacity() - self.rx.len();
         let want = if rest > 0 {
             rest.min(decoder::MAX_HINT)
+        } else if self.read_hint.room() == 0 && spare >= SMALL_READ.min(min) {
+            // Only small frames lately: the read takes what is left of the buffer. Asking
+            // for `min` would retire a buffer shared with queued frames after its first
+            // read or two, and while the application is behind, each read would take a
+            // new buffer: more than the recycler keeps, so new allocations.
+            spare
         } else {
             min.max(self.read_hint.batch_room())
         };
