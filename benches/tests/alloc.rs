@@ -320,8 +320,8 @@ fn inline_ipc_256_byte_copies_do_not_allocate() {
 // for it. Each read once asked for a full read's room (64 KiB), so a buffer was retired
 // after a read or two and each read took another: more buffers in use than the recycler
 // keeps, and 2-14 allocations per 10,000 messages in four runs of six (958-9,734 at the
-// eleventh stop). Reads of small frames now fill what is left of the buffer first
-// (core/src/zmtp/connection.rs, `SMALL_READ`).
+// eleventh stop). Reads of small frames now fill what is left of a buffer of two reads
+// first (core/src/zmtp/connection.rs, `SMALL_READ`), and the recycler keeps 16.
 #[test]
 fn inline_tcp_curve_256_bytes_client_to_server_do_not_allocate() {
     check_in(

@@ -21,11 +21,11 @@ use bytes::BytesMut;
 /// 4 kept 27.4 k, 16 kept 28.2 k. Reads now take several large frames per buffer (up to
 /// 256 KiB, `ReadHint::batch_room`), so the count is also bounded by [`KEEP_BYTES`]: eight
 /// buffers (32 frames) for 64 KiB messages, two for frames near 1 MiB; none once smaller
-/// frames have followed for a while (`make_room`). Frames of a few hundred bytes that are
-/// not copied out (above the inline size) fill 64 KiB buffers, 16 of them for a backlog of
-/// 1,000 to 2,000 messages: with 8, a receiver behind by that much allocated now and then
-/// (benches/tests/alloc.rs, the inline CURVE cases: 2 allocations per 10,000 messages in 1
-/// window of 48). Only buffers the backlog needed at once are ever kept.
+/// frames have followed for a while (`make_room`). Small frames above the inline size
+/// fill buffers of 128 KiB (`Connection::input_buffer`), 16 of them for the few thousand
+/// messages that can be queued for a receiver that is behind (benches/tests/alloc.rs, the
+/// inline CURVE cases: with 8, 2 allocations per 10,000 messages in 1 window of 48). Only
+/// buffers the backlog needed at once are ever kept.
 const KEEP: usize = 16;
 /// Bytes of retired buffers kept per connection, at most (but always one buffer).
 const KEEP_BYTES: usize = 2 << 20;
