@@ -104,10 +104,12 @@ impl ContextBuilder {
     ///
     /// What it changes (docs/architecture.md §5.5):
     /// - Each socket with connections has a helper thread. Connections make progress
-    ///   inside the socket's calls, and on the helper once the socket has made no call
-    ///   for 10 ms (accepting, reconnecting, handshakes and heartbeats: at most 10 ms
-    ///   late); the first call after that takes them back with one thread wake-up. The
-    ///   helper also writes what a send did not hand to the kernel at once.
+    ///   inside the socket's calls, and on the helper between them: it watches the
+    ///   connections and, when one has something while the socket is outside its calls,
+    ///   accepts, handshakes and reads within about a millisecond; once the socket has
+    ///   made no call for 10 ms the helper runs them until the next call, which takes
+    ///   them back with one thread wake-up. The helper also writes what a send did not
+    ///   hand to the kernel at once.
     /// - [`poll`](crate::poll::poll) waits on readiness fds then, and an inline socket's
     ///   [`Socket::readiness_fd`](crate::Socket::readiness_fd) is its own poll: both work,
     ///   and the socket's I/O happens in the calls made once the fd fires (`has_in`,

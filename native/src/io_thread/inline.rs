@@ -135,6 +135,12 @@ impl InlineIo {
         self.reactor.poll_fd()
     }
 
+    /// The reactor's poll descriptor, readable while events wait (see `InlineHost`'s
+    /// helper), without handing it out as [`readiness_fd`](Self::readiness_fd) does.
+    pub(super) fn poll_fd(&self) -> std::os::fd::RawFd {
+        self.reactor.poll_fd()
+    }
+
     /// The reactor's mailbox: its commands end a blocking turn (the helper's too).
     pub(super) fn mailbox(&self) -> Mailbox {
         self.mailbox.clone()
