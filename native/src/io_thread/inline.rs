@@ -234,7 +234,7 @@ impl InlineIo {
     /// for readiness, a command or a timer. The loop's timers bound the wait on their own;
     /// `timeout` only shortens it.
     pub(crate) fn turn(&mut self, timeout: Option<Duration>) {
-        self.turn_waiting(timeout, false);
+        self.wait(timeout, false);
     }
 
     /// A blocking turn of a socket that waits for its connections: as
@@ -246,10 +246,6 @@ impl InlineIo {
     /// receiver made 0.10-0.19 poll calls per 16 B message (benches/RESULTS.md,
     /// "thirteenth stop").
     pub(crate) fn wait(&mut self, timeout: Option<Duration>, streaming: bool) {
-        self.turn_waiting(timeout, streaming);
-    }
-
-    fn turn_waiting(&mut self, timeout: Option<Duration>, streaming: bool) {
         // Commands the socket posted are carried out in this turn: it must not block.
         let mut timeout = if self.local.swap(false, Ordering::Acquire) {
             Some(Duration::ZERO)

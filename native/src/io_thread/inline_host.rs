@@ -2,7 +2,8 @@
 //! calls take, and the helper thread that turns the reactor between them, writing held and
 //! queued output and keeping an idle socket's connections going.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, TryLockError, Weak};
@@ -13,6 +14,7 @@ use super::command::IoCommand;
 use super::inline::{InlineIo, BURST_GAP, HOLD_MAX};
 use super::mailbox::Mailbox;
 use super::stamp::{SendStart, Stamp};
+use crate::doorbell::Doorbell;
 use crate::stats::IoStats;
 use crate::sync::lock;
 
@@ -62,15 +64,16 @@ struct Shared {
     polling: AtomicBool,
     stop: AtomicBool,
     /// The helper waits for the reactor's poll descriptor to become readable (see
-    /// [`watch_connections`]): waking it takes a write to `wake`, not an unpark.
+    /// [`watch_connections`]): waking it takes a ring of `wake`, not an unpark.
     watching: AtomicBool,
     /// The reactor's poll descriptor, open as long as the reactor.
     poll_fd: RawFd,
-    /// Wakes the helper from [`watch_connections`] (an eventfd; `None` if the system gave
-    /// none: the helper then sleeps as before, without watching). Not the reactor's
-    /// doorbell: a turn of the socket's own can take that wake-up before the helper's poll
-    /// sees it, and the helper then slept on with output to write.
-    wake: Option<OwnedFd>,
+    /// Wakes the helper from [`watch_connections`]: a doorbell of its own and the reading
+    /// end it watches (`None` if the system gave no socket pair: the helper then sleeps as
+    /// before, without watching). Not the reactor's doorbell: a turn of the socket's own
+    /// can take that wake-up before the helper's poll sees it, and the helper then slept
+    /// on with output to write.
+    wake: Option<(Doorbell, UnixStream)>,
     /// Rings the reactor's doorbell, to end the helper's poll.
     bell: Mailbox,
 }
@@ -88,22 +91,21 @@ impl Shared {
 
     /// Ends the helper's [`watch_connections`].
     fn wake_watcher(&self) {
-        if let Some(fd) = &self.wake {
-            let one = 1u64.to_ne_bytes();
-            // SAFETY: writes 8 bytes from a live local buffer to an eventfd this owns. A
-            // failure (the counter full) leaves it readable, which is all a wake needs.
-            unsafe { libc::write(fd.as_raw_fd(), one.as_ptr().cast(), one.len()) };
+        if let Some((bell, _)) = &self.wake {
+            // A failed write leaves the helper to wake at the end of its wait, as before
+            // it watched.
+            let _ = bell.ring();
         }
     }
-}
 
-/// A non-blocking eventfd, or `None` when the system refuses one.
-fn new_eventfd() -> Option<OwnedFd> {
-    // SAFETY: eventfd takes no pointers; a non-negative result is a new descriptor that
-    // nothing else owns.
-    let fd = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
-    // SAFETY: as above, `fd` is ours alone when it is not negative.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+    /// Whether the socket has work for the helper other than its connections (output to
+    /// write, an async task waiting), or is closing: the helper's connection watch gives
+    /// way to it.
+    fn helper_called(&self) -> bool {
+        self.active.load(Ordering::SeqCst)
+            || self.eager.load(Ordering::SeqCst)
+            || self.stop.load(Ordering::SeqCst)
+    }
 }
 
 /// A socket's own reactor, and the helper thread that turns it while the socket is outside
@@ -148,7 +150,7 @@ impl InlineHost {
             stop: AtomicBool::new(false),
             watching: AtomicBool::new(false),
             poll_fd,
-            wake: new_eventfd(),
+            wake: Doorbell::pair().ok(),
             bell,
         });
         let for_helper = shared.clone();
@@ -430,24 +432,19 @@ fn helper(shared: &Shared) {
 
 /// Waits up to `timeout` for the reactor's poll descriptor to become readable (a peer
 /// connecting, input, a command for the reactor) without taking the reactor; returns
-/// whether it did. Ends at once when the socket has work for the helper (`active`,
-/// `eager`) or is closing; the socket writes to `wake` to end it (see
-/// `InlineHost::start_helper`). Without an eventfd it only sleeps.
+/// whether it did. Ends at once when the socket has work for the helper or is closing
+/// ([`Shared::helper_called`]); the socket rings `wake` to end it (see
+/// `InlineHost::start_helper`). Without that doorbell it only sleeps.
 fn watch_connections(shared: &Shared, timeout: Duration) -> bool {
-    let Some(wake) = &shared.wake else {
+    let Some((bell, reader)) = &shared.wake else {
         std::thread::park_timeout(timeout);
         return false;
     };
     shared.watching.store(true, Ordering::SeqCst);
-    let called = shared.active.load(Ordering::SeqCst)
-        || shared.eager.load(Ordering::SeqCst)
-        || shared.stop.load(Ordering::SeqCst);
-    let ready = !called && poll_readable(shared.poll_fd, wake.as_raw_fd(), timeout);
+    let ready =
+        !shared.helper_called() && poll_readable(shared.poll_fd, reader.as_raw_fd(), timeout);
     shared.watching.store(false, Ordering::SeqCst);
-    let mut count = [0u8; 8];
-    // SAFETY: reads at most 8 bytes into a live local buffer from an eventfd `shared`
-    // owns; non-blocking, so an unwoken one just fails with EAGAIN.
-    unsafe { libc::read(wake.as_raw_fd(), count.as_mut_ptr().cast(), count.len()) };
+    bell.answer(reader);
     ready
 }
 
@@ -458,10 +455,7 @@ fn watch_connections(shared: &Shared, timeout: Duration) -> bool {
 /// per connection of the churn bench on average). A socket that made a call since looks
 /// again after [`LOOK`]; one in a call, after [`IDLE`].
 fn serve_connections(shared: &Shared, quiet: bool) {
-    if shared.active.load(Ordering::SeqCst)
-        || shared.eager.load(Ordering::SeqCst)
-        || shared.stop.load(Ordering::SeqCst)
-    {
+    if shared.helper_called() {
         return;
     }
     let wait = match shared.io.try_lock() {
@@ -486,8 +480,8 @@ fn poll_readable(fd: RawFd, wake: RawFd, timeout: Duration) -> bool {
     });
     let ms = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
     // SAFETY: two `pollfd`s in a live local array, its length passed with it; the
-    // descriptors are the reactor's poll and the helper's eventfd, both open as long as
-    // `Shared` holds them.
+    // descriptors are the reactor's poll and the reading end of the helper's doorbell,
+    // both open as long as `Shared` holds them.
     let n = unsafe { libc::poll(fds.as_mut_ptr(), 2, ms) };
     n > 0 && fds[0].revents & libc::POLLIN != 0
 }
