@@ -142,7 +142,12 @@ impl Side {
         let (Some(session), Some(link)) = (&mut self.session, &mut self.link) else {
             return self.idle(now);
         };
-        let driven = session.drive(now, link);
+        // As the native host pumps: input first, then a read (the link's bytes are already
+        // in), then the output; `output_resumes` asked as the host asks it.
+        let _ = session.output_resumes();
+        let driven = session
+            .drive_input(now, link)
+            .and_then(|_| session.drive(now, link));
         let mut events = Vec::new();
         while let Some(e) = session.poll_event() {
             events.push(e);

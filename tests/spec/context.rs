@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use isomq::{Context, Error, SocketOption, SocketType};
+use isomq::{Context, Error, MonitorEvent, SocketOption, SocketType};
 use isomq_tests::{bind, recv_string, socket, Transport};
 
 // docs/architecture.md §6.1: no global state; two contexts in one process know nothing of
@@ -225,5 +225,47 @@ fn the_application_chooses_the_io_mode() {
         push.connect(&ep).unwrap();
         push.send("x").unwrap();
         assert_eq!(pull.recv().unwrap().as_slice(), b"x");
+    }
+}
+
+// zmq_ctx_term(3) returns once every socket is closed and, with LINGER -1, what they
+// queued was delivered: a closed socket with nothing queued holds nothing up, and its
+// connection, once lost, is not made again (libzmq's session ends when its pipe has
+// terminated and nothing is pending). Here the peer closes, then the connecting socket
+// closes at once: its session meets the peer's end of file and its own socket's end in one
+// turn (the read comes first, before the output is looked at), and must still see that
+// nothing is left to deliver and end, without connecting again to a peer that is gone.
+// Over every connected transport, many times (the session's turn decides the order).
+#[test]
+fn a_socket_closed_right_after_its_peer_ends_without_reconnecting() {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        for round in 0..30 {
+            let ctx = Context::new();
+            let mut pull = socket(&ctx, SocketType::Pull);
+            let ep = bind(&mut pull, t);
+            let mut push = socket(&ctx, SocketType::Push);
+            let events = push.monitor();
+            push.connect(&ep).unwrap();
+            push.send("one").unwrap();
+            assert_eq!(recv_string(&mut pull), "one");
+            drop(pull);
+            drop(push);
+            let (done, ended) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                ctx.terminate();
+                let _ = done.send(());
+            });
+            assert!(
+                ended.recv_timeout(isomq_tests::PATIENCE).is_ok(),
+                "{t:?}, round {round}: terminate did not return"
+            );
+            // The monitor ends with the socket's last connection.
+            let seen: Vec<MonitorEvent> = std::iter::from_fn(|| events.recv()).collect();
+            let connects = seen
+                .iter()
+                .filter(|e| matches!(e, MonitorEvent::ConnectDelayed { .. }))
+                .count();
+            assert_eq!(connects, 1, "{t:?}, round {round}: {seen:?}");
+        }
     }
 }

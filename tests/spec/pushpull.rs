@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use isomq::{poll, Context, Error, Flags, PollEvents, PollItem, SocketOption, SocketType};
 use isomq_tests::{bind, recv_string, socket, Transport, ALL, PATIENCE};
@@ -209,6 +209,60 @@ fn wrong_direction_is_notsup() {
     let mut pull = socket(&ctx, SocketType::Pull);
     assert_eq!(push.recv_flags(Flags::DONTWAIT), Err(Error::NotSup));
     assert_eq!(pull.send_flags("x", Flags::DONTWAIT), Err(Error::NotSup));
+}
+
+// libzmq's zmq_unbind(3) closes the endpoint's listener and the connections it accepted;
+// the connecting socket reconnects (ZMQ_RECONNECT_IVL), and what it sends meanwhile waits
+// in its queue for the next peer on that endpoint (zmq_socket(3), ZMQ_PUSH: "messages
+// sent ... shall block or be queued until at least one downstream node becomes
+// available"). So a message sent after the peer unbound reaches the next binder, never
+// the closed connection. The peer's end (a tcp/ipc end of file, a ws:// close frame) is
+// in the sender's kernel buffer before the send, and the sender's session must read it
+// before it takes the message (docs/wire.md §7.6). Taking output first lost one send in
+// eight with an I/O thread; a session driven by something other than the poller's
+// readiness (over ws://, under load) still took one in a few hundred, until the first
+// output after a pause came to read first, whatever drove the session.
+//
+// Repeated, so that the race shows, with the context's default I/O mode: the test suite
+// runs once with I/O threads and once inline (ISOMQ_INLINE_IO). Sender and receivers share
+// a context in even rounds (with an I/O thread, the unbind and the send's wake-up then come
+// in one turn of the same thread) and have one each in odd rounds.
+fn send_after_unbind_reaches_next_binder(t: Transport) {
+    const ROUNDS: u32 = 40;
+    let ctx = Context::new();
+    for round in 0..ROUNDS {
+        let mut pull = socket(&ctx, SocketType::Pull);
+        let ep = bind(&mut pull, t);
+        let sender_ctx = if round % 2 == 0 {
+            ctx.clone()
+        } else {
+            Context::new()
+        };
+        let mut push = socket(&sender_ctx, SocketType::Push);
+        push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(5))))
+            .unwrap();
+        push.connect(&ep).unwrap();
+        push.send("first").unwrap();
+        assert_eq!(recv_string(&mut pull), "first");
+        pull.unbind(&ep).unwrap();
+        let mut again = socket(&ctx, SocketType::Pull);
+        again.bind(&ep).unwrap();
+        again
+            .set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
+            .unwrap();
+        push.send("second").unwrap();
+        match again.recv() {
+            Ok(m) => assert_eq!(m.as_slice(), b"second", "{t:?}, round {round}"),
+            Err(e) => panic!("{t:?}, round {round}: the message sent after unbind: {e}"),
+        }
+    }
+}
+
+#[test]
+fn send_after_unbind_reaches_next_binder_all_transports() {
+    for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
+        send_after_unbind_reaches_next_binder(t);
+    }
 }
 
 // libzmq: connect before bind works on every transport; inproc queues in the pending pipe,

@@ -90,6 +90,8 @@ pub struct Session {
     messages_out: u64,
     /// The socket's end is gone and everything it sent was read from the pipe.
     pipe_done: bool,
+    /// The last look for output found the pipe empty (see [`Session::output_resumes`]).
+    output_idle: bool,
     /// Its listener went away: deliver what is queued, then end.
     orphaned: bool,
     lingering: bool,
@@ -121,6 +123,7 @@ impl Session {
             discard_rest: false,
             messages_out: 0,
             pipe_done: false,
+            output_idle: false,
             orphaned: false,
             lingering: false,
             dropping: false,
@@ -148,6 +151,16 @@ impl Session {
     /// session to a helper while the socket is outside its calls).
     pub fn output_waits(&mut self) -> bool {
         self.pending_out.is_some() || self.pipe.as_mut().is_some_and(Pipe::has_unread)
+    }
+
+    /// Whether the socket queued messages since the session last found its pipe empty: the
+    /// first output after a pause. A host then reads the connection before it takes them
+    /// (with [`drive_input`](Session::drive_input) first), also when its poller has not
+    /// said the connection is readable: the peer may have ended it meanwhile, and a
+    /// message taken by an ended connection is lost with it (docs/wire.md §7.6). One load
+    /// of the pipe's shared word, only while the output is idle.
+    pub fn output_resumes(&mut self) -> bool {
+        self.output_idle && self.output_waits()
     }
 
     /// Messages the current connection took from the socket's queue, a multipart message
@@ -222,15 +235,27 @@ impl Session {
     /// # Errors
     /// The codec's: the peer broke the protocol.
     pub fn drive(&mut self, now: Duration, codec: &mut impl Codec) -> Result<bool> {
-        // Events first: a ROUTER's pipe must get the peer's routing id (from READY) before
-        // any frame that came in the same read as READY (libzmq's CURVE server sends READY
-        // and its queued messages in one write).
-        let mut progress = self.take_events(now, codec);
-        progress |= self.deliver_input(codec)?;
+        let mut progress = self.drive_input(now, codec)?;
         if codec.is_ready() {
             progress |= self.encode_output(codec);
         }
         Ok(progress)
+    }
+
+    /// What [`drive`](Policy::drive) moves but the output: the handshake's outcome into
+    /// events, decoded input into the pipe. A host calls it before it reads, and `drive`
+    /// after: a message is then taken from the pipe only once the peer's latest bytes
+    /// were read, so a connection its peer closed (end of file, a WebSocket close frame)
+    /// is seen ended before it can take a message and lose it with itself.
+    ///
+    /// # Errors
+    /// The codec's: the peer broke the protocol.
+    pub fn drive_input(&mut self, now: Duration, codec: &mut impl Codec) -> Result<bool> {
+        // Events first: a ROUTER's pipe must get the peer's routing id (from READY) before
+        // any frame that came in the same read as READY (libzmq's CURVE server sends READY
+        // and its queued messages in one write).
+        let progress = self.take_events(now, codec);
+        Ok(self.deliver_input(codec)? || progress)
     }
 
     /// The codec's events into the session's; returns whether there were any.
@@ -487,6 +512,7 @@ impl Session {
             };
             match read_next(pipe, &mut self.discard_rest) {
                 Some(m) => {
+                    self.output_idle = false;
                     if m.is_pooled() {
                         // The payload is copied into the batch: fetch the next ones' from
                         // the application's core meanwhile (docs/architecture.md §7.5a).
@@ -498,6 +524,7 @@ impl Session {
                 }
                 None => {
                     self.pipe_done = pipe.is_terminated();
+                    self.output_idle = true;
                     break;
                 }
             }

@@ -191,6 +191,16 @@ impl Engine {
         }
     }
 
+    /// Whether the peer has ended the connection, with reading not yet reporting it (a
+    /// WebSocket close frame whose echo is still to be written). A ZMTP stream's end of
+    /// file is reported by the read that meets it.
+    pub(crate) fn peer_ended(&self) -> bool {
+        match &self.protocol {
+            Protocol::Zmtp(_) => false,
+            Protocol::Ws(e) => e.peer_ended(),
+        }
+    }
+
     /// Whether a write failed: output stopped, and the connection ends when reading meets
     /// the peer's end.
     pub(crate) fn output_failed(&self) -> bool {

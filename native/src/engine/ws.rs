@@ -313,6 +313,11 @@ impl WsEngine {
         matches!(&self.state, State::Open(open) if open.output_failed())
     }
 
+    /// Whether the peer ended the open connection (see `OpenWs::peer_ended`).
+    pub(crate) fn peer_ended(&self) -> bool {
+        matches!(&self.state, State::Open(open) if open.peer_ended())
+    }
+
     /// Sends a WebSocket ping: libzmq's ws engine heartbeats with WS pings, not ZMTP PINGs
     /// (docs/wire.md §10.6). It leaves with the next write.
     pub(crate) fn send_ping(&mut self) {

@@ -218,6 +218,11 @@ impl OpenWs {
         self.output_failed
     }
 
+    /// Whether the peer ended its side (its close frame or end of file was read).
+    pub(crate) fn peer_ended(&self) -> bool {
+        self.ended
+    }
+
     /// One ZWS message into the codec's output.
     fn frame(&mut self, out: Transmit) -> isomq_core::Result<()> {
         match out {

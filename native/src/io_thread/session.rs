@@ -32,6 +32,13 @@ mod zap;
 /// Iterations of the pump per readiness event before letting other sessions run.
 const BUDGET: usize = 64;
 
+/// Whether a round of [`Session::drive_policy`] takes messages from the pipe.
+#[derive(Clone, Copy)]
+enum Output {
+    Take,
+    Hold,
+}
+
 /// What the reactor should do with a session after driving it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {
@@ -347,15 +354,32 @@ impl Session {
         false
     }
 
-    /// One round of input and output; returns whether anything moved. What was decoded is
-    /// delivered before the next read, so that a read meeting the peer's end of file never
-    /// finds decoded messages still waiting (a sender that closes right after sending).
+    /// One round of input and output; returns whether anything moved.
+    /// - What was decoded is delivered before the next read, so that a read meeting the
+    ///   peer's end of file never finds decoded messages still waiting (a sender that
+    ///   closes right after sending).
+    /// - Output is taken from the pipe only after that read, and the first output after a
+    ///   pause only after a read tried whatever the poller said. A peer that unbound or
+    ///   closed (its end of file, its WebSocket close frame) before the send is seen ended
+    ///   first: the message stays in the pipe for the next connection, where taking it
+    ///   first would lose it with this one.
     fn pump_once(&mut self, sv: &mut Services) -> Result<bool, Failure> {
-        let mut progress = self.drive_policy(sv)?;
-        if self.read_input(sv)? {
-            progress = true;
-            self.drive_policy(sv)?;
+        if self.policy.output_resumes() {
+            // Whatever drove the session (the socket's wake-up, a timer, a writability
+            // event), the stream is read before the first output after a pause, also when
+            // the poller has not reported it readable (yet): one read that finds nothing,
+            // per pause of the output.
+            if let Some(engine) = &mut self.engine {
+                engine.set_ready(true, false);
+            }
         }
+        let mut progress = self.drive_policy(sv, Output::Hold)?;
+        progress |= self.read_input(sv)?;
+        let output = match &self.engine {
+            Some(engine) if engine.peer_ended() => Output::Hold,
+            _ => Output::Take,
+        };
+        progress |= self.drive_policy(sv, output)?;
         // Encoder → stream: many messages per syscall when they have piled up.
         let Some(engine) = &mut self.engine else {
             return Ok(progress);
@@ -370,8 +394,9 @@ impl Session {
         Ok(progress)
     }
 
-    /// Decoded input → pipe, handshake → events, pipe → encoder (bounded).
-    fn drive_policy(&mut self, sv: &mut Services) -> Result<bool, Failure> {
+    /// Decoded input → pipe, handshake → events, and with [`Output::Take`] pipe → encoder
+    /// (bounded).
+    fn drive_policy(&mut self, sv: &mut Services, output: Output) -> Result<bool, Failure> {
         let Some(engine) = &mut self.engine else {
             return Ok(false);
         };
@@ -384,10 +409,11 @@ impl Session {
                 .handle_zap(ZapOutcome::Reply(outcome))
                 .map_err(|e| Failure::from_error(&e))?;
         }
-        let moved = self
-            .policy
-            .drive(sv.clock(), engine)
-            .map_err(|e| Failure::from_error(&e))?;
+        let moved = match output {
+            Output::Take => self.policy.drive(sv.clock(), engine),
+            Output::Hold => self.policy.drive_input(sv.clock(), engine),
+        }
+        .map_err(|e| Failure::from_error(&e))?;
         Ok(self.handle_policy_events(sv)? || moved || zap_done)
     }
 

@@ -184,7 +184,13 @@ impl Session {
         if self.policy.nothing_to_deliver() || !self.schedule_reconnect(sv) {
             return Outcome::Close;
         }
-        Outcome::Keep
+        // What the socket queued before the failure raises no new event: look at it now, as
+        // a drive without a connection does. A socket that closed (its pipe's end already
+        // queued) ends the session here unless it left messages to deliver within LINGER;
+        // the failure may have come from the read made before the first output after a
+        // pause, before the output was looked at (`Session::pump_once`).
+        self.policy.poll_pipe_idle();
+        self.check_done(sv)
     }
 
     /// Its listener or ws:// path went away (unbind, or the socket closed): see the core's
