@@ -220,6 +220,9 @@ impl Context {
 
 #[cfg(test)]
 mod tests {
+    // In tests a panic is the failure report.
+    #![allow(clippy::unwrap_used)]
+
     use super::*;
 
     // The choice of inline I/O, as `ContextBuilder::inline_io` documents it: the
@@ -249,5 +252,19 @@ mod tests {
             // A value other than 0 or 1 is not a choice.
             assert_eq!(choose_io_mode(None, false, Some("yes"), cpus), mode);
         }
+    }
+
+    // Every inline socket with connections registers a probe for `Context::stats`; closed
+    // sockets' probes are swept once the list has doubled, so a context that opens and
+    // closes many sockets holds a bounded list, and adding one never walks all the others.
+    #[test]
+    fn closed_inline_sockets_leave_a_bounded_probe_list() {
+        let ctx = Context::builder().inline_io(true).build();
+        for _ in 0..200 {
+            let mut pull = ctx.socket(SocketType::Pull).unwrap();
+            pull.bind("tcp://127.0.0.1:*").unwrap();
+        }
+        let held = ctx.inner.inline_probes_held();
+        assert!(held <= 32, "{held} probes held for no open socket");
     }
 }

@@ -53,7 +53,39 @@ pub(crate) struct CtxInner {
     /// The threads on which closed inline sockets deliver what they had queued (LINGER).
     lingering: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The own reactors of the sockets with inline I/O, for [`CtxInner::stats`].
-    inline_reactors: Mutex<Vec<InlineProbe>>,
+    inline_reactors: Mutex<Probes>,
+}
+
+/// The probes of the inline reactors: closed sockets' probes are dropped when the list has
+/// doubled since the last sweep, so adding a socket costs O(1) amortised, not a walk over
+/// every open one (a server opening thousands of sockets).
+#[derive(Debug, Default)]
+struct Probes {
+    list: Vec<InlineProbe>,
+    sweep_at: usize,
+}
+
+impl Probes {
+    /// Smallest list length at which a sweep runs.
+    const SWEEP_MIN: usize = 16;
+
+    fn push(&mut self, probe: InlineProbe) {
+        if self.list.len() >= self.sweep_at {
+            self.sweep();
+        }
+        self.list.push(probe);
+    }
+
+    /// The open sockets' probes, after a sweep.
+    fn live(&mut self) -> Vec<InlineProbe> {
+        self.sweep();
+        self.list.clone()
+    }
+
+    fn sweep(&mut self) {
+        self.list.retain(|p| !p.is_gone());
+        self.sweep_at = (self.list.len() * 2).max(Self::SWEEP_MIN);
+    }
 }
 
 impl CtxInner {
@@ -61,7 +93,7 @@ impl CtxInner {
         CtxInner {
             io_mode,
             lingering: Mutex::new(Vec::new()),
-            inline_reactors: Mutex::new(Vec::new()),
+            inline_reactors: Mutex::new(Probes::default()),
             io_thread_count,
             io_threads: OnceLock::new(),
             ids: Arc::new(AtomicU64::new(1)),
@@ -178,11 +210,7 @@ impl CtxInner {
     pub(crate) fn stats(&self) -> Vec<IoStats> {
         let mut stats = self.thread_stats();
         // Probed outside the registry's lock: a probe may wait for a socket's turn.
-        let probes = {
-            let mut probes = lock(&self.inline_reactors);
-            probes.retain(|p| !p.is_gone());
-            probes.clone()
-        };
+        let probes = lock(&self.inline_reactors).live();
         stats.extend(probes.iter().filter_map(InlineProbe::stats));
         stats
     }
@@ -212,9 +240,14 @@ impl CtxInner {
     /// Counts a socket's own reactor in [`CtxInner::stats`] from now on, until its socket
     /// is closed.
     pub(crate) fn add_inline_reactor(&self, probe: InlineProbe) {
-        let mut probes = lock(&self.inline_reactors);
-        probes.retain(|p| !p.is_gone());
-        probes.push(probe);
+        lock(&self.inline_reactors).push(probe);
+    }
+
+    /// How many inline reactors' probes the context holds, closed sockets' not yet swept
+    /// included.
+    #[cfg(test)]
+    pub(crate) fn inline_probes_held(&self) -> usize {
+        lock(&self.inline_reactors).list.len()
     }
 
     pub(crate) fn register_socket(&self, id: u64, tx: MailboxTx) -> Result<()> {
