@@ -62,6 +62,21 @@ const SETTLE_TURNS: usize = 8;
 /// Bytes held at which a burst is written: past this, one write per burst saves little.
 const HOLD_BYTES: usize = 32 * 1024;
 
+/// Sends of at least [`HOLD_LARGE`] are held until [`HOLD_LARGE_SENDS`] of them (up to
+/// [`HOLD_BYTES_MAX`]) are written together. One write per 64 KiB message made inline tcp
+/// 64 KiB throughput 0.6× that of an I/O thread, which writes up to 256 KiB at once; held
+/// four at a time it is level (benches/RESULTS.md, "fourteenth stop"). Smaller messages
+/// keep [`HOLD_BYTES`]: 64 KiB writes of 16 KiB and 32 KiB messages were slower (0.6–0.8×),
+/// the receiver polling more for each message's rest.
+const HOLD_LARGE: usize = 64 * 1024;
+
+/// See [`HOLD_LARGE`].
+const HOLD_LARGE_SENDS: u32 = 4;
+
+/// Bytes held at which a burst of large sends is written: an I/O thread's session writes
+/// at most this much at once too (`OUT_BATCH`).
+const HOLD_BYTES_MAX: usize = 256 * 1024;
+
 /// A socket's reactor, turned by the socket.
 pub(crate) struct InlineIo {
     reactor: Reactor,
@@ -81,6 +96,7 @@ pub(crate) struct InlineIo {
     streak: u32,
     held_since: Option<Stamp>,
     held_bytes: usize,
+    held_sends: u32,
     /// Whether the next blocking turn polls without sleeping first: the last one ended
     /// within [`SPIN`], and the machine has more than one CPU (a peer sharing ours would
     /// wait for the spin to end).
@@ -122,6 +138,7 @@ impl InlineIo {
             streak: 0,
             held_since: None,
             held_bytes: 0,
+            held_sends: 0,
             spin: true,
             spin_cpus: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         })
@@ -160,7 +177,8 @@ impl InlineIo {
     ///
     /// A send in a burst (more than [`BURST_MIN`] in a row, each less than [`BURST_GAP`]
     /// after the last) is held instead, its command left queued: the burst is written in
-    /// one system call once it holds [`HOLD_BYTES`], its oldest send is [`HOLD_MAX`] old,
+    /// one system call once it holds [`HOLD_BYTES`] (large sends: [`HOLD_LARGE_SENDS`] of
+    /// them, or [`HOLD_BYTES_MAX`]), or its oldest send is [`HOLD_MAX`] old,
     /// or it ends. It ends at the next send after a pause, at the socket's next wait, poll
     /// or turn, or when the helper finds the socket paused and the burst [`HOLD_MAX`] old
     /// (40 µs after a short burst, up to 320 µs after a long stream). Sends written one by one
@@ -200,9 +218,14 @@ impl InlineIo {
             return;
         }
         self.held_bytes = self.held_bytes.saturating_add(size);
+        self.held_sends = self.held_sends.saturating_add(1);
         let since = *self.held_since.get_or_insert(now);
         let young = !now.at_least(since, HOLD_MAX);
-        if self.streak >= BURST_MIN && young && self.held_bytes < HOLD_BYTES {
+        let room = self.held_bytes < HOLD_BYTES
+            || (size >= HOLD_LARGE
+                && self.held_sends < HOLD_LARGE_SENDS
+                && self.held_bytes < HOLD_BYTES_MAX);
+        if self.streak >= BURST_MIN && young && room {
             return;
         }
         if polled {
@@ -218,6 +241,7 @@ impl InlineIo {
     pub(crate) fn flush(&mut self) {
         self.held_since = None;
         self.held_bytes = 0;
+        self.held_sends = 0;
         if self.local.swap(false, Ordering::Acquire) {
             self.reactor.run_commands();
         }
@@ -271,6 +295,7 @@ impl InlineIo {
         // The turn carried out what sends held.
         self.held_since = None;
         self.held_bytes = 0;
+        self.held_sends = 0;
         self.last_turn = Stamp::now();
     }
 
@@ -339,12 +364,27 @@ impl InlineIo {
     /// A turn for the helper (see `InlineHost`): up to the next event, command or timer,
     /// leaving the socket's signal alone (the socket's own commands wait for its calls).
     pub(super) fn turn_for_helper(&mut self) {
-        self.reactor.turn(&mut self.events, None);
+        self.for_helper(|io| io.reactor.turn(&mut io.events, None));
     }
 
     /// A turn for the helper that does not wait (see `InlineHost`).
     pub(super) fn turn_now_for_helper(&mut self) {
-        self.reactor.turn(&mut self.events, Some(Duration::ZERO));
+        self.for_helper(|io| io.reactor.turn(&mut io.events, Some(Duration::ZERO)));
+    }
+
+    /// What the helper's [`flush`](Self::flush) writes.
+    pub(super) fn flush_for_helper(&mut self) {
+        self.for_helper(InlineIo::flush);
+    }
+
+    /// Runs `f` on the helper's thread, beside the socket's, which may send meanwhile: the
+    /// sessions then read before the first output after a pause, as an I/O thread's do
+    /// (`Services::polled_after_send`).
+    fn for_helper<R>(&mut self, f: impl FnOnce(&mut InlineIo) -> R) -> R {
+        let own = self.reactor.set_polled_after_send(false);
+        let r = f(self);
+        self.reactor.set_polled_after_send(own);
+        r
     }
 
     /// The socket is closing: listeners go now, and sessions with output queued deliver it

@@ -537,7 +537,7 @@ fn write_output(shared: &Shared, watch: &mut Watch) {
         watch.calls = calls;
         if let Ok(mut io) = shared.io.try_lock() {
             if io.hold_left().is_none() {
-                io.flush();
+                io.flush_for_helper();
                 io.turn_now_for_helper();
                 if !io.output_waits() {
                     shared.active.store(false, Ordering::SeqCst);
@@ -559,7 +559,7 @@ fn write_output(shared: &Shared, watch: &mut Watch) {
         std::thread::park_timeout(left);
         return;
     }
-    io.flush();
+    io.flush_for_helper();
     if io.output_waits() {
         poll_for_helper(shared, &mut io);
     } else {

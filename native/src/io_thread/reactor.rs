@@ -124,6 +124,13 @@ impl Reactor {
     /// doorbell: the loop is a socket's own, turned on the socket's thread.
     pub(super) fn set_local(&mut self, local: Arc<AtomicBool>) {
         self.sv.local = Some(local);
+        self.sv.polled_after_send = true;
+    }
+
+    /// Says whether the loop is turned by its socket's thread (see
+    /// `Services::polled_after_send`); returns what it said before.
+    pub(super) fn set_polled_after_send(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.sv.polled_after_send, on)
     }
 
     pub(super) fn run(&mut self) {

@@ -53,6 +53,14 @@ pub(crate) struct Services {
     /// Sessions with output waiting to go to their peer, counted by the sessions
     /// (`Session::track_output`): while any do, an inline socket's helper turns the loop.
     pub(crate) waiting_output: usize,
+    /// Whether the sessions' readiness is as fresh as a read would make it when they take
+    /// the first output after a pause: whatever arrived before a message was sent was seen
+    /// by a poll of this loop before the message is driven. So on a socket's own reactor
+    /// turned by the socket's thread, which polls after its sends or just before one
+    /// (`InlineHost::before_send`); not on an I/O thread, nor in the inline helper's turns,
+    /// during which the socket's thread may send. Without it, a session reads before that
+    /// output (`Session::pump_once`).
+    pub(crate) polled_after_send: bool,
 }
 
 impl Services {
@@ -74,6 +82,7 @@ impl Services {
             idle_sweep: IDLE_SWEEP,
             local: None,
             waiting_output: 0,
+            polled_after_send: false,
         }
     }
 

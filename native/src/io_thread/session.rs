@@ -364,11 +364,12 @@ impl Session {
     ///   first: the message stays in the pipe for the next connection, where taking it
     ///   first would lose it with this one.
     fn pump_once(&mut self, sv: &mut Services) -> Result<bool, Failure> {
-        if self.policy.output_resumes() {
+        if !sv.polled_after_send && self.policy.output_resumes() {
             // Whatever drove the session (the socket's wake-up, a timer, a writability
             // event), the stream is read before the first output after a pause, also when
             // the poller has not reported it readable (yet): one read that finds nothing,
-            // per pause of the output.
+            // per pause of the output. A socket's own thread polled after the send, or just
+            // before it, which did the same.
             if let Some(engine) = &mut self.engine {
                 engine.set_ready(true, false);
             }
