@@ -79,13 +79,15 @@ pub struct Plan {
     pub multicore: bool,
     /// Only the rows with each side a process of its own (`compare_procs`).
     pub procs: bool,
+    /// Only their no-copy 64 KiB table (`compare_procs_shared`), printed, not written.
+    pub procs_shared: bool,
     /// Their pair counts (`--pairs N,N,…`; default from the machine's CPUs).
     pub pairs: Vec<usize>,
 }
 
 impl Plan {
     /// From `--reps N --scale F --no-write --curve --ws-only --wss --multicore --pairs N,N,…
-    /// --procs`;
+    /// --procs --procs-shared`;
     /// `None` on a bad command line.
     pub fn from_args() -> Option<Plan> {
         Plan::from_args_of(std::env::args().skip(1))
@@ -102,6 +104,7 @@ impl Plan {
             wss: false,
             multicore: false,
             procs: false,
+            procs_shared: false,
             pairs: crate::compare_multicore::default_pairs(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             ),
@@ -116,6 +119,10 @@ impl Plan {
                 "--wss" => plan.wss = true,
                 "--multicore" => plan.multicore = true,
                 "--procs" => plan.procs = true,
+                "--procs-shared" => {
+                    plan.procs_shared = true;
+                    plan.write = false;
+                }
                 "--pairs" => {
                     plan.pairs = args
                         .next()?

@@ -41,12 +41,12 @@ const END: &str = "<!-- compare-procs:end -->";
 /// Messages (throughput) or round trips (latency) per measurement: long enough that
 /// start-up is a small part of it (about a second for libzmq's throughput; the round trips
 /// of the main comparison).
-fn count(plan: &Plan, kind: Kind, size: usize) -> usize {
+pub(crate) fn count(plan: &Plan, kind: Kind, size: usize) -> usize {
     let base = match (kind, size) {
         (Kind::Latency, _) => return plan.counts(size).1,
         (Kind::Throughput, 0..=64) => 5_000_000,
         (Kind::Throughput, 65..=1024) => 2_500_000,
-        (Kind::Throughput, _) => 30_000,
+        (Kind::Throughput | Kind::Shared, _) => 30_000,
     };
     ((base as f64 * plan.scale) as usize).max(10)
 }
@@ -96,14 +96,14 @@ impl ProcCell {
 
     fn met(&self) -> bool {
         self.ratio.is_some_and(|r| match self.kind {
-            Kind::Throughput => r.median >= self.target,
+            Kind::Throughput | Kind::Shared => r.median >= self.target,
             Kind::Latency => r.median <= self.target,
         })
     }
 
     fn figure(&self, i: usize) -> String {
         match self.kind {
-            Kind::Throughput => fmt_rate(self.figures[i]),
+            Kind::Throughput | Kind::Shared => fmt_rate(self.figures[i]),
             Kind::Latency => fmt_opt(self.figures[i], 1),
         }
     }
@@ -111,7 +111,7 @@ impl ProcCell {
     /// One progress line.
     pub fn line(&self) -> String {
         let unit = match self.kind {
-            Kind::Throughput => "msg/s",
+            Kind::Throughput | Kind::Shared => "msg/s",
             Kind::Latency => "us one way",
         };
         format!(
@@ -153,7 +153,7 @@ pub fn run(plan: &Plan) -> Result<Vec<ProcCell>, BoxError> {
                 };
                 let elapsed = measure(&exe, &what, &mut repeated[i])?;
                 rounds[i].push(match kind {
-                    Kind::Throughput => crate::report::throughput(n, elapsed),
+                    Kind::Throughput | Kind::Shared => crate::report::throughput(n, elapsed),
                     Kind::Latency => crate::report::latency_us(n, elapsed),
                 });
             }
@@ -168,12 +168,12 @@ pub fn run(plan: &Plan) -> Result<Vec<ProcCell>, BoxError> {
 }
 
 /// One measurement's parameters.
-struct Measurement<'a> {
-    kind: Kind,
-    lib: &'a str,
-    transport: Transport,
-    size: usize,
-    count: usize,
+pub(crate) struct Measurement<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) lib: &'a str,
+    pub(crate) transport: Transport,
+    pub(crate) size: usize,
+    pub(crate) count: usize,
 }
 
 /// Measurements tried again after a failure, per cell and library, before the run fails.
@@ -181,7 +181,11 @@ const RETRIES: usize = 2;
 
 /// [`pair`], measured again after a failure (counted in `repeated` and printed): a pair that
 /// stalls is killed by `pair`.
-fn measure(exe: &Path, m: &Measurement, repeated: &mut usize) -> Result<Duration, BoxError> {
+pub(crate) fn measure(
+    exe: &Path,
+    m: &Measurement,
+    repeated: &mut usize,
+) -> Result<Duration, BoxError> {
     let mut tries = 0;
     loop {
         match pair(exe, m.kind, m.lib, m.transport, m.size, m.count) {

@@ -29,6 +29,7 @@ pub mod args;
 pub mod compare;
 pub mod compare_multicore;
 pub mod compare_procs;
+pub mod compare_procs_shared;
 pub mod compare_ws;
 pub mod compare_wss;
 pub mod counting;

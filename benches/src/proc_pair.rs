@@ -27,6 +27,10 @@ pub enum Kind {
     Throughput,
     /// REQ ↔ REP, `count` round trips; the requester's time for all of them.
     Latency,
+    /// As [`Kind::Throughput`], the sender sending one shared payload with no copy per
+    /// message (isomq `Msg::from_bytes`, libzmq `zmq_msg_init_data`); with the library
+    /// `raw`, a plain stream of the same bytes.
+    Shared,
 }
 
 impl Kind {
@@ -35,6 +39,7 @@ impl Kind {
         match self {
             Kind::Throughput => ("recv", "send"),
             Kind::Latency => ("echo", "ping"),
+            Kind::Shared => ("recv", "send-shared"),
         }
     }
 }
@@ -115,7 +120,7 @@ pub fn pair(
         .into());
     }
     let report = match kind {
-        Kind::Throughput => binding_out,
+        Kind::Throughput | Kind::Shared => binding_out,
         Kind::Latency => String::from_utf8_lossy(&connecting.stdout).into_owned(),
     };
     let nanos: u64 = report
@@ -141,21 +146,23 @@ fn read_bound(binding: &mut Child) -> Result<String, BoxError> {
     Err("the binding side ended without binding".into())
 }
 
-/// A child process's work: `--procs-child recv|send|echo|ping isomq|isomq-inline|libzmq
-/// ENDPOINT SIZE COUNT` (`isomq-inline`: isomq with inline I/O, no I/O thread). The binding roles print `bound <endpoint>` on stderr; the reporting role prints
-/// `elapsed_ns <n>` on stdout.
+/// A child process's work: `--procs-child ROLE LIB ENDPOINT SIZE COUNT`, ROLE one of
+/// `recv`, `send`, `send-shared`, `echo`, `ping`, LIB one of `isomq`, `isomq-inline`
+/// (isomq with inline I/O, no I/O thread), `libzmq`, `raw` (`recv` and `send-shared`
+/// only: the bytes of COUNT messages of SIZE over a plain stream). The binding roles print
+/// `bound <endpoint>` on stderr; the reporting role prints `elapsed_ns <n>` on stdout.
 pub fn child_main(args: &[String]) -> Result<(), BoxError> {
     let [role, lib, ep, size, count] = args else {
-        return Err(
-            "usage: --procs-child recv|send|echo|ping isomq|isomq-inline|libzmq ENDPOINT SIZE COUNT"
-                .into(),
-        );
+        return Err("usage: --procs-child recv|send|send-shared|echo|ping \
+                    isomq|isomq-inline|libzmq|raw ENDPOINT SIZE COUNT"
+            .into());
     };
     let (size, count): (usize, usize) = (size.parse()?, count.parse()?);
     let elapsed = match lib.as_str() {
         "isomq" => isomq_role(1, role, ep, size, count)?,
         "isomq-inline" => isomq_role(0, role, ep, size, count)?,
         "libzmq" => libzmq_role(role, ep, size, count)?,
+        "raw" => crate::raw::child_role(role, ep, size * count)?,
         _ => return Err(format!("unknown library {lib}").into()),
     };
     if let Some(elapsed) = elapsed {
@@ -193,6 +200,11 @@ fn isomq_role(
             iso::send(&mut push, size, count)?;
             None
         }
+        "send-shared" => {
+            let mut push = iso::connect(&ctx, isomq::SocketType::Push, ep)?;
+            iso::send_shared(&mut push, size, count)?;
+            None
+        }
         "ping" => {
             let mut s = iso::connect(&ctx, req, ep)?;
             Some(iso::ping(&mut s, size, count)?)
@@ -208,6 +220,9 @@ fn libzmq_role(
     size: usize,
     count: usize,
 ) -> Result<Option<Duration>, BoxError> {
+    // Declared before the context, so dropped after it: the messages of `send_shared` point
+    // into it until libzmq has written them.
+    let shared = vec![0u8; if role == "send-shared" { size } else { 0 }];
     let ctx = libzmq::context(1)?;
     let (rep, req) = libzmq::lat_types();
     Ok(match role {
@@ -225,6 +240,11 @@ fn libzmq_role(
         "send" => {
             let push = libzmq::connect(&ctx, zmq::SocketType::PUSH, ep)?;
             libzmq::send(&push, size, count)?;
+            None
+        }
+        "send-shared" => {
+            let mut push = libzmq::connect(&ctx, zmq::SocketType::PUSH, ep)?;
+            libzmq::send_shared(&mut push, &shared, count)?;
             None
         }
         "ping" => {
@@ -248,5 +268,8 @@ mod tests {
         assert!(child_main(&args(&["send", "nng", "tcp://127.0.0.1:1", "16", "1"])).is_err());
         assert!(child_main(&args(&["recv", "isomq", "tcp://127.0.0.1:*", "x", "1"])).is_err());
         assert!(child_main(&args(&["listen", "libzmq", "tcp://127.0.0.1:*", "16", "1"])).is_err());
+        // The raw socket only streams bytes: no request-reply, no other scheme.
+        assert!(child_main(&args(&["echo", "raw", "tcp://127.0.0.1:*", "16", "1"])).is_err());
+        assert!(child_main(&args(&["recv", "raw", "ws://127.0.0.1:*/x", "16", "1"])).is_err());
     }
 }

@@ -46,16 +46,26 @@ fn pair(transport: Transport) -> Result<StreamPair, BoxError> {
 pub fn thr(transport: Transport, size: usize, count: usize) -> Result<Duration, BoxError> {
     let (mut tx, mut rx) = pair(transport)?;
     let total = size * count;
-    let writer = std::thread::spawn(move || -> std::io::Result<()> {
-        let buf = vec![0u8; CHUNK];
-        let mut left = total;
-        while left > 0 {
-            let n = left.min(CHUNK);
-            tx.write_all(&buf[..n])?;
-            left -= n;
-        }
-        Ok(())
-    });
+    let writer = std::thread::spawn(move || write_total(&mut tx, total));
+    let elapsed = read_total(&mut rx, total)?;
+    writer.join().map_err(|_| "writer panicked")??;
+    Ok(elapsed)
+}
+
+/// Writes `total` bytes in writes of [`CHUNK`].
+fn write_total(tx: &mut dyn Write, total: usize) -> std::io::Result<()> {
+    let buf = vec![0u8; CHUNK];
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        tx.write_all(&buf[..n])?;
+        left -= n;
+    }
+    Ok(())
+}
+
+/// Reads `total` bytes in reads of up to [`CHUNK`]; the time from the first read's return.
+fn read_total(rx: &mut dyn Read, total: usize) -> Result<Duration, BoxError> {
     let mut buf = vec![0u8; CHUNK];
     let mut got = rx.read(&mut buf)?;
     let start = Instant::now();
@@ -65,9 +75,40 @@ pub fn thr(transport: Transport, size: usize, count: usize) -> Result<Duration, 
             n => got += n,
         }
     }
-    let elapsed = start.elapsed();
-    writer.join().map_err(|_| "writer panicked")??;
-    Ok(elapsed)
+    Ok(start.elapsed())
+}
+
+/// The raw baseline as a process of its own (`proc_pair`): `recv` binds `ep`
+/// (`tcp://127.0.0.1:*` or `ipc://PATH`), prints `bound <endpoint>` on stderr, and returns
+/// the time to read `total` bytes from one connection; `send-shared` connects to `ep` and
+/// writes them.
+pub fn child_role(role: &str, ep: &str, total: usize) -> Result<Option<Duration>, BoxError> {
+    match (role, ep.split_once("://")) {
+        ("recv", Some(("tcp", addr))) => {
+            let listener = TcpListener::bind(addr.replace(":*", ":0"))?;
+            eprintln!("bound tcp://{}", listener.local_addr()?);
+            let (mut rx, _) = listener.accept()?;
+            rx.set_nodelay(true)?;
+            Ok(Some(read_total(&mut rx, total)?))
+        }
+        ("recv", Some(("ipc", path))) => {
+            let listener = UnixListener::bind(path)?;
+            eprintln!("bound {ep}");
+            let (mut rx, _) = listener.accept()?;
+            Ok(Some(read_total(&mut rx, total)?))
+        }
+        ("send-shared", Some(("tcp", addr))) => {
+            let mut tx = TcpStream::connect(addr)?;
+            tx.set_nodelay(true)?;
+            write_total(&mut tx, total)?;
+            Ok(None)
+        }
+        ("send-shared", Some(("ipc", path))) => {
+            write_total(&mut UnixStream::connect(path)?, total)?;
+            Ok(None)
+        }
+        _ => Err(format!("raw: no role {role} over {ep}").into()),
+    }
 }
 
 /// Time for `roundtrips` ping-pongs of `size` bytes.

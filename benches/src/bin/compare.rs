@@ -1,4 +1,4 @@
-//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only --wss --procs]`
+//! `cargo run --release -p isomq-benches --bin compare [-- --reps N --scale F --no-write --curve --ws-only --wss --procs --procs-shared]`
 //!
 //! isomq, libzmq (the `zmq` crate) and a raw-socket baseline side by side, in one run on one
 //! machine: throughput and latency for 16 B, 256 B, 4 KiB and 64 KiB over inproc, ipc and tcp,
@@ -20,7 +20,9 @@
 //!
 //! `--procs`: instead, small-message and 64 KiB throughput, and latency, with each side a
 //! process of its own (this binary run twice per measurement, `proc_pair`), isomq and libzmq
-//! in alternating rounds (`compare_procs`), written between the `compare-procs` markers.
+//! in alternating rounds (`compare_procs`), then 64 KiB with no copy per message beside the
+//! raw socket as processes too (`compare_procs_shared`), written between the
+//! `compare-procs` markers. `--procs-shared`: only the latter, printed.
 //!
 //! `--curve`: instead, CURVE against NULL over tcp at 16 B, 256 B and 64 KiB, isomq and
 //! libzmq in the same rounds (keys made once per run), and handshakes per second; written
@@ -34,7 +36,6 @@ use isomq_benches::compare::{
     self, Cell, CurveCell, CurveRounds, FanIn, Handshakes, Impl, Plan, Rounds, Tables,
 };
 use isomq_benches::compare_multicore::{self, Pairs, Row};
-use isomq_benches::compare_procs;
 use isomq_benches::compare_ws::{self, WsCell, WsRounds, WsSide};
 use isomq_benches::compare_wss::{self, WssCell, WssRounds};
 use isomq_benches::measure::{lat_of, thr_of};
@@ -42,6 +43,7 @@ use isomq_benches::pin::Pin;
 use isomq_benches::proc_pair;
 use isomq_benches::security::{CurveKeys, Security, TlsPki};
 use isomq_benches::transport::Transport;
+use isomq_benches::{compare_procs, compare_procs_shared};
 use isomq_benches::{iso, libzmq, raw, BoxError, Payload};
 
 const NULL: Security = Security::Null;
@@ -367,7 +369,14 @@ fn main_multicore(plan: &Plan) -> Result<(), BoxError> {
 fn main_procs(plan: &Plan) -> Result<(), BoxError> {
     let started = std::time::Instant::now();
     let cells = compare_procs::run(plan)?;
-    let table = compare_procs::markdown(plan, &cells, started.elapsed());
+    let mut table = compare_procs::markdown(plan, &cells, started.elapsed());
+    let shared_started = std::time::Instant::now();
+    let shared = compare_procs_shared::run(plan)?;
+    table.push_str(&compare_procs_shared::markdown(
+        plan,
+        &shared,
+        shared_started.elapsed(),
+    ));
     publish(plan, &table, compare_procs::write_results)
 }
 
@@ -404,12 +413,22 @@ fn main() -> ExitCode {
     let Some(plan) = Plan::from_args() else {
         println!(
             "usage: compare [--reps N] [--scale F] [--no-write] [--curve] [--ws-only] [--wss] \
-             [--multicore [--pairs N,N,…]] [--procs]"
+             [--multicore [--pairs N,N,…]] [--procs] [--procs-shared]"
         );
         return ExitCode::from(1);
     };
     if plan.multicore {
         return exit_code(main_multicore(&plan));
+    }
+    if plan.procs_shared {
+        let started = std::time::Instant::now();
+        let shared = compare_procs_shared::run(&plan);
+        return exit_code(shared.map(|cells| {
+            print!(
+                "{}",
+                compare_procs_shared::markdown(&plan, &cells, started.elapsed())
+            );
+        }));
     }
     if plan.procs {
         return exit_code(main_procs(&plan));
