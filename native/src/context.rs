@@ -123,7 +123,8 @@ impl ContextBuilder {
     ///   are that short (and the machine has more than one CPU): a core stays busy while
     ///   messages come that often, and a sleeping thread's wake-up leaves the path.
     /// - Sends in a burst (from the third in a row each less than 10 µs after the last)
-    ///   are held and written together, when 32 KiB or 40 µs are reached or at the
+    ///   are held and written together, when 32 KiB (four messages of 64 KiB or more)
+    ///   or 40 µs are reached or at the
     ///   socket's next wait; a burst the sender leaves behind is written by the helper
     ///   thread 40 µs later, up to 320 µs after a long stream. A lone send, and the first
     ///   two of a row, are written at once.

@@ -66,7 +66,7 @@ const HOLD_BYTES: usize = 32 * 1024;
 /// [`HOLD_BYTES_MAX`]) are written together. One write per 64 KiB message made inline tcp
 /// 64 KiB throughput 0.6× that of an I/O thread, which writes up to 256 KiB at once; held
 /// four at a time it is level (benches/RESULTS.md, "fourteenth stop"). Smaller messages
-/// keep [`HOLD_BYTES`]: 64 KiB writes of 16 KiB and 32 KiB messages were slower (0.6–0.8×),
+/// keep [`HOLD_BYTES`]: 64 KiB writes of 16 KiB and 32 KiB messages were slower (0.45–0.85×),
 /// the receiver polling more for each message's rest.
 const HOLD_LARGE: usize = 64 * 1024;
 
