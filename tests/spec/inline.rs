@@ -563,17 +563,8 @@ fn an_idle_socket_answers_pings() {
 fn a_send_after_the_peer_unbound_reaches_the_next_binder() {
     for t in [Transport::Tcp, Transport::Ipc, Transport::Ws] {
         for (name, bctx, cctx) in pairings(t) {
-            let mut pull = socket(&bctx, SocketType::Pull);
-            let ep = bind(&mut pull, t);
-            let mut push = socket(&cctx, SocketType::Push);
-            push.connect(&ep).unwrap();
-            push.send("first").unwrap();
-            assert_eq!(recv_string(&mut pull), "first");
-            pull.unbind(&ep).unwrap();
-            let mut again = socket(&bctx, SocketType::Pull);
-            again.bind(&ep).unwrap();
-            push.send("second").unwrap();
-            assert_eq!(recv_string(&mut again), "second", "{t:?}, {name}");
+            let got = isomq_tests::send_after_unbind(&bctx, &cctx, t);
+            assert_eq!(got.as_deref(), Ok("second"), "{t:?}, {name}");
         }
     }
 }

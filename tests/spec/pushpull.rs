@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use isomq::{poll, Context, Error, Flags, PollEvents, PollItem, SocketOption, SocketType};
 use isomq_tests::{bind, recv_string, socket, Transport, ALL, PATIENCE};
@@ -231,28 +231,13 @@ fn send_after_unbind_reaches_next_binder(t: Transport) {
     const ROUNDS: u32 = 40;
     let ctx = Context::new();
     for round in 0..ROUNDS {
-        let mut pull = socket(&ctx, SocketType::Pull);
-        let ep = bind(&mut pull, t);
-        let sender_ctx = if round % 2 == 0 {
+        let sender = if round % 2 == 0 {
             ctx.clone()
         } else {
             Context::new()
         };
-        let mut push = socket(&sender_ctx, SocketType::Push);
-        push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(5))))
-            .unwrap();
-        push.connect(&ep).unwrap();
-        push.send("first").unwrap();
-        assert_eq!(recv_string(&mut pull), "first");
-        pull.unbind(&ep).unwrap();
-        let mut again = socket(&ctx, SocketType::Pull);
-        again.bind(&ep).unwrap();
-        again
-            .set_option(SocketOption::RcvTimeout(Some(PATIENCE)))
-            .unwrap();
-        push.send("second").unwrap();
-        match again.recv() {
-            Ok(m) => assert_eq!(m.as_slice(), b"second", "{t:?}, round {round}"),
+        match isomq_tests::send_after_unbind(&ctx, &sender, t) {
+            Ok(got) => assert_eq!(got, "second", "{t:?}, round {round}"),
             Err(e) => panic!("{t:?}, round {round}: the message sent after unbind: {e}"),
         }
     }

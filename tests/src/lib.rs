@@ -167,6 +167,30 @@ pub fn recv_string(s: &mut Socket) -> String {
     String::from_utf8_lossy(m.as_slice()).into_owned()
 }
 
+/// One round of libzmq's zmq_unbind(3) rule for a connecting sender: a PULL bound in
+/// `binder` receives "first" from a PUSH in `sender`, unbinds, and a new PULL binds the
+/// same endpoint; the PUSH (reconnecting every 5 ms) sends "second". Returns what the new
+/// PULL received, or its error ([`PATIENCE`] passing is `Again`).
+pub fn send_after_unbind(
+    binder: &Context,
+    sender: &Context,
+    t: Transport,
+) -> Result<String, Error> {
+    let mut pull = socket(binder, SocketType::Pull);
+    let ep = bind(&mut pull, t);
+    let mut push = socket(sender, SocketType::Push);
+    push.set_option(SocketOption::ReconnectIvl(Some(Duration::from_millis(5))))?;
+    push.connect(&ep)?;
+    push.send("first")?;
+    assert_eq!(recv_string(&mut pull), "first", "{t:?}");
+    pull.unbind(&ep)?;
+    let mut again = socket(binder, SocketType::Pull);
+    again.bind(&ep)?;
+    push.send("second")?;
+    let m = again.recv()?;
+    Ok(String::from_utf8_lossy(m.as_slice()).into_owned())
+}
+
 /// Waits for the first monitor event that `matches` (others are kept for the failure
 /// message); panics naming `what` when none comes within [`PATIENCE`].
 pub fn expect_event(
