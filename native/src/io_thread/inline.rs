@@ -239,12 +239,17 @@ impl InlineIo {
 
     /// Writes what sends hold: carries out the commands they posted.
     pub(crate) fn flush(&mut self) {
-        self.held_since = None;
-        self.held_bytes = 0;
-        self.held_sends = 0;
+        self.clear_hold();
         if self.local.swap(false, Ordering::Acquire) {
             self.reactor.run_commands();
         }
+    }
+
+    /// Forgets the held burst: its commands were carried out, or are about to be.
+    fn clear_hold(&mut self) {
+        self.held_since = None;
+        self.held_bytes = 0;
+        self.held_sends = 0;
     }
 
     /// How much longer the oldest held send may wait; `None` when none is held, or it
@@ -293,9 +298,7 @@ impl InlineIo {
             self.reactor.handle(&self.events);
         }
         // The turn carried out what sends held.
-        self.held_since = None;
-        self.held_bytes = 0;
-        self.held_sends = 0;
+        self.clear_hold();
         self.last_turn = Stamp::now();
     }
 

@@ -247,11 +247,16 @@ impl Session {
                 };
                 return self.engine_failed(failure, why, sv, registry);
             }
+            self.check_done(sv)
         } else {
-            // No engine: only look for the socket's termination. One message may be taken
-            // out and kept for the next engine.
-            self.policy.poll_pipe_idle();
+            self.drive_idle(sv)
         }
+    }
+
+    /// A drive without a connection: only looks for the socket's termination (one message
+    /// may be taken out and kept for the next engine), then whether the session is done.
+    fn drive_idle(&mut self, sv: &mut Services) -> Outcome {
+        self.policy.poll_pipe_idle();
         self.check_done(sv)
     }
 

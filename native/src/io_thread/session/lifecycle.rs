@@ -184,13 +184,12 @@ impl Session {
         if self.policy.nothing_to_deliver() || !self.schedule_reconnect(sv) {
             return Outcome::Close;
         }
-        // What the socket queued before the failure raises no new event: look at it now, as
-        // a drive without a connection does. A socket that closed (its pipe's end already
+        // What the socket queued before the failure raises no new event: drive the session
+        // now as one without a connection. A socket that closed (its pipe's end already
         // queued) ends the session here unless it left messages to deliver within LINGER;
         // the failure may have come from the read made before the first output after a
         // pause, before the output was looked at (`Session::pump_once`).
-        self.policy.poll_pipe_idle();
-        self.check_done(sv)
+        self.drive_idle(sv)
     }
 
     /// Its listener or ws:// path went away (unbind, or the socket closed): see the core's
