@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Token};
 
+use super::burst::{Burst, Write};
 use super::command::IoCommand;
 use super::mailbox::{Mailbox, Siblings};
 use super::reactor::Reactor;
@@ -29,26 +30,6 @@ use crate::stats::IoStats;
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
 const SOCKET_BELL: Token = Token(usize::MAX - 1);
 
-/// Time after which a send turns the reactor in any case: a session whose writes met a
-/// full socket buffer waits for writability, and a handshake or a peer's subscription waits
-/// for input, which only a poll sees. A socket that sends now and then makes its
-/// connections progress at each send.
-const TURN_INTERVAL: Duration = Duration::from_millis(1);
-
-/// A send this soon after the previous one is part of a burst: it is held, to be written
-/// with the sends after it in one system call (see [`InlineIo::after_send`]). A sender that
-/// waits longer between sends than a write takes gets each written at once.
-pub(super) const BURST_GAP: Duration = Duration::from_micros(10);
-
-/// Sends in a row, each less than [`BURST_GAP`] after the last, that are written at once
-/// before the next ones are held: a pair of messages, or a few, sent now and then are not
-/// delayed; a stream is held from its third message on.
-const BURST_MIN: u32 = 2;
-
-/// The longest a held send waits: the next send after that writes the burst, and when the
-/// socket makes no call, the helper thread does (see `InlineHost`).
-pub(super) const HOLD_MAX: Duration = Duration::from_micros(40);
-
 /// How long a blocking turn polls without sleeping before it sleeps in the poll, when the
 /// last blocking turn ended within that time (see [`InlineIo::turn`]).
 const SPIN: Duration = Duration::from_micros(50);
@@ -58,24 +39,6 @@ const PACE_MIN: Duration = Duration::from_micros(2);
 
 /// Turns at most of [`InlineIo::settle`] after the first.
 const SETTLE_TURNS: usize = 8;
-
-/// Bytes held at which a burst is written: past this, one write per burst saves little.
-const HOLD_BYTES: usize = 32 * 1024;
-
-/// Sends of at least [`HOLD_LARGE`] are held until [`HOLD_LARGE_SENDS`] of them (up to
-/// [`HOLD_BYTES_MAX`]) are written together. One write per 64 KiB message made inline tcp
-/// 64 KiB throughput 0.6× that of an I/O thread, which writes up to 256 KiB at once; held
-/// four at a time it is level (benches/RESULTS.md, "fourteenth stop"). Smaller messages
-/// keep [`HOLD_BYTES`]: 64 KiB writes of 16 KiB and 32 KiB messages were slower (0.45–0.85×),
-/// the receiver polling more for each message's rest.
-const HOLD_LARGE: usize = 64 * 1024;
-
-/// See [`HOLD_LARGE`].
-const HOLD_LARGE_SENDS: u32 = 4;
-
-/// Bytes held at which a burst of large sends is written: an I/O thread's session writes
-/// at most this much at once too (`OUT_BATCH`).
-const HOLD_BYTES_MAX: usize = 256 * 1024;
 
 /// A socket's reactor, turned by the socket.
 pub(crate) struct InlineIo {
@@ -87,16 +50,8 @@ pub(crate) struct InlineIo {
     local: Arc<AtomicBool>,
     /// The socket's signal, whose bell rings only while a turn may block in the poll.
     signal: Arc<Signal>,
-    /// When the last turn was (see [`InlineIo::after_send`]).
-    last_turn: Stamp,
-    /// When the last send returned, when the oldest held send was accepted, and the bytes
-    /// held: a burst's sends wait to be written together.
-    last_send: Stamp,
-    /// Sends in a row, each less than [`BURST_GAP`] after the last.
-    streak: u32,
-    held_since: Option<Stamp>,
-    held_bytes: usize,
-    held_sends: u32,
+    /// Which sends are held, and since when (see [`InlineIo::after_send`]).
+    burst: Burst,
     /// Whether the next blocking turn polls without sleeping first: the last one ended
     /// within [`SPIN`], and the machine has more than one CPU (a peer sharing ours would
     /// wait for the spin to end).
@@ -133,12 +88,7 @@ impl InlineIo {
             mailbox,
             local,
             signal,
-            last_turn: Stamp::now(),
-            last_send: Stamp::now(),
-            streak: 0,
-            held_since: None,
-            held_bytes: 0,
-            held_sends: 0,
+            burst: Burst::new(Stamp::now()),
             spin: true,
             spin_cpus: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
         })
@@ -168,95 +118,40 @@ impl InlineIo {
         self.mailbox.send(cmd);
     }
 
-    /// After a send of `size` bytes that woke a session (its pipe's notifier posted a
-    /// command): carries out the command, and the session writes the message; `start`:
-    /// when the send began, and whether the reactor was turned just before it (see
-    /// `InlineHost::before_send`), otherwise this turns it without waiting. A send that
-    /// woke none turns when a command came from another thread (the doorbell rang) or the
-    /// last turn is [`TURN_INTERVAL`] old.
-    ///
-    /// A send in a burst (more than [`BURST_MIN`] in a row, each less than [`BURST_GAP`]
-    /// after the last) is held instead, its command left queued: the burst is written in
-    /// one system call once it holds [`HOLD_BYTES`] (large sends: [`HOLD_LARGE_SENDS`] of
-    /// them, or [`HOLD_BYTES_MAX`]), or its oldest send is [`HOLD_MAX`] old,
-    /// or it ends. It ends at the next send after a pause, at the socket's next wait, poll
-    /// or turn, or when the helper finds the socket paused and the burst [`HOLD_MAX`] old
-    /// (40 µs after a short burst, up to 320 µs after a long stream). Sends written one by one
-    /// cost a system call each, a fifth of the messages per second the I/O thread's
-    /// batching reaches (benches/RESULTS.md, "eleventh stop"). Returns the time from which
-    /// the next send's gap counts.
+    /// After a send of `size` bytes: writes it (and what is held) now, or holds it with its
+    /// burst, as [`Burst::handle_send`] says; `start`: when the send began, and whether the
+    /// reactor was turned just before it (see `InlineHost::before_send`). Returns until
+    /// when the next send is part of this one's burst.
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) -> Stamp {
-        let SendStart { at: now, polled } = start;
-        let quick = !now.at_least(self.last_send, BURST_GAP);
-        self.streak = if quick {
-            self.streak.saturating_add(1)
-        } else {
-            0
-        };
-        self.hold_or_write(size, now, polled);
-        // The next send's gap counts from the end of this one: from its start, or from the
-        // end of a turn it made (before it, while it waited for room, or to write it). A
-        // send whose writes or waits take longer than [`BURST_GAP`] (one message to many
-        // connections, each a system call; a queue at SNDHWM) would otherwise never be
-        // part of a burst, however closely the sends follow each other, and each would be
-        // written on its own: 0.7-0.8 `writev` per delivery in a fan-out to 10 and 100
-        // subscribers.
-        self.last_send = now.max(self.last_turn);
-        self.last_send
-    }
-
-    /// The rest of [`after_send`](Self::after_send): holds the send, or writes what is
-    /// held.
-    fn hold_or_write(&mut self, size: usize, now: Stamp, polled: bool) {
-        if self.mailbox.is_rung() || now.at_least(self.last_turn, TURN_INTERVAL) {
-            self.turn(Some(Duration::ZERO));
-            return;
+        let woke = self.local.load(Ordering::Relaxed);
+        let write = self
+            .burst
+            .handle_send(size, start, woke, self.mailbox.is_rung());
+        match write {
+            Write::Hold => {}
+            Write::Flush => self.flush(),
+            Write::FlushTurned => {
+                self.flush();
+                self.burst.handle_turned(Stamp::now());
+            }
+            Write::Turn => self.turn(Some(Duration::ZERO)),
         }
-        if !self.local.load(Ordering::Relaxed) {
-            // No session waits for a command: nothing of this send is held here.
-            self.flush();
-            return;
-        }
-        self.held_bytes = self.held_bytes.saturating_add(size);
-        self.held_sends = self.held_sends.saturating_add(1);
-        let since = *self.held_since.get_or_insert(now);
-        let young = !now.at_least(since, HOLD_MAX);
-        let room = self.held_bytes < HOLD_BYTES
-            || (size >= HOLD_LARGE
-                && self.held_sends < HOLD_LARGE_SENDS
-                && self.held_bytes < HOLD_BYTES_MAX);
-        if self.streak >= BURST_MIN && young && room {
-            return;
-        }
-        if polled {
-            // `InlineHost::before_send` (or the async poll) turned just before the send.
-            self.flush();
-            self.last_turn = Stamp::now();
-        } else {
-            self.turn(Some(Duration::ZERO));
-        }
+        let wrote = matches!(write, Write::FlushTurned | Write::Turn);
+        self.burst.handle_written(start, wrote)
     }
 
     /// Writes what sends hold: carries out the commands they posted.
     pub(crate) fn flush(&mut self) {
-        self.clear_hold();
+        self.burst.clear();
         if self.local.swap(false, Ordering::Acquire) {
             self.reactor.run_commands();
         }
     }
 
-    /// Forgets the held burst: its commands were carried out, or are about to be.
-    fn clear_hold(&mut self) {
-        self.held_since = None;
-        self.held_bytes = 0;
-        self.held_sends = 0;
-    }
-
     /// How much longer the oldest held send may wait; `None` when none is held, or it
     /// must be written now.
     pub(super) fn hold_left(&self) -> Option<Duration> {
-        let left = Stamp::now().left_of(self.held_since?, HOLD_MAX);
-        (!left.is_zero()).then_some(left)
+        self.burst.poll_hold_left(Stamp::now())
     }
 
     /// One round of the loop, waiting up to `timeout` (`None`: until something happens)
@@ -298,8 +193,7 @@ impl InlineIo {
             self.reactor.handle(&self.events);
         }
         // The turn carried out what sends held.
-        self.clear_hold();
-        self.last_turn = Stamp::now();
+        self.burst.handle_turned(Stamp::now());
     }
 
     /// A blocking wait of [`turn`](Self::turn), begun at `started`: when the last one ended
@@ -361,7 +255,7 @@ impl InlineIo {
 
     /// Whether messages wait to go to some peer, held or queued in a session: two loads.
     pub(crate) fn output_waits(&self) -> bool {
-        self.held_since.is_some() || self.reactor.output_waits()
+        self.burst.holds() || self.reactor.output_waits()
     }
 
     /// A turn for the helper (see `InlineHost`): up to the next event, command or timer,

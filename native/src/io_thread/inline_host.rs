@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, TryLockError, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
+use super::burst::{BURST_GAP, HOLD_MAX};
 use super::command::IoCommand;
-use super::inline::{InlineIo, BURST_GAP, HOLD_MAX};
+use super::inline::InlineIo;
 use super::mailbox::Mailbox;
 use super::stamp::{SendStart, Stamp};
 use crate::doorbell::Doorbell;
@@ -43,12 +44,13 @@ struct Shared {
     wanted: AtomicBool,
     /// The socket's calls so far: unchanged over [`IDLE`], the socket is idle.
     calls: AtomicU64,
-    /// Where the gap before the socket's next send counts from ([`Stamp::as_nanos`]; the
-    /// socket's thread stores it, at each frame's start and after each send): a send
-    /// within [`BURST_GAP`] of it needs no poll first (see [`InlineHost::before_send`]),
-    /// and while sends come that close, the socket writes its own held sends (each send
-    /// checks how old they are), and the helper leaves the reactor alone.
-    last_send: AtomicU64,
+    /// Until when the socket's next send is part of its last one's burst
+    /// ([`Stamp::as_nanos`]; the socket's thread stores it, at each frame's start and after
+    /// each send, `InlineIo::after_send`): such a send needs no poll first (see
+    /// [`InlineHost::before_send`]), and while sends come that close, the socket writes
+    /// its own held sends (each send checks how old they are), and the helper leaves the
+    /// reactor alone.
+    burst_until: AtomicU64,
     /// An async task waits on the socket: the helper turns its reactor from now until the
     /// socket's next call, without waiting for [`IDLE`] to pass.
     eager: AtomicBool,
@@ -79,14 +81,14 @@ struct Shared {
 }
 
 impl Shared {
-    /// Where the gap before the socket's next send counts from (see `last_send`).
-    fn last_send(&self) -> Stamp {
-        Stamp::from_nanos(self.last_send.load(Ordering::Relaxed))
+    /// Until when a send is part of the socket's burst (see `burst_until`).
+    fn burst_until(&self) -> Stamp {
+        Stamp::from_nanos(self.burst_until.load(Ordering::Relaxed))
     }
 
     /// Stores it; only the socket's thread does.
-    fn set_last_send(&self, at: Stamp) {
-        self.last_send.store(at.as_nanos(), Ordering::Relaxed);
+    fn set_burst_until(&self, at: Stamp) {
+        self.burst_until.store(at.as_nanos(), Ordering::Relaxed);
     }
 
     /// Ends the helper's [`watch_connections`].
@@ -142,7 +144,7 @@ impl InlineHost {
             io: Mutex::new(io),
             wanted: AtomicBool::new(false),
             calls: AtomicU64::new(0),
-            last_send: AtomicU64::new(Stamp::now().as_nanos()),
+            burst_until: AtomicU64::new(Stamp::now().as_nanos()),
             eager: AtomicBool::new(false),
             external: AtomicBool::new(false),
             active: AtomicBool::new(false),
@@ -229,11 +231,13 @@ impl InlineHost {
     /// clock: benches/RESULTS.md, "twelfth stop").
     pub(crate) fn before_send(&mut self) -> SendStart {
         let at = Stamp::now();
-        let polled = at.at_least(self.shared.last_send(), BURST_GAP);
+        let until = self.shared.burst_until();
+        let polled = at >= until;
         if polled {
             self.with(|io| io.turn(Some(Duration::ZERO)));
         }
-        self.shared.set_last_send(at);
+        // The helper sees a send under way.
+        self.shared.set_burst_until(until.max(at.after(BURST_GAP)));
         SendStart { at, polled }
     }
 
@@ -256,8 +260,8 @@ impl InlineHost {
     /// After an accepted send: [`InlineIo::after_send`], then its time told to the helper
     /// (see [`write_output`]).
     pub(crate) fn after_send(&mut self, size: usize, start: SendStart) {
-        let at = self.with(|io| io.after_send(size, start));
-        self.shared.set_last_send(at);
+        let until = self.with(|io| io.after_send(size, start));
+        self.shared.set_burst_until(until);
     }
 
     /// An async task waits for the socket (its waker is registered with the socket's
@@ -512,9 +516,9 @@ impl Watch {
 
 /// One step of writing output for the socket.
 ///
-/// While the socket goes on sending (its last send began less than [`BURST_GAP`] ago) it
-/// writes its held sends itself (each send writes a burst once its oldest is
-/// [`HOLD_MAX`] old), so the helper only sleeps and looks again, without taking the
+/// While the socket goes on sending (its next send would still be part of its last one's
+/// burst: `burst_until`) it writes its held sends itself (each send writes a burst once
+/// its oldest is [`HOLD_MAX`] old, or older, `Burst::hold_max`), so the helper only sleeps and looks again, without taking the
 /// reactor from it: a stream costs neither a lock taken from the sending thread nor a
 /// wake-up per burst. While the socket makes other calls (sends further apart, receives),
 /// the helper writes what waits without blocking, when the reactor is free, and sleeps
@@ -526,9 +530,8 @@ impl Watch {
 /// the reactor, blocking in its poll, while output stays queued. It clears `active` when
 /// nothing waits.
 fn write_output(shared: &Shared, watch: &mut Watch) {
-    let last_send = shared.last_send();
     let calls = shared.calls.load(Ordering::Relaxed);
-    if !Stamp::now().at_least(last_send, BURST_GAP) {
+    if Stamp::now() < shared.burst_until() {
         watch.calls = calls;
         watch.sleep();
         return;

@@ -48,9 +48,22 @@ impl Stamp {
         u128::from(self.0.saturating_sub(earlier.0)) >= d.as_nanos()
     }
 
+    /// The time from `earlier` to this reading; zero when `earlier` is later.
+    pub(crate) fn since(self, earlier: Stamp) -> Duration {
+        Duration::from_nanos(self.0.saturating_sub(earlier.0))
+    }
+
+    /// This reading moved `d` later.
+    pub(crate) fn after(self, d: Duration) -> Stamp {
+        Stamp(
+            self.0
+                .saturating_add(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        )
+    }
+
     /// What is left of `d` from `earlier` to this reading; zero once it has passed.
     pub(crate) fn left_of(self, earlier: Stamp, d: Duration) -> Duration {
-        d.saturating_sub(Duration::from_nanos(self.0.saturating_sub(earlier.0)))
+        d.saturating_sub(self.since(earlier))
     }
 }
 
