@@ -77,8 +77,13 @@ pub(super) struct Burst {
     until: Stamp,
     /// Sends in a row, each part of the last one's burst.
     streak: u32,
-    /// What writing the last burst took, with the send that wrote it.
+    /// What writing the last burst took, with the send that wrote it, and the limits drawn
+    /// from it when it was measured (see [`Burst::handle_written`]): each send compares
+    /// with them, and deriving them costs divisions.
     write_cost: Duration,
+    gap: Duration,
+    hold: Duration,
+    turn_every: Duration,
     /// When the oldest held send began, and the bytes and sends held.
     held_since: Option<Stamp>,
     held_bytes: usize,
@@ -93,6 +98,9 @@ impl Burst {
             until: now,
             streak: 0,
             write_cost: Duration::ZERO,
+            gap: BURST_GAP,
+            hold: HOLD_MAX,
+            turn_every: TURN_INTERVAL,
             held_since: None,
             held_bytes: 0,
             held_sends: 0,
@@ -126,7 +134,7 @@ impl Burst {
         } else {
             0
         };
-        let turn = rung || now.at_least(self.last_turn, TURN_INTERVAL.max(self.hold_max()));
+        let turn = rung || now.at_least(self.last_turn, self.turn_every);
         if !turn && !woke {
             // No session waits for a command: nothing of this send is held here.
             self.clear();
@@ -152,8 +160,11 @@ impl Burst {
         if wrote {
             // With the send itself, and a turn before it: what writing costs is the point.
             self.write_cost = self.last_turn.since(start.at).min(HOLD_LONGEST);
+            self.gap = self.burst_gap();
+            self.hold = self.hold_max();
+            self.turn_every = TURN_INTERVAL.max(self.hold);
         }
-        self.until = start.at.max(self.last_turn).after(self.burst_gap());
+        self.until = start.at.max(self.last_turn).after(self.gap);
         self.until
     }
 
@@ -178,7 +189,7 @@ impl Burst {
     /// How much longer the oldest held send may wait at `now`; `None` when none is held, or
     /// it must be written now.
     pub(super) fn poll_hold_left(&self, now: Stamp) -> Option<Duration> {
-        let left = now.left_of(self.held_since?, self.hold_max());
+        let left = now.left_of(self.held_since?, self.hold);
         (!left.is_zero()).then_some(left)
     }
 
@@ -189,7 +200,7 @@ impl Burst {
         self.held_bytes = self.held_bytes.saturating_add(size);
         self.held_sends = self.held_sends.saturating_add(1);
         let since = *self.held_since.get_or_insert(now);
-        let young = !now.at_least(since, self.hold_max());
+        let young = !now.at_least(since, self.hold);
         let room = self.held_bytes < HOLD_BYTES
             || (size >= HOLD_LARGE
                 && self.held_sends < HOLD_LARGE_SENDS
