@@ -31,7 +31,8 @@ const LOOK: Duration = Duration::from_millis(1);
 
 /// See [`LOOK`]. A socket whose application makes the odd call (a server that polls now
 /// and then) has a connection accepted and handshaken this late after its last call, not
-/// [`LOOK`] late: `churn --cycles 3000` took 5.3 s inline against 2.05 s with I/O threads.
+/// [`LOOK`] late: `churn --cycles 3000` took 4.6 s inline with a fixed [`LOOK`], 2.1–2.3 s
+/// with this, 1.1–1.7 s with I/O threads (benches/RESULTS.md, "fifteenth stop").
 const LOOK_FIRST: Duration = Duration::from_micros(50);
 
 /// The longest the helper sleeps between looks at a socket that holds sends and goes on
