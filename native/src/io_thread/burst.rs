@@ -73,6 +73,9 @@ pub(super) enum Write {
 pub(super) struct Burst {
     /// When the last turn ended.
     last_turn: Stamp,
+    /// When the last send's own work began: its start, or the end of a turn it made
+    /// while it waited for room (see [`Burst::handle_written`]).
+    began: Stamp,
     /// Until when a send is part of the burst of the last.
     until: Stamp,
     /// Sends in a row, each part of the last one's burst.
@@ -95,6 +98,7 @@ impl Burst {
     pub(super) fn new(now: Stamp) -> Burst {
         Burst {
             last_turn: now,
+            began: now,
             until: now,
             streak: 0,
             write_cost: Duration::ZERO,
@@ -129,6 +133,7 @@ impl Burst {
         rung: bool,
     ) -> Write {
         let SendStart { at: now, polled } = start;
+        self.began = now.max(self.last_turn);
         self.streak = if now < self.until {
             self.streak.saturating_add(1)
         } else {
@@ -158,8 +163,8 @@ impl Burst {
     /// a burst, however closely the sends follow each other.
     pub(super) fn handle_written(&mut self, start: SendStart, wrote: bool) -> Stamp {
         if wrote {
-            // With the send itself, and a turn before it: what writing costs is the point.
-            self.write_cost = self.last_turn.since(start.at).min(HOLD_LONGEST);
+            // From the send's own work on: a wait for room at SNDHWM is not writing.
+            self.write_cost = self.last_turn.since(self.began).min(HOLD_LONGEST);
             self.gap = self.burst_gap();
             self.hold = self.hold_max();
             self.turn_every = TURN_INTERVAL.max(self.hold);

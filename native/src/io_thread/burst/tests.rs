@@ -200,3 +200,23 @@ fn hold_left_counts_down_from_the_oldest_held_send() {
     );
     assert_eq!(sim.burst.poll_hold_left(oldest.after(HOLD_MAX)), None);
 }
+
+/// A send that waited for room (a queue at SNDHWM: its wait turned the reactor) is timed
+/// from the end of that wait: the wait is not what writing costs, and counted as such it
+/// held the next bursts for milliseconds.
+#[test]
+fn a_wait_for_room_is_not_counted_as_writing() {
+    let t0 = Stamp::from_nanos(1_000_000_000);
+    let mut burst = Burst::new(t0);
+    let start = SendStart {
+        at: t0.after(us(100)),
+        polled: false,
+    };
+    // The send waited 5 ms for room; its wait's turn ended then.
+    burst.handle_turned(t0.after(us(5_100)));
+    assert_eq!(burst.handle_send(16, start, true, false), Write::Turn);
+    burst.handle_turned(t0.after(us(5_103)));
+    burst.handle_written(start, true);
+    assert_eq!(burst.hold_max(), HOLD_MAX);
+    assert_eq!(burst.burst_gap(), BURST_GAP);
+}
