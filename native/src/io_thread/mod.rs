@@ -3,13 +3,14 @@
 //!
 //! Its files, each importing only files listed after it (docs/architecture.md §2.2):
 //! `inline_host` (the lock around a socket's own reactor and the helper thread that turns
-//! it between the socket's calls), `inline` (that reactor, turned by the socket), `burst` (when its sends are written),
+//! it between the socket's calls), `inline` (that reactor, turned by the socket), `burst` (when its sends are written), `stamp` and `clock` (the clock readings they compare),
 //! `reactor` (the loop and its command handling), `slab` (the objects by slot), `session`
 //! (one peer connection's life), `services` (what a session may use while driven),
 //! `mailbox` (the thread's command queue, its doorbell and pipe notifier), `command` (what
 //! the thread is asked to do) and `listener`.
 
 mod burst;
+mod clock;
 mod command;
 mod inline;
 mod inline_host;

@@ -8,28 +8,19 @@
 
 use std::time::Duration;
 
-/// Nanoseconds of `CLOCK_MONOTONIC`, the clock `Instant` reads on this platform.
+use super::clock;
+
+/// Nanoseconds of `CLOCK_MONOTONIC`, the clock `Instant` reads on this platform (through
+/// the time-stamp counter where the kernel reads it that way: `clock.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Stamp(u64);
 
 impl Stamp {
-    /// Now.
+    /// Now: through the time-stamp counter where the kernel reads the clock that way
+    /// (`clock.rs`), otherwise `clock_gettime`. Were the clock not there, time would stand
+    /// still, and every send would be one of a burst, written at the next turn.
     pub(crate) fn now() -> Stamp {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec for the duration of the call, the
-        // only memory clock_gettime touches.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-        if rc != 0 {
-            // CLOCK_MONOTONIC is always there; were it not, time stands still, and
-            // every send is one of a burst, written at the next turn.
-            return Stamp(0);
-        }
-        let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-        let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
-        Stamp(secs.saturating_mul(1_000_000_000).saturating_add(nanos))
+        Stamp(clock::now_nanos())
     }
 
     /// The reading as nanoseconds, to be kept in an atomic.
