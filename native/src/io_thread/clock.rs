@@ -24,7 +24,8 @@ pub(super) fn now_nanos() -> u64 {
 
 /// How long the calibration compares the counter with `CLOCK_MONOTONIC`: the pair at each
 /// end is right to a few tens of nanoseconds (see [`pair`]), so the rate is right to about
-/// 10^-4, a microsecond over the longest interval a stamp is compared over (10 ms).
+/// 10^-4, a microsecond over the longest interval a stamp is compared over (10 ms). Spent
+/// once per process, at its first reading (its first inline socket).
 const CALIBRATION: Duration = Duration::from_millis(1);
 
 /// Clock readings tried for each end of the calibration (see [`pair`]).
@@ -49,7 +50,6 @@ impl Tsc {
         TSC.get_or_init(Tsc::calibrate).as_ref()
     }
 
-    /// `CLOCK_MONOTONIC` now, in nanoseconds.
     /// `CLOCK_MONOTONIC` now, in nanoseconds; `None` when the counter reads less than at
     /// the calibration (it was reset, as some machines do in a suspend). The clock is then
     /// read with `clock_gettime`: the same clock, to the calibration's error (about 10^-4
