@@ -8,14 +8,14 @@ use std::time::Duration;
 use super::stamp::{SendStart, Stamp};
 
 /// Time after which a send turns the reactor in any case (or the longer time a burst may be
-/// held, [`Burst::hold_max`]): a session whose writes met a full socket buffer waits for
+/// held, [`hold_max`]): a session whose writes met a full socket buffer waits for
 /// writability, and a handshake or a peer's subscription waits for input, which only a
 /// poll sees. A socket that sends now and then makes its connections progress at each
 /// send.
 const TURN_INTERVAL: Duration = Duration::from_millis(1);
 
 /// A send this soon after the previous one is part of a burst (or sooner than a quarter of
-/// the last burst's write, [`Burst::burst_gap`]): it is held, to be written with the sends
+/// the last burst's write, [`burst_gap`]): it is held, to be written with the sends
 /// after it in one system call. A sender that waits longer between sends than a write
 /// takes gets each written at once.
 pub(super) const BURST_GAP: Duration = Duration::from_micros(10);
@@ -26,11 +26,11 @@ pub(super) const BURST_GAP: Duration = Duration::from_micros(10);
 const BURST_MIN: u32 = 2;
 
 /// The longest a held send waits, unless the last burst took longer to write
-/// ([`Burst::hold_max`]): the next send after that writes the burst, and when the socket
+/// ([`hold_max`]): the next send after that writes the burst, and when the socket
 /// makes no call, the helper thread does (see `InlineHost`).
 pub(super) const HOLD_MAX: Duration = Duration::from_micros(40);
 
-/// The longest [`Burst::hold_max`] grows to: a write that took longer (the thread was
+/// The longest [`hold_max`] grows to: a write that took longer (the thread was
 /// preempted in it) says little about the next.
 const HOLD_LONGEST: Duration = Duration::from_millis(10);
 
@@ -80,13 +80,11 @@ pub(super) struct Burst {
     until: Stamp,
     /// Sends in a row, each part of the last one's burst.
     streak: u32,
-    /// What writing the last burst took, with the send that wrote it, and the limits drawn
-    /// from it when it was measured (see [`Burst::handle_written`]): each send compares
-    /// with them, and deriving them costs divisions.
-    write_cost: Duration,
+    /// The limits drawn from what writing the last burst took, with the send that wrote it
+    /// ([`burst_gap`] and [`hold_max`], set by [`Burst::handle_written`]): each send
+    /// compares with them, and drawing them costs divisions.
     gap: Duration,
     hold: Duration,
-    turn_every: Duration,
     /// When the oldest held send began, and the bytes and sends held.
     held_since: Option<Stamp>,
     held_bytes: usize,
@@ -101,10 +99,8 @@ impl Burst {
             began: now,
             until: now,
             streak: 0,
-            write_cost: Duration::ZERO,
             gap: BURST_GAP,
             hold: HOLD_MAX,
-            turn_every: TURN_INTERVAL,
             held_since: None,
             held_bytes: 0,
             held_sends: 0,
@@ -117,9 +113,9 @@ impl Burst {
     /// is then [`handle_written`](Self::handle_written).
     ///
     /// A send in a burst (more than [`BURST_MIN`] in a row, each sooner than
-    /// [`burst_gap`](Self::burst_gap) after the last) is held: the burst is written in one
+    /// [`burst_gap`] after the last) is held: the burst is written in one
     /// system call once it holds [`HOLD_BYTES`] (large sends: [`HOLD_LARGE_SENDS`] of them,
-    /// or [`HOLD_BYTES_MAX`]), its oldest send is [`hold_max`](Self::hold_max) old, or it
+    /// or [`HOLD_BYTES_MAX`]), its oldest send is [`hold_max`] old, or it
     /// ends: at the next send after a pause, at the socket's next wait, poll or turn, or
     /// when the helper finds the socket paused and the burst old enough. Sends written one
     /// by one cost a system call each, a fifth of the messages per second the I/O thread's
@@ -139,7 +135,7 @@ impl Burst {
         } else {
             0
         };
-        let turn = rung || now.at_least(self.last_turn, self.turn_every);
+        let turn = rung || now.at_least(self.last_turn, TURN_INTERVAL.max(self.hold));
         if !turn && !woke {
             // No session waits for a command: nothing of this send is held here.
             self.clear();
@@ -164,10 +160,9 @@ impl Burst {
     pub(super) fn handle_written(&mut self, start: SendStart, wrote: bool) -> Stamp {
         if wrote {
             // From the send's own work on: a wait for room at SNDHWM is not writing.
-            self.write_cost = self.last_turn.since(self.began).min(HOLD_LONGEST);
-            self.gap = self.burst_gap();
-            self.hold = self.hold_max();
-            self.turn_every = TURN_INTERVAL.max(self.hold);
+            let cost = self.last_turn.since(self.began).min(HOLD_LONGEST);
+            self.gap = burst_gap(cost);
+            self.hold = hold_max(cost);
         }
         self.until = start.at.max(self.last_turn).after(self.gap);
         self.until
@@ -199,8 +194,8 @@ impl Burst {
     }
 
     /// Whether a send of `size` bytes that began at `now` is held, with those before it:
-    /// it is part of a burst whose oldest send is younger than
-    /// [`hold_max`](Self::hold_max), and the burst has room.
+    /// it is part of a burst whose oldest send is younger than [`hold_max`], and the burst
+    /// has room.
     fn hold(&mut self, size: usize, now: Stamp) -> bool {
         self.held_bytes = self.held_bytes.saturating_add(size);
         self.held_sends = self.held_sends.saturating_add(1);
@@ -212,34 +207,34 @@ impl Burst {
                 && self.held_bytes < HOLD_BYTES_MAX);
         self.streak >= BURST_MIN && young && room
     }
+}
 
-    /// How soon after the last send the next must come to be part of its burst:
-    /// [`BURST_GAP`], or a quarter of what writing the last burst took. Where each write
-    /// costs a system call per connection (a PUB to 100 subscribers: 300 µs), a send that
-    /// comes a few tens of microseconds after the last (the sends themselves take 5–40 µs
-    /// there, one message to each pipe, and vary as much) is worth holding: writing it at
-    /// once cost each connection a `writev` for one or two messages (0.7–1.0 per delivery,
-    /// benches/RESULTS.md, "fifteenth stop").
-    fn burst_gap(&self) -> Duration {
-        BURST_GAP.max(self.write_cost / 4)
-    }
+/// How soon after the last send the next must come to be part of its burst, when writing
+/// the last burst took `write_cost`: [`BURST_GAP`], or a quarter of that. Where each write
+/// costs a system call per connection (a PUB to 100 subscribers: 300 µs), a send that
+/// comes a few tens of microseconds after the last (the sends themselves take 5–40 µs
+/// there, one message to each pipe, and vary as much) is worth holding: writing it at
+/// once cost each connection a `writev` for one or two messages (0.7–1.0 per delivery,
+/// benches/RESULTS.md, "fifteenth stop").
+fn burst_gap(write_cost: Duration) -> Duration {
+    BURST_GAP.max(write_cost / 4)
+}
 
-    /// How long the oldest held send may wait: [`HOLD_MAX`], or as long as writing the
-    /// last burst took (up to [`HOLD_LONGEST`]). Writing a burst costs a system call per
-    /// connection whatever it holds, so a socket with many connections (a PUB to 100
-    /// subscribers: 300 µs per burst, to 1,000: several milliseconds) spent nearly all its
-    /// time writing a few messages to each; holding for as long as a write takes, at most
-    /// half of its time goes to writing, and each write carries what came meanwhile, as an
-    /// I/O thread's write carries what its socket sent during the last one. A message then
-    /// waits at most as long again as the write that carries it takes to reach its last
-    /// connection. One write the thread was preempted in stretches the next burst's hold
-    /// too (to that write's time, at most [`HOLD_LONGEST`]); taking the lesser of the last
-    /// two writes instead cost fan-out to 100 subscribers 15 % (8.5 against 9.9 M deliveries
-    /// per second, benches/RESULTS.md, "fifteenth stop"), whose writes alternate long and
-    /// short.
-    fn hold_max(&self) -> Duration {
-        self.write_cost.max(HOLD_MAX)
-    }
+/// How long the oldest held send may wait, when writing the last burst took `write_cost`:
+/// [`HOLD_MAX`], or as long as that (up to [`HOLD_LONGEST`]). Writing a burst costs a
+/// system call per connection whatever it holds, so a socket with many connections (a PUB
+/// to 100 subscribers: 300 µs per burst, to 1,000: several milliseconds) spent nearly all
+/// its time writing a few messages to each; holding for as long as a write takes, at most
+/// half of its time goes to writing, and each write carries what came meanwhile, as an
+/// I/O thread's write carries what its socket sent during the last one. A message then
+/// waits at most as long again as the write that carries it takes to reach its last
+/// connection. One write the thread was preempted in stretches the next burst's hold
+/// too (to that write's time, at most [`HOLD_LONGEST`]); taking the lesser of the last
+/// two writes instead cost fan-out to 100 subscribers 15 % (8.5 against 9.9 M deliveries
+/// per second, benches/RESULTS.md, "fifteenth stop"), whose writes alternate long and
+/// short.
+fn hold_max(write_cost: Duration) -> Duration {
+    write_cost.max(HOLD_MAX)
 }
 
 #[cfg(test)]

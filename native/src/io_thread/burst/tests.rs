@@ -161,8 +161,8 @@ fn the_hold_is_bounded() {
     for _ in 0..3 {
         sim.send(16, us(1));
     }
-    assert_eq!(sim.burst.hold_max(), HOLD_LONGEST);
-    assert_eq!(sim.burst.burst_gap(), HOLD_LONGEST / 4);
+    assert_eq!(sim.burst.hold, HOLD_LONGEST);
+    assert_eq!(sim.burst.gap, HOLD_LONGEST / 4);
 }
 
 /// A send that woke no session writes nothing new; it turns when another thread rang, or
@@ -217,6 +217,6 @@ fn a_wait_for_room_is_not_counted_as_writing() {
     assert_eq!(burst.handle_send(16, start, true, false), Write::Turn);
     burst.handle_turned(t0.after(us(5_103)));
     burst.handle_written(start, true);
-    assert_eq!(burst.hold_max(), HOLD_MAX);
-    assert_eq!(burst.burst_gap(), BURST_GAP);
+    assert_eq!(burst.hold, HOLD_MAX);
+    assert_eq!(burst.gap, BURST_GAP);
 }
