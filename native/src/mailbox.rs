@@ -99,13 +99,16 @@ impl Signal {
         self.queued.store(false, Ordering::Release);
     }
 
-    fn raise(&self) {
+    /// Wakes the watchers; returns whether there were any (a poller, a task, the bell).
+    fn raise(&self) -> bool {
         let mut w = lock(&self.watchers);
         for p in &w.pollers {
             p.raise();
         }
+        let mut woke = !w.pollers.is_empty();
         if let Some(waker) = w.waker.take() {
             waker.wake();
+            woke = true;
         }
         drop(w);
         if let Some(bell) = self.fd_bell.get() {
@@ -116,13 +119,15 @@ impl Signal {
                 // or the bell rings.
                 fence(Ordering::SeqCst);
                 if !self.polling.load(Ordering::Relaxed) {
-                    return;
+                    return woke;
                 }
             }
             // One byte per wake-up is enough: the reader checks readiness anyway. A failed
             // write leaves the fd as it was; the other watchers are woken regardless.
             let _ = bell.ring();
+            woke = true;
         }
+        woke
     }
 
     /// Inline I/O: the bell's reading end is watched only by the socket's own reactor, in
@@ -198,15 +203,19 @@ pub(crate) struct MailboxTx {
 }
 
 impl MailboxTx {
-    /// Posts a command. If the socket is gone the command is dropped, and any pipe in it
-    /// terminates, so its peer learns.
-    pub(crate) fn send(&self, cmd: SocketCommand) {
+    /// Posts a command; returns whether that woke a thread waiting on the socket (in a
+    /// call, in `poll`, an async task, a loop on the readiness fd). If the socket is gone
+    /// the command is dropped, and any pipe in it terminates, so its peer learns.
+    pub(crate) fn send(&self, cmd: SocketCommand) -> bool {
         // Push, then flag, then wake: whoever is woken (a poller, an async task, the
         // readiness fd's reader) looks at the flag and the queue after this, so it finds
         // the command. A refused command is dropped here, outside the queue's lock.
-        if self.tx.send(cmd).is_ok() {
-            self.signal.queued.store(true, Ordering::Release);
-            self.signal.raise();
+        match self.tx.send(cmd) {
+            Ok(woke_receiver) => {
+                self.signal.queued.store(true, Ordering::Release);
+                self.signal.raise() || woke_receiver
+            }
+            Err(_) => false,
         }
     }
 }

@@ -78,12 +78,13 @@ pub(crate) fn queue<T>() -> (QueueTx<T>, QueueRx<T>) {
 }
 
 impl<T> QueueTx<T> {
-    /// Appends `item`, waking the receiver if it is blocked in [`QueueRx::recv`].
+    /// Appends `item`, waking the receiver if it is blocked in [`QueueRx::recv`]; returns
+    /// whether it was.
     ///
     /// # Errors
     /// The receiver is gone: `item` comes back, for the caller to drop outside the lock
     /// (dropping a command may run code that sends commands, even to this queue).
-    pub(crate) fn send(&self, item: T) -> Result<(), T> {
+    pub(crate) fn send(&self, item: T) -> Result<bool, T> {
         let mut state = lock(&self.shared.state);
         if !state.receiving {
             return Err(item);
@@ -99,7 +100,7 @@ impl<T> QueueTx<T> {
         if waiting {
             self.shared.arrived.notify_one();
         }
-        Ok(())
+        Ok(waiting)
     }
 }
 

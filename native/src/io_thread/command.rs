@@ -56,6 +56,9 @@ pub(crate) enum IoCommand {
         slot: usize,
         pipe: PipeId,
         pending: Arc<AtomicBool>,
+        /// The first of those events was the socket's output (`PipeEvent::ActivateRead`),
+        /// which the thread's spin looks for (`spin::Turn::socket_output`).
+        output: bool,
     },
     /// Count the thread's live objects and send the count on `reply`.
     Stats {

@@ -22,6 +22,7 @@ use super::burst::{Burst, Write};
 use super::command::IoCommand;
 use super::mailbox::{Mailbox, Siblings};
 use super::reactor::Reactor;
+use super::spin::SPIN;
 use super::stamp::{SendStart, Stamp};
 use crate::mailbox::Signal;
 use crate::stats::IoStats;
@@ -29,10 +30,6 @@ use crate::stats::IoStats;
 /// The token of the socket's command bell in the reactor's poll: commands for the socket
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
 const SOCKET_BELL: Token = Token(usize::MAX - 1);
-
-/// How long a blocking turn polls without sleeping before it sleeps in the poll, when the
-/// last blocking turn ended within that time (see [`InlineIo::turn`]).
-const SPIN: Duration = Duration::from_micros(50);
 
 /// The shortest time between two polls of a paced spin (see [`InlineIo::wait`]).
 const PACE_MIN: Duration = Duration::from_micros(2);

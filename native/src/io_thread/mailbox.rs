@@ -86,7 +86,7 @@ impl IoNotify {
 }
 
 impl Notify for IoNotify {
-    fn notify(&self, pipe: PipeId, _event: PipeEvent) {
+    fn notify(&self, pipe: PipeId, event: PipeEvent) {
         // No lost event: a notify that finds `pending` set comes before, in the flag's
         // modification order, the swap in `Reactor::pipe_event` that clears it for a queued
         // command (a swap reads the latest value, so that clear cannot be earlier, and a
@@ -99,6 +99,7 @@ impl Notify for IoNotify {
                 slot: self.slot,
                 pipe,
                 pending: self.pending.clone(),
+                output: event == PipeEvent::ActivateRead,
             };
             match &self.local {
                 // The loop's own thread: it looks at the flag before it next polls.

@@ -20,6 +20,7 @@ mod reactor;
 mod services;
 mod session;
 mod slab;
+mod spin;
 mod stamp;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ pub(crate) use inline::InlineIo;
 pub(crate) use inline_host::{InlineHost, InlineProbe};
 pub(crate) use mailbox::{Mailbox, Siblings};
 use reactor::Reactor;
+pub(crate) use spin::note_woke_reader;
 pub(crate) use stamp::SendStart;
 
 /// The handle other threads keep to post commands to an I/O thread.

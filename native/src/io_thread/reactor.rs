@@ -17,6 +17,7 @@ use super::mailbox::{Mailbox, Siblings};
 use super::services::{Services, AGAIN_CAPACITY};
 use super::session::{Outcome, Session};
 use super::slab::{Object, Slab};
+use super::spin::{take_woke_reader, Spin, Turn};
 use crate::doorbell::Doorbell;
 use crate::link::Owner;
 use crate::queue::{queue, QueueRx};
@@ -47,6 +48,9 @@ pub(super) struct Reactor {
     again: Vec<usize>,
     /// Sources watched only to end the poll (see [`Reactor::watch`]).
     watched: Vec<UnixStream>,
+    /// A socket's output was announced since the I/O thread's loop last looked (see
+    /// `spin::Turn::socket_output`).
+    socket_output: bool,
 }
 
 impl Reactor {
@@ -77,6 +81,7 @@ impl Reactor {
             next_sibling: index,
             again: Vec::with_capacity(AGAIN_CAPACITY),
             watched: Vec::new(),
+            socket_output: false,
         };
         Ok((reactor, Mailbox::new(tx, waker)))
     }
@@ -133,9 +138,51 @@ impl Reactor {
         std::mem::replace(&mut self.sv.polled_after_send, on)
     }
 
+    /// The I/O thread's loop: [`turn`](Reactor::turn)s until the thread is to end, each
+    /// wait spinning first as [`Spin`] says.
     pub(super) fn run(&mut self) {
         let mut events = Events::with_capacity(256);
-        while self.turn(&mut events, None) {}
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let mut spin = Spin::new(cpus);
+        loop {
+            let started = Instant::now();
+            let budget = spin.poll_budget(started, self.next_timeout(started));
+            if !self.wait_spinning(&mut events, started, budget) {
+                break;
+            }
+            let waited = started.elapsed();
+            if !self.handle(&events) {
+                break;
+            }
+            let turn = Turn {
+                waited,
+                woke_reader: take_woke_reader(),
+                socket_output: std::mem::take(&mut self.socket_output),
+            };
+            spin.handle_turn(self.sv.now, turn);
+        }
+    }
+
+    /// [`wait`](Reactor::wait), polling without sleeping for up to `budget` from
+    /// `started` first. Between polls the thread yields its CPU: the socket thread it woke
+    /// may be queued on that CPU, and its answer is what the spin waits for.
+    fn wait_spinning(&mut self, events: &mut Events, started: Instant, budget: Duration) -> bool {
+        if !budget.is_zero() {
+            loop {
+                // A failed poll is left to `wait`, which tells a broken poller apart.
+                if self.poll.poll(events, Some(Duration::ZERO)).is_err() {
+                    break;
+                }
+                if !events.is_empty() {
+                    return true;
+                }
+                if started.elapsed() >= budget {
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+        self.wait(events, None)
     }
 
     /// One round of the loop: waits for readiness, a command or the next timer (and no
@@ -149,16 +196,7 @@ impl Reactor {
     /// events. Returns false when the poller is broken.
     pub(super) fn wait(&mut self, events: &mut Events, cap: Option<Duration>) -> bool {
         self.sv.now = Instant::now();
-        let timeout = if self.sv.again.is_empty() {
-            let timer = self.sv.timers.first().map(|&(at, ..)| at);
-            let next = match (timer, self.sv.sweep_at) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            next.map(|at| at.saturating_duration_since(self.sv.now))
-        } else {
-            Some(Duration::ZERO)
-        };
+        let timeout = self.next_timeout(self.sv.now);
         let timeout = cap.map_or(timeout, |cap| Some(timeout.map_or(cap, |t| t.min(cap))));
         if let Err(e) = self.poll.poll(events, timeout) {
             if e.kind() != io::ErrorKind::Interrupted {
@@ -168,6 +206,20 @@ impl Reactor {
             }
         }
         true
+    }
+
+    /// How long a wait at `now` may last: until the next timer or sweep (`None`: no end),
+    /// not at all while sessions wait to be driven again.
+    fn next_timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.sv.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let timer = self.sv.timers.first().map(|&(at, ..)| at);
+        let next = match (timer, self.sv.sweep_at) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        next.map(|at| at.saturating_duration_since(now))
     }
 
     /// The second half of [`Reactor::turn`]: handles what `events` brought, the commands,
@@ -304,7 +356,11 @@ impl Reactor {
                 slot,
                 pipe,
                 pending,
-            } => self.pipe_event(slot, pipe, &pending),
+                output,
+            } => {
+                self.socket_output |= output;
+                self.pipe_event(slot, pipe, &pending);
+            }
             IoCommand::Listen {
                 id,
                 listener,

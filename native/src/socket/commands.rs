@@ -18,7 +18,10 @@ pub(crate) struct SocketNotify {
 
 impl Notify for SocketNotify {
     fn notify(&self, pipe: PipeId, event: PipeEvent) {
-        self.tx.send(SocketCommand::Pipe(pipe, event));
+        let woke = self.tx.send(SocketCommand::Pipe(pipe, event));
+        if woke && event == PipeEvent::ActivateRead {
+            crate::io_thread::note_woke_reader();
+        }
     }
 }
 
