@@ -212,6 +212,13 @@ impl Context {
         self.inner.stats()
     }
 
+    /// How many waits of this context's I/O threads polled before they slept
+    /// (docs/architecture.md §5.6).
+    #[cfg(test)]
+    pub(crate) fn spun_waits(&self) -> u64 {
+        self.inner.spun_waits()
+    }
+
     /// Makes blocked and future calls on this context's sockets fail with
     /// [`Error::Term`], then waits until all its sockets are closed (dropped).
     pub fn terminate(self) {

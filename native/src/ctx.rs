@@ -215,6 +215,15 @@ impl CtxInner {
         stats
     }
 
+    /// The waits of this context's I/O threads that spun (`IoThread::spun_waits`).
+    #[cfg(test)]
+    pub(crate) fn spun_waits(&self) -> u64 {
+        match self.io_threads.get() {
+            Some(Ok(threads)) => threads.iter().map(IoThread::spun_waits).sum(),
+            _ => 0,
+        }
+    }
+
     /// Each started I/O thread's live objects, counted by the thread itself between two
     /// turns of its loop; none before the first socket started them.
     fn thread_stats(&self) -> Vec<IoStats> {

@@ -43,6 +43,9 @@ pub(crate) use stamp::SendStart;
 pub(crate) struct IoThread {
     mailbox: Mailbox,
     join: Option<JoinHandle<()>>,
+    /// The thread's count of waits that spun (docs/architecture.md §5.6).
+    #[cfg(test)]
+    spun_waits: Arc<AtomicU64>,
 }
 
 impl IoThread {
@@ -52,13 +55,24 @@ impl IoThread {
         siblings: Siblings,
     ) -> io::Result<IoThread> {
         let (mut reactor, mailbox) = Reactor::new(index, ids, siblings)?;
+        #[cfg(test)]
+        let spun_waits = reactor.spun_waits();
         let join = std::thread::Builder::new()
             .name(format!("isomq-io-{index}"))
             .spawn(move || reactor.run())?;
         Ok(IoThread {
             mailbox,
             join: Some(join),
+            #[cfg(test)]
+            spun_waits,
         })
+    }
+
+    /// How many of the thread's waits polled before they slept so far: the tests check
+    /// that a stream never makes it spin and a request–reply exchange does.
+    #[cfg(test)]
+    pub(crate) fn spun_waits(&self) -> u64 {
+        self.spun_waits.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Posts a command and wakes the loop. A stopped thread drops the command.

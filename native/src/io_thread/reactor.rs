@@ -51,6 +51,8 @@ pub(super) struct Reactor {
     /// A socket's output was announced since the I/O thread's loop last looked (see
     /// `spin::Turn::socket_output`).
     socket_output: bool,
+    /// Waits that polled before they slept (see [`Reactor::run`]), for the thread's handle.
+    spun_waits: Arc<AtomicU64>,
 }
 
 impl Reactor {
@@ -82,6 +84,7 @@ impl Reactor {
             again: Vec::with_capacity(AGAIN_CAPACITY),
             watched: Vec::new(),
             socket_output: false,
+            spun_waits: Arc::default(),
         };
         Ok((reactor, Mailbox::new(tx, waker)))
     }
@@ -168,6 +171,8 @@ impl Reactor {
     /// may be queued on that CPU, and its answer is what the spin waits for.
     fn wait_spinning(&mut self, events: &mut Events, started: Instant, budget: Duration) -> bool {
         if !budget.is_zero() {
+            // Relaxed: a count read by tests and nothing else, once per wait.
+            self.spun_waits.fetch_add(1, Ordering::Relaxed);
             loop {
                 // A failed poll is left to `wait`, which tells a broken poller apart.
                 if self.poll.poll(events, Some(Duration::ZERO)).is_err() {
@@ -206,6 +211,13 @@ impl Reactor {
             }
         }
         true
+    }
+
+    /// The count of waits that polled before they slept, as it goes on (see
+    /// `IoThread::spun_waits`).
+    #[cfg(test)]
+    pub(super) fn spun_waits(&self) -> Arc<AtomicU64> {
+        self.spun_waits.clone()
     }
 
     /// How long a wait at `now` may last: until the next timer or sweep (`None`: no end),

@@ -6,6 +6,7 @@
 mod peer;
 mod reactor;
 mod session;
+mod spin;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64};
