@@ -78,6 +78,11 @@ impl ContextBuilder {
     /// ZMQ_IO_THREADS: how many I/O threads serve tcp and ipc connections (default 1).
     /// Asking for I/O threads turns the automatic choice of inline I/O off (see
     /// [`ContextBuilder::inline_io`]).
+    ///
+    /// While requests and replies pass through an I/O thread (a socket it woke for input
+    /// answered within a millisecond), the thread polls for up to 50 µs, yielding its CPU
+    /// between polls, before it sleeps: a CPU gone idle can take tens of microseconds to
+    /// wake. Streams never make it spin (docs/architecture.md §5.6).
     pub fn io_threads(mut self, n: usize) -> ContextBuilder {
         self.io_threads = n.max(1);
         self.threads_chosen = true;
