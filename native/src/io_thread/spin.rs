@@ -16,6 +16,15 @@ use std::time::{Duration, Instant};
 /// The longest a wait polls before it sleeps (an inline socket's spin is as long).
 pub(super) const SPIN: Duration = Duration::from_micros(50);
 
+/// A wait for a peer's message longer than this is long: the next one sleeps at once.
+/// Four spins, not one: in an exchange of 64 KiB messages a wait for the peer takes
+/// 40–110 µs while neither side spins, and less once both do; counted long past one spin,
+/// the waits never spun again and the round trip stayed 1.5× as long (benches/RESULTS.md,
+/// "sixteenth stop"). A wait for a woken socket's answer is long past one spin: a socket
+/// that answers at once does so within microseconds, and one whose thread pauses first
+/// (a client between requests) cost a futile spin per request.
+const LONG_PEER_WAIT: Duration = Duration::from_micros(200);
+
 /// A socket's output that comes this soon after the thread woke a socket waiting for input
 /// counts as its answer; after an answer, waits spin for this long.
 const ANSWER_WINDOW: Duration = Duration::from_millis(1);
@@ -61,9 +70,35 @@ pub(super) struct Spin {
     woke_at: Option<Instant>,
     /// Waits spin until then: set when a socket answered input it was woken for.
     answering_until: Option<Instant>,
-    /// The last wait ended within [`SPIN`]: a wait that outlasts the spin sleeps at once
-    /// next time (sparse traffic), until a wait is short again.
-    short: bool,
+    /// What the next wait is for, as the last turn says.
+    awaited: Awaited,
+    /// Per [`Awaited`]: the last wait for it was short ([`Awaited::long`]). A long one
+    /// makes the next wait for the same thing sleep at once (sparse traffic), until one is
+    /// short again.
+    short: [bool; 2],
+}
+
+/// What an I/O thread's wait is for. In an exchange the waits alternate: for the answer
+/// of a socket the thread woke with input, then for the peer's next message. Either may be
+/// long while the other is short (a client that pauses between requests, a server whose
+/// clients do), so each has its own record: spinning through the long one each time cost
+/// a server 10–40 µs of CPU per request (benches/RESULTS.md, "sixteenth stop").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Awaited {
+    /// The answer of a socket woken for input in the last turn.
+    Answer = 0,
+    /// Anything else: a peer's next message, usually.
+    Peer = 1,
+}
+
+impl Awaited {
+    /// How long a wait for it may take and still count as short.
+    fn long(self) -> Duration {
+        match self {
+            Awaited::Answer => SPIN,
+            Awaited::Peer => LONG_PEER_WAIT,
+        }
+    }
 }
 
 impl Spin {
@@ -74,7 +109,8 @@ impl Spin {
             cpus: cpus > 1,
             woke_at: None,
             answering_until: None,
-            short: true,
+            awaited: Awaited::Peer,
+            short: [true; 2],
         }
     }
 
@@ -82,7 +118,12 @@ impl Spin {
     /// answers (a request–reply exchange, a pipeline stage): one that only reads (a
     /// stream's receiver) does not, and its thread's waits do not spin.
     pub(super) fn handle_turn(&mut self, now: Instant, turn: Turn) {
-        self.short = turn.waited <= SPIN;
+        self.short[self.awaited as usize] = turn.waited <= self.awaited.long();
+        self.awaited = if turn.woke_reader {
+            Awaited::Answer
+        } else {
+            Awaited::Peer
+        };
         if turn.woke_reader {
             self.woke_at = Some(now);
         }
@@ -99,7 +140,7 @@ impl Spin {
     /// `timeout` is the wait's own (the next timer), which the spin does not outlast.
     pub(super) fn poll_budget(&self, now: Instant, timeout: Option<Duration>) -> Duration {
         let answering = self.answering_until.is_some_and(|until| now < until);
-        if !(self.cpus && self.short && answering) {
+        if !(self.cpus && self.short[self.awaited as usize] && answering) {
             return Duration::ZERO;
         }
         timeout.map_or(SPIN, |t| t.min(SPIN))
@@ -174,15 +215,57 @@ mod tests {
     }
 
     #[test]
-    fn a_wait_that_outlasts_the_spin_sleeps_next_time() {
+    fn a_server_whose_client_pauses_spins_only_for_the_answer() {
         let t0 = Instant::now();
         let mut spin = Spin::new(2);
         let answer = exchange(&mut spin, t0);
-        spin.handle_turn(answer, turn(SPIN + US, false, false));
-        assert_eq!(spin.poll_budget(answer, None), Duration::ZERO);
-        // Not spinning, the next wait was short: spin again.
-        let next = exchange(&mut spin, answer + 100 * US);
-        assert_eq!(spin.poll_budget(next, None), SPIN);
+        assert_eq!(spin.poll_budget(answer, None), SPIN);
+        // The next request comes after a pause: the wait for it outlasted the spin.
+        let request = answer + 500 * US;
+        spin.handle_turn(request, turn(500 * US, true, false));
+        assert_eq!(
+            spin.poll_budget(request, None),
+            SPIN,
+            "the answer comes at once"
+        );
+        let answer = request + 10 * US;
+        spin.handle_turn(answer, turn(10 * US, false, true));
+        assert_eq!(
+            spin.poll_budget(answer, None),
+            Duration::ZERO,
+            "requests come late"
+        );
+        // Requests come quickly again: the wait for the next one spins again.
+        let request = answer + 20 * US;
+        spin.handle_turn(request, turn(20 * US, true, false));
+        let answer = request + 10 * US;
+        spin.handle_turn(answer, turn(10 * US, false, true));
+        assert_eq!(spin.poll_budget(answer, None), SPIN);
+    }
+
+    #[test]
+    fn a_client_that_pauses_spins_only_for_the_reply() {
+        let t0 = Instant::now();
+        let mut spin = Spin::new(2);
+        let request = exchange(&mut spin, t0);
+        // The reply: wakes the client's socket, whose next request comes after a pause.
+        let reply = request + 30 * US;
+        spin.handle_turn(reply, turn(30 * US, true, false));
+        assert_eq!(spin.poll_budget(reply, None), SPIN);
+        let request = reply + 500 * US;
+        spin.handle_turn(request, turn(500 * US, false, true));
+        assert_eq!(
+            spin.poll_budget(request, None),
+            SPIN,
+            "the reply comes at once"
+        );
+        let reply = request + 30 * US;
+        spin.handle_turn(reply, turn(30 * US, true, false));
+        assert_eq!(
+            spin.poll_budget(reply, None),
+            Duration::ZERO,
+            "requests come late"
+        );
     }
 
     #[test]
