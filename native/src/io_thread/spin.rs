@@ -8,7 +8,8 @@
 //! no wake-up. Spinning costs CPU, and in a stream it makes each write or read carry
 //! fewer messages (tcp 16 B throughput fell by a fifth to a half when every short wait
 //! spun), so an I/O thread spins only while request and reply pass through it: after a
-//! socket thread it woke with input answered through it, and while its waits stay short.
+//! socket thread it woke with input answered through it, and while its waits for the same
+//! thing stay short.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant};
@@ -72,7 +73,7 @@ pub(super) struct Spin {
     answering_until: Option<Instant>,
     /// What the next wait is for, as the last turn says.
     awaited: Awaited,
-    /// Per [`Awaited`]: the last wait for it was short ([`Awaited::long`]). A long one
+    /// Per [`Awaited`]: the last wait for it was short ([`Awaited::short_limit`]). A long one
     /// makes the next wait for the same thing sleep at once (sparse traffic), until one is
     /// short again.
     short: [bool; 2],
@@ -82,7 +83,7 @@ pub(super) struct Spin {
 /// of a socket the thread woke with input, then for the peer's next message. Either may be
 /// long while the other is short (a client that pauses between requests, a server whose
 /// clients do), so each has its own record: spinning through the long one each time cost
-/// a server 10–40 µs of CPU per request (benches/RESULTS.md, "sixteenth stop").
+/// a server 20–40 µs of CPU per request (benches/RESULTS.md, "sixteenth stop").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Awaited {
     /// The answer of a socket woken for input in the last turn.
@@ -93,7 +94,7 @@ enum Awaited {
 
 impl Awaited {
     /// How long a wait for it may take and still count as short.
-    fn long(self) -> Duration {
+    fn short_limit(self) -> Duration {
         match self {
             Awaited::Answer => SPIN,
             Awaited::Peer => LONG_PEER_WAIT,
@@ -118,7 +119,7 @@ impl Spin {
     /// answers (a request–reply exchange, a pipeline stage): one that only reads (a
     /// stream's receiver) does not, and its thread's waits do not spin.
     pub(super) fn handle_turn(&mut self, now: Instant, turn: Turn) {
-        self.short[self.awaited as usize] = turn.waited <= self.awaited.long();
+        self.short[self.awaited as usize] = turn.waited <= self.awaited.short_limit();
         self.awaited = if turn.woke_reader {
             Awaited::Answer
         } else {
