@@ -150,13 +150,22 @@ pub fn echo(s: &mut Socket, size: usize, roundtrips: usize) -> Result<(), BoxErr
     Ok(())
 }
 
-/// remote_lat's loop: send, wait for the echo; returns the time for all round trips.
-pub fn ping(s: &mut Socket, size: usize, roundtrips: usize) -> Result<Duration, BoxError> {
+/// remote_lat's loop: send, wait for the echo, sleep `pause` (none when zero: a client
+/// that pauses between requests); returns the time for all round trips, pauses included.
+pub fn ping(
+    s: &mut Socket,
+    size: usize,
+    roundtrips: usize,
+    pause: Duration,
+) -> Result<Duration, BoxError> {
     let payload = vec![0u8; size];
     let start = Instant::now();
     for _ in 0..roundtrips {
         s.send(Msg::copy_from_slice(&payload))?;
         check_size(&s.recv()?, size)?;
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     Ok(start.elapsed())
 }
@@ -240,7 +249,7 @@ pub fn lat(
     let (mut local, ep) = bind_secure(&ctx_local, local_type, endpoint, sec)?;
     let echoer = std::thread::spawn(move || echo(&mut local, size, roundtrips));
     let mut remote = connect_secure(&ctx_remote, remote_type, &ep, sec)?;
-    let elapsed = ping(&mut remote, size, roundtrips)?;
+    let elapsed = ping(&mut remote, size, roundtrips, Duration::ZERO)?;
     echoer.join().map_err(|_| "echo side panicked")??;
     Ok(elapsed)
 }

@@ -165,7 +165,12 @@ pub fn echo(s: &Socket, size: usize, roundtrips: usize) -> Result<(), BoxError> 
 }
 
 /// remote_lat's loop: returns the time for all round trips.
-pub fn ping(s: &Socket, size: usize, roundtrips: usize) -> Result<Duration, BoxError> {
+pub fn ping(
+    s: &Socket,
+    size: usize,
+    roundtrips: usize,
+    pause: Duration,
+) -> Result<Duration, BoxError> {
     let payload = vec![0u8; size];
     let mut msg = Message::new();
     let start = Instant::now();
@@ -173,6 +178,9 @@ pub fn ping(s: &Socket, size: usize, roundtrips: usize) -> Result<Duration, BoxE
         s.send(&payload[..], 0)?;
         s.recv(&mut msg, 0)?;
         check_size(&msg, size)?;
+        if !pause.is_zero() {
+            std::thread::sleep(pause);
+        }
     }
     Ok(start.elapsed())
 }
@@ -259,7 +267,7 @@ pub fn lat(
     let (local, ep) = bind_secure(&ctx_local, local_type, endpoint, sec)?;
     let echoer = std::thread::spawn(move || echo(&local, size, roundtrips));
     let remote = connect_secure(&ctx_remote, remote_type, &ep, sec)?;
-    let elapsed = ping(&remote, size, roundtrips)?;
+    let elapsed = ping(&remote, size, roundtrips, Duration::ZERO)?;
     echoer.join().map_err(|_| "echo side panicked")??;
     Ok(elapsed)
 }

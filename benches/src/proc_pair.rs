@@ -147,13 +147,14 @@ fn read_bound(binding: &mut Child) -> Result<String, BoxError> {
 }
 
 /// A child process's work: `--procs-child ROLE LIB ENDPOINT SIZE COUNT`, ROLE one of
-/// `recv`, `send`, `send-shared`, `echo`, `ping`, LIB one of `isomq`, `isomq-inline`
+/// `recv`, `send`, `send-shared`, `echo`, `ping` (or `ping@US`: sleeping US microseconds
+/// after each round trip), LIB one of `isomq`, `isomq-inline`
 /// (isomq with inline I/O, no I/O thread), `libzmq`, `raw` (`recv` and `send-shared`
 /// only: the bytes of COUNT messages of SIZE over a plain stream). The binding roles print
 /// `bound <endpoint>` on stderr; the reporting role prints `elapsed_ns <n>` on stdout.
 pub fn child_main(args: &[String]) -> Result<(), BoxError> {
     let [role, lib, ep, size, count] = args else {
-        return Err("usage: --procs-child recv|send|send-shared|echo|ping \
+        return Err("usage: --procs-child recv|send|send-shared|echo|ping[@US] \
                     isomq|isomq-inline|libzmq|raw ENDPOINT SIZE COUNT"
             .into());
     };
@@ -169,6 +170,19 @@ pub fn child_main(args: &[String]) -> Result<(), BoxError> {
         println!("elapsed_ns {}", elapsed.as_nanos());
     }
     Ok(())
+}
+
+/// The pause of a `ping` role between round trips: `ping` none, `ping@US` US microseconds
+/// (a client that pauses between requests); `None` for another role.
+fn ping_pause(role: &str) -> Option<Duration> {
+    match role.strip_prefix("ping") {
+        Some("") => Some(Duration::ZERO),
+        Some(rest) => rest
+            .strip_prefix('@')
+            .and_then(|us| us.parse().ok())
+            .map(Duration::from_micros),
+        None => None,
+    }
 }
 
 /// isomq's side of a pair, with `io_threads` I/O threads (0: inline I/O); the time for the
@@ -205,9 +219,10 @@ fn isomq_role(
             iso::send_shared(&mut push, size, count)?;
             None
         }
-        "ping" => {
+        _ if ping_pause(role).is_some() => {
             let mut s = iso::connect(&ctx, req, ep)?;
-            Some(iso::ping(&mut s, size, count)?)
+            let pause = ping_pause(role).unwrap_or_default();
+            Some(iso::ping(&mut s, size, count, pause)?)
         }
         _ => return Err(format!("unknown child role {role}").into()),
     })
@@ -247,9 +262,10 @@ fn libzmq_role(
             libzmq::send_shared(&mut push, &shared, count)?;
             None
         }
-        "ping" => {
+        _ if ping_pause(role).is_some() => {
             let s = libzmq::connect(&ctx, req, ep)?;
-            Some(libzmq::ping(&s, size, count)?)
+            let pause = ping_pause(role).unwrap_or_default();
+            Some(libzmq::ping(&s, size, count, pause)?)
         }
         _ => return Err(format!("unknown child role {role}").into()),
     })
@@ -258,6 +274,17 @@ fn libzmq_role(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `ping` pauses only when asked, by `ping@US`; anything else is not a ping role.
+    #[test]
+    fn ping_roles_say_their_pause() {
+        assert_eq!(ping_pause("ping"), Some(Duration::ZERO));
+        assert_eq!(ping_pause("ping@20"), Some(Duration::from_micros(20)));
+        assert_eq!(ping_pause("ping@"), None);
+        assert_eq!(ping_pause("ping@x"), None);
+        assert_eq!(ping_pause("pingpong"), None);
+        assert_eq!(ping_pause("echo"), None);
+    }
 
     /// A child with arguments it does not know fails instead of measuring something else.
     #[test]

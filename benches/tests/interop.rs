@@ -3,6 +3,8 @@
 //! (Function-level: the binaries are thin wrappers around these loops.)
 #![allow(clippy::unwrap_used)]
 
+use std::time::Duration;
+
 use isomq_benches::transport::Transport;
 use isomq_benches::{iso, libzmq};
 
@@ -66,7 +68,7 @@ fn latency_ping_pong_both_ways() {
         let echo = std::thread::spawn(move || iso::echo(&mut local, 64, 100).unwrap());
         let zctx = libzmq::context(1).unwrap();
         let remote = libzmq::connect(&zctx, zmq::PAIR, &resolved).unwrap();
-        libzmq::ping(&remote, 64, 100).unwrap();
+        libzmq::ping(&remote, 64, 100, Duration::ZERO).unwrap();
         echo.join().unwrap();
         t.cleanup(&ep);
 
@@ -75,7 +77,7 @@ fn latency_ping_pong_both_ways() {
         let (local, resolved) = libzmq::bind(&zctx, zmq::PAIR, &ep).unwrap();
         let echo = std::thread::spawn(move || libzmq::echo(&local, 64, 100).unwrap());
         let mut remote = iso::connect(&ctx, isomq::SocketType::Pair, &resolved).unwrap();
-        iso::ping(&mut remote, 64, 100).unwrap();
+        iso::ping(&mut remote, 64, 100, Duration::ZERO).unwrap();
         echo.join().unwrap();
         t.cleanup(&ep);
     }

@@ -3,6 +3,7 @@
 //! (REQ, see `iso::lat_types`).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use isomq_benches::{args, iso, report};
 
@@ -14,7 +15,7 @@ fn main() -> ExitCode {
             let ctx = iso::context(args::io_threads());
             let (_, remote_type) = iso::lat_types();
             let mut s = iso::connect(&ctx, remote_type, &a.endpoint)?;
-            let elapsed = iso::ping(&mut s, a.size, a.count)?;
+            let elapsed = iso::ping(&mut s, a.size, a.count, Duration::ZERO)?;
             report::print_lat(a.size, a.count, elapsed);
             Ok(())
         },

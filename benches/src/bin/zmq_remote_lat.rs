@@ -5,6 +5,7 @@
 //! (REQ, see `libzmq::lat_types`).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use isomq_benches::{args, libzmq, report};
 
@@ -16,7 +17,7 @@ fn main() -> ExitCode {
             let ctx = libzmq::context(args::io_threads())?;
             let (_, remote_type) = libzmq::lat_types();
             let s = libzmq::connect(&ctx, remote_type, &a.endpoint)?;
-            let elapsed = libzmq::ping(&s, a.size, a.count)?;
+            let elapsed = libzmq::ping(&s, a.size, a.count, Duration::ZERO)?;
             report::print_lat(a.size, a.count, elapsed);
             Ok(())
         },
