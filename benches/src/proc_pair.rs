@@ -159,10 +159,15 @@ pub fn child_main(args: &[String]) -> Result<(), BoxError> {
             .into());
     };
     let (size, count): (usize, usize) = (size.parse()?, count.parse()?);
+    // `ping@US` is `ping` with a pause after each round trip.
+    let (role, pause) = match ping_pause(role) {
+        Some(pause) => ("ping", pause),
+        None => (role.as_str(), Duration::ZERO),
+    };
     let elapsed = match lib.as_str() {
-        "isomq" => isomq_role(1, role, ep, size, count)?,
-        "isomq-inline" => isomq_role(0, role, ep, size, count)?,
-        "libzmq" => libzmq_role(role, ep, size, count)?,
+        "isomq" => isomq_role(1, role, ep, size, count, pause)?,
+        "isomq-inline" => isomq_role(0, role, ep, size, count, pause)?,
+        "libzmq" => libzmq_role(role, ep, size, count, pause)?,
         "raw" => crate::raw::child_role(role, ep, size * count)?,
         _ => return Err(format!("unknown library {lib}").into()),
     };
@@ -186,13 +191,14 @@ fn ping_pause(role: &str) -> Option<Duration> {
 }
 
 /// isomq's side of a pair, with `io_threads` I/O threads (0: inline I/O); the time for the
-/// reporting role.
+/// reporting role. `pause`: `ping`'s after each round trip.
 fn isomq_role(
     io_threads: usize,
     role: &str,
     ep: &str,
     size: usize,
     count: usize,
+    pause: Duration,
 ) -> Result<Option<Duration>, BoxError> {
     let ctx = iso::context(io_threads);
     let (rep, req) = iso::lat_types();
@@ -219,21 +225,22 @@ fn isomq_role(
             iso::send_shared(&mut push, size, count)?;
             None
         }
-        _ if ping_pause(role).is_some() => {
+        "ping" => {
             let mut s = iso::connect(&ctx, req, ep)?;
-            let pause = ping_pause(role).unwrap_or_default();
             Some(iso::ping(&mut s, size, count, pause)?)
         }
         _ => return Err(format!("unknown child role {role}").into()),
     })
 }
 
-/// libzmq's side of a pair; the time for the reporting role.
+/// libzmq's side of a pair; the time for the reporting role. `pause`: `ping`'s after each
+/// round trip.
 fn libzmq_role(
     role: &str,
     ep: &str,
     size: usize,
     count: usize,
+    pause: Duration,
 ) -> Result<Option<Duration>, BoxError> {
     // Declared before the context, so dropped after it: the messages of `send_shared` point
     // into it until libzmq has written them.
@@ -262,9 +269,8 @@ fn libzmq_role(
             libzmq::send_shared(&mut push, &shared, count)?;
             None
         }
-        _ if ping_pause(role).is_some() => {
+        "ping" => {
             let s = libzmq::connect(&ctx, req, ep)?;
-            let pause = ping_pause(role).unwrap_or_default();
             Some(libzmq::ping(&s, size, count, pause)?)
         }
         _ => return Err(format!("unknown child role {role}").into()),

@@ -121,13 +121,11 @@ impl Spin {
     pub(super) fn handle_turn(&mut self, now: Instant, turn: Turn) {
         self.short[self.awaited as usize] = turn.waited <= self.awaited.short_limit();
         self.awaited = if turn.woke_reader {
+            self.woke_at = Some(now);
             Awaited::Answer
         } else {
             Awaited::Peer
         };
-        if turn.woke_reader {
-            self.woke_at = Some(now);
-        }
         let answered = turn.socket_output
             && self
                 .woke_at
