@@ -89,7 +89,7 @@ pub(crate) mod tests {
     //! The doorbell against real threads and a real wait on the reading end; every wait has
     //! a deadline that only a lost ring reaches.
 
-    use std::os::fd::AsRawFd;
+    use std::os::fd::{AsRawFd, RawFd};
     use std::sync::atomic::AtomicUsize;
     use std::sync::Arc;
     use std::thread;
@@ -99,11 +99,11 @@ pub(crate) mod tests {
     /// What only a lost ring waits for, in milliseconds.
     const LIMIT_MS: i32 = 10_000;
 
-    /// Whether `rx` becomes readable within `timeout_ms` (also the mailbox's readiness-fd
-    /// tests' wait).
-    pub(crate) fn readable(rx: &UnixStream, timeout_ms: i32) -> bool {
+    /// Whether `fd` becomes readable within `timeout_ms` (also the readiness-fd tests'
+    /// wait).
+    pub(crate) fn readable(fd: RawFd, timeout_ms: i32) -> bool {
         let mut pfd = libc::pollfd {
-            fd: rx.as_raw_fd(),
+            fd,
             events: libc::POLLIN,
             revents: 0,
         };
@@ -114,7 +114,7 @@ pub(crate) mod tests {
     #[test]
     fn a_ring_makes_the_reader_readable_with_one_byte_until_answered() {
         let (bell, rx) = Doorbell::pair().unwrap();
-        assert!(!readable(&rx, 0));
+        assert!(!readable(rx.as_raw_fd(), 0));
         for _ in 0..3 {
             bell.ring().unwrap();
         }
@@ -123,12 +123,12 @@ pub(crate) mod tests {
         assert_eq!((&rx).read(&mut buf).unwrap(), 1);
         bell.armed.store(false, Ordering::SeqCst);
         bell.ring().unwrap();
-        assert!(readable(&rx, LIMIT_MS));
+        assert!(readable(rx.as_raw_fd(), LIMIT_MS));
         bell.answer(&rx);
-        assert!(!readable(&rx, 0));
+        assert!(!readable(rx.as_raw_fd(), 0));
         // Answered: the next ring writes again.
         bell.ring().unwrap();
-        assert!(readable(&rx, LIMIT_MS));
+        assert!(readable(rx.as_raw_fd(), LIMIT_MS));
     }
 
     /// The rule of `Doorbell::answer`: a watcher that sleeps until the reading end is
@@ -152,7 +152,7 @@ pub(crate) mod tests {
         while seen < POSTS {
             // Posts are still to come, and each either writes a byte or finds one unread.
             assert!(
-                readable(&rx, LIMIT_MS),
+                readable(rx.as_raw_fd(), LIMIT_MS),
                 "a ring was lost after {seen} posts"
             );
             bell.answer(&rx);

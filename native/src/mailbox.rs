@@ -168,6 +168,14 @@ impl Signal {
         }
     }
 
+    /// Rings the readiness fd's bell, if there is one: whoever watches it looks at the
+    /// socket (see `InlineIo::readiness_fd`).
+    pub(crate) fn ring_fd_bell(&self) {
+        if let Some(bell) = self.fd_bell.get() {
+            let _ = bell.ring();
+        }
+    }
+
     /// Empties the readiness fd. Called before the socket reads its mailbox, so a command
     /// arriving after this point rings it again.
     pub(crate) fn clear_fd(&self, reader: &UnixStream) {
@@ -262,6 +270,7 @@ mod tests {
     //! events; each wait is for a state or an event, with a deadline as its upper bound.
 
     use std::io::{ErrorKind, Read};
+    use std::os::fd::AsRawFd;
     use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
     use std::thread;
@@ -441,7 +450,7 @@ mod tests {
         while seen < POSTS {
             // Commands are still to come, and each either writes a byte or finds one unread.
             assert!(
-                crate::doorbell::tests::readable(&reader, limit_ms),
+                crate::doorbell::tests::readable(reader.as_raw_fd(), limit_ms),
                 "a wake-up was lost after {seen} commands"
             );
             mailbox.signal().clear_fd(&reader);

@@ -10,13 +10,15 @@
 //! reactor's poll, so the kernel wakes the receiving thread itself.
 
 use std::io;
+use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Token};
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Token};
 
 use super::burst::{Burst, Write};
 use super::command::IoCommand;
@@ -30,6 +32,9 @@ use crate::stats::IoStats;
 /// The token of the socket's command bell in the reactor's poll: commands for the socket
 /// (a peer arriving, termination) end a blocking turn. The reactor has no object there.
 const SOCKET_BELL: Token = Token(usize::MAX - 1);
+
+/// The token of the reactor's poll in the readiness fd's (see [`InlineIo::readiness_fd`]).
+const REACTOR: Token = Token(0);
 
 /// The shortest time between two polls of a paced spin (see [`InlineIo::wait`]).
 const PACE_MIN: Duration = Duration::from_micros(2);
@@ -54,6 +59,8 @@ pub(crate) struct InlineIo {
     /// wait for the spin to end).
     spin: bool,
     spin_cpus: bool,
+    /// The socket's readiness fd, once handed out (see [`readiness_fd`](Self::readiness_fd)).
+    readiness: Option<mio::Poll>,
 }
 
 impl std::fmt::Debug for InlineIo {
@@ -88,15 +95,38 @@ impl InlineIo {
             burst: Burst::new(Stamp::now()),
             spin: true,
             spin_cpus: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            readiness: None,
         })
     }
 
     /// A descriptor that is readable while the socket's connections or mailbox have
-    /// something for a turn: the reactor's poll itself. From the first call on, commands
-    /// ring the socket's bell at all times (an event loop outside the socket watches it).
-    pub(crate) fn readiness_fd(&self) -> std::os::fd::RawFd {
+    /// something for a turn (`bell`: the reading end of the socket's bell): a poll of its
+    /// own over the reactor's poll and the bell, made at the first call, which also rings
+    /// the bell so that the first wait returns and the caller looks at the socket (a
+    /// command posted before, while the bell was gated, rang nothing). From then on,
+    /// commands ring the bell at all times (an event loop outside the socket watches it).
+    ///
+    /// Why not the reactor's poll itself: the bell is watched there edge-triggered, and a
+    /// turn of the helper thread takes its event without reading the bell (only the
+    /// socket answers it). The reactor's poll then looked idle with a command queued and
+    /// the bell armed, so no ring wrote again: an event loop waited for good (1 run in 16
+    /// of `readiness_fd_drives_an_external_event_loop`). Here the bell's reading end is
+    /// watched directly: readable until the socket answers it, whoever turned the reactor.
+    pub(crate) fn readiness_fd(&mut self, bell: RawFd) -> io::Result<RawFd> {
+        if let Some(poll) = &self.readiness {
+            return Ok(poll.as_raw_fd());
+        }
+        let poll = mio::Poll::new()?;
+        let reactor = self.reactor.poll_fd();
+        poll.registry()
+            .register(&mut SourceFd(&reactor), REACTOR, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut SourceFd(&bell), SOCKET_BELL, Interest::READABLE)?;
         self.signal.ungate_fd_bell();
-        self.reactor.poll_fd()
+        self.signal.ring_fd_bell();
+        let fd = poll.as_raw_fd();
+        self.readiness = Some(poll);
+        Ok(fd)
     }
 
     /// The reactor's poll descriptor, readable while events wait (see `InlineHost`'s

@@ -61,9 +61,10 @@ struct Shared {
     /// An async task waits on the socket: the helper turns its reactor from now until the
     /// socket's next call, without waiting for [`IDLE`] to pass.
     eager: AtomicBool,
-    /// The socket's readiness fd (its reactor's poll) was handed out: an event loop outside
-    /// waits on it and calls the socket when it fires, and the helper must not take the
-    /// events it waits for, so it no longer turns the reactor for an idle socket.
+    /// The socket's readiness fd (a poll over its reactor's) was handed out: an event loop
+    /// outside waits on it and calls the socket when it fires, and those calls do the
+    /// socket's I/O, so the helper no longer turns the reactor for an idle socket (it
+    /// would take the reactor from those calls).
     external: AtomicBool,
     /// Output waited (held or queued) when a call of the socket returned: the helper
     /// writes it until none does. Set by the socket, cleared by the helper, under the lock.
@@ -220,11 +221,12 @@ impl InlineHost {
         result
     }
 
-    /// The socket's readiness fd (see [`InlineIo::readiness_fd`]); from now on an idle
-    /// socket's reactor waits for the event loop that watches it.
-    pub(crate) fn readiness_fd(&mut self) -> std::os::fd::RawFd {
+    /// The socket's readiness fd (see [`InlineIo::readiness_fd`]; `bell`: the reading end
+    /// of the socket's bell); from now on an idle socket's reactor waits for the event
+    /// loop that watches it.
+    pub(crate) fn readiness_fd(&mut self, bell: RawFd) -> std::io::Result<RawFd> {
         self.shared.external.store(true, Ordering::SeqCst);
-        self.with(|io| io.readiness_fd())
+        self.with(|io| io.readiness_fd(bell))
     }
 
     /// Before a send that comes after a pause (it will be written at once, see

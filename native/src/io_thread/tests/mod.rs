@@ -1,8 +1,9 @@
 //! Tests of the I/O thread: its command handling (`reactor.rs`) and the sessions it drives
-//! (`session.rs`), with the loop turned on the test's thread, against real sockets on
+//! (`session.rs`), and a socket's own reactor (`inline.rs`), with the loop turned on the test's thread, against real sockets on
 //! 127.0.0.1 with ports the OS picks. Nothing sleeps to order events: each wait is for an
 //! event or a state, with a deadline as its upper bound only.
 
+mod inline;
 mod peer;
 mod reactor;
 mod session;
