@@ -145,7 +145,11 @@ impl ContextBuilder {
         let cpus = std::thread::available_parallelism().ok().map(|n| n.get());
         let mode = choose_io_mode(self.inline_io, self.threads_chosen, env.as_deref(), cpus);
         Context {
-            inner: Arc::new(CtxInner::new(self.io_threads, mode)),
+            inner: Arc::new(CtxInner::new(
+                self.io_threads,
+                mode,
+                cpus.is_some_and(|n| n > 1),
+            )),
         }
     }
 }

@@ -54,6 +54,8 @@ pub(crate) struct CtxInner {
     lingering: Mutex<Vec<std::thread::JoinHandle<()>>>,
     /// The own reactors of the sockets with inline I/O, for [`CtxInner::stats`].
     inline_reactors: Mutex<Probes>,
+    /// The machine has more than one CPU: a wait may poll before it sleeps.
+    pub(crate) several_cpus: bool,
 }
 
 /// The probes of the inline reactors: closed sockets' probes are dropped when the list has
@@ -89,9 +91,11 @@ impl Probes {
 }
 
 impl CtxInner {
-    pub(crate) fn new(io_thread_count: usize, io_mode: IoMode) -> CtxInner {
+    /// `several_cpus`: the machine has more than one CPU.
+    pub(crate) fn new(io_thread_count: usize, io_mode: IoMode, several_cpus: bool) -> CtxInner {
         CtxInner {
             io_mode,
+            several_cpus,
             lingering: Mutex::new(Vec::new()),
             inline_reactors: Mutex::new(Probes::default()),
             io_thread_count,

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use isomq_core::{Error, Notify, Pipe, PipeEvent, PipeId, Result};
 
+use super::wait_spin::WAIT_SPIN;
 use super::Socket;
 use crate::command::SocketCommand;
 use crate::mailbox::{MailboxTx, WaitError};
@@ -121,7 +122,8 @@ impl Socket {
 
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
-    pub(super) fn wait(&mut self, deadline: Option<Option<Instant>>) -> Result<()> {
+    /// `input`: the caller waits to receive (see [`WaitSpin::should_spin`](super::wait_spin::WaitSpin::should_spin)).
+    pub(super) fn wait(&mut self, deadline: Option<Option<Instant>>, input: bool) -> Result<()> {
         if self.inline.is_some() {
             return self.wait_inline(deadline);
         }
@@ -136,12 +138,50 @@ impl Socket {
             }
             Some(at) => at.map(|at| at.saturating_duration_since(Instant::now())),
         };
-        let cmd = match self.mailbox.recv(timeout) {
+        let started = Instant::now();
+        let cmd = match self.spin_for_command(started, timeout, input) {
+            Some(cmd) => Ok(cmd),
+            None => self
+                .mailbox
+                .recv(timeout.map(|t| t.saturating_sub(started.elapsed()))),
+        };
+        self.spin.handle_waited(started.elapsed());
+        let cmd = match cmd {
             Ok(cmd) => cmd,
             Err(WaitError::Timeout) => return Err(Error::Again),
             Err(WaitError::Closed) => return Err(Error::Term),
         };
         self.handle(cmd);
         self.check_term()
+    }
+
+    /// Before a blocking wait: polls the mailbox without sleeping for up to
+    /// [`WAIT_SPIN`] (and `timeout`), when the wait is a receive awaiting an answer and the
+    /// socket's recent waits were that short (see [`WaitSpin::should_spin`](super::wait_spin::WaitSpin::should_spin)). Returns the
+    /// command that came meanwhile.
+    fn spin_for_command(
+        &mut self,
+        started: Instant,
+        timeout: Option<Duration>,
+        input: bool,
+    ) -> Option<SocketCommand> {
+        if !self.spin.should_spin(input) {
+            return None;
+        }
+        let budget = timeout.map_or(WAIT_SPIN, |t| t.min(WAIT_SPIN));
+        loop {
+            // One load while nothing is queued: the queue's lock is taken only once a
+            // sender has flagged a command.
+            if self.mailbox.signal().maybe_queued() {
+                if let Some(cmd) = self.mailbox.try_recv() {
+                    self.spin.handle_spun();
+                    return Some(cmd);
+                }
+            }
+            if started.elapsed() >= budget {
+                return None;
+            }
+            std::hint::spin_loop();
+        }
     }
 }

@@ -100,6 +100,7 @@ impl Socket {
         self.check_term()?;
         let ep = Endpoint::parse(endpoint)?;
         self.check_security(&ep)?;
+        self.spin.handle_endpoint(&ep);
         let (resolved, attachment) = match &ep {
             Endpoint::Inproc(name) => {
                 let side = Side::new(self.socket_type, &self.options);
@@ -206,6 +207,7 @@ impl Socket {
         self.check_term()?;
         let ep = Endpoint::parse(endpoint)?;
         self.check_security(&ep)?;
+        self.spin.handle_endpoint(&ep);
         let pipe_id = self.ctx.next_id();
         let attachment = match &ep {
             Endpoint::Inproc(name) => {

@@ -4,7 +4,7 @@
 //! One file per part of the API: `endpoints` (bind, connect, unbind, disconnect),
 //! `send_recv` (blocking and DONTWAIT calls), `async_io` (futures), `readiness` (for `poll`
 //! and the readiness fd), `options`, `commands` (the socket's side of its mailbox) and
-//! `inline` (the socket's own reactor, with inline I/O);
+//! `inline` (the socket's own reactor, with inline I/O), `wait_spin` (whether a wait polls first);
 //! `tests` checks what a socket keeps per peer.
 
 mod async_io;
@@ -18,6 +18,7 @@ mod readiness;
 mod send_recv;
 #[cfg(test)]
 mod tests;
+mod wait_spin;
 
 use std::fmt;
 use std::os::unix::net::UnixStream;
@@ -34,6 +35,7 @@ use crate::monitor::{Monitor, MonitorHub};
 use commands::SocketNotify;
 use endpoints::EndpointEntry;
 use options::linger_ms;
+use wait_spin::WaitSpin;
 
 /// A ZeroMQ socket. See the crate docs for an example.
 ///
@@ -60,6 +62,8 @@ pub struct Socket {
     last_commands: Instant,
     /// The socket's own reactor, with inline I/O, from its first tcp:// or ipc:// endpoint.
     inline: Option<crate::io_thread::InlineHost>,
+    /// Whether a wait for the mailbox polls before it sleeps.
+    spin: WaitSpin,
 }
 
 impl fmt::Debug for Socket {
@@ -78,6 +82,7 @@ impl Socket {
         let options = Options::new(socket_type);
         let (tx, mailbox) = mailbox();
         let id = ctx.next_id();
+        let several_cpus = ctx.several_cpus;
         ctx.register_socket(id, tx.clone())?;
         let link = SocketLink {
             tx: tx.clone(),
@@ -103,6 +108,7 @@ impl Socket {
             calls_since_commands: 0,
             last_commands: Instant::now(),
             inline: None,
+            spin: WaitSpin::new(several_cpus),
         })
     }
 

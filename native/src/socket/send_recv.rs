@@ -40,13 +40,14 @@ impl Socket {
                 Ok(()) => {
                     if last {
                         self.after_send(size, start);
+                        self.spin.handle_sent();
                     }
                     return Ok(());
                 }
                 Err((Error::Again, m)) => {
                     msg = m;
                     let at = deadline.get(flags, self.options.sndtimeo);
-                    self.wait(at)?;
+                    self.wait(at, false)?;
                 }
                 Err((e, _)) => return Err(e),
             }
@@ -105,10 +106,13 @@ impl Socket {
         let mut deadline = Deadline::Unset;
         loop {
             match self.pattern.recv() {
-                Ok(m) => return Ok(m),
+                Ok(m) => {
+                    self.spin.handle_received();
+                    return Ok(m);
+                }
                 Err(Error::Again) => {
                     let at = deadline.get(flags, self.options.rcvtimeo);
-                    self.wait(at)?;
+                    self.wait(at, true)?;
                 }
                 Err(e) => return Err(e),
             }
