@@ -96,18 +96,24 @@ pub fn pair(
             let _ = out_tx.send(stdout.read_to_string(&mut out).map(|_| out));
         });
     }
-    let connecting = child(connecting_role, &bound).output()?;
-    let binding_out = match binding_out.recv_timeout(STALL) {
+    // A sender holds its socket open until its stdin closes, which happens once the
+    // receiver has everything (see `hold_until_stdin_closes`).
+    let mut connecting = child(connecting_role, &bound)
+        .stdin(Stdio::piped())
+        .spawn()?;
+    let binding_out = binding_out.recv_timeout(STALL);
+    drop(connecting.stdin.take());
+    let connecting = connecting.wait_with_output()?;
+    let binding_out = match binding_out {
         Ok(out) => out?,
         Err(_) => {
             let _ = binding.kill();
             let _ = binding.wait();
             transport.cleanup(&bound);
             let status = connecting.status;
-            return Err(format!(
-                "{lib} {binding_role} side stalled after the other ended ({status})"
-            )
-            .into());
+            return Err(
+                format!("{lib} {binding_role} side stalled ({status} for the other side)").into(),
+            );
         }
     };
     let status = binding.wait()?;
@@ -177,6 +183,18 @@ pub fn child_main(args: &[String]) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// A sending role's end: waits until stdin closes (at once when it is not a pipe) before
+/// the socket and context close. The parent closes it once the receiver has every
+/// message: libzmq 4.3's receiving engine drops the frames it has buffered when its peer
+/// disconnects while the receiver's pipe is full, and its ipc 16 B receiver then waited
+/// for good (in most rounds of a `compare --procs` run on the seventeenth stop's
+/// machine). Both libraries' senders wait alike; neither is timed.
+fn hold_until_stdin_closes() {
+    let mut sink = [0u8; 64];
+    let mut stdin = std::io::stdin().lock();
+    while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
+}
+
 /// The pause of a `ping` role between round trips: `ping` none, `ping@US` US microseconds
 /// (a client that pauses between requests); `None` for another role.
 fn ping_pause(role: &str) -> Option<Duration> {
@@ -218,11 +236,13 @@ fn isomq_role(
         "send" => {
             let mut push = iso::connect(&ctx, isomq::SocketType::Push, ep)?;
             iso::send(&mut push, size, count)?;
+            hold_until_stdin_closes();
             None
         }
         "send-shared" => {
             let mut push = iso::connect(&ctx, isomq::SocketType::Push, ep)?;
             iso::send_shared(&mut push, size, count)?;
+            hold_until_stdin_closes();
             None
         }
         "ping" => {
@@ -262,11 +282,13 @@ fn libzmq_role(
         "send" => {
             let push = libzmq::connect(&ctx, zmq::SocketType::PUSH, ep)?;
             libzmq::send(&push, size, count)?;
+            hold_until_stdin_closes();
             None
         }
         "send-shared" => {
             let mut push = libzmq::connect(&ctx, zmq::SocketType::PUSH, ep)?;
             libzmq::send_shared(&mut push, &shared, count)?;
+            hold_until_stdin_closes();
             None
         }
         "ping" => {
