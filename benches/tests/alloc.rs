@@ -74,9 +74,9 @@ const MEASURED: usize = 10_000;
 /// (see the module docs).
 const WINDOWS: usize = 4;
 /// A send blocked this long, three times in a row, during the stall means every buffer up
-/// to the receiver is full (nothing drained them). Too short a wait under a heavy load only makes the stall end
-/// early, which may let a buffer grow later, in the measured window: the test then fails
-/// rather than passes wrongly.
+/// to the receiver is full (nothing drained them). Too short a wait under a heavy load only
+/// makes the stall end early, which may let a buffer grow later, in a measured window: the
+/// next window then shows whether growth has ended.
 const STALLED: Duration = Duration::from_millis(250);
 
 /// Who is the CURVE server: the receiving side (PULL, which binds) or the sending side.

@@ -533,8 +533,8 @@ impl Watch {
 ///
 /// While the socket goes on sending (its next send would still be part of its last one's
 /// burst: `burst_until`) it writes its held sends itself (each send writes a burst once
-/// its oldest is [`HOLD_MAX`] old, or older, `burst::hold_max`), so the helper only sleeps and looks again, without taking the
-/// reactor from it: a stream costs neither a lock taken from the sending thread nor a
+/// its oldest is [`HOLD_MAX`] old, or older, `burst::hold_max`), so the helper only
+/// sleeps and looks again, without taking the reactor from it: a stream costs neither a lock taken from the sending thread nor a
 /// wake-up per burst. While the socket makes other calls (sends further apart, receives),
 /// the helper writes what waits without blocking, when the reactor is free, and sleeps
 /// again: a socket in its calls turns the reactor itself whenever it would wait, and a

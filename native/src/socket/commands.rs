@@ -122,7 +122,8 @@ impl Socket {
 
     /// Waits for the next command (a pipe event usually), then processes the queue.
     /// `deadline`: `None` = don't wait, `Some(None)` = forever.
-    /// `input`: the caller waits to receive (see [`WaitSpin::should_spin`](super::wait_spin::WaitSpin::should_spin)).
+    /// `input`: the caller waits to receive (see
+    /// [`WaitSpin::should_spin`](super::wait_spin::WaitSpin::should_spin)).
     pub(super) fn wait(&mut self, deadline: Option<Option<Instant>>, input: bool) -> Result<()> {
         if self.inline.is_some() {
             return self.wait_inline(deadline);
@@ -157,7 +158,8 @@ impl Socket {
 
     /// Before a blocking wait: polls the mailbox without sleeping for up to
     /// [`WAIT_SPIN`] (and `timeout`), when the wait is a receive awaiting an answer and the
-    /// socket's recent waits were that short (see [`WaitSpin::should_spin`](super::wait_spin::WaitSpin::should_spin)). Returns the
+    /// socket's recent waits were that short (see
+    /// [`WaitSpin::should_spin`](super::wait_spin::WaitSpin::should_spin)). Returns the
     /// command that came meanwhile.
     fn spin_for_command(
         &mut self,
