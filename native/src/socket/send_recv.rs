@@ -89,6 +89,11 @@ impl Socket {
     /// Receives one frame, blocking up to RCVTIMEO. [`Msg::more`] tells whether more frames
     /// of the message follow.
     ///
+    /// A receive that awaits the answer to this socket's last send, on a socket whose
+    /// endpoints are all inproc://, polls for up to 50 µs before it sleeps while its
+    /// waits are that short (on a machine of several CPUs): an inproc request–reply
+    /// exchange then costs no thread wake-up per hop (docs/architecture.md §5.6).
+    ///
     /// # Errors
     /// [`Error::Again`] on timeout, [`Error::NotSup`] for a type that cannot receive,
     /// [`Error::Term`] when the context terminates.
