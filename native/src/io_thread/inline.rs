@@ -59,6 +59,8 @@ pub(crate) struct InlineIo {
     /// wait for the spin to end).
     spin: bool,
     spin_cpus: bool,
+    /// The reading end of the socket's bell, as the reactor watches it.
+    bell_fd: RawFd,
     /// The socket's readiness fd, once handed out (see [`readiness_fd`](Self::readiness_fd)).
     readiness: Option<mio::Poll>,
 }
@@ -72,17 +74,22 @@ impl std::fmt::Debug for InlineIo {
 impl InlineIo {
     /// A reactor of its own for a socket whose commands ring `socket_bell` while it
     /// polls (the reading end is watched here too, so that a blocking turn ends when one
-    /// arrives); `signal` is the socket's, gated here (`Signal::gate_fd_bell`).
+    /// arrives); `signal` is the socket's, gated here (`Signal::gate_fd_bell`);
+    /// `several_cpus`: the machine has more than one CPU (the context's word).
     pub(crate) fn new(
         ids: Arc<AtomicU64>,
         socket_bell: &UnixStream,
         signal: Arc<Signal>,
+        several_cpus: bool,
     ) -> io::Result<InlineIo> {
         let siblings = Siblings::default();
         let (mut reactor, mailbox) = Reactor::new(0, ids, siblings.clone())?;
         // Its only sibling is itself: what its listeners accept stays here.
         let _ = siblings.set(vec![mailbox.clone()]);
-        reactor.watch(socket_bell.try_clone()?, SOCKET_BELL)?;
+        let watched_bell = socket_bell.try_clone()?;
+        // Open as long as the reactor, which keeps what it watches.
+        let bell_fd = watched_bell.as_raw_fd();
+        reactor.watch(watched_bell, SOCKET_BELL)?;
         let local = Arc::new(AtomicBool::new(false));
         reactor.set_local(local.clone());
         signal.gate_fd_bell();
@@ -94,17 +101,18 @@ impl InlineIo {
             signal,
             burst: Burst::new(Stamp::now()),
             spin: true,
-            spin_cpus: std::thread::available_parallelism().is_ok_and(|n| n.get() > 1),
+            spin_cpus: several_cpus,
+            bell_fd,
             readiness: None,
         })
     }
 
     /// A descriptor that is readable while the socket's connections or mailbox have
-    /// something for a turn (`bell`: the reading end of the socket's bell): a poll of its
-    /// own over the reactor's poll and the bell, made at the first call, which also rings
-    /// the bell so that the first wait returns and the caller looks at the socket (a
-    /// command posted before, while the bell was gated, rang nothing). From then on,
-    /// commands ring the bell at all times (an event loop outside the socket watches it).
+    /// something for a turn: a poll of its own over the reactor's poll and the socket's
+    /// bell, made at the first call, which also rings the bell so that the first wait
+    /// returns and the caller looks at the socket (a command posted before, while the bell
+    /// was gated, rang nothing). From then on, commands ring the bell at all times (an
+    /// event loop outside the socket watches it).
     ///
     /// Why not the reactor's poll itself: the bell is watched there edge-triggered, and a
     /// turn of the helper thread takes its event without reading the bell (only the
@@ -112,7 +120,7 @@ impl InlineIo {
     /// the bell armed, so no ring wrote again: an event loop waited for good (1 run in 16
     /// of `readiness_fd_drives_an_external_event_loop`). Here the bell's reading end is
     /// watched directly: readable until the socket answers it, whoever turned the reactor.
-    pub(crate) fn readiness_fd(&mut self, bell: RawFd) -> io::Result<RawFd> {
+    pub(crate) fn readiness_fd(&mut self) -> io::Result<RawFd> {
         if let Some(poll) = &self.readiness {
             return Ok(poll.as_raw_fd());
         }
@@ -120,8 +128,11 @@ impl InlineIo {
         let reactor = self.reactor.poll_fd();
         poll.registry()
             .register(&mut SourceFd(&reactor), REACTOR, Interest::READABLE)?;
-        poll.registry()
-            .register(&mut SourceFd(&bell), SOCKET_BELL, Interest::READABLE)?;
+        poll.registry().register(
+            &mut SourceFd(&self.bell_fd),
+            SOCKET_BELL,
+            Interest::READABLE,
+        )?;
         self.signal.ungate_fd_bell();
         self.signal.ring_fd_bell();
         let fd = poll.as_raw_fd();

@@ -221,12 +221,11 @@ impl InlineHost {
         result
     }
 
-    /// The socket's readiness fd (see [`InlineIo::readiness_fd`]; `bell`: the reading end
-    /// of the socket's bell); from now on an idle socket's reactor waits for the event
-    /// loop that watches it.
-    pub(crate) fn readiness_fd(&mut self, bell: RawFd) -> std::io::Result<RawFd> {
+    /// The socket's readiness fd (see [`InlineIo::readiness_fd`]); from now on an idle
+    /// socket's reactor waits for the event loop that watches it.
+    pub(crate) fn readiness_fd(&mut self) -> std::io::Result<RawFd> {
         self.shared.external.store(true, Ordering::SeqCst);
-        self.with(|io| io.readiness_fd(bell))
+        self.with(InlineIo::readiness_fd)
     }
 
     /// Before a send that comes after a pause (it will be written at once, see

@@ -128,18 +128,17 @@ impl Socket {
         if self.inline.is_some() {
             return self.wait_inline(deadline);
         }
-        let timeout = match deadline {
-            None => {
-                // Not waiting: commands the throttle left queued may be what lets the caller
-                // proceed, so look at them before saying EAGAIN (the caller retries once).
-                if self.drain() {
-                    return self.check_term();
-                }
-                return Err(Error::Again);
+        let Some(at) = deadline else {
+            // Not waiting: commands the throttle left queued may be what lets the caller
+            // proceed, so look at them before saying EAGAIN (the caller retries once).
+            if self.drain() {
+                return self.check_term();
             }
-            Some(at) => at.map(|at| at.saturating_duration_since(Instant::now())),
+            return Err(Error::Again);
         };
+        // One clock reading for the timeout and for the spin.
         let started = Instant::now();
+        let timeout = at.map(|at| at.saturating_duration_since(started));
         let cmd = match self.spin_for_command(started, timeout, input) {
             Some(cmd) => Ok(cmd),
             None => self

@@ -30,7 +30,7 @@ impl Socket {
         if self.inline.is_none() {
             let signal = self.mailbox.signal().clone();
             let made = Doorbell::pair().and_then(|(bell, reader)| {
-                let io = InlineIo::new(self.ctx.ids(), &reader, signal)?;
+                let io = InlineIo::new(self.ctx.ids(), &reader, signal, self.ctx.several_cpus)?;
                 Ok((bell, reader, io))
             });
             let (bell, reader, io) =

@@ -44,13 +44,10 @@ impl Socket {
     /// [`Error::Resource`] if the descriptor pair cannot be created.
     pub fn readiness_fd(&mut self) -> Result<RawFd> {
         if self.is_inline() {
-            self.ensure_inline()?;
-            let bell = self.fd_reader.as_ref().map(AsRawFd::as_raw_fd);
-            let made = match (&mut self.inline, bell) {
-                (Some(host), Some(bell)) => host.readiness_fd(bell),
-                _ => Err(std::io::Error::other("no inline reactor")),
-            };
-            return made.map_err(|e| Error::Resource(format!("readiness fd: {e}")));
+            return self
+                .ensure_inline()?
+                .readiness_fd()
+                .map_err(|e| Error::Resource(format!("readiness fd: {e}")));
         }
         if let Some(reader) = &self.fd_reader {
             return Ok(reader.as_raw_fd());

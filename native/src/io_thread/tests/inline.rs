@@ -2,7 +2,6 @@
 //! reactor turned by the helper thread's calls, as happens while the socket is outside
 //! its calls.
 
-use std::os::fd::AsRawFd;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
@@ -23,9 +22,9 @@ fn a_helper_turn_does_not_hide_a_queued_command_from_the_readiness_fd() {
     let (bell, reader) = Doorbell::pair().unwrap();
     let signal = mailbox.signal().clone();
     let ids = Arc::new(AtomicU64::new(1));
-    let mut io = InlineIo::new(ids, &reader, signal.clone()).unwrap();
+    let mut io = InlineIo::new(ids, &reader, signal.clone(), true).unwrap();
     signal.set_fd_bell(bell);
-    let fd = io.readiness_fd(reader.as_raw_fd()).unwrap();
+    let fd = io.readiness_fd().unwrap();
     let answer = || {
         // As the socket does it (`Socket::drain`): empty the fd, then read the queue.
         signal.clear_fd(&reader);
