@@ -8,9 +8,9 @@ pub(crate) use std::sync::Arc;
 
 pub(crate) mod atomic {
     #[cfg(loom)]
-    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64};
+    pub(crate) use loom::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
     #[cfg(not(loom))]
-    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64};
+    pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicPtr, AtomicU64, AtomicUsize};
 
     pub(crate) use std::sync::atomic::Ordering;
 }

@@ -2,26 +2,54 @@
 //!
 //! # Algorithm
 //!
-//! This is libzmq's `ypipe_t` (`src/ypipe.hpp`, Martin Sustrik et al.) over a
-//! [`YQueue`]. The writer appends items privately and publishes all complete ones with a single
-//! compare-and-swap on [`flush`](Writer::flush); the reader prefetches everything published with
-//! a single load in [`check_read`](Reader::check_read) and then reads the batch without touching
-//! shared state. The one shared word, `published` (libzmq's `c`), is also the
-//! sleep flag: a reader that finds nothing swaps it to null and goes to sleep; the writer's next
-//! flush then fails its compare-and-swap, stores the new position anyway and reports that the
-//! reader must be woken (`flush` returns false). Both sides change `published` only by
-//! read-modify-write operations or while the other side cannot, so a wakeup is never lost.
-//! Unlike libzmq's, the reader prefetches with a plain load and swaps only to go to sleep, so
-//! a reader keeping up with its writer does no read-modify-write per message.
+//! This is libzmq's `ypipe_t` (`src/ypipe.hpp`, Martin Sustrik et al.) over a [`YQueue`], with
+//! the sleep protocol changed so that neither side needs a read-modify-write on the message
+//! path. The writer appends items privately and publishes all complete ones on
+//! [`flush`](Writer::flush) with one store of their end position, `published`; the reader
+//! prefetches everything published with one load in [`check_read`](Reader::check_read) and
+//! then reads the batch without touching shared state.
 //!
-//! Unlike libzmq, a new pipe starts with the reader asleep, so the first flush always asks for a
-//! wakeup: a reader that has never looked at the pipe is woken like one that found it empty.
+//! libzmq makes `published` the sleep flag too: a reader that finds nothing swaps it to null,
+//! and the writer publishes with a compare-and-swap that fails when the reader sleeps. That
+//! locked instruction waits for the word's cache line, which the reader takes at every batch;
+//! it was the writer's costliest instruction (benches/RESULTS.md, "Round two, eighteenth
+//! stop"). Here each shared word has one writer:
+//!
+//! - `published`, the writer's: the end of what is published;
+//! - `sleeps`, the reader's: a count of its announcements that it sleeps, odd while the
+//!   latest stands, made even when the reader takes it back (it found items after all);
+//! - `woken`, the writer's: the last announcement it answered with a wakeup.
+//!
+//! A flush stores `published`, then loads `sleeps`; it asks the caller to wake the reader
+//! (returns false) when that is an announcement it has not answered yet, and records it in
+//! `woken`. A reader that finds nothing stores its next announcement, then loads `published`
+//! once more. Each side stores one word and then loads the other's: store buffering, where
+//! two plain loads can both miss both stores. A SeqCst fence between the store and the load
+//! on each side forbids that: whichever fence comes second in their single total order, the
+//! load after it sees the other side's store. So a flush that the reader's second look misses
+//! sees the announcement and wakes the reader.
+//!
+//! A wakeup may reach a reader that is awake (it found the items on a look of its own and
+//! took its announcement back after the writer had answered it); owners accept that, as
+//! libzmq's do. A reader that was woken and finds nothing announces again instead of
+//! trusting the answered announcement: the flush that answered it may have been followed by
+//! flushes that saw no new announcement and that its look missed.
+//!
+//! The fence costs the writer about what the compare-and-swap did when the reader holds the
+//! line, and less when it does not. Replacing it by a compiler fence, with a process-wide
+//! barrier (`membarrier`) on the reader's way to sleep, was measured: throughput rose, but
+//! every sleep then cost a system call and an interrupt on every CPU, and an inproc
+//! request-reply hop went from 0.35 µs to 14 µs (benches/RESULTS.md). Not kept.
+//!
+//! A new pipe starts with the reader asleep (announcement 1), so the first flush always asks
+//! for a wakeup: a reader that has never looked at the pipe is woken like one that found it
+//! empty.
 //!
 //! # Invariants
 //!
-//! In queue order, `front <= prefetched <= published <= flushed == complete_end <= back`
-//! except that `published` is null while the reader sleeps (then `prefetched == front` and
-//! everything up to `flushed` is published as soon as the writer next flushes).
+//! In queue order, `front <= prefetched <= published <= flushed == complete_end <= back`.
+//! `sleeps` is odd only after the reader found `prefetched == front == published`, and it
+//! changes only by the reader's hand.
 //!
 //! # Testing
 //!
@@ -41,7 +69,7 @@ use std::marker::PhantomData;
 use std::ptr;
 
 use super::hint;
-use super::sync::atomic::{AtomicPtr, Ordering};
+use super::sync::atomic::{fence, AtomicPtr, AtomicUsize, Ordering};
 use super::sync::Arc;
 use super::yqueue::{YQueue, DEFAULT_CHUNK};
 
@@ -52,6 +80,8 @@ struct WriterState<T> {
     /// Slot after the last item published by this writer (libzmq's `w`); equals the last value
     /// the writer stored in `published`.
     flushed: *mut T,
+    /// The last announcement to sleep this writer answered with a wakeup (see [`Shared`]).
+    woken: usize,
 }
 
 /// Reader-only state.
@@ -59,12 +89,20 @@ struct ReaderState<T> {
     /// Slot after the last prefetched item (libzmq's `r`): `[front, prefetched)` may be read
     /// without touching `published`.
     prefetched: *mut T,
+    /// The reader's latest announcement (see [`Shared`]): odd while it sleeps.
+    announced: usize,
 }
 
-/// The word both sides write: the slot after the last published item, or null while the
-/// reader sleeps (libzmq's `c`).
+/// What both sides look at. Each word has one writer, so neither side needs a
+/// read-modify-write (see the module docs).
 struct Shared<T> {
+    /// The slot after the last published item (libzmq's `c`). Written by the writer.
     published: AtomicPtr<T>,
+    /// Counts the reader's announcements: odd while it sleeps, even once it has taken the
+    /// latest back. Written by the reader.
+    sleeps: AtomicUsize,
+    /// The last announcement (odd) the writer answered with a wakeup. Written by the writer.
+    woken: AtomicUsize,
 }
 
 struct Inner<T, const N: usize> {
@@ -98,12 +136,17 @@ pub(crate) fn channel_with_spares<T, const N: usize>(
         WriterState {
             complete_end: ptr::null_mut(),
             flushed: ptr::null_mut(),
+            woken: 0,
         },
+        // A new reader has announced that it sleeps (see the module docs).
         ReaderState {
             prefetched: ptr::null_mut(),
+            announced: 1,
         },
         Shared {
             published: AtomicPtr::new(ptr::null_mut()),
+            sleeps: AtomicUsize::new(1),
+            woken: AtomicUsize::new(0),
         },
     );
     // SAFETY: nobody else has the queue yet, and no other reference to its states lives.
@@ -113,6 +156,7 @@ pub(crate) fn channel_with_spares<T, const N: usize>(
         writer.complete_end = back;
         writer.flushed = back;
         queue.reader_state().prefetched = front;
+        queue.shared().published.store(front, Ordering::Relaxed);
     }
     let inner = Arc::new(Inner { queue });
     let writer = Writer {
@@ -164,9 +208,9 @@ impl<T, const N: usize> Writer<T, N> {
         }
     }
 
-    /// Asks the CPU to fetch the slot the next `write` fills and the word the next `flush`
-    /// swaps, so that a writer going round many pipes (a PUB's fan-out) finds them in its
-    /// cache instead of stalling on each in turn.
+    /// Asks the CPU to fetch the slot the next `write` fills and the words the next `flush`
+    /// stores and reads (one line), so that a writer going round many pipes (a PUB's fan-out)
+    /// finds them in its cache instead of stalling on each in turn.
     #[inline]
     pub(crate) fn prefetch(&self) {
         // SAFETY: this is the only writer.
@@ -194,34 +238,32 @@ impl<T, const N: usize> Writer<T, N> {
         let WriterState {
             complete_end,
             flushed,
+            ..
         } = *self.state();
         if flushed == complete_end {
             return true;
         }
         self.state().flushed = complete_end;
-        // Release: the items' writes (and chunk links) happen before the reader's Acquire of the
-        // new position. Relaxed on failure: the failure only tells us the reader sleeps; the
-        // reader left nothing we need to see.
-        match self.inner.queue.shared().published.compare_exchange(
-            flushed,
-            complete_end,
-            Ordering::Release,
-            Ordering::Relaxed,
-        ) {
-            Ok(_) => true,
-            Err(actual) => {
-                // The reader changes `published` only from its front to null, so it is asleep,
-                // and while it is null the reader's compare-and-swap cannot succeed: a plain
-                // store cannot be lost. Release as above.
-                debug_assert!(actual.is_null());
-                self.inner
-                    .queue
-                    .shared()
-                    .published
-                    .store(complete_end, Ordering::Release);
-                false
-            }
+        let shared = self.inner.queue.shared();
+        // Release: the items' writes (and chunk links) happen before the reader's Acquire of
+        // the new position.
+        shared.published.store(complete_end, Ordering::Release);
+        // Store-load (see the module docs): either the reader's look after announcing sleep
+        // sees the store above, or the load below sees the announcement.
+        fence(Ordering::SeqCst);
+        let sleeps = shared.sleeps.load(Ordering::Relaxed);
+        if sleeps & 1 == 0 || sleeps == self.state().woken {
+            // Awake, or asleep with our wakeup for this announcement already under way.
+            return true;
         }
+        self.state().woken = sleeps;
+        // Relaxed: the wakeup the caller sends carries it to the reader.
+        self.inner
+            .queue
+            .shared()
+            .woken
+            .store(sleeps, Ordering::Relaxed);
+        false
     }
 }
 
@@ -261,9 +303,8 @@ impl<T, const N: usize> Reader<T, N> {
         if self.state().prefetched != front {
             return true;
         }
-        // Acquire, as in `check_read`. Null: asleep, and nothing flushed since.
-        let published = self.inner.queue.shared().published.load(Ordering::Acquire);
-        !published.is_null() && published != front
+        // Acquire, as in `check_read`.
+        self.inner.queue.shared().published.load(Ordering::Acquire) != front
     }
 
     /// Whether an item can be read. When nothing is published, the reader goes to sleep and the
@@ -274,39 +315,53 @@ impl<T, const N: usize> Reader<T, N> {
         if self.state().prefetched != front {
             return true;
         }
-        // Prefetch everything published with a plain load, and only when that is nothing,
-        // go to sleep with a compare-and-swap. libzmq swaps every time; a reader that keeps
-        // up with its writer then takes the shared word's cache line exclusive once per
-        // message, and the writer's next flush must take it back. A load leaves it shared.
-        // Acquire: we read the items up to the position we load, written before the
-        // writer's Release. The position cannot go stale under us: only the writer moves it,
-        // and only forward (the reader alone stores null).
+        // Prefetch everything published with a plain load. Acquire: we read the items up to
+        // the position we load, written before the writer's Release. The position cannot go
+        // stale under us: only the writer moves it, and only forward.
         let published = self.inner.queue.shared().published.load(Ordering::Acquire);
-        if published.is_null() {
-            // Already asleep; the writer has flushed nothing since.
+        if published != front {
+            return self.prefetch_to(published);
+        }
+        let announced = self.state().announced;
+        let asleep = announced & 1 == 1;
+        if asleep && self.inner.queue.shared().woken.load(Ordering::Relaxed) != announced {
+            // Announced, and no flush has answered yet: the one that does wakes us.
             return false;
         }
+        // Nothing new, and awake, or woken (that wakeup may have come before a later flush
+        // that found no new announcement, and the look above may miss that flush): announce,
+        // then look once more (store-load, see the module docs). A flush whose position
+        // this look misses sees the announcement and wakes us.
+        let announced = announced.wrapping_add(if asleep { 2 } else { 1 });
+        self.state().announced = announced;
+        let shared = self.inner.queue.shared();
+        shared.sleeps.store(announced, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+        let published = self.inner.queue.shared().published.load(Ordering::Acquire);
         if published != front {
-            self.state().prefetched = published;
-            return true;
+            return self.prefetch_to(published);
         }
-        // Nothing new: sleep, unless the writer published in between. Failure Acquire as
-        // above; success Relaxed: we stored null and loaded our own front, about which the
-        // writer tells us nothing new.
-        match self.inner.queue.shared().published.compare_exchange(
-            front,
-            ptr::null_mut(),
-            Ordering::Relaxed,
-            Ordering::Acquire,
-        ) {
-            Ok(_) => false,
-            // The reader alone stores null, so the writer flushed: prefetch it.
-            Err(actual) => {
-                debug_assert!(!actual.is_null());
-                self.state().prefetched = actual;
-                true
-            }
+        false
+    }
+
+    /// Prefetches up to `published`, past the front, and takes back an announcement to
+    /// sleep if one stands, so that a later flush does not wake a reader that is awake. A
+    /// flush may have answered it already: its wakeup then finds the reader awake, which
+    /// owners accept.
+    #[inline]
+    fn prefetch_to(&mut self, published: *mut T) -> bool {
+        let state = self.state();
+        state.prefetched = published;
+        if state.announced & 1 == 1 {
+            state.announced = state.announced.wrapping_add(1);
+            let announced = state.announced;
+            self.inner
+                .queue
+                .shared()
+                .sleeps
+                .store(announced, Ordering::Relaxed);
         }
+        true
     }
 
     /// The next item, without removing it.
@@ -693,7 +748,13 @@ mod loom_tests {
     /// mailbox). A lost wakeup leaves the reader waiting forever, which loom reports as a
     /// deadlock.
     fn transfer(units: &'static [&'static [u32]]) {
-        loom::model(move || {
+        let mut builder = loom::model::Builder::new();
+        // Bounded preemptions keep the search finite (as in the pipe's models); a bound of two
+        // already finds the lost wakeup of a reader that trusts an answered announcement.
+        if builder.preemption_bound.is_none() {
+            builder.preemption_bound = Some(3);
+        }
+        builder.check(move || {
             let (mut w, mut r) = channel::<u32, 2>();
             let wake = Arc::new(Notify::new());
             let wake2 = wake.clone();
