@@ -9,6 +9,7 @@
 
 use super::array::PipeArray;
 use super::table::PipeTable;
+use crate::pipe::publish_fence;
 use crate::Msg;
 
 /// How many pipes ahead of the one being written `distribute` prefetches.
@@ -147,7 +148,8 @@ impl Dist {
             match pipe.write(frame) {
                 Ok(()) => {
                     if last_frame {
-                        pipe.flush();
+                        let published = pipe.publish();
+                        debug_assert!(published, "a message's last frame completes it");
                     }
                     i += 1;
                 }
@@ -158,6 +160,21 @@ impl Dist {
                     // The pipe at `i` is replaced by another matching one: retry index `i`.
                     self.knock_out(i);
                 }
+            }
+        }
+        if last_frame && self.matching > 0 {
+            self.wake_sleepers(table);
+        }
+    }
+
+    /// Ends the flush of every matching pipe, which all published the message: one fence
+    /// for all of them instead of one per pipe (1,000 subscribers paid 1,000 locked
+    /// instructions per message), then a look at each reader's sleep announcement.
+    fn wake_sleepers(&mut self, table: &mut PipeTable) {
+        publish_fence();
+        for i in 0..self.matching {
+            if let Some(pipe) = table.get_mut(self.pipes.get(i)) {
+                pipe.wake_reader();
             }
         }
     }

@@ -186,3 +186,49 @@ fn loom_pipe_looking_between_reads_loses_nothing() {
         writer.join().unwrap();
     });
 }
+
+/// A writer flushing two pipes as a PUB's fan-out does: it publishes in both, fences once,
+/// then looks at each reader's sleep announcement. Each reader reads `messages` messages,
+/// waiting for ActivateRead when its pipe is empty. The writer keeps its ends until both
+/// readers are done: their termination would wake a reader whose ActivateRead was lost.
+fn shared_fence_transfer(messages: u8) {
+    model(move || {
+        let (mut a1, b1) = Pipe::pair(1, 0, 0);
+        let (mut a2, b2) = Pipe::pair(2, 0, 0);
+        let owner1 = owner(&b1);
+        let owner2 = owner(&b2);
+        let writer = thread::spawn(move || {
+            for i in 0..messages {
+                for a in [&mut a1, &mut a2] {
+                    a.write(Msg::from(&[i])).unwrap();
+                    assert!(a.publish());
+                }
+                publish_fence();
+                a1.wake_reader();
+                a2.wake_reader();
+            }
+            (a1, a2)
+        });
+        let read_all = move |mut b: Pipe, owner: std::sync::Arc<Owner>| {
+            let mut got = Vec::new();
+            while got.len() < usize::from(messages) {
+                match b.read() {
+                    Some(m) => got.push(m.as_slice()[0]),
+                    None => owner.read.wait(),
+                }
+            }
+            assert_eq!(got, (0..messages).collect::<Vec<_>>());
+            b
+        };
+        let second = thread::spawn(move || read_all(b2, owner2));
+        let b1 = read_all(b1, owner1);
+        let b2 = second.join().unwrap();
+        let ends = writer.join().unwrap();
+        drop((ends, b1, b2));
+    });
+}
+
+#[test]
+fn loom_pipe_one_fence_serves_two_pipes() {
+    shared_fence_transfer(2);
+}

@@ -56,6 +56,7 @@ use crate::Msg;
 use owner_slot::OwnerSlot;
 use sync::atomic::{fence, AtomicBool, AtomicU64, Ordering};
 use sync::Arc;
+pub(crate) use ypipe::publish_fence;
 
 /// Frames per chunk of a pipe's queues. Small under loom, to model chunk recycling cheaply.
 const CHUNK: usize = if cfg!(loom) { 2 } else { yqueue::DEFAULT_CHUNK };
@@ -445,6 +446,25 @@ impl Pipe {
     /// the peer's reader was asleep.
     pub fn flush(&mut self) {
         if !self.out.flush() {
+            self.raise(1 - self.side, PipeEvent::ActivateRead);
+        }
+    }
+
+    /// The first half of [`flush`](Pipe::flush), for a writer that flushes many pipes at
+    /// once: publishes all complete written messages and says whether there were any. Each
+    /// pipe that returns true needs [`publish_fence`] and then
+    /// [`wake_reader`](Pipe::wake_reader), and one fence may serve many pipes.
+    #[inline]
+    pub(crate) fn publish(&mut self) -> bool {
+        self.out.publish()
+    }
+
+    /// The second half of [`flush`](Pipe::flush), after [`publish`](Pipe::publish) and a
+    /// [`publish_fence`]: raises ActivateRead at the peer's owner if the peer's reader was
+    /// asleep.
+    #[inline]
+    pub(crate) fn wake_reader(&mut self) {
+        if !self.out.reader_awake() {
             self.raise(1 - self.side, PipeEvent::ActivateRead);
         }
     }

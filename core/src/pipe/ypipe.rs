@@ -235,23 +235,47 @@ impl<T, const N: usize> Writer<T, N> {
     /// then wake it (it will find the items on its next `check_read`).
     #[inline]
     pub(crate) fn flush(&mut self) -> bool {
+        if !self.publish() {
+            return true;
+        }
+        // Store-load (see the module docs): either the reader's look after announcing sleep
+        // sees the store in `publish`, or the load in `reader_awake` sees the announcement.
+        publish_fence();
+        self.reader_awake()
+    }
+
+    /// The first half of [`flush`](Writer::flush): publishes every complete item, and says
+    /// whether there were any. A caller that flushes many pipes (a PUB's fan-out) publishes
+    /// in each, then calls [`publish_fence`] once, then [`reader_awake`](Writer::reader_awake)
+    /// on each pipe that published: one fence serves them all, as the store-load argument
+    /// (module docs) holds for each pipe whose store precedes the fence.
+    #[inline]
+    pub(crate) fn publish(&mut self) -> bool {
         let WriterState {
             complete_end,
             flushed,
             ..
         } = *self.state();
         if flushed == complete_end {
-            return true;
+            return false;
         }
         self.state().flushed = complete_end;
-        let shared = self.inner.queue.shared();
         // Release: the items' writes (and chunk links) happen before the reader's Acquire of
         // the new position.
-        shared.published.store(complete_end, Ordering::Release);
-        // Store-load (see the module docs): either the reader's look after announcing sleep
-        // sees the store above, or the load below sees the announcement.
-        fence(Ordering::SeqCst);
-        let sleeps = shared.sleeps.load(Ordering::Relaxed);
+        self.inner
+            .queue
+            .shared()
+            .published
+            .store(complete_end, Ordering::Release);
+        true
+    }
+
+    /// The second half of [`flush`](Writer::flush), after a [`publish_fence`] that follows
+    /// [`publish`](Writer::publish): false when the reader announced that it sleeps and no
+    /// flush has answered that yet; the caller must then wake it.
+    #[inline]
+    pub(crate) fn reader_awake(&mut self) -> bool {
+        let sleeps = self.inner.queue.shared().sleeps.load(Ordering::Relaxed);
         if sleeps & 1 == 0 || sleeps == self.state().woken {
             // Awake, or asleep with our wakeup for this announcement already under way.
             return true;
@@ -265,6 +289,13 @@ impl<T, const N: usize> Writer<T, N> {
             .store(sleeps, Ordering::Relaxed);
         false
     }
+}
+
+/// The fence between [`Writer::publish`] and [`Writer::reader_awake`] (a SeqCst fence; see
+/// the module docs).
+#[inline]
+pub(crate) fn publish_fence() {
+    fence(Ordering::SeqCst);
 }
 
 impl<T, const N: usize> Reader<T, N> {
