@@ -195,6 +195,11 @@ impl<T, const N: usize> Writer<T, N> {
         unsafe { self.inner.queue.writer_state() }
     }
 
+    #[inline]
+    fn shared(&self) -> &Shared<T> {
+        self.inner.queue.shared()
+    }
+
     /// Appends `item`, unpublished. `incomplete`: more items of the same unit follow, and none
     /// of the unit is published until its last item is written.
     #[inline]
@@ -262,9 +267,7 @@ impl<T, const N: usize> Writer<T, N> {
         self.state().flushed = complete_end;
         // Release: the items' writes (and chunk links) happen before the reader's Acquire of
         // the new position.
-        self.inner
-            .queue
-            .shared()
+        self.shared()
             .published
             .store(complete_end, Ordering::Release);
         true
@@ -275,18 +278,14 @@ impl<T, const N: usize> Writer<T, N> {
     /// flush has answered that yet; the caller must then wake it.
     #[inline]
     pub(crate) fn reader_awake(&mut self) -> bool {
-        let sleeps = self.inner.queue.shared().sleeps.load(Ordering::Relaxed);
+        let sleeps = self.shared().sleeps.load(Ordering::Relaxed);
         if sleeps & 1 == 0 || sleeps == self.state().woken {
             // Awake, or asleep with our wakeup for this announcement already under way.
             return true;
         }
         self.state().woken = sleeps;
         // Relaxed: the wakeup the caller sends carries it to the reader.
-        self.inner
-            .queue
-            .shared()
-            .woken
-            .store(sleeps, Ordering::Relaxed);
+        self.shared().woken.store(sleeps, Ordering::Relaxed);
         false
     }
 }
