@@ -12,7 +12,7 @@
 //! libzmq makes `published` the sleep flag too: a reader that finds nothing swaps it to null,
 //! and the writer publishes with a compare-and-swap that fails when the reader sleeps. That
 //! locked instruction waits for the word's cache line, which the reader takes at every batch;
-//! it was the writer's costliest instruction (benches/RESULTS.md, "Round two, eighteenth
+//! it was the writer's costliest instruction (benches/RESULTS.md, "Round two, seventeenth
 //! stop"). Here each shared word has one writer:
 //!
 //! - `published`, the writer's: the end of what is published;
@@ -39,7 +39,8 @@
 //! line, and less when it does not. Replacing it by a compiler fence, with a process-wide
 //! barrier (`membarrier`) on the reader's way to sleep, was measured: throughput rose, but
 //! every sleep then cost a system call and an interrupt on every CPU, and an inproc
-//! request-reply hop went from 0.35 µs to 14 µs (benches/RESULTS.md). Not kept.
+//! request-reply hop went from about 1 µs to 14 µs (benches/RESULTS.md, "Round two,
+//! eighteenth stop"). Not kept.
 //!
 //! A new pipe starts with the reader asleep (announcement 1), so the first flush always asks
 //! for a wakeup: a reader that has never looked at the pipe is woken like one that found it
