@@ -780,8 +780,9 @@ mod loom_tests {
     /// deadlock.
     fn transfer(units: &'static [&'static [u32]]) {
         let mut builder = loom::model::Builder::new();
-        // Bounded preemptions keep the search finite (as in the pipe's models); a bound of two
-        // already finds the lost wakeup of a reader that trusts an answered announcement.
+        // Bounded preemptions keep the search finite (as in the pipe's models). With this
+        // bound the models still deadlock when either fence is removed, or when a woken
+        // reader trusts its answered announcement (each checked).
         if builder.preemption_bound.is_none() {
             builder.preemption_bound = Some(3);
         }
