@@ -138,7 +138,7 @@ impl<B: Clone> Registry<B> {
     pub fn connect(&mut self, name: &str, pipe_id: PipeId, side: Side) -> Connection<B> {
         match self.bound.get(name) {
             Some(b) => {
-                let (mut own, mut theirs) = Pipe::pair(
+                let (mut own, mut theirs) = inproc_pair(
                     pipe_id,
                     sum_hwm(side.sndhwm, b.side.rcvhwm),
                     sum_hwm(b.side.sndhwm, side.rcvhwm),
@@ -153,7 +153,7 @@ impl<B: Clone> Registry<B> {
             None => {
                 // The binder's RCVHWM is not known yet; until then the connector's own
                 // SNDHWM bounds its side, as libzmq does for pending connections.
-                let (mut own, theirs) = Pipe::pair(pipe_id, side.sndhwm, 0);
+                let (mut own, theirs) = inproc_pair(pipe_id, side.sndhwm, 0);
                 // Nor is the binder's type: the routing id always goes (libzmq), and `bind`
                 // takes it out again for a binder that is not a ROUTER.
                 side.introduce(&mut own, SocketType::Router);
@@ -195,6 +195,15 @@ impl<B: Clone> Registry<B> {
     pub fn remove_socket(&mut self, socket: u64) {
         self.bound.retain(|_, b| b.socket != socket);
     }
+}
+
+/// A pipe pair between two sockets: each end's reads pause within a stream, as each end's
+/// writer is the other socket, on a thread of its own (`Pipe::pace_reads`).
+fn inproc_pair(id: PipeId, hwm_ab: usize, hwm_ba: usize) -> (Pipe, Pipe) {
+    let (mut a, mut b) = Pipe::pair(id, hwm_ab, hwm_ba);
+    a.pace_reads();
+    b.pace_reads();
+    (a, b)
 }
 
 #[cfg(test)]

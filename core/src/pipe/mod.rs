@@ -450,6 +450,13 @@ impl Pipe {
         }
     }
 
+    /// Makes this end's reads pause within a stream, for an end whose peer writes from
+    /// another thread and whose owner serves nothing else meanwhile (an inproc peer; see
+    /// `ypipe::Reader::pace`).
+    pub(crate) fn pace_reads(&mut self) {
+        self.inp.pace();
+    }
+
     /// The first half of [`flush`](Pipe::flush), for a writer that flushes many pipes at
     /// once: publishes all complete written messages and says whether there were any. Each
     /// pipe that returns true needs [`publish_fence`] and then

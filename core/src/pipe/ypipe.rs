@@ -92,6 +92,11 @@ struct ReaderState<T> {
     prefetched: *mut T,
     /// The reader's latest announcement (see [`Shared`]): odd while it sleeps.
     announced: usize,
+    /// The reader pauses within a stream (see [`Reader::pace`]).
+    paced: bool,
+    /// Paced, and the last look found items while the reader was awake: the next look,
+    /// once the reader has read them, waits [`STREAM_PAUSES`] first.
+    streaming: bool,
 }
 
 /// What both sides look at. Each word has one writer, so neither side needs a
@@ -143,6 +148,8 @@ pub(crate) fn channel_with_spares<T, const N: usize>(
         ReaderState {
             prefetched: ptr::null_mut(),
             announced: 1,
+            paced: false,
+            streaming: false,
         },
         Shared {
             published: AtomicPtr::new(ptr::null_mut()),
@@ -304,6 +311,19 @@ impl<T, const N: usize> Reader<T, N> {
         self.inner.queue.release_spares();
     }
 
+    /// Makes the reader pause within a stream: after a look that found new items while it
+    /// was awake, its next look (once it has read them) waits [`STREAM_PAUSES`] pause
+    /// instructions first. A reader that keeps up with its writer otherwise takes the line
+    /// of `published` at every message or two, and the writer's fence waits for that line
+    /// at its next flush; pausing lets the writer publish several items per look. For a
+    /// reader whose writer runs on another thread and which serves no other pipes while it
+    /// pauses (an inproc peer): an I/O thread serving a thousand pipes, or a socket whose
+    /// writer is its own inline session, would pay the pause and gain nothing
+    /// (benches/RESULTS.md, "Round two, eighteenth stop").
+    pub(crate) fn pace(&mut self) {
+        self.state().paced = true;
+    }
+
     #[inline]
     fn state(&mut self) -> &mut ReaderState<T> {
         // SAFETY: the reader's state is touched only here, through `&mut self` of the only
@@ -349,10 +369,19 @@ impl<T, const N: usize> Reader<T, N> {
         // Prefetch everything published with a plain load. Acquire: we read the items up to
         // the position we load, written before the writer's Release. The position cannot go
         // stale under us: only the writer moves it, and only forward.
+        if self.state().streaming {
+            // Let the writer add to the batch before we take the line it publishes in.
+            for _ in 0..STREAM_PAUSES {
+                std::hint::spin_loop();
+            }
+        }
         let published = self.inner.queue.shared().published.load(Ordering::Acquire);
         if published != front {
+            let state = self.state();
+            state.streaming = state.paced && state.announced & 1 == 0;
             return self.prefetch_to(published);
         }
+        self.state().streaming = false;
         let announced = self.state().announced;
         let asleep = announced & 1 == 1;
         if asleep && self.inner.queue.shared().woken.load(Ordering::Relaxed) != announced {
@@ -443,6 +472,10 @@ impl<T, const N: usize> Reader<T, N> {
     }
 }
 
+/// How many pause instructions a paced reader waits within a stream ([`Reader::pace`]):
+/// about 0.3 µs on the machine measured, where 16 and 32 gave the same throughput.
+const STREAM_PAUSES: u32 = 16;
+
 /// How many items ahead of the front [`Reader::prefetch_ahead`] prefetches.
 const READ_AHEAD: u32 = 4;
 
@@ -524,6 +557,37 @@ mod tests {
         w.write(4, false);
         assert!(w.flush());
         assert_eq!([r.read(), r.read(), r.read()], [Some(3), Some(4), None]);
+    }
+
+    /// A paced reader pauses only within a stream: after a look that found new items while
+    /// it was awake. A woken reader (its first look after sleeping) and a reader that found
+    /// nothing look again at once, so that a request–reply exchange never waits; an unpaced
+    /// reader never pauses.
+    #[test]
+    fn a_paced_reader_pauses_only_within_a_stream() {
+        for paced in [false, true] {
+            let (mut w, mut r) = channel::<u32, 8>();
+            if paced {
+                r.pace();
+            }
+            w.write(1, false);
+            assert!(!w.flush(), "a new reader is asleep");
+            assert_eq!(r.read(), Some(1));
+            assert!(
+                !r.state().streaming,
+                "woken: its look found items while asleep"
+            );
+            w.write(2, false);
+            w.flush();
+            assert_eq!(r.read(), Some(2));
+            assert_eq!(
+                r.state().streaming,
+                paced,
+                "awake, and the look found an item"
+            );
+            assert_eq!(r.read(), None);
+            assert!(!r.state().streaming, "the look found nothing");
+        }
     }
 
     /// A pipe (first chunk 4 slots, then 64) with items `0..n` published and seen by the
