@@ -366,15 +366,15 @@ impl<T, const N: usize> Reader<T, N> {
         if self.state().prefetched != front {
             return true;
         }
-        // Prefetch everything published with a plain load. Acquire: we read the items up to
-        // the position we load, written before the writer's Release. The position cannot go
-        // stale under us: only the writer moves it, and only forward.
         if self.state().streaming {
             // Let the writer add to the batch before we take the line it publishes in.
             for _ in 0..STREAM_PAUSES {
                 std::hint::spin_loop();
             }
         }
+        // Prefetch everything published with a plain load. Acquire: we read the items up to
+        // the position we load, written before the writer's Release. The position cannot go
+        // stale under us: only the writer moves it, and only forward.
         let published = self.inner.queue.shared().published.load(Ordering::Acquire);
         if published != front {
             let state = self.state();
