@@ -26,6 +26,9 @@ pub const HANDSHAKES: usize = 300;
 /// isomq/libzmq throughput to reach with each side pinned to a core (small messages over
 /// tcp and ipc, the only pinned cells).
 const PINNED_TARGET: f64 = 2.0;
+/// isomq/libzmq throughput to reach unpinned with inline I/O (small messages over tcp and
+/// ipc): the unpinned target of the first table.
+const INLINE_TARGET: f64 = 1.5;
 /// isomq/raw throughput to reach at [`SHARED_SIZE`] over tcp with no copy per message.
 const SHARED_RAW_TARGET: f64 = 0.85;
 
@@ -571,6 +574,8 @@ pub struct Tables {
     pub cells: Vec<Cell>,
     /// Small-message throughput with each side pinned.
     pub pinned: Vec<Cell>,
+    /// Small-message throughput with inline I/O, unpinned.
+    pub inline: Vec<Cell>,
     /// [`SHARED_SIZE`] throughput with no copy per message (isomq, libzmq, raw).
     pub shared: Vec<Cell>,
     /// Fan-in throughput.
@@ -582,6 +587,7 @@ pub fn markdown(plan: &Plan, tables: &Tables, took: Duration) -> String {
     let Tables {
         cells,
         pinned,
+        inline,
         shared,
         fan,
     } = tables;
@@ -625,30 +631,25 @@ pub fn markdown(plan: &Plan, tables: &Tables, took: Duration) -> String {
         );
     }
     if !pinned.is_empty() {
-        s.push_str(
-            "\n### Throughput with each side pinned to a core of its own\n\n\
-             The receiving side (its thread and its I/O thread) on CPU 0, the sending side on \
-             CPU 1, as two processes would be placed (`benches/src/pin.rs`).\n\n\
-             | transport | size | isomq | libzmq | isomq/libzmq (range over rounds) | target | verdict |\n\
-             |---|---:|---:|---:|---:|---|---|\n",
+        small_markdown(
+            &mut s,
+            "Throughput with each side pinned to a core of its own",
+            "The receiving side (its thread and its I/O thread) on CPU 0, the sending side on \
+             CPU 1, as two processes would be placed (`benches/src/pin.rs`).",
+            pinned,
+            PINNED_TARGET,
         );
-        for c in pinned {
-            let vs_zmq = PINNED_TARGET;
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | ≥ {vs_zmq}× libzmq | {} |",
-                c.transport,
-                size_name(c.size),
-                fmt_rate(c.thr[0]),
-                fmt_rate(c.thr[1]),
-                fmt_ratio(c.paired[0]),
-                if c.thr_vs_libzmq().is_some_and(|r| r >= PINNED_TARGET) {
-                    "met"
-                } else {
-                    "thr below target"
-                },
-            );
-        }
+    }
+    if !inline.is_empty() {
+        small_markdown(
+            &mut s,
+            "Throughput with inline I/O, unpinned",
+            "isomq's sockets drive their own connections (`ContextBuilder::inline_io`, what \
+             `Context::new()` chooses on a machine of at most two CPUs): two busy threads \
+             where the first table has four. libzmq as in the first table.",
+            inline,
+            INLINE_TARGET,
+        );
     }
     if !shared.is_empty() {
         shared_markdown(&mut s, shared);
@@ -670,6 +671,32 @@ pub fn markdown(plan: &Plan, tables: &Tables, took: Duration) -> String {
     }
     s.push_str("\n![isomq/libzmq per cell](results.svg)\n");
     s
+}
+
+/// A table of small-message cells, isomq against libzmq only, under `title`.
+fn small_markdown(s: &mut String, title: &str, intro: &str, cells: &[Cell], target: f64) {
+    let _ = writeln!(
+        s,
+        "\n### {title}\n\n{intro}\n\n\
+         | transport | size | isomq | libzmq | isomq/libzmq (range over rounds) | target | verdict |\n\
+         |---|---:|---:|---:|---:|---|---|"
+    );
+    for c in cells {
+        let verdict = if c.thr_vs_libzmq().is_some_and(|r| r >= target) {
+            "met"
+        } else {
+            "thr below target"
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | ≥ {target}× libzmq | {verdict} |",
+            c.transport,
+            size_name(c.size),
+            fmt_rate(c.thr[0]),
+            fmt_rate(c.thr[1]),
+            fmt_ratio(c.paired[0]),
+        );
+    }
 }
 
 /// The table of [`Tables::shared`]: the first table's 64 KiB rows again, with no copy per
@@ -840,5 +867,22 @@ mod tests {
         assert_eq!(cell.lat_vs_libzmq(), Some(0.5));
         assert_eq!(cell.thr_vs_raw(), None);
         assert_eq!(cell.thr[0], Some(20.0));
+    }
+
+    #[test]
+    fn a_small_message_table_gives_each_row_its_verdict() {
+        let cell = |isomq: f64| {
+            let thr: Rounds = [vec![isomq], vec![10.0], vec![]];
+            let mut c = Cell::new(Transport::Tcp, 16);
+            c.record(&thr, &Rounds::default());
+            c
+        };
+        let mut s = String::new();
+        small_markdown(&mut s, "T", "I", &[cell(16.0), cell(14.0)], 1.5);
+        let rows: Vec<&str> = s.lines().filter(|l| l.starts_with("| tcp")).collect();
+        assert_eq!(rows.len(), 2, "{s}");
+        assert!(rows[0].ends_with("| ≥ 1.5× libzmq | met |"), "{}", rows[0]);
+        assert!(rows[1].ends_with("| thr below target |"), "{}", rows[1]);
+        assert!(s.contains("### T\n\nI\n"), "{s}");
     }
 }

@@ -46,6 +46,7 @@ pub mod report;
 pub mod security;
 pub mod soak;
 pub mod subs;
+pub mod threads;
 pub mod transport;
 
 /// How a throughput sender makes each message.

@@ -130,6 +130,35 @@ fn run_shared(plan: &Plan) -> Result<Vec<Cell>, BoxError> {
     Ok(cells)
 }
 
+/// Small-message throughput over ipc and tcp ([`compare::PINNED_SIZES`]), isomq with
+/// `io_threads` per context (0: inline I/O) against libzmq with one, each side pinned as
+/// `pin` says: every round runs both once in turn.
+fn run_small(plan: &Plan, pin: Option<Pin>, io_threads: usize) -> Result<Vec<Cell>, BoxError> {
+    let mut cells = Vec::new();
+    for &t in &[Transport::Ipc, Transport::Tcp] {
+        for &size in compare::PINNED_SIZES {
+            let (count, _) = plan.counts(size);
+            let mut thr: Rounds = Default::default();
+            for _ in 0..plan.reps {
+                for imp in [Impl::Isomq, Impl::Libzmq] {
+                    let io = if imp == Impl::Isomq { io_threads } else { 1 };
+                    thr[imp.index()].push(thr_of(imp, t, size, count, io, pin, Security::Null)?);
+                }
+            }
+            let mut cell = Cell::new(t, size);
+            cell.record(&thr, &Rounds::default());
+            let what = match (pin, io_threads) {
+                (Some(_), _) => "pinned",
+                (None, 0) => "inline",
+                (None, _) => "unpinned",
+            };
+            eprintln!("{what} {}", cell.line());
+            cells.push(cell);
+        }
+    }
+    Ok(cells)
+}
+
 fn run(plan: &Plan) -> Result<Tables, BoxError> {
     let mut cells = Vec::new();
     for &t in &[Transport::Inproc, Transport::Ipc, Transport::Tcp] {
@@ -160,38 +189,19 @@ fn run(plan: &Plan) -> Result<Tables, BoxError> {
     }
     // Small messages over ipc and tcp again, each side pinned to a core of its own: see
     // `pin` for why the unpinned figures above move so much between runs.
-    let mut pinned = Vec::new();
     let two_cores = std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2);
     let pin = Pin {
         receiver: 0,
         sender: 1,
     };
-    for &t in &[Transport::Ipc, Transport::Tcp] {
-        for &size in compare::PINNED_SIZES {
-            if !two_cores {
-                break;
-            }
-            let (count, _) = plan.counts(size);
-            let mut thr: Rounds = Default::default();
-            for _ in 0..plan.reps {
-                for imp in [Impl::Isomq, Impl::Libzmq] {
-                    thr[imp.index()].push(thr_of(
-                        imp,
-                        t,
-                        size,
-                        count,
-                        1,
-                        Some(pin),
-                        Security::Null,
-                    )?);
-                }
-            }
-            let mut cell = Cell::new(t, size);
-            cell.record(&thr, &Rounds::default());
-            eprintln!("pinned {}", cell.line());
-            pinned.push(cell);
-        }
-    }
+    let pinned = if two_cores {
+        run_small(plan, Some(pin), 1)?
+    } else {
+        Vec::new()
+    };
+    // And with inline I/O, unpinned: the sockets `Context::new()` makes on a machine of at
+    // most two CPUs, where the rows above put four busy threads on two cores.
+    let inline = run_small(plan, None, 0)?;
     let mut fan = Vec::new();
     let (count, _) = plan.counts(compare::FAN_IN_SIZE);
     let per_conn = count / compare::FAN_IN_CONNECTIONS;
@@ -219,6 +229,7 @@ fn run(plan: &Plan) -> Result<Tables, BoxError> {
     Ok(Tables {
         cells,
         pinned,
+        inline,
         shared,
         fan,
     })
