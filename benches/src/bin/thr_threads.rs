@@ -1,8 +1,8 @@
-//! `thr_threads <endpoint> <message-size> <message-count> <rounds>`: PUSH → PULL throughput
+//! `thr_threads <endpoint> <message-size> <message-count> <rounds> [hwm]`: PUSH → PULL throughput
 //! with both sides in this process (as the `compare` table's cells), and after each round
 //! what each thread did during it: the CPU it ended on, its time running and waiting for a
 //! CPU, migrations, sleeps and preemptions, read and write system calls and the bytes per
-//! call. `ISOMQ_IO_THREADS` sets the I/O threads per context (default 1; 0 is inline I/O).
+//! call. `hwm` sets both sockets' high-water marks (default 1000). `ISOMQ_IO_THREADS` sets the I/O threads per context (default 1; 0 is inline I/O).
 //!
 //! It shows where the scheduler put the threads of a slow round and what that cost
 //! (benches/RESULTS.md, "nineteenth stop"), without a sampler that would move them. The
@@ -13,29 +13,41 @@ use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::sync::mpsc;
 
-use isomq::SocketType;
+use isomq::{SocketOption, SocketType};
 use isomq_benches::threads::{self, ThreadStats};
 use isomq_benches::{args, iso, report, BoxError};
 
-const USAGE: &str = "thr_threads <endpoint> <message-size> <message-count> <rounds>";
+const USAGE: &str = "thr_threads <endpoint> <message-size> <message-count> <rounds> [hwm]";
+
+/// What a run measures.
+struct Run {
+    endpoint: String,
+    size: usize,
+    count: usize,
+    rounds: usize,
+    hwm: usize,
+}
 
 fn main() -> ExitCode {
-    let parsed = || -> Option<(String, usize, usize, usize)> {
+    let parsed = || -> Option<Run> {
         let argv: Vec<String> = std::env::args().skip(1).collect();
-        let [endpoint, size, count, rounds] = argv.as_slice() else {
-            return None;
+        let (endpoint, size, count, rounds, hwm) = match argv.as_slice() {
+            [e, s, c, r] => (e, s, c, r, "1000"),
+            [e, s, c, r, h] => (e, s, c, r, h.as_str()),
+            _ => return None,
         };
-        Some((
-            endpoint.clone(),
-            size.parse().ok()?,
-            count.parse().ok().filter(|&n| n > 0)?,
-            rounds.parse().ok().filter(|&n| n > 0)?,
-        ))
+        Some(Run {
+            endpoint: endpoint.clone(),
+            size: size.parse().ok()?,
+            count: count.parse().ok().filter(|&n| n > 0)?,
+            rounds: rounds.parse().ok().filter(|&n| n > 0)?,
+            hwm: hwm.parse().ok()?,
+        })
     };
-    args::run(USAGE, parsed(), |(endpoint, size, count, rounds)| {
-        for round in 0..rounds {
-            let ep = fresh(&endpoint, round);
-            one_round(&ep, size, count, args::io_threads())?;
+    args::run(USAGE, parsed(), |run| {
+        for round in 0..run.rounds {
+            let ep = fresh(&run.endpoint, round);
+            one_round(&ep, &run, args::io_threads())?;
             if let Some(path) = ep.strip_prefix("ipc://") {
                 let _ = std::fs::remove_file(path);
             }
@@ -56,15 +68,21 @@ fn fresh(endpoint: &str, round: usize) -> String {
 
 /// One round: the receiver on this thread, the sender on a new one, a snapshot of every
 /// thread before the first message is received and after the last.
-fn one_round(endpoint: &str, size: usize, count: usize, io_threads: usize) -> Result<(), BoxError> {
+fn one_round(endpoint: &str, run: &Run, io_threads: usize) -> Result<(), BoxError> {
+    let (size, count, hwm) = (run.size, run.count, run.hwm);
     let ctx_local = iso::context(io_threads);
     let ctx_remote = iso::context(io_threads);
-    let (mut pull, ep) = iso::bind(&ctx_local, SocketType::Pull, endpoint)?;
+    let mut pull = ctx_local.socket(SocketType::Pull)?;
+    pull.set_option(SocketOption::RcvHwm(hwm))?;
+    pull.bind(endpoint)?;
+    let ep = pull.last_endpoint().unwrap_or(endpoint).to_owned();
     let (tid_tx, tid_rx) = mpsc::channel();
     let (done, wait_done) = mpsc::channel::<()>();
     let sender = std::thread::spawn(move || -> Result<(), BoxError> {
         let _ = tid_tx.send(threads::current_tid());
-        let mut push = iso::connect(&ctx_remote, SocketType::Push, &ep)?;
+        let mut push = ctx_remote.socket(SocketType::Push)?;
+        push.set_option(SocketOption::SndHwm(hwm))?;
+        push.connect(&ep)?;
         iso::send(&mut push, size, count)?;
         // Held open until the receiver has its snapshot, as `iso::thr` holds it.
         let _ = wait_done.recv();
