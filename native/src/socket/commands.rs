@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use isomq_core::{Error, Notify, Pipe, PipeEvent, PipeId, Result};
 
-use super::wait_spin::WAIT_SPIN;
+use super::wait_spin::{WAIT_SPIN, WAIT_SPIN_ALONE};
 use super::Socket;
 use crate::command::SocketCommand;
 use crate::mailbox::{MailboxTx, WaitError};
@@ -179,10 +179,15 @@ impl Socket {
                     return Some(cmd);
                 }
             }
-            if started.elapsed() >= budget {
+            let polled = started.elapsed();
+            if polled >= budget {
                 return None;
             }
-            std::hint::spin_loop();
+            if polled >= WAIT_SPIN_ALONE {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
         }
     }
 }
