@@ -136,7 +136,7 @@ impl CtxInner {
         let threads = self.io_threads.get_or_init(|| {
             let siblings = Siblings::default();
             let threads = (0..self.io_thread_count)
-                .map(|i| IoThread::spawn(i, self.ids.clone(), siblings.clone()))
+                .map(|i| IoThread::spawn(i, self.ids.clone(), siblings.clone(), self.several_cpus))
                 .collect::<std::io::Result<Vec<_>>>()
                 .map_err(|e| e.to_string())?;
             let _ = siblings.set(threads.iter().map(IoThread::mailbox).collect());

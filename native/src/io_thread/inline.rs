@@ -334,7 +334,7 @@ impl InlineIo {
             .name("isomq-linger".to_owned())
             .spawn(move || {
                 let mut io = self;
-                io.reactor.run();
+                io.reactor.run(io.spin_cpus);
             })
             .ok()
     }

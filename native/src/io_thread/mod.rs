@@ -49,17 +49,20 @@ pub(crate) struct IoThread {
 }
 
 impl IoThread {
+    /// Starts thread `index` of a context (`several_cpus`: the machine has more than one
+    /// CPU, as the context found it).
     pub(crate) fn spawn(
         index: usize,
         ids: Arc<AtomicU64>,
         siblings: Siblings,
+        several_cpus: bool,
     ) -> io::Result<IoThread> {
         let (mut reactor, mailbox) = Reactor::new(index, ids, siblings)?;
         #[cfg(test)]
         let spun_waits = reactor.spun_waits();
         let join = std::thread::Builder::new()
             .name(format!("isomq-io-{index}"))
-            .spawn(move || reactor.run())?;
+            .spawn(move || reactor.run(several_cpus))?;
         Ok(IoThread {
             mailbox,
             join: Some(join),

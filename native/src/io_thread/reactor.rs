@@ -142,11 +142,11 @@ impl Reactor {
     }
 
     /// The I/O thread's loop: [`turn`](Reactor::turn)s until the thread is to end, each
-    /// wait spinning first as [`Spin`] says.
-    pub(super) fn run(&mut self) {
+    /// wait spinning first as [`Spin`] says (`several_cpus`: the context's word on the
+    /// machine).
+    pub(super) fn run(&mut self, several_cpus: bool) {
         let mut events = Events::with_capacity(256);
-        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
-        let mut spin = Spin::new(cpus);
+        let mut spin = Spin::new(several_cpus);
         loop {
             let started = Instant::now();
             let budget = spin.poll_budget(started, self.next_timeout(started));

@@ -103,11 +103,11 @@ impl Awaited {
 }
 
 impl Spin {
-    /// The state of a new thread on a machine with `cpus` CPUs: no spin until a socket
-    /// answers.
-    pub(super) fn new(cpus: usize) -> Spin {
+    /// The state of a new thread (`several_cpus`: the machine has more than one CPU): no
+    /// spin until a socket answers.
+    pub(super) fn new(several_cpus: bool) -> Spin {
         Spin {
-            cpus: cpus > 1,
+            cpus: several_cpus,
             woke_at: None,
             answering_until: None,
             awaited: Awaited::Peer,
@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn a_stream_does_not_spin() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(2);
+        let mut spin = Spin::new(true);
         assert_eq!(spin.poll_budget(t0, None), Duration::ZERO);
         // A receiver's turns: short waits, its socket woken for input, never answering.
         for i in 0..10 {
@@ -181,7 +181,7 @@ mod tests {
             assert_eq!(spin.poll_budget(now, None), Duration::ZERO);
         }
         // A sender's turns (another thread): its socket's output, nobody woken for input.
-        let mut spin = Spin::new(2);
+        let mut spin = Spin::new(true);
         for i in 10..20 {
             let now = t0 + i * 10 * US;
             spin.handle_turn(now, turn(5 * US, false, true));
@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn an_answer_makes_waits_spin_for_the_window() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(4);
+        let mut spin = Spin::new(true);
         let answer = exchange(&mut spin, t0);
         assert_eq!(spin.poll_budget(answer, None), SPIN);
         let late = answer + ANSWER_WINDOW - US;
@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn output_long_after_the_wake_is_no_answer() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(2);
+        let mut spin = Spin::new(true);
         spin.handle_turn(t0, turn(5 * US, true, false));
         let late = t0 + ANSWER_WINDOW + US;
         spin.handle_turn(late, turn(5 * US, false, true));
@@ -216,7 +216,7 @@ mod tests {
     #[test]
     fn a_server_whose_client_pauses_spins_only_for_the_answer() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(2);
+        let mut spin = Spin::new(true);
         let answer = exchange(&mut spin, t0);
         assert_eq!(spin.poll_budget(answer, None), SPIN);
         // The next request comes after a pause: the wait for it outlasted the spin.
@@ -245,7 +245,7 @@ mod tests {
     #[test]
     fn a_client_that_pauses_spins_only_for_the_reply() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(2);
+        let mut spin = Spin::new(true);
         let request = exchange(&mut spin, t0);
         // The reply: wakes the client's socket, whose next request comes after a pause.
         let reply = request + 30 * US;
@@ -270,7 +270,7 @@ mod tests {
     #[test]
     fn one_cpu_never_spins() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(1);
+        let mut spin = Spin::new(false);
         let answer = exchange(&mut spin, t0);
         assert_eq!(spin.poll_budget(answer, None), Duration::ZERO);
     }
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn the_spin_ends_at_the_next_timer() {
         let t0 = Instant::now();
-        let mut spin = Spin::new(2);
+        let mut spin = Spin::new(true);
         let answer = exchange(&mut spin, t0);
         assert_eq!(spin.poll_budget(answer, Some(7 * US)), 7 * US);
         assert_eq!(
