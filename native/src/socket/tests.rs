@@ -112,11 +112,12 @@ fn an_inproc_exchange_spins_and_a_tcp_one_does_not() {
         return;
     }
     // A wait that outlasts the spin makes the next ones sleep at once, and on a loaded
-    // machine waking a sleeper can itself outlast the spin; every eighth such wait polls
-    // again (`PROBE_EVERY`), so an end is not kept asleep by its own wake-ups. Before the
-    // probe, the REP slept through a whole exchange in 1 run in 10 with two busy loops
-    // beside the test. Three exchanges, in case one meets a moment of load that outlasts
-    // it; both ends of one must have polled and caught their answers.
+    // machine waking a sleeper can itself outlast the spin. One such wait in eight, on
+    // average, polls again (`PROBE_EVERY`), and a poll yields its CPU after its first 5 µs
+    // (`WAIT_SPIN_ALONE`), so an end is not kept asleep by its own wake-ups: with two busy
+    // loops beside the test, the REP had slept through all three exchanges in 1 run in
+    // 20, and with both changes in none of 160. Three exchanges, in case one meets a moment
+    // of load that outlasts it; both ends of one must have polled and caught their answers.
     let seen: Vec<(u64, u64)> = (0..3)
         .map(|attempt| exchange(&format!("inproc://wait-spin-{attempt}"), 2_000))
         .collect();

@@ -237,7 +237,8 @@ mod tests {
     }
 
     /// Both ends of an exchange asleep: a probe helps only in a round in which the other end
-    /// probes too (it then answers at once). With fixed gaps their phases never met.
+    /// probes too (it then answers at once). With one fixed gap, two ends whose counts
+    /// started apart would never probe in the same round.
     #[test]
     fn two_ends_probing_meet_in_the_same_round() {
         let ends = [WaitSpin::with_seed(true, 1), WaitSpin::with_seed(true, 2)];
