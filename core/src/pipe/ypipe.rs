@@ -397,7 +397,7 @@ impl<T, const N: usize> Reader<T, N> {
         let shared = self.inner.queue.shared();
         shared.sleeps.store(announced, Ordering::Relaxed);
         fence(Ordering::SeqCst);
-        let published = self.inner.queue.shared().published.load(Ordering::Acquire);
+        let published = shared.published.load(Ordering::Acquire);
         if published != front {
             return self.prefetch_to(published);
         }
