@@ -313,7 +313,7 @@ pub fn handshakes(endpoint: &str, count: usize, sec: Security) -> Result<Duratio
 /// Keeps a sender's socket open until the receiver has everything: libzmq 4.3's receiving
 /// engine drops what it still buffers when the peer closes while its pipe is full (seen over
 /// ipc: the receiver then waits forever), so no sender closes early in the comparison.
-pub(crate) fn hold_until_received(done: &std::sync::mpsc::Receiver<()>) {
+pub fn hold_until_received(done: &std::sync::mpsc::Receiver<()>) {
     // Returns when the receiver drops its sender.
     let _ = done.recv();
 }

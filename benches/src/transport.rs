@@ -31,6 +31,17 @@ impl fmt::Display for Transport {
 static NEXT: AtomicUsize = AtomicUsize::new(0);
 
 impl Transport {
+    /// The transport a name says, as [`Transport`]'s `Display` writes it.
+    pub fn parse(name: &str) -> Option<Transport> {
+        match name {
+            "inproc" => Some(Transport::Inproc),
+            "ipc" => Some(Transport::Ipc),
+            "tcp" => Some(Transport::Tcp),
+            "ws" => Some(Transport::Ws),
+            _ => None,
+        }
+    }
+
     /// An endpoint to bind: a fresh name for inproc and ipc, an OS-chosen port for tcp (read
     /// the real one back from the socket's last endpoint).
     pub fn bind_endpoint(self) -> String {

@@ -134,6 +134,11 @@ fn run_shared(plan: &Plan) -> Result<Vec<Cell>, BoxError> {
 /// `io_threads` per context (0: inline I/O) against libzmq with one, each side pinned as
 /// `pin` says: every round runs both once in turn.
 fn run_small(plan: &Plan, pin: Option<Pin>, io_threads: usize) -> Result<Vec<Cell>, BoxError> {
+    let what = match (pin, io_threads) {
+        (Some(_), _) => "pinned",
+        (None, 0) => "inline",
+        (None, _) => "unpinned",
+    };
     let mut cells = Vec::new();
     for &t in &[Transport::Ipc, Transport::Tcp] {
         for &size in compare::PINNED_SIZES {
@@ -147,11 +152,6 @@ fn run_small(plan: &Plan, pin: Option<Pin>, io_threads: usize) -> Result<Vec<Cel
             }
             let mut cell = Cell::new(t, size);
             cell.record(&thr, &Rounds::default());
-            let what = match (pin, io_threads) {
-                (Some(_), _) => "pinned",
-                (None, 0) => "inline",
-                (None, _) => "unpinned",
-            };
             eprintln!("{what} {}", cell.line());
             cells.push(cell);
         }

@@ -39,12 +39,7 @@ fn parse() -> Option<Args> {
         [t, s, n, r, only] => ([t, s, n, r], Some(only.as_str())),
         _ => return None,
     };
-    let transport = match cell[0].as_str() {
-        "inproc" => Transport::Inproc,
-        "ipc" => Transport::Ipc,
-        "tcp" => Transport::Tcp,
-        _ => return None,
-    };
+    let transport = Transport::parse(cell[0]).filter(|&t| t != Transport::Ws)?;
     let libs = match only {
         None => vec![
             ("isomq", Impl::Isomq, 1),

@@ -1,4 +1,4 @@
-//! `thr_threads <endpoint> <message-size> <message-count> <rounds> [hwm]`: PUSH → PULL throughput
+//! `thr_threads <ipc|tcp|ws> <message-size> <message-count> <rounds> [hwm]`: PUSH → PULL throughput
 //! with both sides in this process (as the `compare` table's cells), and after each round
 //! what each thread did during it: the CPU it ended on, its time running and waiting for a
 //! CPU, migrations, sleeps and preemptions, read and write system calls and the bytes per
@@ -15,13 +15,15 @@ use std::sync::mpsc;
 
 use isomq::{SocketOption, SocketType};
 use isomq_benches::threads::{self, ThreadStats};
+use isomq_benches::transport::Transport;
 use isomq_benches::{args, iso, report, BoxError};
 
-const USAGE: &str = "thr_threads <endpoint> <message-size> <message-count> <rounds> [hwm]";
+const USAGE: &str = "thr_threads <ipc|tcp|ws> <message-size> <message-count> <rounds> [hwm]";
 
 /// What a run measures.
 struct Run {
-    endpoint: String,
+    /// Each side has a context of its own, as the comparison's cells (so not inproc).
+    transport: Transport,
     size: usize,
     count: usize,
     rounds: usize,
@@ -31,13 +33,13 @@ struct Run {
 fn main() -> ExitCode {
     let parsed = || -> Option<Run> {
         let argv: Vec<String> = std::env::args().skip(1).collect();
-        let (endpoint, size, count, rounds, hwm) = match argv.as_slice() {
-            [e, s, c, r] => (e, s, c, r, "1000"),
-            [e, s, c, r, h] => (e, s, c, r, h.as_str()),
+        let (transport, size, count, rounds, hwm) = match argv.as_slice() {
+            [t, s, c, r] => (t, s, c, r, "1000"),
+            [t, s, c, r, h] => (t, s, c, r, h.as_str()),
             _ => return None,
         };
         Some(Run {
-            endpoint: endpoint.clone(),
+            transport: Transport::parse(transport).filter(|&t| t != Transport::Inproc)?,
             size: size.parse().ok()?,
             count: count.parse().ok().filter(|&n| n > 0)?,
             rounds: rounds.parse().ok().filter(|&n| n > 0)?,
@@ -45,25 +47,14 @@ fn main() -> ExitCode {
         })
     };
     args::run(USAGE, parsed(), |run| {
-        for round in 0..run.rounds {
-            let ep = fresh(&run.endpoint, round);
-            one_round(&ep, &run, args::io_threads())?;
-            if let Some(path) = ep.strip_prefix("ipc://") {
-                let _ = std::fs::remove_file(path);
-            }
+        for _ in 0..run.rounds {
+            let ep = run.transport.bind_endpoint();
+            let outcome = one_round(&ep, &run, args::io_threads());
+            run.transport.cleanup(&ep);
+            outcome?;
         }
         Ok(())
     })
-}
-
-/// `endpoint` for round `round`: an ipc path of its own per round, as a bound path stays
-/// until removed.
-fn fresh(endpoint: &str, round: usize) -> String {
-    if endpoint.starts_with("ipc://") {
-        format!("{endpoint}-{}-{round}", std::process::id())
-    } else {
-        endpoint.to_owned()
-    }
 }
 
 /// One round: the receiver on this thread, the sender on a new one, a snapshot of every
@@ -85,7 +76,7 @@ fn one_round(endpoint: &str, run: &Run, io_threads: usize) -> Result<(), BoxErro
         push.connect(&ep)?;
         iso::send(&mut push, size, count)?;
         // Held open until the receiver has its snapshot, as `iso::thr` holds it.
-        let _ = wait_done.recv();
+        iso::hold_until_received(&wait_done);
         Ok(())
     });
     let sender_tid = tid_rx.recv()?;
